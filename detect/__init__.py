@@ -1,0 +1,1 @@
+"""Countermeasures: flag synthetic or converted speech, and benchmark detectors on spoof datasets."""

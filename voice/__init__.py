@@ -1,0 +1,1 @@
+"""Voice cloning: enrol a speaker from a short sample, convert speech and speak text in that voice."""

@@ -1,0 +1,388 @@
+"""Audio I/O for every format voice messages arrive in: the only module that touches audio files.
+
+soundfile (libsndfile) reads WAV, FLAC, Ogg Vorbis/Opus and MP3; PyAV (bundled FFmpeg) reads the rest
+(M4A/AAC, WebM, AMR, ...). Decoding streams block by block so long files stay in bounded memory.
+Loudness (BS.1770) and speech-activity detection live in `voxtwin.loudness` and `voxtwin.vad` and are
+re-exported here so `voxtwin.audio` is the one front door.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator, Union
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from voxtwin.errors import (
+    AudioDecodeError,
+    AudioError,
+    AudioNotFoundError,
+    AudioTooLongError,
+    EmptyAudioError,
+    InvalidSamplesError,
+    SilentAudioError,
+    UnsupportedFormatError,
+)
+from voxtwin.loudness import LoudnessMeter, loudness_lufs, normalize_loudness
+from voxtwin.vad import FrameLevels, detect_speech, speech_mask_from_levels, speech_ratio, trim_silence
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "AudioInfo",
+    "detect_speech",
+    "info",
+    "iter_blocks",
+    "load",
+    "loudness_lufs",
+    "normalize_loudness",
+    "resample",
+    "save",
+    "speech_ratio",
+    "trim_silence",
+]
+
+log = logging.getLogger(__name__)
+
+Source = Union[str, os.PathLike, bytes]
+
+AUDIO_EXTENSIONS = frozenset(
+    ".wav .wave .flac .ogg .oga .opus .mp3 .m4a .mp4 .aac .webm .weba .mka .amr .3gp .aif .aiff .caf .w64".split()
+)
+MIN_SAMPLE_RATE = 8_000
+MAX_SAMPLE_RATE = 192_000
+MAX_FILE_BYTES = 2 * 1024**3  # untrusted input limit: larger files are refused before decoding
+MAX_LOAD_DURATION_S = 3 * 3600.0  # `load` holds the whole signal; `iter_blocks` has no limit
+SILENCE_PEAK = 10 ** (-90 / 20)  # a file whose peak is below -90 dBFS holds no signal
+BLOCK_S = 10.0
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What `voxtwin info` reports about one file."""
+
+    path: str
+    format: str
+    codec: str
+    sample_rate: int
+    channels: int
+    duration_s: float
+    loudness_lufs: float | None
+    speech_ratio: float
+    peak_dbfs: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------------------------- decoding
+
+
+class _Decoder:
+    """One opened input: format facts plus a block iterator of mono float32 at the native rate."""
+
+    format: str
+    codec: str
+    sample_rate: int
+    channels: int
+
+    def blocks(self, block_frames: int) -> Iterator[np.ndarray]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class _SoundfileDecoder(_Decoder):
+    def __init__(self, handle: sf.SoundFile) -> None:
+        self._handle = handle
+        self.format = handle.format.lower()
+        self.codec = handle.subtype.lower()
+        self.sample_rate = handle.samplerate
+        self.channels = handle.channels
+
+    def blocks(self, block_frames: int) -> Iterator[np.ndarray]:
+        with self._handle as handle:
+            while True:
+                block = handle.read(block_frames, dtype="float32", always_2d=True)
+                if len(block) == 0:
+                    return
+                yield block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+
+
+class _PyAVDecoder(_Decoder):
+    def __init__(self, container, stream, label: str) -> None:
+        self._container = container
+        self._stream = stream
+        self._label = label
+        names = container.format.name.split(",")
+        suffix = Path(label).suffix.lower().lstrip(".")
+        self.format = suffix if suffix in names else names[0]
+        self.codec = stream.codec_context.name
+        self.sample_rate = int(stream.codec_context.sample_rate or 0)
+        self.channels = int(stream.codec_context.channels or 0)
+
+    def blocks(self, block_frames: int) -> Iterator[np.ndarray]:
+        import av
+
+        pending: list[np.ndarray] = []
+        held = 0
+        try:
+            for frame in self._container.decode(self._stream):
+                samples = frame.to_ndarray()
+                if frame.format.is_planar:
+                    mono = samples.astype(np.float32).mean(axis=0)
+                else:  # packed: (1, samples * channels)
+                    mono = samples.reshape(-1, len(frame.layout.channels)).astype(np.float32).mean(axis=1)
+                mono = _to_unit_range(mono, frame.format.name)
+                pending.append(mono)
+                held += len(mono)
+                if held >= block_frames:
+                    yield np.concatenate(pending)
+                    pending, held = [], 0
+        except av.FFmpegError as exc:
+            raise AudioDecodeError(f"{self._label}: decoding failed part-way ({_one_line(exc)}); the file is truncated or corrupt") from None
+        finally:
+            self._container.close()
+        if pending:
+            yield np.concatenate(pending)
+
+
+def _to_unit_range(samples: np.ndarray, sample_format: str) -> np.ndarray:
+    """Integer PCM from FFmpeg to float in [-1, 1]."""
+    scale = {"s16": 2**15, "s16p": 2**15, "s32": 2**31, "s32p": 2**31, "u8": 2**7, "u8p": 2**7}.get(sample_format)
+    if scale is None:
+        return samples
+    if sample_format.startswith("u8"):
+        return (samples - 128.0) / scale
+    return samples / scale
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _label(source: Source) -> str:
+    return "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
+
+
+def _check_source(source: Source) -> None:
+    """Fail fast, with one line, on inputs no decoder should see."""
+    if isinstance(source, (bytes, bytearray)):
+        if len(source) == 0:
+            raise EmptyAudioError("<bytes>: input is empty (0 bytes)")
+        if len(source) > MAX_FILE_BYTES:
+            raise AudioTooLongError(f"<bytes>: {len(source)} bytes exceeds the {MAX_FILE_BYTES} byte limit")
+        return
+    path = Path(source)
+    if not path.exists():
+        raise AudioNotFoundError(f"{path}: no such file")
+    if not path.is_file():
+        raise AudioNotFoundError(f"{path}: not a regular file")
+    suffix = path.suffix.lower()
+    if suffix not in AUDIO_EXTENSIONS:
+        raise UnsupportedFormatError(
+            f"{path}: extension {suffix or '(none)'!r} is not an audio format voxtwin reads; "
+            f"expected one of {' '.join(sorted(AUDIO_EXTENSIONS))}"
+        )
+    size = path.stat().st_size
+    if size == 0:
+        raise EmptyAudioError(f"{path}: file is empty (0 bytes)")
+    if size > MAX_FILE_BYTES:
+        raise AudioTooLongError(f"{path}: {size} bytes exceeds the {MAX_FILE_BYTES} byte limit")
+
+
+def _open(source: Source) -> _Decoder:
+    """Open with soundfile, falling back to PyAV; raise AudioDecodeError when neither reads it."""
+    _check_source(source)
+    label = _label(source)
+    raw = io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray)) else None
+    try:
+        return _SoundfileDecoder(sf.SoundFile(raw if raw is not None else os.fspath(source)))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        soundfile_error = _one_line(exc)
+    import av
+
+    if raw is not None:
+        raw.seek(0)
+    try:
+        container = av.open(raw if raw is not None else os.fspath(source), mode="r")
+    except (av.FFmpegError, ValueError, UnicodeDecodeError) as exc:
+        raise AudioDecodeError(
+            f"{label}: cannot decode: not audio, or truncated/corrupt (soundfile: {soundfile_error}; ffmpeg: {_one_line(exc)})"
+        ) from None
+    if not container.streams.audio:
+        container.close()
+        raise AudioDecodeError(f"{label}: the file has no audio stream")
+    return _PyAVDecoder(container, container.streams.audio[0], label)
+
+
+def _check_rate(label: str, sample_rate: int) -> None:
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise UnsupportedFormatError(
+            f"{label}: sample rate {sample_rate} Hz is outside the supported {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz"
+        )
+
+
+def iter_blocks(source: Source, *, block_s: float = BLOCK_S) -> Iterator[tuple[np.ndarray, int]]:
+    """Decode in blocks of about `block_s` seconds: yields (mono float32 block, native sample rate).
+
+    Blocks are checked for NaN/inf as they arrive; memory stays bounded whatever the file's length.
+    """
+    decoder = _open(source)
+    label = _label(source)
+    _check_rate(label, decoder.sample_rate)
+    for block in decoder.blocks(max(1, int(block_s * decoder.sample_rate))):
+        if not np.all(np.isfinite(block)):
+            raise InvalidSamplesError(f"{label}: the audio holds NaN or infinite samples")
+        yield block, decoder.sample_rate
+
+
+def load(
+    source: Source,
+    sr: int | None = None,
+    *,
+    max_duration_s: float = MAX_LOAD_DURATION_S,
+    allow_silence: bool = False,
+) -> tuple[np.ndarray, int]:
+    """Decode a file (or its bytes) to mono float32, resampled to `sr` when given.
+
+    Args:
+        source: Path or the file's bytes.
+        sr: Target sample rate in Hz; None keeps the file's rate.
+        max_duration_s: Longer inputs raise AudioTooLongError (use `iter_blocks` for unbounded files).
+        allow_silence: If False (default) an all-silent signal raises SilentAudioError.
+    Returns:
+        (wav, sample_rate): wav has shape (T,), float32 in [-1, 1].
+    """
+    label = _label(source)
+    blocks: list[np.ndarray] = []
+    total = 0
+    native_rate = 0
+    for block, native_rate in iter_blocks(source):
+        blocks.append(block)
+        total += len(block)
+        if total > max_duration_s * native_rate:
+            raise AudioTooLongError(f"{label}: longer than the {max_duration_s:.0f} s limit for loading whole files")
+    if total == 0:
+        raise EmptyAudioError(f"{label}: the file holds no audio samples")
+    wav = np.concatenate(blocks)
+    if not allow_silence and float(np.max(np.abs(wav))) < SILENCE_PEAK:
+        raise SilentAudioError(f"{label}: all samples are silent (peak below -90 dBFS)")
+    if sr is not None and sr != native_rate:
+        wav = resample(wav, native_rate, sr)
+        native_rate = sr
+    return wav, native_rate
+
+
+def resample(wav: np.ndarray, orig_sample_rate: int, target_sample_rate: int) -> np.ndarray:
+    """High-quality (soxr HQ) resampling of a mono signal."""
+    if orig_sample_rate == target_sample_rate:
+        return np.asarray(wav, dtype=np.float32)
+    for rate in (orig_sample_rate, target_sample_rate):
+        if not MIN_SAMPLE_RATE // 2 <= rate <= MAX_SAMPLE_RATE:
+            raise ValueError(f"sample rate {rate} Hz outside {MIN_SAMPLE_RATE // 2}-{MAX_SAMPLE_RATE} Hz")
+    return soxr.resample(np.asarray(wav, dtype=np.float32), orig_sample_rate, target_sample_rate, quality="HQ").astype(np.float32)
+
+
+SOUNDFILE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".opus": "OGG", ".mp3": "MP3"}
+SOUNDFILE_SUBTYPES = {".wav": "PCM_16", ".flac": "PCM_16", ".ogg": "VORBIS", ".oga": "VORBIS", ".opus": "OPUS", ".mp3": "MPEG_LAYER_III"}
+PYAV_CODECS = {
+    ".m4a": ("mp4", "aac"),
+    ".mp4": ("mp4", "aac"),
+    ".aac": ("adts", "aac"),
+    ".webm": ("webm", "libopus"),
+    ".amr": ("amr", "libopencore_amrnb"),
+}
+PYAV_FIXED_RATES = {"libopus": 48000, "libopencore_amrnb": 8000}
+
+
+def save(path: str | os.PathLike, wav: np.ndarray, sample_rate: int, *, bitrate_kbps: int | None = None) -> Path:
+    """Write a mono signal; the format follows the extension (.wav .flac .ogg .opus .mp3 .m4a .aac .webm .amr).
+
+    The file is written to a temporary name and renamed, so a crash never leaves half a file.
+    Opus output must use 8, 12, 16, 24 or 48 kHz; other rates are resampled to 48 kHz.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    wav = np.clip(np.asarray(wav, dtype=np.float32).reshape(-1), -1.0, 1.0)
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        if suffix in SOUNDFILE_FORMATS:
+            if suffix == ".opus" and sample_rate not in (8000, 12000, 16000, 24000, 48000):
+                wav, sample_rate = resample(wav, sample_rate, 48000), 48000
+            sf.write(tmp, wav, sample_rate, format=SOUNDFILE_FORMATS[suffix], subtype=SOUNDFILE_SUBTYPES[suffix])
+        elif suffix in PYAV_CODECS:
+            _save_pyav(tmp, wav, sample_rate, *PYAV_CODECS[suffix], bitrate_kbps=bitrate_kbps)
+        else:
+            raise UnsupportedFormatError(f"{path}: cannot write {suffix or 'files without an extension'}; use .wav, .flac, .ogg, .opus, .mp3, .m4a, .aac, .webm or .amr")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _save_pyav(path: Path, wav: np.ndarray, sample_rate: int, container_format: str, codec: str, *, bitrate_kbps: int | None) -> None:
+    import av
+
+    fixed_rate = PYAV_FIXED_RATES.get(codec)
+    if fixed_rate and sample_rate != fixed_rate:
+        wav, sample_rate = resample(wav, sample_rate, fixed_rate), fixed_rate
+    with av.open(str(path), mode="w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=sample_rate, layout="mono")
+        if bitrate_kbps:
+            stream.bit_rate = bitrate_kbps * 1000
+        frame_size = stream.codec_context.frame_size or 1024
+        for start in range(0, len(wav), frame_size):
+            chunk = wav[start : start + frame_size]
+            frame = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
+            frame.sample_rate = sample_rate
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def info(source: Source) -> AudioInfo:
+    """Format, codec, rate, channels, decoded duration, loudness and speech ratio, in one streaming pass."""
+    label = _label(source)
+    decoder = _open(source)
+    _check_rate(label, decoder.sample_rate)
+    meter = LoudnessMeter(decoder.sample_rate)
+    levels = FrameLevels(decoder.sample_rate)
+    total = 0
+    peak = 0.0
+    for block in decoder.blocks(int(BLOCK_S * decoder.sample_rate)):
+        if not np.all(np.isfinite(block)):
+            raise InvalidSamplesError(f"{label}: the audio holds NaN or infinite samples")
+        meter.update(block)
+        levels.update(block)
+        total += len(block)
+        if len(block):
+            peak = max(peak, float(np.max(np.abs(block))))
+    if total == 0:
+        raise EmptyAudioError(f"{label}: the file holds no audio samples")
+    if peak < SILENCE_PEAK:
+        raise SilentAudioError(f"{label}: all samples are silent (peak below -90 dBFS)")
+    mask = speech_mask_from_levels(levels.levels_db)
+    return AudioInfo(
+        path=label,
+        format=decoder.format,
+        codec=decoder.codec,
+        sample_rate=decoder.sample_rate,
+        channels=decoder.channels,
+        duration_s=round(total / decoder.sample_rate, 3),
+        loudness_lufs=None if meter.integrated_lufs is None else round(meter.integrated_lufs, 2),
+        speech_ratio=round(float(mask.mean()) if len(mask) else 0.0, 3),
+        peak_dbfs=round(20 * float(np.log10(peak)), 2),
+    )
+
+
+def is_audio_path(path: Path) -> bool:
+    """True when the extension names a format voxtwin reads (used to expand folders)."""
+    return path.suffix.lower() in AUDIO_EXTENSIONS
+
+
+__all__ += ["AudioError", "is_audio_path"]

@@ -1,0 +1,28 @@
+"""Rich consoles and tables for human-readable CLI output (machine output is --json / --csv)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+
+def out_console() -> Console:
+    return Console(soft_wrap=False, width=200)
+
+
+def err_console() -> Console:
+    return Console(stderr=True)
+
+
+def info_table(rows: list[dict]) -> Table:
+    table = Table("file", "format", "codec", "rate (Hz)", "ch", "duration (s)", "loudness (LUFS)", "speech")
+    for row in rows:
+        if "error" in row:
+            table.add_row(row["path"], "[red]error[/red]", "", "", "", "", "", "")
+            continue
+        lufs = "n/a" if row["loudness_lufs"] is None else f"{row['loudness_lufs']:.1f}"
+        table.add_row(
+            row["path"], row["format"], row["codec"], str(row["sample_rate"]), str(row["channels"]),
+            f"{row['duration_s']:.2f}", lufs, f"{100 * row['speech_ratio']:.0f}%",
+        )
+    return table

@@ -1,0 +1,110 @@
+"""Energy-based speech-activity detection: offline, dependency-free and streaming.
+
+Frames of 30 ms are speech when their level is both above an absolute floor and well above the
+file's own noise floor (its 10th-percentile frame level); short gaps are bridged (hangover) and
+isolated blips dropped, which is what trimming and `speech_ratio` need.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FRAME_S = 0.03
+ABSOLUTE_FLOOR_DBFS = -50.0  # quieter frames are never speech
+ABOVE_NOISE_DB = 12.0  # speech stands this far above the noise floor
+NOISE_PERCENTILE = 10.0
+HANGOVER_S = 0.2  # bridge pauses shorter than this inside speech
+MIN_SPEECH_S = 0.09  # drop isolated bursts shorter than this
+TRIM_MARGIN_S = 0.1  # keep this much around trimmed speech
+
+
+class FrameLevels:
+    """Streaming per-frame RMS level (dBFS) of a mono signal."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self.frame_length = max(1, int(round(FRAME_S * sample_rate)))
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._levels: list[np.ndarray] = []
+
+    def update(self, block: np.ndarray) -> None:
+        x = np.concatenate([self._pending, np.asarray(block, dtype=np.float32)])
+        n = len(x) // self.frame_length
+        if n:
+            frames = x[: n * self.frame_length].reshape(n, self.frame_length).astype(np.float64)
+            power = np.mean(frames**2, axis=1)
+            self._levels.append((10 * np.log10(power + 1e-12)).astype(np.float32))
+        self._pending = x[n * self.frame_length :]
+
+    @property
+    def levels_db(self) -> np.ndarray:
+        return np.concatenate(self._levels) if self._levels else np.zeros(0, dtype=np.float32)
+
+
+def speech_mask_from_levels(levels_db: np.ndarray) -> np.ndarray:
+    """Boolean speech decision per frame from frame levels in dBFS."""
+    if len(levels_db) == 0:
+        return np.zeros(0, dtype=bool)
+    noise_floor = np.percentile(levels_db, NOISE_PERCENTILE)
+    threshold = max(ABSOLUTE_FLOOR_DBFS, noise_floor + ABOVE_NOISE_DB)
+    mask = levels_db > threshold
+    mask = _close_gaps(mask, int(round(HANGOVER_S / FRAME_S)))
+    return _drop_short_runs(mask, int(round(MIN_SPEECH_S / FRAME_S)))
+
+
+def speech_mask(wav: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Per-frame (30 ms) speech decision for a mono signal."""
+    levels = FrameLevels(sample_rate)
+    levels.update(wav)
+    return speech_mask_from_levels(levels.levels_db)
+
+
+def detect_speech(wav: np.ndarray, sample_rate: int) -> list[tuple[float, float]]:
+    """Speech segments as (start_s, end_s) pairs."""
+    return mask_to_segments(speech_mask(wav, sample_rate))
+
+
+def speech_ratio(wav: np.ndarray, sample_rate: int) -> float:
+    """Fraction of 30 ms frames that hold speech (0 for signals shorter than a frame)."""
+    mask = speech_mask(wav, sample_rate)
+    return float(mask.mean()) if len(mask) else 0.0
+
+
+def trim_silence(wav: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Cut leading and trailing non-speech, keeping a 100 ms margin; all-silent input comes back empty."""
+    segments = detect_speech(wav, sample_rate)
+    if not segments:
+        return wav[:0]
+    start = max(0, int((segments[0][0] - TRIM_MARGIN_S) * sample_rate))
+    end = min(len(wav), int((segments[-1][1] + TRIM_MARGIN_S) * sample_rate))
+    return wav[start:end]
+
+
+def mask_to_segments(mask: np.ndarray) -> list[tuple[float, float]]:
+    """Runs of True frames as (start_s, end_s)."""
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [(float(s * FRAME_S), float(e * FRAME_S)) for s, e in zip(edges[::2], edges[1::2])]
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int, bool]]:
+    change = np.flatnonzero(np.diff(mask.astype(np.int8))) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(mask)]])
+    return [(int(s), int(e), bool(mask[s])) for s, e in zip(starts, ends)]
+
+
+def _close_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
+    out = mask.copy()
+    for start, end, value in _runs(mask):
+        if not value and 0 < start and end < len(mask) and end - start <= max_gap:
+            out[start:end] = True
+    return out
+
+
+def _drop_short_runs(mask: np.ndarray, min_len: int) -> np.ndarray:
+    out = mask.copy()
+    for start, end, value in _runs(mask):
+        if value and end - start < min_len:
+            out[start:end] = False
+    return out
