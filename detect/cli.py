@@ -1,10 +1,41 @@
-"""`voxtwin detect ...`: countermeasure commands."""
+"""`voxtwin detect ...`: countermeasure commands. Each parses its arguments and calls one public function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
 app = typer.Typer(no_args_is_help=True, help="Detect synthetic or converted speech; train and benchmark countermeasures.")
 
+METRIC_FORMATS = ("asvspoof2019", "asvspoof2021", "asvspoof5")
+
 
 @app.callback()
 def _detect() -> None:
     """Synthetic-speech detection commands."""
+
+
+@app.command()
+def metrics(
+    scores: Path = typer.Argument(..., help="CM scores: 'UTT SYSTEM KEY SCORE' or 'UTT SCORE' (with --protocol); higher = more bona fide."),
+    asv_scores: Optional[Path] = typer.Option(None, "--asv-scores", help="ASV scores ('... TYPE SCORE', TYPE target/nontarget/spoof) for the t-DCF."),
+    protocol: Optional[Path] = typer.Option(None, "--protocol", help="Protocol file giving keys for 2-column scores."),
+    metric_format: str = typer.Option("asvspoof2019", "--format", help="asvspoof2019 (legacy t-DCF), asvspoof2021 (revised t-DCF) or asvspoof5 (minDCF, actDCF, Cllr, a-DCF, t-EER)."),
+    per_system: bool = typer.Option(False, "--per-system", help="Also report the EER of each attack system."),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON object."),
+) -> None:
+    """EER, t-DCF and the ASVspoof 5 measures of a score file, as the official evaluation code computes them."""
+    from detect.evaluation import score_file_metrics
+    from voxtwin.cli import emit_json
+
+    if metric_format not in METRIC_FORMATS:
+        raise typer.BadParameter(f"expected one of {', '.join(METRIC_FORMATS)}", param_hint="--format")
+    result = score_file_metrics(scores, asv_scores=asv_scores, protocol=protocol, metric_format=metric_format, per_system=per_system)
+    if json_out:
+        emit_json(result)
+    else:
+        from voxtwin.console import metrics_table, out_console
+
+        out_console().print(metrics_table(result))

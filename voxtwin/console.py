@@ -26,3 +26,17 @@ def info_table(rows: list[dict]) -> Table:
             f"{row['duration_s']:.2f}", lufs, f"{100 * row['speech_ratio']:.0f}%",
         )
     return table
+
+
+def metrics_table(result: dict) -> Table:
+    """Two-column table of a metrics dict; nested per-system values get one row each."""
+    table = Table("metric", "value")
+    for key, value in result.items():
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                table.add_row(f"{key}[{sub}]", f"{v:.4f}")
+        elif isinstance(value, float):
+            table.add_row(key, f"{value:.6f}")
+        else:
+            table.add_row(key, str(value))
+    return table

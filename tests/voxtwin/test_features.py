@@ -11,7 +11,7 @@ from voxtwin.errors import SpecMismatchError, UnknownNameError
 from voxtwin.features import FEATURES, FeatureSpec, LFCCSpec, LogMelSpec, build_features
 from voxtwin.testing import chirp, harmonic, speechlike
 
-DIFFERENTIABLE = ["spectrogram", "log_mel", "lfcc", "mfcc", "cqt"]
+DIFFERENTIABLE = ["spectrogram", "log_mel", "lfcc", "mfcc", "cqt", "sinc", "waveform"]
 
 
 def _wav(seconds=1.0, rate=16_000, seed=0):
@@ -24,7 +24,12 @@ def test_every_kind_builds_and_matches_its_shape_arithmetic(kind):
     wav = torch.tensor(np.stack([_wav(seed=0), _wav(seed=1)]))
     feats = build_features(spec)(wav)
     T = wav.shape[1]
-    expected_frames = {"lfcc": 1 + (T - spec.to_dict().get("win_length", 0)) // spec.hop_length, "log_mel": T // spec.hop_length}
+    expected_frames = {
+        "lfcc": 1 + (T - spec.to_dict().get("win_length", 0)) // spec.hop_length,
+        "log_mel": T // spec.hop_length,
+        "sinc": T - spec.to_dict().get("kernel_size", 0) + 1,  # 129 taps, no padding
+        "waveform": T,
+    }
     assert feats.shape == (2, spec.dim, expected_frames.get(kind, 1 + T // spec.hop_length))
     assert feats.dtype == torch.float32 and torch.isfinite(feats).all()
     single = build_features(spec)(wav[1:])
