@@ -39,3 +39,49 @@ def metrics(
         from voxtwin.console import metrics_table, out_console
 
         out_console().print(metrics_table(result))
+
+
+@app.command()
+def train(
+    recipe: str = typer.Option(..., "--recipe", help="Recipe name (a folder under recipes/) or path to its config.toml."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config key, e.g. --set root=/data/LA --set train.epochs=3."),
+    json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+) -> None:
+    """Train a countermeasure with a recipe, then score the recipe's evaluation sets."""
+    from detect.recipes import run_recipe
+    from voxtwin.cli import emit_json
+
+    summary = run_recipe(recipe, set_)
+    if json_out:
+        emit_json(summary)
+    else:
+        from voxtwin.console import out_console, summary_table
+
+        out_console().print(summary_table(summary))
+
+
+@app.command("eval")
+def evaluate(
+    model: Path = typer.Option(..., "--model", help="Detector checkpoint (.safetensors with its .json)."),
+    dataset: str = typer.Option(..., "--dataset", help="asvspoof2019_la, asvspoof2021_la, asvspoof2021_df, asvspoof5, in_the_wild, wavefake, mlaad or manifest."),
+    root: Path = typer.Option(..., "--root", help="The dataset's folder, in its official layout."),
+    split: str = typer.Option("eval", "--split", help="train, dev or eval where the dataset has them."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Score file to write (default: scores_<dataset>_<split>.txt)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing score file."),
+    json_out: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+) -> None:
+    """Score a dataset with a detector: writes the official score file and prints EER (overall and per attack)."""
+    from detect.evaluation import evaluate_dataset
+    from voxtwin.cli import emit_json
+    from voxtwin.errors import VoxtwinError
+
+    out = out or Path(f"scores_{dataset}_{split}.txt")
+    if out.exists() and not force:
+        raise VoxtwinError(f"{out}: already exists; pass --force to overwrite")
+    result = evaluate_dataset(model, dataset=dataset, root=root, split=split, scores_out=out)
+    if json_out:
+        emit_json(result)
+    else:
+        from voxtwin.console import metrics_table, out_console
+
+        out_console().print(metrics_table(result))

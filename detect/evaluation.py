@@ -20,3 +20,36 @@ def score_file_metrics(
             system: 100 * metrics.eer(cm.bonafide, spoof)[0] for system, spoof in cm.by_system().items()
         }
     return result
+
+
+def evaluate_trials(checkpoint_path: Path, trials, *, scores_out: Path, batch_size: int = 32, device: str = "auto", crop_samples: int | None = None) -> dict:
+    """Score trials with a detector checkpoint, write the official 4-column score file, return its metrics."""
+    import numpy as np
+
+    from detect.checkpoints import load_detector
+    from detect.data import WaveformCache, load_trials
+    from detect.scorefile import write_cm_scores
+    from detect.train import DEFAULT_CROP_SAMPLES, default_cache_dir, resolve_device, score_waves, TrainConfig
+
+    torch_device = resolve_device(device)
+    model, meta, _ = load_detector(checkpoint_path, map_location=torch_device)
+    crop = crop_samples or meta.get("training", {}).get("config", {}).get("crop_samples", DEFAULT_CROP_SAMPLES)
+    kept, waves = load_trials(list(trials), WaveformCache(default_cache_dir(TrainConfig())), description="Scoring")
+    scores = score_waves(model, waves, crop_samples=crop, batch_size=batch_size, device=torch_device)
+    write_cm_scores(scores_out, [t.utterance for t in kept], [t.system for t in kept], [t.label for t in kept], list(map(float, scores)))
+    result = {"scores": str(scores_out), "n_skipped": len(list(trials)) - len(kept)}
+    keys = np.array([t.label for t in kept])
+    if (keys == "bonafide").any() and (keys == "spoof").any():
+        result.update(metrics.summarize(scores[keys == "bonafide"], scores[keys == "spoof"]))
+        systems = np.array([t.system for t in kept])
+        result["per_system_eer_percent"] = {
+            s: 100 * metrics.eer(scores[keys == "bonafide"], scores[(systems == s) & (keys == "spoof")])[0] for s in sorted(set(systems[keys == "spoof"]))
+        }
+    return result
+
+
+def evaluate_dataset(checkpoint_path: Path, *, dataset: str, root: Path, split: str = "eval", scores_out: Path, device: str = "auto") -> dict:
+    """The function behind `voxtwin detect eval`."""
+    from detect.datasets import read_dataset
+
+    return {"dataset": dataset, "split": split, **evaluate_trials(checkpoint_path, read_dataset(dataset, root, split), scores_out=scores_out, device=device)}

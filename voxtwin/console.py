@@ -40,3 +40,15 @@ def metrics_table(result: dict) -> Table:
         else:
             table.add_row(key, str(value))
     return table
+
+
+def summary_table(summary: dict) -> Table:
+    """A training run: checkpoint, validation EER and the EER on each evaluation set."""
+    table = Table("item", "value")
+    for key in ("recipe", "model", "checkpoint", "epochs_run"):
+        table.add_row(key, str(summary[key]))
+    table.add_row("best validation EER", f"{summary['best_valid_eer_percent']:.2f}%")
+    for name, result in summary.get("eval", {}).items():
+        value = f"{result['eer_percent']:.2f}%" if "eer_percent" in result else "n/a (one class only)"
+        table.add_row(f"EER {name}", f"{value}  ({result['scores']})")
+    return table

@@ -83,3 +83,13 @@ def write_speakers(root: Path, *, n_speakers: int = 2, n_utts: int = 3, sample_r
             sf.write(path, speechlike(duration_s=duration_s, sample_rate=sample_rate, f0_hz=90 + 60 * s, seed=100 * s + u), sample_rate)
             speakers.setdefault(speaker, []).append(path)
     return speakers
+
+
+def griffin_lim_copy(wav: np.ndarray, *, n_iter: int = 8, n_fft: int = 512, hop_length: int = 128) -> np.ndarray:
+    """A 'spoofed' copy of a signal: its magnitude spectrogram re-synthesised with Griffin-Lim phase, the
+    classic vocoder artefact that countermeasures learn to spot."""
+    import librosa
+
+    magnitude = np.abs(librosa.stft(wav, n_fft=n_fft, hop_length=hop_length))
+    out = librosa.griffinlim(magnitude, n_iter=n_iter, hop_length=hop_length, n_fft=n_fft, length=len(wav), random_state=0)
+    return out.astype(np.float32)

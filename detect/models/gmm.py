@@ -1,0 +1,98 @@
+"""LFCC-GMM, the ASVspoof 2019/2021 baseline: one diagonal-covariance GMM on LFCC frames per class;
+the score is the average frame log-likelihood ratio (bona fide minus spoof).
+
+EM runs in scikit-learn (fitting is a one-off); scoring runs in torch on any device.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from voxtwin.features import FeatureSpec, LFCCSpec, build_features
+
+
+@dataclass(frozen=True)
+class GMMConfig:
+    n_components: int = 512  # the baseline's size; 64 is enough for small corpora
+    max_iter: int = 100
+    max_frames_per_class: int = 200_000  # EM cost grows with frames; a random subset is used beyond this
+    seed: int = 0
+
+    @classmethod
+    def tiny(cls) -> "GMMConfig":
+        return cls(n_components=4, max_iter=20, max_frames_per_class=5_000)
+
+
+class DiagonalGMM(nn.Module):
+    """Log-likelihood of frames under a diagonal GMM, from fitted weights, means and variances."""
+
+    def __init__(self, weights: Tensor, means: Tensor, variances: Tensor) -> None:
+        super().__init__()
+        self.register_buffer("log_weights", torch.log(weights))
+        self.register_buffer("means", means)
+        self.register_buffer("variances", variances)
+
+    def forward(self, frames: Tensor) -> Tensor:
+        """frames (N, D) -> log-likelihood (N,)."""
+        diff = frames[:, None, :] - self.means[None]
+        log_norm = -0.5 * (self.means.shape[1] * math.log(2 * math.pi) + torch.log(self.variances).sum(-1))
+        log_comp = log_norm - 0.5 * (diff**2 / self.variances).sum(-1)
+        return torch.logsumexp(self.log_weights + log_comp, dim=1)
+
+
+class GMMCountermeasure(nn.Module):
+    """Bona fide and spoof GMMs over a feature spec (LFCC by default)."""
+
+    name = "lfcc-gmm"
+    Config = GMMConfig
+
+    def __init__(self, config: GMMConfig, spec: FeatureSpec | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.spec = spec or LFCCSpec()
+        self.frontend = build_features(self.spec)
+        self.bonafide: DiagonalGMM | None = None
+        self.spoof: DiagonalGMM | None = None
+
+    def frames(self, wav: Tensor) -> Tensor:
+        """(1, T) -> feature frames (L, D)."""
+        return self.frontend(wav)[0].T
+
+    def fit(self, bonafide_frames: np.ndarray, spoof_frames: np.ndarray) -> "GMMCountermeasure":
+        from sklearn.mixture import GaussianMixture
+
+        rng = np.random.default_rng(self.config.seed)
+        fitted = []
+        for frames in (bonafide_frames, spoof_frames):
+            if len(frames) > self.config.max_frames_per_class:
+                frames = frames[rng.choice(len(frames), self.config.max_frames_per_class, replace=False)]
+            n = min(self.config.n_components, len(frames))
+            gmm = GaussianMixture(n, covariance_type="diag", max_iter=self.config.max_iter, random_state=self.config.seed, reg_covar=1e-4)
+            gmm.fit(frames)
+            fitted.append(DiagonalGMM(*(torch.tensor(a, dtype=torch.float32) for a in (gmm.weights_, gmm.means_, gmm.covariances_))))
+        self.bonafide, self.spoof = fitted
+        return self
+
+    def score(self, wav: Tensor) -> Tensor:
+        """Average frame log-likelihood ratio per utterance, shape (B,)."""
+        if self.bonafide is None:
+            raise RuntimeError("the GMMs are not fitted")
+        feats = self.frontend(wav).transpose(1, 2)  # (B, L, D)
+        return torch.stack([(self.bonafide(f) - self.spoof(f)).mean() for f in feats])
+
+    def tensors(self) -> dict[str, Tensor]:
+        out = {}
+        for cls_name, gmm in (("bonafide", self.bonafide), ("spoof", self.spoof)):
+            out[f"{cls_name}.weights"] = gmm.log_weights.exp()
+            out[f"{cls_name}.means"] = gmm.means
+            out[f"{cls_name}.variances"] = gmm.variances
+        return out
+
+    def load_tensors(self, tensors: dict[str, Tensor]) -> None:
+        self.bonafide = DiagonalGMM(tensors["bonafide.weights"], tensors["bonafide.means"], tensors["bonafide.variances"])
+        self.spoof = DiagonalGMM(tensors["spoof.weights"], tensors["spoof.means"], tensors["spoof.variances"])

@@ -1,0 +1,66 @@
+"""Lossy channels as voice messages meet them: Opus, MP3, AAC, 8 kHz telephone band; in memory, via PyAV.
+
+Shared by detector training (codec augmentation), robustness benchmarks and watermark attack tests.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from scipy.signal import butter, sosfiltfilt
+
+from voxtwin.audio import resample
+
+CODECS = {"opus": ("ogg", "libopus", 48_000), "mp3": ("mp3", "libmp3lame", None), "aac": ("adts", "aac", None)}
+TELEPHONE_BAND_HZ = (300.0, 3400.0)
+AAC_PRIMING_SAMPLES = 1024  # FFmpeg's AAC encoder delay; ADTS has no header that tells the decoder
+
+
+def transcode(wav: np.ndarray, sample_rate: int, *, codec: str, bitrate_kbps: int) -> np.ndarray:
+    """Encode and decode a mono signal; returns the decoded signal at `sample_rate`, same length."""
+    import av
+
+    if codec not in CODECS:
+        raise ValueError(f"unknown codec {codec!r}; expected one of {', '.join(CODECS)}")
+    container_format, encoder, fixed_rate = CODECS[codec]
+    rate = fixed_rate or sample_rate
+    x = resample(wav, sample_rate, rate) if rate != sample_rate else np.asarray(wav, dtype=np.float32)
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format=container_format) as container:
+        stream = container.add_stream(encoder, rate=rate, layout="mono")
+        stream.bit_rate = bitrate_kbps * 1000
+        frame_size = stream.codec_context.frame_size or 1152
+        for start in range(0, len(x), frame_size):
+            frame = av.AudioFrame.from_ndarray(np.clip(x[None, start : start + frame_size], -1, 1), format="flt", layout="mono")
+            frame.sample_rate = rate
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    buffer.seek(0)
+    decoded = []
+    with av.open(buffer, mode="r") as container:
+        for frame in container.decode(audio=0):
+            decoded.append(frame.to_ndarray().astype(np.float32).mean(axis=0))
+    y = np.concatenate(decoded) if decoded else np.zeros(0, dtype=np.float32)
+    if codec == "aac":
+        y = y[AAC_PRIMING_SAMPLES:]
+    if rate != sample_rate:
+        y = resample(y, rate, sample_rate)
+    return _fit_length(y, len(wav))
+
+
+def telephone(wav: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Narrow-band telephone channel: 300-3400 Hz band-pass, down to 8 kHz and back."""
+    low, high = TELEPHONE_BAND_HZ
+    sos = butter(4, [low, high], btype="bandpass", fs=sample_rate, output="sos")
+    narrow = resample(sosfiltfilt(sos, wav).astype(np.float32), sample_rate, 8000)
+    return _fit_length(resample(narrow, 8000, sample_rate), len(wav))
+
+
+def _fit_length(y: np.ndarray, n: int) -> np.ndarray:
+    """Codecs add priming and padding; keep the input's length (cut, or pad with zeros)."""
+    if len(y) >= n:
+        return y[:n].astype(np.float32)
+    return np.pad(y, (0, n - len(y))).astype(np.float32)
