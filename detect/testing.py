@@ -1,5 +1,5 @@
 """Miniature copies of every official corpus layout, filled with generated audio (bona fide = speech-like
-synthesis, spoof = its Griffin-Lim copy), for tests, demos and recipe smoke runs. No real data needed."""
+synthesis, spoof = its WORLD-vocoded copy), for tests, demos and recipe smoke runs. No real data needed."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voxtwin.testing import griffin_lim_copy, speechlike
+from voxtwin.testing import speechlike, world_copy
 
 SAMPLE_RATE = 16_000
 
 
 def _pair(seed: int, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
     real = speechlike(duration_s=duration_s, sample_rate=SAMPLE_RATE, f0_hz=90 + 15 * (seed % 8), seed=seed)
-    return real, griffin_lim_copy(speechlike(duration_s=duration_s, sample_rate=SAMPLE_RATE, f0_hz=95 + 13 * (seed % 7), seed=seed + 1000))
+    return real, world_copy(speechlike(duration_s=duration_s, sample_rate=SAMPLE_RATE, f0_hz=95 + 13 * (seed % 7), seed=seed + 1000))
 
 
 def _write(path: Path, wav: np.ndarray) -> Path:

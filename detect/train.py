@@ -177,7 +177,7 @@ def _train_neural(config, train_trials, train_waves, valid_trials, valid_waves, 
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
         state["epoch"] = epoch + 1
         if rank == 0:
             model.eval()

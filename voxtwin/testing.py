@@ -93,3 +93,16 @@ def griffin_lim_copy(wav: np.ndarray, *, n_iter: int = 8, n_fft: int = 512, hop_
     magnitude = np.abs(librosa.stft(wav, n_fft=n_fft, hop_length=hop_length))
     out = librosa.griffinlim(magnitude, n_iter=n_iter, hop_length=hop_length, n_fft=n_fft, length=len(wav), random_state=0)
     return out.astype(np.float32)
+
+
+def world_copy(wav: np.ndarray, *, sample_rate: int = 16_000) -> np.ndarray:
+    """A vocoded copy: WORLD analysis and resynthesis, as the vocoder-based spoofs in ASVspoof do it."""
+    import pyworld
+
+    x = wav.astype(np.float64)
+    f0, times = pyworld.dio(x, sample_rate, frame_period=5.0)
+    f0 = pyworld.stonemask(x, f0, times, sample_rate)
+    envelope = pyworld.cheaptrick(x, f0, times, sample_rate)
+    aperiodicity = pyworld.d4c(x, f0, times, sample_rate)
+    y = pyworld.synthesize(f0, envelope, aperiodicity, sample_rate, frame_period=5.0)[: len(wav)]
+    return np.pad(y, (0, len(wav) - len(y))).astype(np.float32)

@@ -65,11 +65,11 @@ class RawNet2(Countermeasure):
     def __init__(self, config: RawNet2Config, spec: SincSpec) -> None:
         super().__init__(config, spec)
         f = config.filts
-        wide = (f[2][1], f[2][1])
+        narrow, wide = (f[1][1], f[1][1]), (f[2][1], f[2][1])
         self.frontend = build_features(spec)
         self.first_bn = nn.BatchNorm1d(spec.n_filters)
         self.blocks = nn.ModuleList(
-            [ResidualBlock1d(f[1], first=True), ResidualBlock1d(f[1]), ResidualBlock1d(f[2]), ResidualBlock1d(wide), ResidualBlock1d(wide), ResidualBlock1d(wide)]
+            [ResidualBlock1d(f[1], first=True), ResidualBlock1d(narrow), ResidualBlock1d(f[2]), ResidualBlock1d(wide), ResidualBlock1d(wide), ResidualBlock1d(wide)]
         )
         self.scalings = nn.ModuleList([FeatureMapScaling(f[1][1]), FeatureMapScaling(f[1][1])] + [FeatureMapScaling(f[2][1]) for _ in range(4)])
         self.bn_before_gru = nn.BatchNorm1d(f[2][1])

@@ -1,0 +1,91 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from detect.models import MODELS, build_model, count_parameters
+from detect.models.gmm import GMMConfig, GMMCountermeasure
+from voxtwin.errors import SpecMismatchError, UnknownNameError
+from voxtwin.features import LFCCSpec
+
+NEURAL = ["aasist", "aasist-l", "lcnn", "rawnet2"]
+SAMPLES = 16_000
+
+
+def tiny(name):
+    cls = MODELS.get(name)
+    return build_model(name, **dataclasses.asdict(cls.Config.tiny())) if hasattr(cls.Config, "tiny") and name != "aasist-l" else build_model(name)
+
+
+@pytest.mark.parametrize("name,expected", [("aasist", 297_866), ("aasist-l", 85_306)])
+def test_official_parameter_counts(name, expected):
+    assert count_parameters(build_model(name)) == expected
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_forward_backward_on_a_tiny_batch(name):
+    torch.manual_seed(0)
+    model = tiny(name)
+    wav = torch.randn(3, SAMPLES) * 0.1
+    logits = model(wav)
+    assert logits.shape == (3, 2)
+    loss = torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1, 1]))
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads) and sum(float(g.abs().sum()) for g in grads) > 0
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model.score(wav[:1]), model.score(wav)[:1], rtol=1e-4, atol=1e-4)
+
+
+def test_registry_names_and_misses():
+    assert set(MODELS.names()) == {"aasist", "aasist-l", "lcnn", "rawnet2", "ssl-aasist"}
+    with pytest.raises(UnknownNameError, match="available: aasist"):
+        build_model("resnet")
+    with pytest.raises(ValueError, match="unknown"):
+        build_model("lcnn", n_layers=3)
+
+
+def test_models_take_their_front_end_from_the_spec():
+    model = build_model("lcnn", spec=LFCCSpec(n_filters=30, n_coeffs=30))
+    assert model.spec.dim == 90 and model(torch.randn(2, SAMPLES)).shape == (2, 2)
+    with pytest.raises(ValueError):
+        build_model("aasist", spec=dataclasses.replace(build_model("aasist").spec, n_filters=40))
+
+
+def _tiny_ssl_folder(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.Wav2Vec2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                                         conv_dim=(16,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
+    transformers.Wav2Vec2Model(config).save_pretrained(tmp_path / "w2v")
+    return tmp_path / "w2v"
+
+
+@pytest.mark.parametrize("head", ["aasist", "linear"])
+def test_ssl_backbone_loads_a_local_folder(tmp_path, head):
+    folder = _tiny_ssl_folder(tmp_path)
+    model = build_model("ssl-aasist", checkpoint_dir=str(folder), head=head, projection_dim=16)
+    logits = model(torch.randn(2, SAMPLES))
+    assert logits.shape == (2, 2)
+    logits.sum().backward()
+    assert model.encoder.feature_projection.projection.weight.grad is not None
+
+
+def test_ssl_refuses_pickled_or_missing_weights(tmp_path):
+    from voxtwin.errors import CheckpointError
+
+    folder = _tiny_ssl_folder(tmp_path)
+    with pytest.raises(CheckpointError, match="config.json"):
+        build_model("ssl-aasist", checkpoint_dir=str(tmp_path / "nowhere"))
+    (folder / "model.safetensors").rename(folder / "pytorch_model.bin")
+    with pytest.raises(CheckpointError, match="safetensors"):
+        build_model("ssl-aasist", checkpoint_dir=str(folder))
+
+
+def test_gmm_separates_two_frame_distributions():
+    rng = np.random.default_rng(0)
+    gmm = GMMCountermeasure(GMMConfig.tiny()).fit(rng.normal(0, 1, (4000, 60)), rng.normal(0.5, 1, (4000, 60)))
+    bonafide, spoof = gmm.bonafide(torch.zeros(5, 60)), gmm.spoof(torch.zeros(5, 60))
+    assert torch.all(bonafide > spoof)
+    assert gmm.score(torch.randn(2, SAMPLES) * 0.1).shape == (2,)

@@ -1,0 +1,145 @@
+"""The trainer, checkpoints and recipes, end to end on miniature corpora."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from detect.checkpoints import load_detector, save_detector
+from detect.datasets import read_dataset
+from detect.models import MODELS, build_model
+from detect.recipes import RECIPES_DIR, RecipeError, load_recipe, run_recipe
+from detect.splits import leave_one_source_out, validation_split
+from detect.testing import LAYOUTS
+from detect.train import TrainConfig, train
+from voxtwin.cli import app
+from voxtwin.errors import CheckpointError, FormatVersionError
+
+RECIPES = sorted(p.parent.name for p in RECIPES_DIR.glob("*/config.toml"))
+TINY_LCNN = "[" + ",".join(["8"] * 9) + "]"
+
+
+def tiny_overrides(tmp_path, model="lcnn"):
+    config = {"lcnn": [f"train.model_config.channels={TINY_LCNN}"], "lfcc-gmm": ["train.model_config={n_components=2, max_iter=5}"]}[model]
+    return [f"train.model='{model}'", *config, "train.epochs=1", "train.batch_size=4", "train.crop_samples=8000", "train.augment=['codec', 'gain']",
+            f"train.cache_dir='{tmp_path / 'cache'}'", f"train.out_dir='{tmp_path / 'run'}'"]
+
+
+def test_every_benchmark_has_a_recipe_folder():
+    assert RECIPES == ["asvspoof2019_la", "asvspoof2021_df", "asvspoof2021_la", "asvspoof5", "in_the_wild", "mlaad", "shared_corpus", "wavefake"]
+    for name in RECIPES:
+        readme = (RECIPES_DIR / name / "README.md").read_text()
+        assert "voxtwin detect train --recipe" in readme
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_every_recipe_runs_on_its_miniature_dataset(tmp_path, name):
+    config = load_recipe(name)
+    train_ds = config["data"]["train"]["dataset"]
+    root = LAYOUTS[train_ds](tmp_path / "train_data")
+    overrides = [f"root='{root}'", *tiny_overrides(tmp_path)]
+    eval_sections = config["data"].get("eval", {})
+    for key, section in eval_sections.items():
+        if section["dataset"] != train_ds:
+            overrides.append(f"eval_root='{LAYOUTS[section['dataset']](tmp_path / 'eval_data')}'")
+    if name == "shared_corpus":
+        overrides.append("holdout='demo_a'")
+    summary = run_recipe(name, overrides)
+    assert summary["epochs_run"] == 1
+    assert summary["eval"], "a recipe must score at least one evaluation set"
+    for result in summary["eval"].values():
+        assert 0 <= result["eer_percent"] <= 100
+        lines = open(result["scores"]).read().splitlines()
+        assert len(lines) == result["n_bonafide"] + result["n_spoof"] and len(lines[0].split()) == 4
+
+
+def test_recipe_errors_are_clear():
+    with pytest.raises(RecipeError, match="available: asvspoof2019_la"):
+        load_recipe("nope")
+    with pytest.raises(RecipeError, match="key=value"):
+        load_recipe("asvspoof2019_la", ["epochs"])
+
+
+def test_gmm_learns_griffin_lim_artefacts(tmp_path):
+    """With real (if small) data, LFCC-GMM must beat chance clearly on unseen files."""
+    root = LAYOUTS["manifest"](tmp_path / "data", n_per_class=10, duration_s=1.5, sources=("a", "b"))
+    summary = run_recipe("shared_corpus", [f"root='{root}'", "holdout='a'", "train.model='lfcc-gmm'", "train.model_config={n_components=4}",
+                                           f"train.cache_dir='{tmp_path / 'cache'}'", f"train.out_dir='{tmp_path / 'run'}'"])
+    assert summary["eval"]["holdout_a"]["eer_percent"] < 25
+
+
+def test_resume_continues_from_the_last_epoch(tmp_path):
+    root = LAYOUTS["manifest"](tmp_path / "data")
+    args = [f"root='{root}'", "holdout='demo_a'", *tiny_overrides(tmp_path)]
+    assert run_recipe("shared_corpus", args)["epochs_run"] == 1
+    summary = run_recipe("shared_corpus", args + ["train.epochs=2"])
+    assert summary["epochs_run"] == 2
+    history = json.loads((tmp_path / "run" / "last.json").read_text())["training"]["resume"]["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+
+
+def test_early_stopping(tmp_path):
+    trials = read_dataset("manifest", LAYOUTS["manifest"](tmp_path / "data"), "all")
+    train_trials, valid = validation_split(trials)
+    config = TrainConfig(model="lcnn", model_config={"channels": (8,) * 9, "dropout": 0.0}, epochs=10, patience=1, lr=0.0, batch_size=4,
+                         crop_samples=8000, augment=[], out_dir=str(tmp_path / "run"), cache_dir=str(tmp_path / "cache"))
+    result = train(config, train_trials, valid)
+    # lr 0: only batch-norm statistics move, so the EER soon stops improving; patience 1 stops the run at
+    # the first epoch that is no better than the best before it
+    eers = [h["valid_eer_percent"] for h in result.history]
+    assert result.epochs_run < 10 and len(eers) == result.epochs_run
+    assert eers[-1] >= min(eers[:-1]) and all(later < best for later, best in zip(eers[1:-1], eers[:-2]))
+
+
+def test_splits_keep_sources_and_speakers_apart(tmp_path):
+    trials = read_dataset("manifest", LAYOUTS["manifest"](tmp_path / "data"), "all")
+    train_trials, test = leave_one_source_out(trials, "demo_a")
+    assert not {t.source for t in train_trials} & {"demo_a"}
+    assert {t.source for t in test} >= {"demo_a"} and not set(train_trials) & set(test)
+    tr, va = validation_split(train_trials)
+    assert {t.label for t in va} == {"bonafide", "spoof"}
+    assert not {(t.label, t.source, t.speaker) for t in tr} & {(t.label, t.source, t.speaker) for t in va}
+
+
+def test_checkpoint_round_trip_is_bit_exact_and_safe(tmp_path):
+    model = build_model("lcnn", **dataclasses.asdict(MODELS.get("lcnn").Config.tiny())).eval()
+    path = save_detector(tmp_path / "m", model, name="lcnn", record={"note": "test"})
+    loaded, meta, _ = load_detector(path)
+    wav = torch.randn(2, 8000)
+    with torch.no_grad():
+        torch.testing.assert_close(model(wav), loaded(wav), rtol=0, atol=0)
+    assert meta["features"]["kind"] == "lfcc" and meta["training"]["note"] == "test"
+    data = bytearray((tmp_path / "m.safetensors").read_bytes())
+    data[-1] ^= 0xFF
+    (tmp_path / "m.safetensors").write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="hash"):
+        load_detector(path)
+    meta_path = tmp_path / "m.json"
+    meta_json = json.loads(meta_path.read_text())
+    meta_json["format_version"] = 99
+    meta_path.write_text(json.dumps(meta_json))
+    with pytest.raises(FormatVersionError, match="upgrade voxtwin"):
+        load_detector(path)
+
+
+def test_train_and_eval_cli(runner, tmp_path):
+    la = LAYOUTS["asvspoof2019_la"](tmp_path / "la")
+    result = runner.invoke(app, ["detect", "train", "--recipe", "asvspoof2019_la", "--set", f"root='{la}'", *sum((["--set", o] for o in tiny_overrides(tmp_path)), []), "--json"])
+    assert result.exit_code == 0, result.output
+    checkpoint = json.loads(result.stdout)["checkpoint"]
+    scores = tmp_path / "scores.txt"
+    result = runner.invoke(app, ["detect", "eval", "--model", checkpoint, "--dataset", "asvspoof2019_la", "--root", str(la), "--out", str(scores), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["n_bonafide"] == 4 and set(out["per_system_eer_percent"]) == {"A07", "A17"}
+    metrics = json.loads(runner.invoke(app, ["detect", "metrics", str(scores), "--json"]).stdout)
+    assert metrics["eer_percent"] == pytest.approx(out["eer_percent"], abs=1e-4)
+    again = runner.invoke(app, ["detect", "eval", "--model", checkpoint, "--dataset", "asvspoof2019_la", "--root", str(la), "--out", str(scores)])
+    assert again.exit_code == 2 and "--force" in again.stderr
+
+
+def test_eval_cli_reports_a_broken_layout_in_one_line(runner, tmp_path):
+    result = runner.invoke(app, ["detect", "eval", "--model", str(tmp_path / "m.safetensors"), "--dataset", "in_the_wild", "--root", str(tmp_path), "--out", str(tmp_path / "s.txt")])
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
