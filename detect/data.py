@@ -17,6 +17,7 @@ from voxtwin.errors import VoxtwinError
 
 log = logging.getLogger(__name__)
 INT16_SCALE = 32767.0
+CACHE_VERSION = 2  # bump when `standardize` changes, so stale cached waveforms are not reused
 
 
 class WaveformCache:
@@ -31,7 +32,7 @@ class WaveformCache:
         if self.cache_dir is None:
             return None
         stat = path.stat()
-        key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+        key = hashlib.sha1(f"{CACHE_VERSION}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
         return self.cache_dir / f"{key}.npy"
 
     def load(self, path: Path) -> np.ndarray | None:

@@ -1,8 +1,10 @@
 """Energy-based speech-activity detection: offline, dependency-free and streaming.
 
-Frames of 30 ms are speech when their level is both above an absolute floor and well above the
-file's own noise floor (its 10th-percentile frame level); short gaps are bridged (hangover) and
-isolated blips dropped, which is what trimming and `speech_ratio` need.
+Frames of 30 ms are speech when their level is above an absolute floor and either well above the
+file's own noise floor (its 10th-percentile frame level) or, for speech without pauses (where that
+percentile is speech too), close to its loud frames (90th percentile). Short gaps are bridged
+(hangover) and isolated blips dropped, which is what trimming and `speech_ratio` need. Being
+energy-based, it counts any loud sound as speech.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import numpy as np
 FRAME_S = 0.03
 ABSOLUTE_FLOOR_DBFS = -50.0  # quieter frames are never speech
 ABOVE_NOISE_DB = 12.0  # speech stands this far above the noise floor
+BELOW_PEAK_DB = 6.0  # ... unless the file has no pauses: then frames within this of its loud frames count
+PEAK_PERCENTILE = 90.0
 NOISE_PERCENTILE = 10.0
 HANGOVER_S = 0.2  # bridge pauses shorter than this inside speech
 MIN_SPEECH_S = 0.09  # drop isolated bursts shorter than this
@@ -45,8 +49,8 @@ def speech_mask_from_levels(levels_db: np.ndarray) -> np.ndarray:
     """Boolean speech decision per frame from frame levels in dBFS."""
     if len(levels_db) == 0:
         return np.zeros(0, dtype=bool)
-    noise_floor = np.percentile(levels_db, NOISE_PERCENTILE)
-    threshold = max(ABSOLUTE_FLOOR_DBFS, noise_floor + ABOVE_NOISE_DB)
+    noise_floor, loud = np.percentile(levels_db, [NOISE_PERCENTILE, PEAK_PERCENTILE])
+    threshold = max(ABSOLUTE_FLOOR_DBFS, min(noise_floor + ABOVE_NOISE_DB, loud - BELOW_PEAK_DB))
     mask = levels_db > threshold
     mask = _close_gaps(mask, int(round(HANGOVER_S / FRAME_S)))
     return _drop_short_runs(mask, int(round(MIN_SPEECH_S / FRAME_S)))
