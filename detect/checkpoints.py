@@ -24,7 +24,11 @@ FORMAT_VERSION = 1
 GMM_NAME = "lfcc-gmm"
 
 
-def save_detector(path: str | Path, model: Countermeasure | GMMCountermeasure, *, name: str, record: dict[str, Any] | None = None, extra_tensors: dict[str, torch.Tensor] | None = None) -> Path:
+def save_detector(
+    path: str | Path, model: Countermeasure | GMMCountermeasure, *, name: str, record: dict[str, Any] | None = None,
+    extra_tensors: dict[str, torch.Tensor] | None = None, scoring: dict[str, Any] | None = None,
+) -> Path:
+    """Write a detector; `scoring` (calibration, window, version) is what `voxtwin detect score` needs."""
     tensors = model.tensors() if isinstance(model, GMMCountermeasure) else dict(model.state_dict())
     tensors.update(extra_tensors or {})
     meta = {
@@ -34,6 +38,8 @@ def save_detector(path: str | Path, model: Countermeasure | GMMCountermeasure, *
         "features": model.spec.to_dict(),
         "training": record or {},
     }
+    if scoring:
+        meta["scoring"] = scoring
     return checkpoint.save(path, tensors, meta, fmt=FORMAT, format_version=FORMAT_VERSION)
 
 

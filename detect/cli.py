@@ -85,3 +85,60 @@ def evaluate(
         from voxtwin.console import metrics_table, out_console
 
         out_console().print(metrics_table(result))
+
+
+EXIT_FLAGGED = 1  # at least one file was flagged synthetic
+EXIT_NOTHING_SCORED = 2  # bad usage, or no file could be read
+EXIT_SOME_UNREADABLE = 3  # some files could not be read; none of the others was flagged
+
+
+@app.command()
+def score(
+    paths: list[str] = typer.Argument(..., help="Audio files, folders (searched recursively), glob patterns, or - for standard input."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Detector checkpoint; default: the detector shipped with voxtwin."),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON list, one object per file."),
+    csv_out: bool = typer.Option(False, "--csv", help="Print CSV, one row per file."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write waveform, spectrogram and segment scores to this PNG (one per file: NAME_2.png, ...)."),
+    hop_s: float = typer.Option(1.0, "--hop-s", help="Hop between scoring windows, in seconds."),
+    device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
+) -> None:
+    """Score voice messages for synthetic or converted speech.
+
+    Exit code: 0 = nothing flagged, 1 = at least one file flagged synthetic, 2 = no file could be read,
+    3 = some files could not be read and none of the others was flagged.
+    """
+    import sys
+
+    from detect.detector import Detector
+    from detect.paths import expand_inputs
+    from detect.report import plot_result, results_csv, results_table
+    from voxtwin.cli import emit_json, progress
+    from voxtwin.console import out_console
+
+    if json_out and csv_out:
+        raise typer.BadParameter("choose one of --json and --csv")
+    inputs = expand_inputs(paths, stdin=sys.stdin.buffer)
+    detector = Detector.load(model, device=device, hop_s=hop_s)
+    results = [detector.score_file(source) for label, source in progress(inputs, "Scoring")]
+    if plot is not None:
+        from voxtwin import audio
+
+        for i, ((label, source), result) in enumerate(zip(inputs, results), 1):
+            if result.error is None:
+                wav, rate = audio.load(source)
+                plot_result(result, wav, rate, plot if len(results) == 1 else plot.with_name(f"{plot.stem}_{i}{plot.suffix}"))
+    if json_out:
+        emit_json([r.to_dict() for r in results])
+    elif csv_out:
+        typer.echo(results_csv(results), nl=False)
+    else:
+        out_console().print(results_table(results))
+    for r in results:
+        if r.error:
+            typer.echo(f"error: {r.error}", err=True)
+    if any(r.verdict == "synthetic" for r in results):
+        raise typer.Exit(EXIT_FLAGGED)
+    if results and all(r.error for r in results):
+        raise typer.Exit(EXIT_NOTHING_SCORED)
+    if any(r.error for r in results):
+        raise typer.Exit(EXIT_SOME_UNREADABLE)

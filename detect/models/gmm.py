@@ -72,8 +72,15 @@ class GMMCountermeasure(nn.Module):
             if len(frames) > self.config.max_frames_per_class:
                 frames = frames[rng.choice(len(frames), self.config.max_frames_per_class, replace=False)]
             n = min(self.config.n_components, len(frames))
-            gmm = GaussianMixture(n, covariance_type="diag", max_iter=self.config.max_iter, random_state=self.config.seed, reg_covar=1e-4)
-            gmm.fit(frames)
+            gmm = None
+            for reg_covar in (1e-3, 1e-2, 1e-1):  # digital silence gives collapsed frames; regularise more if EM fails
+                try:
+                    gmm = GaussianMixture(n, covariance_type="diag", max_iter=self.config.max_iter, random_state=self.config.seed, reg_covar=reg_covar).fit(frames)
+                    break
+                except ValueError:
+                    continue
+            if gmm is None:
+                raise ValueError("GMM fitting failed even with strong covariance regularisation")
             fitted.append(DiagonalGMM(*(torch.tensor(a, dtype=torch.float32) for a in (gmm.weights_, gmm.means_, gmm.covariances_))))
         self.bonafide, self.spoof = fitted
         return self

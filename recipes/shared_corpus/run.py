@@ -24,7 +24,7 @@ from detect.splits import spoof_sources
 
 # CPU-sized variants of each family (the official sizes are in the other recipes)
 MODEL_OVERRIDES = {
-    "lfcc-gmm": ["train.model_config={n_components=64, max_iter=100}"],
+    "lfcc-gmm": ["train.model_config={n_components=32, max_iter=50, max_frames_per_class=50000}"],
     "lcnn": [],
     "rawnet2": ["train.model_config={gru_node=256, nb_gru_layer=1, nb_fc_node=256}"],
     "aasist-l": [],

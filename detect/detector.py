@@ -1,0 +1,200 @@
+"""Score voice messages: a countermeasure, its calibration and a sliding window, for files of any length.
+
+Each file is decoded in blocks, resampled to 16 kHz and scaled to -23 LUFS (the same standardisation the
+detector was trained with), cut into windows (default: the model's training crop, 1 s hop), and every window
+with enough speech is scored. The file's p_synthetic averages the calibrated window log-odds; the windows are
+reported as `segments` so a partly synthetic message shows where.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator, Union
+
+import numpy as np
+import soxr
+import torch
+
+from detect.calibration import Calibration
+from detect.checkpoints import load_detector
+from detect.preprocess import SAMPLE_RATE, TARGET_LUFS, crop
+from voxtwin import audio
+from voxtwin.errors import VoxtwinError
+from voxtwin.loudness import LoudnessMeter
+from voxtwin.vad import FRAME_S, FrameLevels, speech_mask_from_levels
+
+log = logging.getLogger(__name__)
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default"
+SYNTHETIC_THRESHOLD = 0.8  # p_synthetic at or above: verdict "synthetic"
+REAL_THRESHOLD = 0.2  # at or below: "real"; in between: "uncertain"
+MIN_SPEECH_S = 1.0  # less speech than this: flag too_short, verdict uncertain
+NO_SPEECH_S = 0.3  # less than this: flag no_speech, nothing scored
+MIN_WINDOW_SPEECH_SHARE = 0.3  # windows with less speech are not scored
+DEFAULT_HOP_S = 1.0
+BATCH_WINDOWS = 16
+
+Source = Union[str, os.PathLike, bytes]
+
+
+@dataclass
+class Segment:
+    start_s: float
+    end_s: float
+    p_synthetic: float
+
+
+@dataclass
+class Result:
+    path: str
+    p_synthetic: float | None
+    verdict: str  # "synthetic", "real", "uncertain" or "error"
+    speech_s: float
+    duration_s: float
+    segments: list[Segment] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    model: str = ""
+    error: str | None = None
+    watermark: dict | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def verdict_for(p_synthetic: float | None, flags: list[str]) -> str:
+    if p_synthetic is None or "too_short" in flags or "no_speech" in flags:
+        return "uncertain"
+    if p_synthetic >= SYNTHETIC_THRESHOLD:
+        return "synthetic"
+    if p_synthetic <= REAL_THRESHOLD:
+        return "real"
+    return "uncertain"
+
+
+class Detector:
+    """A detector checkpoint with its calibration and scoring window."""
+
+    def __init__(self, model, meta: dict, *, device: torch.device, hop_s: float = DEFAULT_HOP_S, window_s: float | None = None) -> None:
+        self.model = model.eval().to(device)
+        self.meta = meta
+        self.device = device
+        scoring = meta.get("scoring", {})
+        self.calibration = Calibration(**scoring.get("calibration", {}))
+        crop_samples = meta.get("training", {}).get("config", {}).get("crop_samples", 64_600)
+        self.window = int((window_s or scoring.get("window_s") or crop_samples / SAMPLE_RATE) * SAMPLE_RATE)
+        self.hop = int(hop_s * SAMPLE_RATE)
+        self.name = f"{meta.get('name', '?')}@{meta.get('scoring', {}).get('version', 'custom')}"
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, *, device: str = "auto", **kwargs) -> "Detector":
+        """The shipped default detector, or a checkpoint from `voxtwin detect train`."""
+        torch_device = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
+        model, meta, _ = load_detector(path or DEFAULT_WEIGHTS, map_location=torch_device)
+        return cls(model, meta, device=torch_device, **kwargs)
+
+    # ------------------------------------------------------------------------------------------ scoring
+
+    def score(self, wav: np.ndarray, sample_rate: int, *, path: str = "<array>") -> Result:
+        """Score an in-memory mono signal."""
+        wav = np.asarray(wav, dtype=np.float32).reshape(-1)
+        if wav.size == 0 or not np.all(np.isfinite(wav)):
+            raise VoxtwinError(f"{path}: empty signal or NaN/inf samples")
+        return self._score_blocks(path, lambda: iter([(wav, sample_rate)]))
+
+    def score_file(self, source: Source) -> Result:
+        """Score a file or its bytes; a bad file gives a Result with `error` set instead of raising."""
+        label = "<stdin>" if isinstance(source, (bytes, bytearray)) else str(source)
+        try:
+            return self._score_blocks(label, lambda: audio.iter_blocks(source))
+        except VoxtwinError as exc:
+            return Result(path=label, p_synthetic=None, verdict="error", speech_s=0.0, duration_s=0.0, model=self.name, error=" ".join(str(exc).split()))
+
+    def _score_blocks(self, label: str, blocks) -> Result:
+        # pass 1: loudness, speech frames and duration, streaming
+        meter = levels = None
+        total, rate, peak = 0, 0, 0.0
+        for block, rate in blocks():
+            if meter is None:
+                meter, levels = LoudnessMeter(rate), FrameLevels(rate)
+            meter.update(block)
+            levels.update(block)
+            total += len(block)
+            peak = max(peak, float(np.max(np.abs(block))) if len(block) else 0.0)
+        if total == 0:
+            raise VoxtwinError(f"{label}: the file holds no audio samples")
+        duration_s = total / rate
+        mask = speech_mask_from_levels(levels.levels_db)
+        speech_s = round(float(mask.sum()) * FRAME_S, 2)
+        flags = []
+        if peak < audio.SILENCE_PEAK or speech_s < NO_SPEECH_S:
+            flags.append("no_speech")
+            return Result(label, None, "uncertain", speech_s, round(duration_s, 3), flags=flags, model=self.name)
+        if speech_s < MIN_SPEECH_S:
+            flags.append("too_short")
+        if peak >= 0.999:
+            flags.append("clipped")
+        lufs = meter.integrated_lufs
+        gain = 10 ** ((TARGET_LUFS - lufs) / 20) if lufs is not None else 1.0
+        # pass 2: windows of the standardised signal
+        starts, scores = [], []
+        pending: list[tuple[int, np.ndarray]] = []
+        best: tuple[float, int, np.ndarray] | None = None  # the speechiest window, used if none qualifies
+        for start, window in self._windows(blocks(), rate, gain, total):
+            share = _speech_share(mask, start / SAMPLE_RATE, (start + self.window) / SAMPLE_RATE)
+            if share < MIN_WINDOW_SPEECH_SHARE:
+                if best is None or share > best[0]:
+                    best = (share, start, window.copy())
+                continue
+            pending.append((start, window))
+            if len(pending) == BATCH_WINDOWS:
+                starts, scores = self._flush(pending, starts, scores)
+                pending = []
+        starts, scores = self._flush(pending, starts, scores)
+        if not scores and best is not None:
+            starts, scores = self._flush([best[1:]], starts, scores)
+        p = self.calibration.p_synthetic(np.asarray(scores))
+        logits = np.log(np.clip(p, 1e-9, 1 - 1e-9) / np.clip(1 - p, 1e-9, 1))
+        overall = float(1 / (1 + np.exp(-logits.mean())))
+        segments = [Segment(round(s / SAMPLE_RATE, 2), round(min(s + self.window, total / rate * SAMPLE_RATE) / SAMPLE_RATE, 2), round(float(q), 4)) for s, q in zip(starts, p)]
+        if len(segments) > 1 and max(p) >= SYNTHETIC_THRESHOLD > overall:
+            flags.append("partly_synthetic")
+        return Result(label, round(overall, 4), verdict_for(overall, flags), speech_s, round(duration_s, 3), segments, flags, self.name)
+
+    def _windows(self, blocks, rate: int, gain: float, total: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(start sample at 16 kHz, window) pairs over the whole signal; the last window is repeat-padded."""
+        stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ") if rate != SAMPLE_RATE else None
+        buffer = np.zeros(0, dtype=np.float32)
+        offset = 0  # 16 kHz sample index of buffer[0]
+        next_start = 0
+        total_16k = int(round(total * SAMPLE_RATE / rate))
+        for block, _ in blocks:
+            chunk = stream.resample_chunk(block) if stream else block
+            buffer = np.concatenate([buffer, np.clip(chunk * gain, -1, 1)])
+            while next_start + self.window <= offset + len(buffer):
+                yield next_start, buffer[next_start - offset : next_start - offset + self.window]
+                next_start += self.hop
+            drop = next_start - offset
+            if drop > 0:
+                buffer, offset = buffer[drop:], offset + drop
+        if stream:
+            buffer = np.concatenate([buffer, np.clip(stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True) * gain, -1, 1)])
+        if next_start == 0 or next_start < total_16k - self.hop // 2:
+            rest = buffer[max(0, next_start - offset) :]
+            if len(rest):
+                yield next_start, crop(rest, self.window)
+
+    @torch.inference_mode()
+    def _flush(self, pending, starts, scores):
+        if pending:
+            batch = torch.from_numpy(np.stack([w for _, w in pending])).to(self.device)
+            scores = scores + self.model.score(batch).float().cpu().tolist()
+            starts = starts + [s for s, _ in pending]
+        return starts, scores
+
+
+def _speech_share(mask: np.ndarray, start_s: float, end_s: float) -> float:
+    a, b = int(start_s / FRAME_S), max(int(end_s / FRAME_S), int(start_s / FRAME_S) + 1)
+    part = mask[a:b]
+    return float(part.mean()) if len(part) else 0.0

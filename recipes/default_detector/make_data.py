@@ -1,0 +1,91 @@
+"""Make the project's own synthetic speech for training the default detector, offline:
+
+- vocoded copies of real speech from ../shared/data: HiFi-GAN V1 (bundled), WORLD, Griffin-Lim;
+- text-to-speech: Piper (en_US-joe-medium, bundled) at several speaking rates, and eSpeak NG in several voices.
+
+Writes OUT/manifest.csv in the ../shared/data format (paths relative to OUT), one source per generator.
+
+    python recipes/default_detector/make_data.py --shared ../shared/data --out runs/default_detector/generated
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+from pathlib import Path
+
+import numpy as np
+from rich.progress import track
+
+from detect.datasets import read_dataset
+from voice.tts import load_tts
+from voice.vocoders import load_vocoder
+from voxtwin import audio
+
+HERE = Path(__file__).resolve().parent
+MAX_SOURCE_S = 6.0  # vocode at most this much of each real utterance
+ESPEAK_VOICES = [("en-us", 150, 50), ("en-gb", 170, 40), ("en-us", 130, 70), ("en-gb-scotland", 160, 55), ("en-029", 150, 45)]
+PIPER_SETTINGS = [(1.0, 0.667, 0.8), (0.85, 0.5, 0.6), (1.2, 0.8, 1.0)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared", default="../shared/data")
+    parser.add_argument("--out", default="runs/default_detector/generated")
+    parser.add_argument("--n-vocoded", type=int, default=80, help="real utterances vocoded by each vocoder")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    out = Path(args.out)
+    rng = random.Random(args.seed)
+    rows: list[dict] = []
+
+    real = [t for t in read_dataset("manifest", args.shared, "all") if not t.is_spoof and t.source != "fsdd"]
+    rng.shuffle(real)
+    for name in ("hifigan", "world", "griffin-lim"):
+        vocoder = load_vocoder(name)
+        for trial in track(real[: args.n_vocoded], description=f"Vocoding with {name}"):
+            wav, rate = audio.load(trial.path)
+            wav = wav[: int(MAX_SOURCE_S * rate)]
+            y = vocoder.resynthesize(wav, rate)
+            rel = f"voxtwin_{name}/{trial.source}_{trial.utterance}.flac"
+            _save(out, rel, y, vocoder.sample_rate)
+            rows.append(_row(rel, name, "vocoder", trial.speaker, vocoder.sample_rate, len(y), f"voxtwin_{name}", f"{name} resynthesis of {trial.source}"))
+
+    sentences = [s for s in (HERE / "sentences.txt").read_text().splitlines() if s.strip()]
+    for i, (length, noise, noise_w) in enumerate(PIPER_SETTINGS):
+        engine = load_tts("piper", length_scale=length, noise_scale=noise, noise_w_scale=noise_w)
+        for j, text in enumerate(track(sentences, description=f"Piper {i + 1}/{len(PIPER_SETTINGS)}")):
+            rel = f"voxtwin_piper/piper{i}_{j:03d}.flac"
+            y = engine.synthesize(text)
+            _save(out, rel, y, engine.sample_rate)
+            rows.append(_row(rel, "piper-vits", "tts", "joe", engine.sample_rate, len(y), "voxtwin_piper", f"length_scale={length}"))
+    for i, (voice, wpm, pitch) in enumerate(ESPEAK_VOICES):
+        engine = load_tts("espeak", voice=voice, rate_wpm=wpm, pitch=pitch)
+        for j, text in enumerate(sentences):
+            rel = f"voxtwin_espeak/espeak{i}_{j:03d}.flac"
+            y = engine.synthesize(text)
+            _save(out, rel, y, engine.sample_rate)
+            rows.append(_row(rel, "espeak-ng", "tts", voice, engine.sample_rate, len(y), "voxtwin_espeak", f"{voice} {wpm} wpm"))
+
+    with (out / "manifest.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {len(rows)} files and {out / 'manifest.csv'}")
+
+
+def _save(root: Path, rel: str, wav: np.ndarray, rate: int) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    peak = float(np.max(np.abs(wav))) or 1.0
+    audio.save(path, wav / max(peak, 1.0), rate)
+
+
+def _row(path, system, kind, speaker, rate, n, source, variant) -> dict:
+    return {"path": path, "label": "spoof", "system": system, "kind": kind, "corpus": "voxtwin", "speaker": speaker, "sample_rate": rate,
+            "duration_s": round(n / rate, 2), "source": source, "source_repo": "voxtwin", "license": "generated", "variant": variant}
+
+
+if __name__ == "__main__":
+    main()

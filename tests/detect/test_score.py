@@ -1,0 +1,150 @@
+"""`voxtwin detect score` and `detect.score()` with a small detector the test trains on generated speech."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import detect
+from detect.calibration import Calibration, expected_calibration_error, fit_platt
+from detect.checkpoints import save_detector
+from detect.detector import Detector
+from detect.models.gmm import GMMConfig, GMMCountermeasure
+from voxtwin import audio
+from voxtwin.cli import app
+from voxtwin.testing import speechlike, world_copy
+
+FORMATS = [".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".webm", ".amr"]
+
+
+@pytest.fixture(scope="module")
+def gmm_detector(tmp_path_factory):
+    """LFCC-GMM fitted on speech-like audio (real) vs its WORLD-vocoded copies (synthetic)."""
+    import torch
+
+    root = tmp_path_factory.mktemp("detector")
+    gmm = GMMCountermeasure(GMMConfig(n_components=4, max_iter=30))
+    frames = {0: [], 1: []}
+    for seed in range(6):
+        real = speechlike(duration_s=2.0, seed=seed, f0_hz=100 + 10 * seed)
+        for label, wav in ((1, real), (0, world_copy(real))):
+            frames[label].append(gmm.frames(torch.from_numpy(wav)[None]).numpy())
+    gmm.fit(np.concatenate(frames[1]), np.concatenate(frames[0]))
+    path = save_detector(root / "gmm", gmm, name="lfcc-gmm", record={"config": {"crop_samples": 32_000}},
+                         scoring={"calibration": {"slope": 0.5, "intercept": 0.0}, "window_s": 2.0, "version": "test"})
+    return path
+
+
+@pytest.fixture
+def real_and_fake(tmp_path):
+    real = speechlike(duration_s=3.0, seed=42, f0_hz=110)
+    return real, world_copy(speechlike(duration_s=3.0, seed=43, f0_hz=125))
+
+
+def test_detector_tells_vocoded_from_real(gmm_detector, real_and_fake):
+    detector = Detector.load(gmm_detector, device="cpu")
+    real, fake = real_and_fake
+    r, f = detector.score(real, 16_000), detector.score(fake, 16_000)
+    assert f.p_synthetic > r.p_synthetic
+    assert f.verdict != "real" and r.verdict != "synthetic"
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_score_every_format_json_schema(runner, tmp_path, gmm_detector, real_and_fake, ext):
+    path = audio.save(tmp_path / f"msg{ext}", real_and_fake[0], 16_000)
+    result = runner.invoke(app, ["detect", "score", str(path), "--model", str(gmm_detector), "--json"])
+    assert result.exit_code in (0, 1), result.output
+    (row,) = json.loads(result.stdout)
+    assert {"path", "p_synthetic", "verdict", "segments", "speech_s", "flags"} <= set(row)
+    assert 0 <= row["p_synthetic"] <= 1 and row["verdict"] in ("synthetic", "real", "uncertain")
+    assert row["speech_s"] > 1.0 and row["segments"]
+
+
+def test_segment_timeline_shows_where_a_long_message_is_fake(gmm_detector):
+    detector = Detector.load(gmm_detector, device="cpu", hop_s=1.0)
+    real = speechlike(duration_s=12.0, seed=7, f0_hz=110)
+    fake = world_copy(speechlike(duration_s=6.0, seed=8, f0_hz=115))
+    wav = np.concatenate([real, fake])
+    result = detector.score(wav, 16_000)
+    starts = [s.start_s for s in result.segments]
+    assert starts[0] == 0.0 and starts == sorted(starts) and len(result.segments) >= 14
+    assert all(s.end_s - s.start_s <= 2.0 + 1e-6 for s in result.segments)
+    early = np.mean([s.p_synthetic for s in result.segments if s.end_s <= 11])
+    late = np.mean([s.p_synthetic for s in result.segments if s.start_s >= 12.5])
+    assert late > early
+
+
+def test_long_file_is_scored_from_disk_in_blocks(tmp_path, gmm_detector):
+    wav = np.tile(speechlike(duration_s=10.0, seed=1), 6)  # one minute
+    sf.write(tmp_path / "long.flac", wav, 16_000)
+    result = Detector.load(gmm_detector, device="cpu", hop_s=4.0).score_file(tmp_path / "long.flac")
+    assert result.duration_s == pytest.approx(60.0) and len(result.segments) == 15
+
+
+def test_bad_files_are_reported_not_fatal(runner, tmp_path, gmm_detector, real_and_fake):
+    good = audio.save(tmp_path / "good.wav", real_and_fake[0], 16_000)
+    (tmp_path / "broken.ogg").write_bytes(b"not audio at all" * 20)
+    sf.write(tmp_path / "quiet.wav", np.zeros(16_000, dtype=np.float32), 16_000)
+    result = runner.invoke(app, ["detect", "score", str(tmp_path), "--model", str(gmm_detector), "--json"])
+    rows = {r["path"].split("/")[-1]: r for r in json.loads(result.stdout)}
+    assert rows["broken.ogg"]["verdict"] == "error" and "cannot decode" in rows["broken.ogg"]["error"]
+    assert rows["quiet.wav"]["verdict"] == "error" or "no_speech" in rows["quiet.wav"]["flags"]
+    assert rows["good.wav"]["p_synthetic"] is not None
+    assert result.exit_code in (1, 3)  # flagged, or some files unreadable
+    assert "error: " in result.stderr
+
+
+def test_exit_codes(runner, tmp_path, gmm_detector, real_and_fake):
+    real, fake = real_and_fake
+    audio.save(tmp_path / "real.wav", real, 16_000)
+    audio.save(tmp_path / "fake.wav", fake, 16_000)
+    only_real = runner.invoke(app, ["detect", "score", str(tmp_path / "real.wav"), "--model", str(gmm_detector)])
+    assert only_real.exit_code in (0, 1)
+    missing = runner.invoke(app, ["detect", "score", str(tmp_path / "nope.wav"), "--model", str(gmm_detector)])
+    assert missing.exit_code == 2
+    verdicts = json.loads(runner.invoke(app, ["detect", "score", str(tmp_path / "*.wav"), "--model", str(gmm_detector), "--json"]).stdout)
+    flagged = any(v["verdict"] == "synthetic" for v in verdicts)
+    assert runner.invoke(app, ["detect", "score", str(tmp_path / "*.wav"), "--model", str(gmm_detector)]).exit_code == (1 if flagged else 0)
+
+
+def test_csv_stdin_and_plot(runner, tmp_path, gmm_detector, real_and_fake):
+    path = audio.save(tmp_path / "msg.opus", real_and_fake[1], 16_000)
+    result = runner.invoke(app, ["detect", "score", "-", "--model", str(gmm_detector), "--csv", "--plot", str(tmp_path / "plot.png")], input=path.read_bytes())
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows[0]["path"] == "<stdin>" and float(rows[0]["p_synthetic"]) >= 0
+    assert (tmp_path / "plot.png").stat().st_size > 10_000
+
+
+def test_python_api_with_array_and_path(gmm_detector, real_and_fake, tmp_path, monkeypatch):
+    monkeypatch.setattr(detect, "load_default_detector", lambda device="auto": Detector.load(gmm_detector, device="cpu"))
+    real, _ = real_and_fake
+    from_array = detect.score(real, sr=16_000)
+    from_path = detect.score(str(audio.save(tmp_path / "r.flac", real, 16_000)))
+    assert from_array.p_synthetic == pytest.approx(from_path.p_synthetic, abs=0.02)
+    with pytest.raises(ValueError, match="sr"):
+        detect.score(real)
+
+
+def test_no_speech_and_too_short_flags(gmm_detector):
+    detector = Detector.load(gmm_detector, device="cpu")
+    quiet = detector.score(0.0005 * np.random.default_rng(0).standard_normal(32_000).astype(np.float32), 16_000)
+    assert "no_speech" in quiet.flags and quiet.p_synthetic is None and quiet.verdict == "uncertain"
+    short = detector.score(speechlike(duration_s=0.8, seed=3), 16_000)
+    assert "too_short" in short.flags and short.verdict == "uncertain"
+
+
+def test_calibration_is_monotone_and_bounded():
+    rng = np.random.default_rng(0)
+    scores = np.concatenate([rng.normal(2, 1, 300), rng.normal(-2, 1, 300)])
+    is_fake = np.concatenate([np.zeros(300), np.ones(300)])
+    cal = fit_platt(scores, is_fake)
+    grid = np.linspace(-50, 50, 1001)
+    p = cal.p_synthetic(grid)
+    assert np.all((p >= 0) & (p <= 1)) and np.all(np.diff(p) <= 0)
+    assert expected_calibration_error(cal.p_synthetic(scores), is_fake) < 0.05
+    assert expected_calibration_error(Calibration(slope=10).p_synthetic(scores), is_fake) > expected_calibration_error(cal.p_synthetic(scores), is_fake)
+    with pytest.raises(ValueError):
+        Calibration(slope=-1.0)

