@@ -126,3 +126,7 @@ _mount_subapps()
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point for the `voxtwin` script."""
     app(args=argv if argv is not None else sys.argv[1:], prog_name="voxtwin")
+
+
+if __name__ == "__main__":
+    main()

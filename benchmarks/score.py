@@ -1,0 +1,72 @@
+"""Throughput and memory of `voxtwin detect score`.
+
+    python benchmarks/score.py [--files 24] [--model CKPT] [--hop-s 1.0]
+
+1. A folder of mixed voice messages (Opus/Ogg, M4A, MP3, WAV; 3-30 s; 16-48 kHz) scored in one process:
+   seconds of audio per second of wall time (x real time) on this machine's CPU threads.
+2. Peak memory (RSS) of `voxtwin detect score` on a one-hour Opus file, run as a subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from detect.detector import Detector
+from voxtwin import audio
+from voxtwin.testing import speechlike
+
+FORMATS = [(".opus", 48_000), (".ogg", 16_000), (".m4a", 44_100), (".mp3", 24_000), (".wav", 16_000)]
+
+
+def make_messages(root: Path, n: int) -> tuple[list[Path], float]:
+    rng = np.random.default_rng(0)
+    paths, total = [], 0.0
+    for i in range(n):
+        ext, rate = FORMATS[i % len(FORMATS)]
+        seconds = float(rng.uniform(3, 30))
+        paths.append(audio.save(root / f"message_{i:02d}{ext}", speechlike(duration_s=seconds, sample_rate=rate, seed=i), rate))
+        total += seconds
+    return paths, total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=24)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--hop-s", type=float, default=1.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--skip-hour", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths, total_s = make_messages(Path(tmp), args.files)
+        detector = Detector.load(args.model, device="cpu", hop_s=args.hop_s)
+        detector.score_file(paths[0])  # warm-up
+        start = time.perf_counter()
+        results = [detector.score_file(p) for p in paths]
+        elapsed = time.perf_counter() - start
+        assert not any(r.error for r in results)
+        print(f"{len(paths)} messages, {total_s:.0f} s of audio, {elapsed:.2f} s wall on {args.threads} threads: "
+              f"{total_s / elapsed:.0f}x real time (hop {args.hop_s} s, model {detector.name})")
+        if not args.skip_hour:
+            hour = Path(tmp) / "hour.opus"
+            audio.save(hour, np.tile(speechlike(duration_s=60.0, seed=1), 60), 16_000)
+            cmd = [sys.executable, "-m", "voxtwin.cli", "detect", "score", str(hour), "--json", "--hop-s", str(args.hop_s)] + (["--model", args.model] if args.model else [])
+            start = time.perf_counter()
+            subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL)
+            elapsed = time.perf_counter() - start
+            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            print(f"one-hour Opus file: {elapsed:.1f} s wall ({3600 / elapsed:.0f}x real time), peak RSS {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Train, calibrate and evaluate the default detector, then write detect/weights/default.{safetensors,json}.
+
+    python recipes/default_detector/run.py [--set train.epochs=10] [--no-install]
+
+1. Trials: ../shared/data plus the project's own synthetic speech (make_data.py).
+2. Held out of training: the spoof sources in `calibration_sources` and `report_sources`, each with a disjoint
+   pool of real speakers. The rest trains the model (early stopping on a speaker-disjoint validation split).
+3. Platt calibration is fitted on the calibration set; EER, expected calibration error, per-source EER and
+   robustness (Opus 16 kbps, MP3 64 kbps, 8 kHz telephone band) are measured on the report set.
+4. Results go to runs/default_detector/report.json (the numbers in detect/MODEL_CARD.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from detect import metrics
+from detect.calibration import expected_calibration_error, fit_platt
+from detect.checkpoints import load_detector, save_detector
+from detect.data import INT16_SCALE, WaveformCache, load_trials
+from detect.datasets import read_dataset
+from detect.recipes import load_recipe, train_config
+from detect.splits import _fraction, validation_split
+from detect.train import default_cache_dir, score_waves, train
+from voxtwin.codec import telephone, transcode
+
+HERE = Path(__file__).resolve().parent
+WEIGHTS = HERE.parents[1] / "detect" / "weights" / "default"
+VERSION = "2026.11-1"
+CHANNELS = {"clean": None, "opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64), "telephone_8k": "telephone"}
+
+
+def split_trials(trials, calibration_sources, report_sources):
+    """(train, calibration, report): held-out spoof sources plus disjoint pools of real speakers."""
+    train, calib, report = [], [], []
+    held = set(calibration_sources) | set(report_sources)
+    for t in trials:
+        if t.source in calibration_sources:
+            calib.append(t)
+        elif t.source in report_sources:
+            report.append(t)
+        elif not t.is_spoof and t.source not in held:
+            u = _fraction(f"{t.source}/{t.speaker}", "default-detector")
+            (calib if u < 0.12 else report if u < 0.24 else train).append(t)
+        else:
+            train.append(t)
+    return train, calib, report
+
+
+def channel(wav: np.ndarray, name: str) -> np.ndarray:
+    spec = CHANNELS[name]
+    if spec is None:
+        return wav
+    if spec == "telephone":
+        return telephone(wav, 16_000)
+    return transcode(wav, 16_000, codec=spec[0], bitrate_kbps=spec[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--no-install", action="store_true", help="do not overwrite detect/weights/default.*")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    config = load_recipe(str(HERE / "config.toml"), args.overrides)
+    cfg = train_config(config)
+    trials = read_dataset("manifest", config["root"], "all")
+    generated = Path(config["generated"])
+    if (generated / "manifest.csv").is_file():
+        trials += read_dataset("manifest", generated, "all")
+    else:
+        logging.warning("no generated data in %s: run make_data.py first for the full recipe", generated)
+    train_trials, calib_trials, report_trials = split_trials(trials, config["calibration_sources"], config["report_sources"])
+    fit, valid = validation_split(train_trials)
+    started = time.perf_counter()
+    result = train(cfg, fit, valid, record={"recipe": "default_detector", "held_out_sources": config["calibration_sources"] + config["report_sources"]})
+    train_minutes = (time.perf_counter() - started) / 60
+
+    model, meta, _ = load_detector(result.checkpoint)
+    cache = WaveformCache(default_cache_dir(cfg))
+    calib_kept, calib_waves = load_trials(calib_trials, cache, description="Calibration audio")
+    report_kept, report_waves = load_trials(report_trials, cache, description="Report audio")
+    calib_scores = score_waves(model, calib_waves, crop_samples=cfg.crop_samples)
+    calib_fake = np.array([t.is_spoof for t in calib_kept])
+    calibration = fit_platt(calib_scores, calib_fake)
+
+    report: dict = {"version": VERSION, "model": cfg.model, "train_minutes": train_minutes, "n_train": len(fit), "n_valid": len(valid),
+                    "n_calibration": len(calib_kept), "n_report": len(report_kept), "best_valid_eer_percent": result.best_valid_eer,
+                    "calibration": calibration.to_dict(), "calibration_sources": config["calibration_sources"], "report_sources": config["report_sources"],
+                    "channels": {}}
+    fake = np.array([t.is_spoof for t in report_kept])
+    sources = np.array([t.source for t in report_kept])
+    for name in CHANNELS:
+        waves = [np.round(np.clip(channel(w.astype(np.float32) / INT16_SCALE, name), -1, 1) * INT16_SCALE).astype(np.int16) for w in report_waves]
+        scores = score_waves(model, waves, crop_samples=cfg.crop_samples)
+        p = calibration.p_synthetic(scores)
+        entry = {"eer_percent": 100 * metrics.eer(scores[~fake], scores[fake])[0], "ece": expected_calibration_error(p, fake),
+                 "accuracy_at_0.5": float(np.mean((p >= 0.5) == fake))}
+        if name == "clean":
+            entry["per_source_eer_percent"] = {s: 100 * metrics.eer(scores[~fake], scores[fake & (sources == s)])[0] for s in config["report_sources"] if (fake & (sources == s)).any()}
+        report["channels"][name] = entry
+        logging.info("%s: %s", name, entry)
+    out = Path(cfg.out_dir).parent / "report.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    if not args.no_install:
+        scoring = {"calibration": calibration.to_dict(), "window_s": cfg.crop_samples / 16_000, "version": VERSION}
+        save_detector(WEIGHTS, model, name=cfg.model, record={k: v for k, v in meta["training"].items() if k != "resume"} | {"report": report}, scoring=scoring)
+        print(f"installed {WEIGHTS}.safetensors")
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    main()
