@@ -97,19 +97,33 @@ def info(
         raise typer.Exit(EXIT_INPUT_ERROR)
 
 
+DEMO_AUDIO = Path(__file__).resolve().parent / "demo_audio"
+
+
 @app.command()
 def demo(
     out: Path = typer.Option(Path("voxtwin-demo"), "--out", help="Folder for the demo audio."),
 ) -> None:
-    """Make speech-like audio, encode it as a voice message in every supported format, and read each back."""
+    """Score voice messages in every supported format with the shipped detector: a real recording re-encoded as
+    wav, flac, ogg, opus, mp3, m4a, webm and amr, plus a text-to-speech message; prints `info` and `detect score`."""
+    from detect.detector import Detector
+    from detect.report import results_table
     from voxtwin import audio
-    from voxtwin.testing import speechlike
+    from voxtwin.console import out_console
 
     out.mkdir(parents=True, exist_ok=True)
-    wav = speechlike(duration_s=4.0, sample_rate=16_000)
-    paths = [audio.save(out / f"message{ext}", wav, 16_000) for ext in (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".webm", ".amr")]
-    typer.echo(f"wrote {len(paths)} files to {out}/")
+    real = DEMO_AUDIO / "real_librispeech_1688-142285-0001.opus"
+    wav, rate = audio.load(real)
+    paths = [audio.save(out / f"real_message{ext}", wav, rate) for ext in (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".webm", ".amr")]
+    tts = out / "tts_message.opus"
+    tts.write_bytes((DEMO_AUDIO / "tts_piper_joe.opus").read_bytes())
+    paths.append(tts)
+    typer.echo(f"wrote {len(paths)} voice messages to {out}/")
     info(paths, json_out=False)
+    detector = Detector.load()
+    results = [detector.score_file(p) for p in progress(paths, "Scoring")]
+    out_console().print(results_table(results))
+    typer.echo(f"next: voxtwin detect score {out}/tts_message.opus --plot {out}/tts_message.png")
 
 
 def _mount_subapps() -> None:

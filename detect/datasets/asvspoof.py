@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from detect.datasets.trial import DATASETS, DatasetLayoutError, Trial, require
+from detect.datasets.trial import DATASETS, DatasetLayoutError, Trial, require, require_files
 from detect.protocols import read_protocol
 
 SPLITS_2019 = {"train": "train.trn", "dev": "dev.trl", "eval": "eval.trl"}
@@ -16,10 +16,7 @@ def _trials(protocol: Path, audio_dir: Path, source: str) -> list[Trial]:
     for e in read_protocol(protocol):
         path = audio_dir / f"{e.utterance}.flac"
         trials.append(Trial(path, e.key, e.system, e.speaker, e.utterance, source, e.metadata))
-    missing = [t.path for t in trials if not t.path.is_file()]
-    if missing:
-        raise DatasetLayoutError(f"{audio_dir}: {len(missing)} of {len(trials)} audio files listed in {protocol.name} are missing (first: {missing[0].name})")
-    return trials
+    return require_files(trials, audio_dir, protocol.name)
 
 
 @DATASETS.register("asvspoof2019_la")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from detect.datasets.trial import DATASETS, DatasetLayoutError, Trial, require
+from detect.datasets.trial import DATASETS, DatasetLayoutError, Trial, require, require_files
 from voxtwin.audio import is_audio_path
 
 ITW_LABELS = {"bona-fide": "bonafide", "bonafide": "bonafide", "spoof": "spoof"}
@@ -37,10 +37,7 @@ def in_the_wild(root: Path, split: str = "eval") -> list[Trial]:
                 raise DatasetLayoutError(f"{meta}: label {row['label']!r} for {row['file']}; expected bona-fide or spoof")
             path = root / row["file"]
             trials.append(Trial(path, label, "-" if label == "bonafide" else "in_the_wild", row["speaker"], Path(row["file"]).stem, "in_the_wild"))
-    missing = [t.path for t in trials if not t.path.is_file()]
-    if missing:
-        raise DatasetLayoutError(f"{root}: {len(missing)} files named in meta.csv are missing (first: {missing[0].name})")
-    return trials
+    return require_files(trials, root, "meta.csv")
 
 
 @DATASETS.register("wavefake")
@@ -111,7 +108,4 @@ def manifest(root: Path, split: str = "all", *, manifest_name: str = "manifest.c
             if rel.is_absolute() or ".." in rel.parts:
                 raise DatasetLayoutError(f"{table}: path {row['path']!r} escapes the dataset folder")
             trials.append(Trial(root / rel, row["label"], row["system"], row["speaker"], rel.stem, row["source"], dict(row)))
-    missing = [t.path for t in trials if not t.path.is_file()]
-    if missing:
-        raise DatasetLayoutError(f"{root}: {len(missing)} files listed in {manifest_name} are missing (first: {missing[0]})")
-    return trials
+    return require_files(trials, root, manifest_name)

@@ -38,3 +38,11 @@ def require(path: Path, what: str) -> Path:
     if not path.exists():
         raise DatasetLayoutError(f"{path}: missing {what}")
     return path
+
+
+def require_files(trials: list[Trial], folder: Path, listed_in: str) -> list[Trial]:
+    """Raise DatasetLayoutError when audio files a protocol or table lists are missing."""
+    missing = [t.path for t in trials if not t.path.is_file()]
+    if missing:
+        raise DatasetLayoutError(f"{folder}: {len(missing)} of {len(trials)} audio files listed in {listed_in} are missing (first: {missing[0].name})")
+    return trials

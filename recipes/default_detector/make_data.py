@@ -25,7 +25,7 @@ from voxtwin import audio
 
 HERE = Path(__file__).resolve().parent
 MAX_SOURCE_S = 6.0  # vocode at most this much of each real utterance
-ESPEAK_VOICES = [("en-us", 150, 50), ("en-gb", 170, 40), ("en-us", 130, 70), ("en-gb-scotland", 160, 55), ("en-029", 150, 45)]
+ESPEAK_VOICES = [("en-us", 150, 50), ("en-gb-x-rp", 170, 40), ("en-us+f2", 130, 70), ("en-gb-scotland", 160, 55), ("en+klatt2", 150, 45)]
 PIPER_SETTINGS = [(1.0, 0.667, 0.8), (0.85, 0.5, 0.6), (1.2, 0.8, 1.0)]
 
 
@@ -47,9 +47,8 @@ def main() -> None:
         for trial in track(real[: args.n_vocoded], description=f"Vocoding with {name}"):
             wav, rate = audio.load(trial.path)
             wav = wav[: int(MAX_SOURCE_S * rate)]
-            y = vocoder.resynthesize(wav, rate)
             rel = f"voxtwin_{name}/{trial.source}_{trial.utterance}.flac"
-            _save(out, rel, y, vocoder.sample_rate)
+            y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, vocoder.resynthesize(wav, rate), vocoder.sample_rate)
             rows.append(_row(rel, name, "vocoder", trial.speaker, vocoder.sample_rate, len(y), f"voxtwin_{name}", f"{name} resynthesis of {trial.source}"))
 
     sentences = [s for s in (HERE / "sentences.txt").read_text().splitlines() if s.strip()]
@@ -75,11 +74,17 @@ def main() -> None:
     print(f"wrote {len(rows)} files and {out / 'manifest.csv'}")
 
 
-def _save(root: Path, rel: str, wav: np.ndarray, rate: int) -> None:
+def _save(root: Path, rel: str, wav: np.ndarray, rate: int) -> np.ndarray:
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     peak = float(np.max(np.abs(wav))) or 1.0
     audio.save(path, wav / max(peak, 1.0), rate)
+    return wav
+
+
+def _existing(path: Path) -> np.ndarray:
+    """Reruns skip files already made (the vocoders are the slow part)."""
+    return audio.load(path, allow_silence=True)[0]
 
 
 def _row(path, system, kind, speaker, rate, n, source, variant) -> dict:

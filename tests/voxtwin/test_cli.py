@@ -33,7 +33,8 @@ def test_subapps_are_mounted(runner):
         assert result.exit_code == 0 and name in result.stdout.lower()
 
 
-def test_demo_writes_and_reads_every_format(runner, tmp_path):
+def test_demo_scores_every_format(runner, tmp_path):
     result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
-    assert len(list((tmp_path / "demo").iterdir())) == 8
+    assert len(list((tmp_path / "demo").iterdir())) == 9
+    assert "p_synthetic" in result.stdout and "real_message.amr" in result.stdout
