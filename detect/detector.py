@@ -33,6 +33,8 @@ REAL_THRESHOLD = 0.2  # at or below: "real"; in between: "uncertain"
 MIN_SPEECH_S = 1.0  # less speech than this: flag too_short, verdict uncertain
 NO_SPEECH_S = 0.3  # less than this: flag no_speech, nothing scored
 MIN_WINDOW_SPEECH_SHARE = 0.3  # windows with less speech are not scored
+CLIPPED_SHARE = 1e-3  # flag `clipped` when more than this share of samples sits at full scale
+PARTLY_MIN_WINDOWS = 2  # `partly_synthetic` needs at least this many windows at the synthetic threshold
 DEFAULT_HOP_S = 1.0
 BATCH_WINDOWS = 16
 
@@ -114,7 +116,7 @@ class Detector:
     def _score_blocks(self, label: str, blocks) -> Result:
         # pass 1: loudness, speech frames and duration, streaming
         meter = levels = None
-        total, rate, peak = 0, 0, 0.0
+        total, rate, peak, n_clipped = 0, 0, 0.0, 0
         for block, rate in blocks():
             if meter is None:
                 meter, levels = LoudnessMeter(rate), FrameLevels(rate)
@@ -122,6 +124,7 @@ class Detector:
             levels.update(block)
             total += len(block)
             peak = max(peak, float(np.max(np.abs(block))) if len(block) else 0.0)
+            n_clipped += int(np.count_nonzero(np.abs(block) >= 0.999))
         if total == 0:
             raise VoxtwinError(f"{label}: the file holds no audio samples")
         duration_s = total / rate
@@ -133,7 +136,7 @@ class Detector:
             return Result(label, None, "uncertain", speech_s, round(duration_s, 3), flags=flags, model=self.name)
         if speech_s < MIN_SPEECH_S:
             flags.append("too_short")
-        if peak >= 0.999:
+        if n_clipped > CLIPPED_SHARE * total:
             flags.append("clipped")
         lufs = meter.integrated_lufs
         gain = 10 ** ((TARGET_LUFS - lufs) / 20) if lufs is not None else 1.0
@@ -158,7 +161,7 @@ class Detector:
         logits = np.log(np.clip(p, 1e-9, 1 - 1e-9) / np.clip(1 - p, 1e-9, 1))
         overall = float(1 / (1 + np.exp(-logits.mean())))
         segments = [Segment(round(s / SAMPLE_RATE, 2), round(min(s + self.window, total / rate * SAMPLE_RATE) / SAMPLE_RATE, 2), round(float(q), 4)) for s, q in zip(starts, p)]
-        if len(segments) > 1 and max(p) >= SYNTHETIC_THRESHOLD > overall:
+        if np.count_nonzero(p >= SYNTHETIC_THRESHOLD) >= PARTLY_MIN_WINDOWS and overall < SYNTHETIC_THRESHOLD:
             flags.append("partly_synthetic")
         return Result(label, round(overall, 4), verdict_for(overall, flags), speech_s, round(duration_s, 3), segments, flags, self.name)
 

@@ -90,10 +90,11 @@ def main() -> None:
     calib_scores = score_waves(model, calib_waves, crop_samples=cfg.crop_samples)
     calib_fake = np.array([t.is_spoof for t in calib_kept])
     calibration = fit_platt(calib_scores, calib_fake)
+    calibration_eer = 100 * metrics.eer(calib_scores[~calib_fake], calib_scores[calib_fake])[0]
 
     report: dict = {"version": VERSION, "model": cfg.model, "train_minutes": train_minutes, "n_train": len(fit), "n_valid": len(valid),
                     "n_calibration": len(calib_kept), "n_report": len(report_kept), "best_valid_eer_percent": result.best_valid_eer,
-                    "calibration": calibration.to_dict(), "calibration_sources": config["calibration_sources"], "report_sources": config["report_sources"],
+                    "calibration": calibration.to_dict(), "calibration_eer_percent": calibration_eer, "calibration_sources": config["calibration_sources"], "report_sources": config["report_sources"],
                     "channels": {}}
     fake = np.array([t.is_spoof for t in report_kept])
     sources = np.array([t.source for t in report_kept])
