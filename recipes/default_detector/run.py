@@ -2,7 +2,7 @@
 
     python recipes/default_detector/run.py [--set train.epochs=10] [--no-install]
 
-1. Trials: ../shared/data plus the project's own synthetic speech (make_data.py).
+1. Trials: ../shared/data plus the project's own synthetic speech (made first by make_data.py when missing).
 2. Held out of training: the spoof sources in `calibration_sources` and `report_sources`, each with a disjoint
    pool of real speakers. The rest trains the model (early stopping on a speaker-disjoint validation split).
 3. Platt calibration is fitted on the calibration set; EER, expected calibration error, per-source EER and
@@ -67,16 +67,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--no-install", action="store_true", help="do not overwrite detect/weights/default.*")
+    parser.add_argument("--no-generate", action="store_true", help="train without the project's own synthetic speech")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = load_recipe(str(HERE / "config.toml"), args.overrides)
     cfg = train_config(config)
     trials = read_dataset("manifest", config["root"], "all")
     generated = Path(config["generated"])
+    if not (generated / "manifest.csv").is_file() and not args.no_generate:
+        import subprocess
+        import sys
+
+        subprocess.run([sys.executable, str(HERE / "make_data.py"), "--shared", config["root"], "--out", str(generated)], check=True)
     if (generated / "manifest.csv").is_file():
         trials += read_dataset("manifest", generated, "all")
-    else:
-        logging.warning("no generated data in %s: run make_data.py first for the full recipe", generated)
     train_trials, calib_trials, report_trials = split_trials(trials, config["calibration_sources"], config["report_sources"])
     fit, valid = validation_split(train_trials)
     started = time.perf_counter()

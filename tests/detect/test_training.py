@@ -153,7 +153,7 @@ def test_default_detector_recipe_trains_calibrates_and_reports(tmp_path, monkeyp
     import sys
 
     root = LAYOUTS["manifest"](tmp_path / "data", sources=("demo_a", "demo_b", "demo_c"))
-    args = ["run.py", "--no-install", "--set", f"root='{root}'", "--set", f"generated='{tmp_path / 'none'}'", "--set", "calibration_sources=['demo_a']",
+    args = ["run.py", "--no-install", "--no-generate", "--set", f"root='{root}'", "--set", f"generated='{tmp_path / 'none'}'", "--set", "calibration_sources=['demo_a']",
             "--set", "report_sources=['demo_b']"] + sum((["--set", o] for o in tiny_overrides(tmp_path)), [])
     monkeypatch.setattr(sys, "argv", args)
     runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
