@@ -1,0 +1,46 @@
+"""Bundled vocoders and offline TTS engines (the [voice] extra): real weights from pip packages, no downloads."""
+
+import numpy as np
+import pytest
+import torch
+
+from voice.tts import TTS_ENGINES, TTSError, load_tts
+from voice.vocoders import VOCODERS, load_vocoder
+from voxtwin.features import LogMelSpec, build_features
+from voxtwin.testing import speechlike
+
+
+@pytest.mark.parametrize("name", VOCODERS.names())
+def test_vocoders_resynthesize_speech(name):
+    wav = speechlike(duration_s=1.5, seed=5)
+    vocoder = load_vocoder(name)
+    out = vocoder.resynthesize(wav, 16_000)
+    assert np.all(np.isfinite(out)) and abs(len(out) / vocoder.sample_rate - 1.5) < 0.05
+    assert 0.01 < np.max(np.abs(out)) < 2.0
+
+
+def test_hifigan_keeps_the_mel_spectrogram():
+    """Re-analysing HiFi-GAN's output gives back a close log-mel (what a vocoder is for)."""
+    vocoder = load_vocoder("hifigan")
+    wav = speechlike(duration_s=1.5, seed=6, sample_rate=22_050)
+    mel = build_features(LogMelSpec.hifigan_v1())
+    original = mel(torch.from_numpy(wav)[None])
+    again = mel(torch.from_numpy(vocoder.resynthesize(wav, 22_050))[None])
+    n = min(original.shape[-1], again.shape[-1])
+    correlation = np.corrcoef(original[..., :n].flatten().numpy(), again[..., :n].flatten().numpy())[0, 1]
+    assert correlation > 0.9
+
+
+@pytest.mark.parametrize("name", TTS_ENGINES.names())
+def test_tts_engines_speak_offline(name):
+    engine = load_tts(name)
+    wav = engine.synthesize("Please call me back when you get this message.")
+    assert wav.dtype == np.float32 and 1.0 < len(wav) / engine.sample_rate < 6.0
+    assert np.max(np.abs(wav)) > 0.05
+    with pytest.raises(TTSError, match="empty"):
+        engine.synthesize("   ")
+
+
+def test_espeak_rejects_an_unknown_voice():
+    with pytest.raises(TTSError, match="no voice"):
+        load_tts("espeak", voice="xx-nowhere").synthesize("hello")
