@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import abc
 import ctypes
 import os
 import threading
@@ -22,11 +23,12 @@ class TTSError(VoxtwinError):
     """A TTS engine that is missing, or text it cannot speak."""
 
 
-class TTSEngine:
+class TTSEngine(abc.ABC):
     sample_rate: int
 
+    @abc.abstractmethod
     def synthesize(self, text: str) -> np.ndarray:
-        raise NotImplementedError
+        """Mono float32 speech at `self.sample_rate`."""
 
 
 @TTS_ENGINES.register("piper")

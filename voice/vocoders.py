@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import abc
 import json
 import logging
 from pathlib import Path
@@ -25,12 +26,12 @@ log = logging.getLogger(__name__)
 VOCODERS: Registry = Registry("vocoder")
 
 
-class Vocoder:
+class Vocoder(abc.ABC):
     sample_rate: int
 
+    @abc.abstractmethod
     def resynthesize(self, wav: np.ndarray, sample_rate: int) -> np.ndarray:
         """Analyse and re-synthesise; returns audio at `self.sample_rate`."""
-        raise NotImplementedError
 
 
 @VOCODERS.register("hifigan")

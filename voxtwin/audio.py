@@ -8,6 +8,7 @@ re-exported here so `voxtwin.audio` is the one front door.
 
 from __future__ import annotations
 
+import abc
 import io
 import logging
 import os
@@ -83,7 +84,7 @@ class AudioInfo:
 # ----------------------------------------------------------------------------------------------- decoding
 
 
-class _Decoder:
+class _Decoder(abc.ABC):
     """One opened input: format facts plus a block iterator of mono float32 at the native rate."""
 
     format: str
@@ -91,8 +92,9 @@ class _Decoder:
     sample_rate: int
     channels: int
 
-    def blocks(self, block_frames: int) -> Iterator[np.ndarray]:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def blocks(self, block_frames: int) -> Iterator[np.ndarray]:
+        """Mono float32 blocks of about block_frames samples."""
 
 
 class _SoundfileDecoder(_Decoder):

@@ -11,6 +11,7 @@ computes spectrograms, cepstra, CQT, F0 or WORLD parameters.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -29,7 +30,7 @@ NORMALIZATIONS = ("none", "cmn", "cmvn")
 
 
 @dataclass(frozen=True)
-class FeatureSpec:
+class FeatureSpec(abc.ABC):
     """Base of every feature declaration: sample rate, delta order and per-utterance normalisation."""
 
     kind: ClassVar[str] = ""
@@ -44,8 +45,9 @@ class FeatureSpec:
             raise ValueError(f"deltas must be 0, 1 or 2, got {self.deltas}")
 
     @property
+    @abc.abstractmethod
     def base_dim(self) -> int:
-        raise NotImplementedError
+        """Channels before deltas."""
 
     @property
     def dim(self) -> int:
@@ -53,11 +55,13 @@ class FeatureSpec:
         return self.base_dim * (1 + self.deltas)
 
     @property
-    def hop_length(self) -> int:  # every subclass defines it as a field
-        raise NotImplementedError
+    @abc.abstractmethod
+    def hop_length(self) -> int:
+        """Samples between frames (every subclass defines it as a field)."""
 
+    @abc.abstractmethod
     def build(self) -> nn.Module:
-        raise NotImplementedError
+        """The torch module computing these features."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **dataclasses.asdict(self)}
@@ -91,15 +95,16 @@ def build_features(spec: FeatureSpec) -> nn.Module:
     return spec.build()
 
 
-class FeatureModule(nn.Module):
+class FeatureModule(nn.Module, abc.ABC):
     """Shared tail of every front-end: core features, then deltas, then normalisation."""
 
     def __init__(self, spec: FeatureSpec) -> None:
         super().__init__()
         self.spec = spec
 
+    @abc.abstractmethod
     def core(self, wav: Tensor) -> Tensor:
-        raise NotImplementedError
+        """(B, T) -> (B, base_dim, L), before deltas and normalisation."""
 
     def forward(self, wav: Tensor) -> Tensor:
         if wav.dim() != 2:
