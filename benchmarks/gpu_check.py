@@ -13,7 +13,6 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from detect.checkpoints import load_detector

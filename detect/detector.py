@@ -23,8 +23,8 @@ from detect.checkpoints import load_detector
 from detect.preprocess import SAMPLE_RATE, TARGET_LUFS, crop
 from voxtwin import audio
 from voxtwin.errors import VoxtwinError
-from voxtwin.loudness import LoudnessMeter
-from voxtwin.vad import FRAME_S, FrameLevels, speech_mask_from_levels
+from voxtwin.measure import measure
+from voxtwin.vad import FRAME_S
 
 log = logging.getLogger(__name__)
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default"
@@ -129,31 +129,20 @@ class Detector:
 
     def _score_blocks(self, label: str, blocks) -> Result:
         # pass 1: loudness, speech frames and duration, streaming
-        meter = levels = None
-        total, rate, peak, n_clipped = 0, 0, 0.0, 0
-        for block, rate in blocks():
-            if meter is None:
-                meter, levels = LoudnessMeter(rate), FrameLevels(rate)
-            meter.update(block)
-            levels.update(block)
-            total += len(block)
-            peak = max(peak, float(np.max(np.abs(block))) if len(block) else 0.0)
-            n_clipped += int(np.count_nonzero(np.abs(block) >= 0.999))
-        if total == 0:
+        stats = measure(blocks())
+        if stats.n_samples == 0:
             raise VoxtwinError(f"{label}: the file holds no audio samples")
-        duration_s = total / rate
-        mask = speech_mask_from_levels(levels.levels_db)
+        total, rate, duration_s, mask = stats.n_samples, stats.sample_rate, stats.duration_s, stats.speech_mask
         speech_s = round(float(mask.sum()) * FRAME_S, 2)
         flags = []
-        if peak < audio.SILENCE_PEAK or speech_s < NO_SPEECH_S:
+        if stats.peak < audio.SILENCE_PEAK or speech_s < NO_SPEECH_S:
             flags.append("no_speech")
             return Result(label, None, "uncertain", speech_s, round(duration_s, 3), flags=flags, model=self.name)
         if speech_s < MIN_SPEECH_S:
             flags.append("too_short")
-        if n_clipped > CLIPPED_SHARE * total:
+        if stats.n_full_scale > CLIPPED_SHARE * total:
             flags.append("clipped")
-        lufs = meter.integrated_lufs
-        gain = 10 ** ((TARGET_LUFS - lufs) / 20) if lufs is not None else 1.0
+        gain = 10 ** ((TARGET_LUFS - stats.loudness_lufs) / 20) if stats.loudness_lufs is not None else 1.0
         # pass 2: windows of the standardised signal
         starts, scores = [], []
         pending: list[tuple[int, np.ndarray]] = []
@@ -166,11 +155,11 @@ class Detector:
                 continue
             pending.append((start, window))
             if len(pending) == BATCH_WINDOWS:
-                starts, scores = self._flush(pending, starts, scores)
+                self._flush(pending, starts, scores)
                 pending = []
-        starts, scores = self._flush(pending, starts, scores)
+        self._flush(pending, starts, scores)
         if not scores and best is not None:
-            starts, scores = self._flush([best[1:]], starts, scores)
+            self._flush([best[1:]], starts, scores)
         p = self.calibration.p_synthetic(np.asarray(scores))
         logits = np.log(np.clip(p, 1e-9, 1 - 1e-9) / np.clip(1 - p, 1e-9, 1))
         overall = float(1 / (1 + np.exp(-logits.mean())))
@@ -203,12 +192,12 @@ class Detector:
                 yield next_start, crop(rest, self.window)
 
     @torch.inference_mode()
-    def _flush(self, pending, starts, scores):
+    def _flush(self, pending: list[tuple[int, np.ndarray]], starts: list[int], scores: list[float]) -> None:
+        """Score a batch of (start, window) pairs, appending to `starts` and `scores`."""
         if pending:
             batch = torch.from_numpy(np.stack([w for _, w in pending])).to(self.device)
-            scores = scores + self.model.score(batch).float().cpu().tolist()
-            starts = starts + [s for s, _ in pending]
-        return starts, scores
+            scores.extend(self.model.score(batch).float().cpu().tolist())
+            starts.extend(s for s, _ in pending)
 
 
 def _speech_share(mask: np.ndarray, start_s: float, end_s: float) -> float:

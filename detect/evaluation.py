@@ -29,12 +29,12 @@ def evaluate_trials(checkpoint_path: Path, trials, *, scores_out: Path, batch_si
     from detect.checkpoints import load_detector
     from detect.data import WaveformCache, load_trials
     from detect.scorefile import write_cm_scores
-    from detect.train import DEFAULT_CROP_SAMPLES, default_cache_dir, resolve_device, score_waves, TrainConfig
+    from detect.train import DEFAULT_CROP_SAMPLES, default_cache_dir, resolve_device, score_waves
 
     torch_device = resolve_device(device)
     model, meta, _ = load_detector(checkpoint_path, map_location=torch_device)
     crop = crop_samples or meta.get("training", {}).get("config", {}).get("crop_samples", DEFAULT_CROP_SAMPLES)
-    kept, waves = load_trials(list(trials), WaveformCache(default_cache_dir(TrainConfig())), description="Scoring")
+    kept, waves = load_trials(list(trials), WaveformCache(default_cache_dir()), description="Scoring")
     scores = score_waves(model, waves, crop_samples=crop, batch_size=batch_size, device=torch_device)
     write_cm_scores(scores_out, [t.utterance for t in kept], [t.system for t in kept], [t.label for t in kept], list(map(float, scores)))
     result = {"scores": str(scores_out), "n_skipped": len(list(trials)) - len(kept)}

@@ -10,7 +10,7 @@ BONAFIDE_TEST_SHARE = 0.3  # share of bona fide-only sources' speakers kept for 
 VALID_SHARE = 0.15
 
 
-def _fraction(key: str, salt: str) -> float:
+def stable_fraction(key: str, salt: str) -> float:
     """Deterministic pseudo-random number in [0, 1) from a key (stable across runs and machines)."""
     return int(hashlib.sha1(f"{salt}|{key}".encode()).hexdigest()[:8], 16) / 16**8
 
@@ -33,7 +33,7 @@ def leave_one_source_out(trials: list[Trial], held_out: str) -> tuple[list[Trial
     spoofing = set(spoof_sources(trials))
     train, test = [], []
     for t in trials:
-        in_pool = t.source not in spoofing and _fraction(f"{t.source}/{t.speaker}", "bonafide-pool") < BONAFIDE_TEST_SHARE
+        in_pool = t.source not in spoofing and stable_fraction(f"{t.source}/{t.speaker}", "bonafide-pool") < BONAFIDE_TEST_SHARE
         (test if t.source == held_out or in_pool else train).append(t)
     return train, test
 
@@ -49,8 +49,8 @@ def validation_split(trials: list[Trial], *, share: float = VALID_SHARE) -> tupl
 
     valid_keys = set()
     for label in ("bonafide", "spoof"):
-        keys = sorted({key(t) for t in trials if t.label == label}, key=lambda k: _fraction(k, "valid"))
-        chosen = [k for k in keys if _fraction(k, "valid") < share]
+        keys = sorted({key(t) for t in trials if t.label == label}, key=lambda k: stable_fraction(k, "valid"))
+        chosen = [k for k in keys if stable_fraction(k, "valid") < share]
         if not chosen and len(keys) > 1:
             chosen = keys[:1]
         valid_keys.update(chosen)

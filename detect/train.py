@@ -72,8 +72,9 @@ class TrainResult:
     history: list[dict[str, float]]
 
 
-def default_cache_dir(config: TrainConfig) -> Path:
-    return Path(config.cache_dir) if config.cache_dir else Path.home() / ".cache" / "voxtwin" / "waveforms"
+def default_cache_dir(cache_dir: str = "") -> Path:
+    """Where standardised waveforms are cached: `cache_dir`, or ~/.cache/voxtwin/waveforms when empty."""
+    return Path(cache_dir) if cache_dir else Path.home() / ".cache" / "voxtwin" / "waveforms"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -116,7 +117,7 @@ def validation_eer(labels: np.ndarray, scores: np.ndarray) -> float:
 def train(config: TrainConfig, train_trials: list[Trial], valid_trials: list[Trial], *, record: dict[str, Any] | None = None) -> TrainResult:
     """Train, validate every epoch, keep the best checkpoint (`out_dir/best`), resume from `out_dir/last`."""
     seed_everything(config.seed)
-    cache = WaveformCache(default_cache_dir(config))
+    cache = WaveformCache(default_cache_dir(config.cache_dir))
     train_trials, train_waves = load_trials(train_trials, cache, description="Loading training audio")
     valid_trials, valid_waves = load_trials(valid_trials, cache, description="Loading validation audio")
     record = {**(record or {}), "config": dataclasses.asdict(config), "n_train": len(train_trials), "n_valid": len(valid_trials),

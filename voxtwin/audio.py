@@ -30,8 +30,9 @@ from voxtwin.errors import (
     SilentAudioError,
     UnsupportedFormatError,
 )
-from voxtwin.loudness import LoudnessMeter, loudness_lufs, normalize_loudness
-from voxtwin.vad import FrameLevels, detect_speech, speech_mask_from_levels, speech_ratio, trim_silence
+from voxtwin.loudness import loudness_lufs, normalize_loudness
+from voxtwin.measure import measure
+from voxtwin.vad import detect_speech, speech_ratio, trim_silence
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -234,8 +235,11 @@ def iter_blocks(source: Source, *, block_s: float = BLOCK_S) -> Iterator[tuple[n
     Blocks are checked for NaN/inf as they arrive; memory stays bounded whatever the file's length.
     """
     decoder = _open(source)
-    label = _label(source)
-    _check_rate(label, decoder.sample_rate)
+    _check_rate(_label(source), decoder.sample_rate)
+    yield from _checked_blocks(decoder, _label(source), block_s)
+
+
+def _checked_blocks(decoder: _Decoder, label: str, block_s: float) -> Iterator[tuple[np.ndarray, int]]:
     for block in decoder.blocks(max(1, int(block_s * decoder.sample_rate))):
         if not np.all(np.isfinite(block)):
             raise InvalidSamplesError(f"{label}: the audio holds NaN or infinite samples")
@@ -352,33 +356,22 @@ def info(source: Source) -> AudioInfo:
     label = _label(source)
     decoder = _open(source)
     _check_rate(label, decoder.sample_rate)
-    meter = LoudnessMeter(decoder.sample_rate)
-    levels = FrameLevels(decoder.sample_rate)
-    total = 0
-    peak = 0.0
-    for block in decoder.blocks(int(BLOCK_S * decoder.sample_rate)):
-        if not np.all(np.isfinite(block)):
-            raise InvalidSamplesError(f"{label}: the audio holds NaN or infinite samples")
-        meter.update(block)
-        levels.update(block)
-        total += len(block)
-        if len(block):
-            peak = max(peak, float(np.max(np.abs(block))))
-    if total == 0:
+    stats = measure(_checked_blocks(decoder, label, BLOCK_S))
+    if stats.n_samples == 0:
         raise EmptyAudioError(f"{label}: the file holds no audio samples")
-    if peak < SILENCE_PEAK:
+    if stats.peak < SILENCE_PEAK:
         raise SilentAudioError(f"{label}: all samples are silent (peak below -90 dBFS)")
-    mask = speech_mask_from_levels(levels.levels_db)
+    mask = stats.speech_mask
     return AudioInfo(
         path=label,
         format=decoder.format,
         codec=decoder.codec,
         sample_rate=decoder.sample_rate,
         channels=decoder.channels,
-        duration_s=round(total / decoder.sample_rate, 3),
-        loudness_lufs=None if meter.integrated_lufs is None else round(meter.integrated_lufs, 2),
+        duration_s=round(stats.duration_s, 3),
+        loudness_lufs=None if stats.loudness_lufs is None else round(stats.loudness_lufs, 2),
         speech_ratio=round(float(mask.mean()) if len(mask) else 0.0, 3),
-        peak_dbfs=round(20 * float(np.log10(peak)), 2),
+        peak_dbfs=round(20 * float(np.log10(stats.peak)), 2),
     )
 
 

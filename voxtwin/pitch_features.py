@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import abc
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,14 +58,21 @@ class WorldSpec(FeatureSpec):
         return World(self)
 
 
+def world_f0(wav: np.ndarray, *, sample_rate: int, hop_length: int, f0_min_hz: float, f0_max_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """(f0 in Hz per frame, frame times) of one mono signal: WORLD DIO refined by StoneMask."""
+    import pyworld
+
+    x = np.ascontiguousarray(wav, dtype=np.float64)
+    f0, times = pyworld.dio(x, sample_rate, f0_floor=f0_min_hz, f0_ceil=f0_max_hz, frame_period=1000.0 * hop_length / sample_rate)
+    return pyworld.stonemask(x, f0, times, sample_rate), times
+
+
 def world_analysis(wav: np.ndarray, *, sample_rate: int, hop_length: int, f0_min_hz: float, f0_max_hz: float):
     """(f0, spectral envelope, aperiodicity) of one mono signal, with frames every hop_length samples."""
     import pyworld
 
     x = np.ascontiguousarray(wav, dtype=np.float64)
-    period_ms = 1000.0 * hop_length / sample_rate
-    f0, times = pyworld.dio(x, sample_rate, f0_floor=f0_min_hz, f0_ceil=f0_max_hz, frame_period=period_ms)
-    f0 = pyworld.stonemask(x, f0, times, sample_rate)
+    f0, times = world_f0(x, sample_rate=sample_rate, hop_length=hop_length, f0_min_hz=f0_min_hz, f0_max_hz=f0_max_hz)
     envelope = pyworld.cheaptrick(x, f0, times, sample_rate)
     aperiodicity = pyworld.d4c(x, f0, times, sample_rate)
     return f0, envelope, aperiodicity
@@ -76,34 +85,32 @@ def _fit_frames(values: np.ndarray, n_frames: int) -> np.ndarray:
     return np.pad(values, [(0, 0)] * (values.ndim - 1) + [(0, n_frames - values.shape[-1])], mode="edge")
 
 
-class F0(FeatureModule):
-    """CPU analysis (pyworld) per batch item; the result is returned on the input's device."""
+class _PerItemAnalysis(FeatureModule):
+    """CPU analysis (pyworld) of each batch item; the result is returned on the input's device."""
+
+    @abc.abstractmethod
+    def analyse(self, wav: np.ndarray) -> np.ndarray:
+        """One mono signal -> (channels, frames)."""
 
     def core(self, wav: Tensor) -> Tensor:
-        import pyworld
-
-        s = self.spec
-        n_frames = 1 + wav.shape[-1] // s.hop_length
-        out = []
-        for item in wav.detach().cpu().double().numpy():
-            x = np.ascontiguousarray(item)
-            f0, times = pyworld.dio(x, s.sample_rate, f0_floor=s.f0_min_hz, f0_ceil=s.f0_max_hz, frame_period=1000.0 * s.hop_length / s.sample_rate)
-            f0 = pyworld.stonemask(x, f0, times, s.sample_rate)
-            out.append(_fit_frames(f0[None, :], n_frames))
+        n_frames = 1 + wav.shape[-1] // self.spec.hop_length
+        out = [_fit_frames(self.analyse(item), n_frames) for item in wav.detach().cpu().numpy()]
         return torch.tensor(np.stack(out), dtype=wav.dtype, device=wav.device)
 
 
-class World(FeatureModule):
-    def core(self, wav: Tensor) -> Tensor:
+class F0(_PerItemAnalysis):
+    def analyse(self, wav: np.ndarray) -> np.ndarray:
+        s = self.spec
+        f0, _ = world_f0(wav, sample_rate=s.sample_rate, hop_length=s.hop_length, f0_min_hz=s.f0_min_hz, f0_max_hz=s.f0_max_hz)
+        return f0[None, :]
+
+
+class World(_PerItemAnalysis):
+    def analyse(self, wav: np.ndarray) -> np.ndarray:
         import pyworld
 
         s = self.spec
-        n_frames = 1 + wav.shape[-1] // s.hop_length
-        out = []
-        for item in wav.detach().cpu().numpy():
-            f0, envelope, aperiodicity = world_analysis(item, sample_rate=s.sample_rate, hop_length=s.hop_length, f0_min_hz=s.f0_min_hz, f0_max_hz=s.f0_max_hz)
-            coded_envelope = pyworld.code_spectral_envelope(envelope, s.sample_rate, s.n_envelope)
-            coded_aperiodicity = pyworld.code_aperiodicity(aperiodicity, s.sample_rate)
-            frames = np.concatenate([f0[:, None], coded_envelope, coded_aperiodicity], axis=1).T
-            out.append(_fit_frames(frames, n_frames))
-        return torch.tensor(np.stack(out), dtype=wav.dtype, device=wav.device)
+        f0, envelope, aperiodicity = world_analysis(wav, sample_rate=s.sample_rate, hop_length=s.hop_length, f0_min_hz=s.f0_min_hz, f0_max_hz=s.f0_max_hz)
+        coded_envelope = pyworld.code_spectral_envelope(envelope, s.sample_rate, s.n_envelope)
+        coded_aperiodicity = pyworld.code_aperiodicity(aperiodicity, s.sample_rate)
+        return np.concatenate([f0[:, None], coded_envelope, coded_aperiodicity], axis=1).T

@@ -96,13 +96,12 @@ def griffin_lim_copy(wav: np.ndarray, *, n_iter: int = 8, n_fft: int = 512, hop_
 
 
 def world_copy(wav: np.ndarray, *, sample_rate: int = 16_000) -> np.ndarray:
-    """A vocoded copy: WORLD analysis and resynthesis, as the vocoder-based spoofs in ASVspoof do it."""
+    """A vocoded copy: WORLD analysis and resynthesis (5 ms frames), as the vocoder-based spoofs in ASVspoof do it."""
     import pyworld
 
-    x = wav.astype(np.float64)
-    f0, times = pyworld.dio(x, sample_rate, frame_period=5.0)
-    f0 = pyworld.stonemask(x, f0, times, sample_rate)
-    envelope = pyworld.cheaptrick(x, f0, times, sample_rate)
-    aperiodicity = pyworld.d4c(x, f0, times, sample_rate)
-    y = pyworld.synthesize(f0, envelope, aperiodicity, sample_rate, frame_period=5.0)[: len(wav)]
+    from voxtwin.features import world_analysis
+
+    hop_length = sample_rate // 200
+    f0, envelope, aperiodicity = world_analysis(wav, sample_rate=sample_rate, hop_length=hop_length, f0_min_hz=71.0, f0_max_hz=800.0)
+    y = pyworld.synthesize(f0, envelope, aperiodicity, sample_rate, frame_period=1000.0 * hop_length / sample_rate)[: len(wav)]
     return np.pad(y, (0, len(wav) - len(y))).astype(np.float32)

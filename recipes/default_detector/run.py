@@ -27,7 +27,7 @@ from detect.checkpoints import load_detector, save_detector
 from detect.data import INT16_SCALE, WaveformCache, load_trials
 from detect.datasets import read_dataset
 from detect.recipes import load_recipe, train_config
-from detect.splits import _fraction, validation_split
+from detect.splits import stable_fraction, validation_split
 from detect.train import default_cache_dir, score_waves, train
 from voxtwin.codec import telephone, transcode
 
@@ -47,7 +47,7 @@ def split_trials(trials, calibration_sources, report_sources):
         elif t.source in report_sources:
             report.append(t)
         elif not t.is_spoof and t.source not in held:
-            u = _fraction(f"{t.source}/{t.speaker}", "default-detector")
+            u = stable_fraction(f"{t.source}/{t.speaker}", "default-detector")
             (calib if u < 0.12 else report if u < 0.24 else train).append(t)
         else:
             train.append(t)
@@ -88,7 +88,7 @@ def main() -> None:
     train_minutes = (time.perf_counter() - started) / 60
 
     model, meta, _ = load_detector(result.checkpoint)
-    cache = WaveformCache(default_cache_dir(cfg))
+    cache = WaveformCache(default_cache_dir(cfg.cache_dir))
     calib_kept, calib_waves = load_trials(calib_trials, cache, description="Calibration audio")
     report_kept, report_waves = load_trials(report_trials, cache, description="Report audio")
     calib_scores = score_waves(model, calib_waves, crop_samples=cfg.crop_samples)

@@ -6,7 +6,7 @@ import torch
 
 from detect.models import MODELS, build_model, count_parameters
 from detect.models.gmm import GMMConfig, GMMCountermeasure
-from voxtwin.errors import SpecMismatchError, UnknownNameError
+from voxtwin.errors import UnknownNameError
 from voxtwin.features import LFCCSpec
 
 NEURAL = ["aasist", "aasist-l", "lcnn", "rawnet2"]

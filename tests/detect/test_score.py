@@ -85,7 +85,7 @@ def test_long_file_is_scored_from_disk_in_blocks(tmp_path, gmm_detector):
 
 
 def test_bad_files_are_reported_not_fatal(runner, tmp_path, gmm_detector, real_and_fake):
-    good = audio.save(tmp_path / "good.wav", real_and_fake[0], 16_000)
+    audio.save(tmp_path / "good.wav", real_and_fake[0], 16_000)
     (tmp_path / "broken.ogg").write_bytes(b"not audio at all" * 20)
     sf.write(tmp_path / "quiet.wav", np.zeros(16_000, dtype=np.float32), 16_000)
     result = runner.invoke(app, ["detect", "score", str(tmp_path), "--model", str(gmm_detector), "--json"])

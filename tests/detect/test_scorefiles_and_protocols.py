@@ -2,7 +2,6 @@ import json
 
 import pytest
 
-from detect.cli import app as detect_app  # noqa: F401  (mounted under voxtwin)
 from detect.protocols import ProtocolError, parse_line
 from detect.scorefile import ScoreFileError, read_asv_scores, read_cm_scores
 from voxtwin.cli import app
