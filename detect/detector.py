@@ -25,6 +25,7 @@ from voxtwin import audio
 from voxtwin.errors import VoxtwinError
 from voxtwin.measure import measure
 from voxtwin.vad import FRAME_S
+from voxtwin.watermark import detect_watermark_stream
 
 log = logging.getLogger(__name__)
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default"
@@ -90,8 +91,11 @@ def _fix_malloc_mmap_threshold() -> None:
 class Detector:
     """A detector checkpoint with its calibration and scoring window."""
 
-    def __init__(self, model, meta: dict, *, device: torch.device, hop_s: float = DEFAULT_HOP_S, window_s: float | None = None) -> None:
+    def __init__(
+        self, model, meta: dict, *, device: torch.device, hop_s: float = DEFAULT_HOP_S, window_s: float | None = None, watermark_key: bytes | None = None
+    ) -> None:
         _fix_malloc_mmap_threshold()
+        self.watermark_key = watermark_key
         # channels-last convolutions are ~25 % faster on CPU for the 2-D conv models
         self.model = model.eval().to(device, memory_format=torch.channels_last) if device.type == "cpu" else model.eval().to(device)
         self.meta = meta
@@ -166,7 +170,11 @@ class Detector:
         segments = [Segment(round(s / SAMPLE_RATE, 2), round(min(s + self.window, total / rate * SAMPLE_RATE) / SAMPLE_RATE, 2), round(float(q), 4)) for s, q in zip(starts, p)]
         if np.count_nonzero(p >= SYNTHETIC_THRESHOLD) >= PARTLY_MIN_WINDOWS and overall < SYNTHETIC_THRESHOLD:
             flags.append("partly_synthetic")
-        return Result(label, round(overall, 4), verdict_for(overall, flags), speech_s, round(duration_s, 3), segments, flags, self.name)
+        watermark = detect_watermark_stream(blocks(), key=self.watermark_key).to_dict()
+        if watermark["found"]:
+            flags.append("voxtwin_watermark")
+        verdict = "synthetic" if watermark["found"] else verdict_for(overall, flags)
+        return Result(label, round(overall, 4), verdict, speech_s, round(duration_s, 3), segments, flags, self.name, watermark=watermark)
 
     def _windows(self, blocks, rate: int, gain: float, total: int) -> Iterator[tuple[int, np.ndarray]]:
         """(start sample at 16 kHz, window) pairs over the whole signal; the last window is repeat-padded."""

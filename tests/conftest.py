@@ -13,3 +13,9 @@ def runner() -> CliRunner:
 @pytest.fixture
 def speech_16k() -> np.ndarray:
     return speechlike(duration_s=3.0, sample_rate=16_000, seed=1)
+
+
+@pytest.fixture(autouse=True)
+def _private_config_dir(tmp_path_factory, monkeypatch):
+    """Installation keys made by tests go to a temporary folder, never the user's ~/.config."""
+    monkeypatch.setenv("VOXTWIN_CONFIG_DIR", str(tmp_path_factory.getbasetemp() / "voxtwin-config"))
