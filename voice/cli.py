@@ -1,10 +1,122 @@
-"""`voxtwin voice ...`: voice-cloning commands."""
+"""`voxtwin voice ...`: voice-cloning commands. Each parses its arguments and calls one public function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="Clone a consenting speaker's voice: enroll, convert, speak.")
+app = typer.Typer(no_args_is_help=True, help="Clone a consenting speaker's voice: consent-phrase, enroll, convert, speak, eval.")
+
+WATERMARK_HELP = "Write the file without voxtwin's watermark (it is on by default so any voxtwin can recognise the clone)."
+KEY_HELP = "Installation key that signs the watermark payload; default: this installation's key (made on first use)."
 
 
 @app.callback()
 def _voice() -> None:
     """Voice cloning commands."""
+
+
+@app.command("consent-phrase")
+def consent_phrase_command(json_out: bool = typer.Option(False, "--json", help="Print {phrase, code} as JSON.")) -> None:
+    """Print a consent phrase with a one-time code (valid 24 h, one enrolment) for the speaker to record."""
+    from voice.consent import consent_phrase
+    from voxtwin.cli import emit_json
+
+    phrase, code = consent_phrase()
+    if json_out:
+        emit_json({"phrase": phrase, "code": code})
+    else:
+        typer.echo(phrase)
+
+
+@app.command()
+def enroll(
+    references: list[Path] = typer.Argument(..., help="Recordings of the speaker (any format voxtwin reads); 2 s of speech minimum, 10-30 s is best."),
+    output: Path = typer.Option(..., "-o", "--output", help="Voice profile to write, e.g. NAME.voice."),
+    consent: Optional[Path] = typer.Option(None, "--consent", help="The speaker reading the phrase from `voxtwin voice consent-phrase`."),
+    no_consent: Optional[str] = typer.Option(None, "--no-consent", help="Enrol without a consent recording; give the reason (it is recorded in the profile and the watermark)."),
+) -> None:
+    """Check the references and write a voice profile."""
+    import logging
+
+    from voice.enrollment import enroll as enroll_speaker
+
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
+    profile = enroll_speaker(list(references), consent=consent, no_consent_reason=no_consent)
+    profile.save(output)
+    checks = {k: profile.info[k] for k in ("speech_s", "snr_db", "speaker_consistency")}
+    typer.echo(f"wrote {output}: {checks['speech_s']} s of speech, SNR {checks['snr_db']} dB, consistency {checks['speaker_consistency']}, consent {'verified' if profile.consented else 'not recorded'}")
+
+
+@app.command()
+def convert(
+    source: Path = typer.Argument(..., help="Recorded speech to convert."),
+    voice: Path = typer.Option(..., "--voice", help="Voice profile from `voxtwin voice enroll`."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output audio file (.wav, .flac, .opus, .mp3, ...)."),
+    timbre: float = typer.Option(0.5, "--timbre", min=0.0, max=1.0, help="0 = source timbre, 1 = only the target's frames (closer voice, less clear)."),
+    no_watermark: bool = typer.Option(False, "--no-watermark", help=WATERMARK_HELP),
+    key_file: Optional[Path] = typer.Option(None, "--key-file", help=KEY_HELP),
+) -> None:
+    """Convert recorded speech into the enrolled voice (offline, CPU)."""
+    from voice.conversion import convert as convert_speech
+    from voice.output import write_clone
+    from voice.profile import VoiceProfile
+
+    profile = VoiceProfile.load(voice)
+    wav, rate = convert_speech(source, profile, timbre=timbre)
+    write_clone(output, wav, rate, profile, watermark=not no_watermark, key_file=key_file)
+    typer.echo(f"wrote {output} ({len(wav) / rate:.1f} s)")
+
+
+@app.command()
+def speak(
+    text: Optional[str] = typer.Argument(None, help="Text to say (or --text-file)."),
+    voice: Path = typer.Option(..., "--voice", help="Voice profile from `voxtwin voice enroll`."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output audio file."),
+    text_file: Optional[Path] = typer.Option(None, "--text-file", help="Read the text from this UTF-8 file."),
+    engine: str = typer.Option("piper", "--engine", help="Offline TTS voice that reads the text before conversion: piper or espeak."),
+    language: str = typer.Option("en", "--language", help="Language of the text (en)."),
+    timbre: float = typer.Option(0.5, "--timbre", min=0.0, max=1.0, help="0 = TTS timbre, 1 = only the target's frames."),
+    no_watermark: bool = typer.Option(False, "--no-watermark", help=WATERMARK_HELP),
+    key_file: Optional[Path] = typer.Option(None, "--key-file", help=KEY_HELP),
+) -> None:
+    """Say text in the enrolled voice (offline, CPU)."""
+    from rich.progress import Progress
+
+    from voice.output import write_clone
+    from voice.profile import VoiceProfile
+    from voice.speech import speak as speak_text
+    from voice.tts import TTSError
+
+    if (text is None) == (text_file is None):
+        raise TTSError("give the text either as an argument or with --text-file")
+    if text_file is not None:
+        try:
+            text = text_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TTSError(f"{text_file}: cannot read text ({exc.__class__.__name__})") from None
+    profile = VoiceProfile.load(voice)
+    with Progress(transient=True, disable=None) as bar:
+        task = bar.add_task("Speaking", total=None)
+        wav, rate = speak_text(text, profile, engine=engine, language=language, timbre=timbre, on_sentence=lambda done, total: bar.update(task, completed=done, total=total))
+    write_clone(output, wav, rate, profile, watermark=not no_watermark, key_file=key_file)
+    typer.echo(f"wrote {output} ({len(wav) / rate:.1f} s)")
+
+
+@app.command("eval")
+def evaluate(
+    listing: Path = typer.Argument(..., help="CSV with columns output, reference, and text or source (optional: seconds, the processing time)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON: one object per row and the means."),
+) -> None:
+    """Judge clones: speaker similarity (Resemblyzer), WER (Whisper tiny.en), DistillMOS, real-time factor."""
+    from voice.evaluation import evaluate_listing, results_table
+    from voxtwin.cli import emit_json
+    from voxtwin.console import out_console
+
+    rows, means = evaluate_listing(listing)
+    if json_out:
+        emit_json({"rows": rows, "mean": means})
+    else:
+        out_console().print(results_table(rows, means))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -17,6 +18,9 @@ from typer.core import TyperGroup
 
 from voxtwin import __version__
 from voxtwin.errors import VoxtwinError
+
+# pyworld and webrtcvad import pkg_resources, which warns on every run; the pin setuptools<81 keeps it working
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 EXIT_INPUT_ERROR = 2  # bad input (one-line message on stderr); 1 is left for "flagged" verdicts
 

@@ -48,7 +48,8 @@ DETECTION_KEY = bytes.fromhex("6f1c2d7e9a4b3c58e0d1f2a3b4c5d6e7f8091a2b3c4d5e6f7
 
 @dataclass(frozen=True)
 class WatermarkResult:
-    """What `detect_watermark` found. `payload` is None unless `found`; `verified` is None without a key."""
+    """What `detect_watermark` found. `payload` is None unless found and read intact (CRC); `verified` is None
+    without a key."""
 
     found: bool
     confidence: float
@@ -227,11 +228,13 @@ def detect_watermark_stream(blocks: Iterable[tuple[np.ndarray, int]], *, key: by
     return detect_watermark(wav, rate, key=key)
 
 
-def _decode_payload(folded: np.ndarray, key: bytes | None) -> tuple[dict, bool, bool | None]:
+def _decode_payload(folded: np.ndarray, key: bytes | None) -> tuple[dict | None, bool, bool | None]:
     values = folded.reshape(-1)[LAYOUT.data_cells] * LAYOUT.data_chips
     n_coded = 2 * (Payload.N_BITS + convcode.TAIL_BITS)
     soft = np.bincount(LAYOUT.data_bit, weights=values, minlength=n_coded)
     scale = np.std(values) * np.sqrt(len(values) / n_coded) or 1.0
     bits = convcode.decode(soft / scale, Payload.N_BITS)
     payload, crc_ok, verified = unpack(bits, key)
+    if not crc_ok:  # misread (too short or too damaged): report presence only
+        return None, False, None if key is None else False
     return payload.to_dict(), crc_ok, verified

@@ -1,0 +1,121 @@
+"""enroll -> convert -> speak end to end on bundled TTS speech, the profile format, and bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+import voice
+from voice.profile import FORMAT_VERSION, VoiceProfile
+from voice.speech import split_sentences
+from voxtwin import audio
+from voxtwin.cli import app
+from voxtwin.errors import FormatVersionError
+from voxtwin.watermark import detect_watermark
+
+INPUT_FORMATS = [".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a"]
+
+
+@pytest.fixture(scope="module")
+def profile_path(tmp_path_factory, piper_speech):
+    root = tmp_path_factory.mktemp("voice")
+    ref = audio.save(root / "ref.flac", piper_speech[0], 16_000)
+    profile = voice.enroll([ref], no_consent_reason="test speech made by Piper")
+    return profile.save(root / "piper.voice")
+
+
+def test_profile_round_trip(profile_path):
+    profile = VoiceProfile.load(profile_path)
+    assert profile.embedding.shape == (256,) and abs(np.linalg.norm(profile.embedding) - 1) < 1e-3
+    assert profile.info["speech_s"] > 5 and profile.info["no_consent_reason"] == "test speech made by Piper"
+    assert profile.info["consent"] is None and not profile.consented
+    again = VoiceProfile.load(profile.save(profile_path.with_name("copy.voice")))
+    assert np.array_equal(again.frames.coded_envelope, profile.frames.coded_envelope)
+    assert again.frames.log_f0_mean == profile.frames.log_f0_mean
+
+
+def test_newer_profile_version_is_refused(profile_path, tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(profile_path), framework="pt") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    save_file(tensors, str(tmp_path / "new.voice"), metadata={**meta, "format_version": str(FORMAT_VERSION + 1)})
+    with pytest.raises(FormatVersionError, match="newer"):
+        VoiceProfile.load(tmp_path / "new.voice")
+
+
+def test_convert_moves_pitch_and_keeps_length(profile_path, espeak_speech):
+    profile = VoiceProfile.load(profile_path)
+    wav, rate = voice.convert(espeak_speech, profile, sample_rate=16_000)
+    assert rate == 16_000 and len(wav) == len(espeak_speech) and np.all(np.isfinite(wav))
+    from voxtwin.pitch_features import world_f0
+
+    f0_source, _ = world_f0(espeak_speech.astype(np.float64), sample_rate=16_000, hop_length=80, f0_min_hz=60, f0_max_hz=500)
+    f0_out, _ = world_f0(wav.astype(np.float64), sample_rate=16_000, hop_length=80, f0_min_hz=60, f0_max_hz=500)
+    target = np.exp(profile.frames.log_f0_mean)
+    # the converted median F0 lies closer to the target's than the source's did
+    assert abs(np.log(np.median(f0_out[f0_out > 0]) / target)) < abs(np.log(np.median(f0_source[f0_source > 0]) / target)) + 0.05
+
+
+@pytest.mark.parametrize("ext", INPUT_FORMATS)
+def test_convert_cli_every_input_format_is_watermarked(runner, tmp_path, profile_path, piper_speech, ext):
+    source = audio.save(tmp_path / f"src{ext}", np.tile(piper_speech[1], 2), 16_000)
+    out = tmp_path / "out.wav"
+    result = runner.invoke(app, ["voice", "convert", str(source), "--voice", str(profile_path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    wav, rate = audio.load(out)
+    assert detect_watermark(wav, rate).found
+
+
+def test_speak_cli_long_text_watermark_payload(runner, tmp_path, profile_path):
+    text_file = tmp_path / "text.txt"
+    text_file.write_text("Good morning. I will be late today.\nThe train is stuck outside the city! Please start without me; I will call at noon.")
+    out = tmp_path / "speech.opus"
+    key_file = tmp_path / "k.key"
+    key_file.write_text(bytes(range(32)).hex())
+    result = runner.invoke(app, ["voice", "speak", "--text-file", str(text_file), "--voice", str(profile_path), "-o", str(out), "--key-file", str(key_file)])
+    assert result.exit_code == 0, result.output
+    wav, rate = audio.load(out)
+    assert len(wav) / rate > 5
+    found = runner.invoke(app, ["detect", "watermark", str(out), "--json", "--key-file", str(key_file)])
+    (row,) = json.loads(found.stdout)
+    assert row["found"] is True
+    if row["payload"] is not None:  # read intact: it must carry this profile's consent flag and verify
+        assert row["payload"]["consent"] is False and row["verified"] is True
+
+
+def test_no_watermark_must_be_explicit(runner, tmp_path, profile_path, piper_speech):
+    source = audio.save(tmp_path / "src.wav", np.tile(piper_speech[1], 2), 16_000)
+    out = tmp_path / "plain.wav"
+    assert runner.invoke(app, ["voice", "convert", str(source), "--voice", str(profile_path), "-o", str(out), "--no-watermark"]).exit_code == 0
+    assert not detect_watermark(*audio.load(out)).found
+
+
+def test_sentence_split():
+    assert split_sentences("One. Two!  Three?\nFour; five") == ["One.", "Two!", "Three?", "Four;", "five"]
+    assert split_sentences(" ... ") == []
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["voice", "speak", "", "--voice", "{profile}", "-o", "{out}"], "empty text"),
+        (["voice", "speak", "Hello.", "--voice", "{profile}", "-o", "{out}", "--language", "fr"], "unsupported language"),
+        (["voice", "speak", "Hello.", "--voice", "{garbage}", "-o", "{out}"], "unreadable voice profile"),
+        (["voice", "convert", "{silence}", "--voice", "{profile}", "-o", "{out}"], "silent"),
+        (["voice", "enroll", "{silence}", "-o", "{out}", "--no-consent", "test"], "speech"),
+        (["voice", "enroll", "{speech}", "-o", "{out}"], "consent"),
+        (["voice", "eval", "{garbage}"], "needs a header"),
+    ],
+)
+def test_bad_input_one_line_error(runner, tmp_path, profile_path, piper_speech, args, message):
+    garbage = tmp_path / "garbage.voice"
+    garbage.write_bytes(b"\x00not a profile" * 10)
+    silence = audio.save(tmp_path / "silence.wav", np.zeros(32_000, dtype=np.float32), 16_000)
+    speech = audio.save(tmp_path / "speech.wav", piper_speech[0], 16_000)
+    fill = {"profile": str(profile_path), "out": str(tmp_path / "o.wav"), "garbage": str(garbage), "silence": str(silence), "speech": str(speech)}
+    result = runner.invoke(app, [a.format(**fill) for a in args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1 or result.stderr.strip().splitlines()[-1].startswith("error:")

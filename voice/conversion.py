@@ -1,0 +1,41 @@
+"""`convert`: recorded speech into an enrolled voice (voice/matching.py does the work)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from voice.matching import ANALYSIS_RATE, DEFAULT_TIMBRE
+from voice.matching import convert as convert_frames
+from voice.profile import VoiceProfile
+from voxtwin import audio
+from voxtwin.errors import VoxtwinError
+
+
+def convert(
+    source: str | os.PathLike | np.ndarray, profile: VoiceProfile, *, sample_rate: int | None = None, timbre: float = DEFAULT_TIMBRE
+) -> tuple[np.ndarray, int]:
+    """Speak the words of `source` in the profile's voice.
+
+    Args:
+        source: A recording (path) or a mono array at `sample_rate`.
+        profile: The target voice.
+        timbre: 0-1, how much of the envelope comes from the target (see voice/matching.py).
+    Returns:
+        (converted speech, 16000).
+    """
+    if not 0.0 <= timbre <= 1.0:
+        raise VoxtwinError(f"timbre must be between 0 and 1, got {timbre}")
+    if isinstance(source, np.ndarray):
+        if sample_rate is None:
+            raise VoxtwinError("an array source needs sample_rate")
+        wav = audio.resample(np.asarray(source, dtype=np.float32), sample_rate, ANALYSIS_RATE)
+    else:
+        wav, _ = audio.load(source, ANALYSIS_RATE)
+    peak = float(np.max(np.abs(wav)))
+    y = convert_frames(wav, profile.frames, timbre=timbre)
+    out_peak = float(np.max(np.abs(y))) if len(y) else 0.0
+    if out_peak > 0:
+        y = y * (min(peak, 0.95) / out_peak)  # the source's level, never clipping
+    return y.astype(np.float32), ANALYSIS_RATE

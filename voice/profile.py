@@ -1,0 +1,91 @@
+"""Voice profiles: one `NAME.voice` file per enrolled speaker.
+
+Format (version 1): a safetensors file. Tensors: `embedding` (256, Resemblyzer d-vector of the references),
+`coded_envelope` (frames, 60), `match` (frames, 32), `voiced` (frames,), `mean_shape` (32,) - the reference's
+WORLD frames that conversion matches against (voice/matching.py). The safetensors header metadata holds
+`format` = "voxtwin-voice", `format_version` and `profile`: JSON with the F0 statistics, the enrolment checks
+(speech seconds, SNR, clipping, speaker consistency), the references' names and SHA-256, the creation time, and
+the consent record or the reason given with `--no-consent`. No pickle: loading a profile yields tensors and JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from voice.matching import FrameSet
+from voxtwin.errors import CheckpointError, FormatVersionError
+
+FORMAT = "voxtwin-voice"
+FORMAT_VERSION = 1
+MAX_PROFILE_BYTES = 64 * 1024**2
+
+
+@dataclass
+class VoiceProfile:
+    embedding: np.ndarray
+    frames: FrameSet
+    info: dict = field(default_factory=dict)  # enrolment checks, references, created, consent / no_consent_reason
+
+    @property
+    def consented(self) -> bool:
+        return bool(self.info.get("consent"))
+
+    def save(self, path: str | os.PathLike) -> Path:
+        from safetensors.torch import save_file
+
+        path = Path(path)
+        tensors = {
+            "embedding": torch.from_numpy(np.asarray(self.embedding, dtype=np.float32)),
+            "coded_envelope": torch.from_numpy(self.frames.coded_envelope.astype(np.float32)),
+            "match": torch.from_numpy(self.frames.match.astype(np.float32)),
+            "voiced": torch.from_numpy(self.frames.voiced.astype(np.uint8)),
+            "mean_shape": torch.from_numpy(self.frames.mean_shape.astype(np.float32)),
+        }
+        profile = {**self.info, "log_f0_mean": self.frames.log_f0_mean, "log_f0_std": self.frames.log_f0_std}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.part")
+        save_file(tensors, str(tmp), metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION), "profile": json.dumps(profile)})
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> VoiceProfile:
+        from safetensors import SafetensorError, safe_open
+
+        path = Path(path)
+        if not path.is_file():
+            raise CheckpointError(f"{path}: voice profile not found")
+        if path.stat().st_size > MAX_PROFILE_BYTES:
+            raise CheckpointError(f"{path}: too large for a voice profile")
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                if meta.get("format") != FORMAT:
+                    raise CheckpointError(f"{path}: not a voxtwin voice profile")
+                version = int(meta.get("format_version", "0"))
+                if version > FORMAT_VERSION:
+                    raise FormatVersionError(f"{path}: voice profile format version {version} is newer than this voxtwin reads ({FORMAT_VERSION}); upgrade voxtwin")
+                if version != FORMAT_VERSION:
+                    raise FormatVersionError(f"{path}: unsupported voice profile format version {version}")
+                tensors = {name: f.get_tensor(name).numpy() for name in f.keys()}
+            profile = json.loads(meta["profile"])
+            frames = FrameSet(
+                coded_envelope=tensors["coded_envelope"],
+                match=tensors["match"],
+                voiced=tensors["voiced"].astype(bool),
+                mean_shape=tensors["mean_shape"],
+                log_f0_mean=float(profile.pop("log_f0_mean")),
+                log_f0_std=float(profile.pop("log_f0_std")),
+            )
+            embedding = tensors["embedding"]
+        except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"{path}: unreadable voice profile ({exc.__class__.__name__}: {' '.join(str(exc).split())[:120]})") from None
+        if len(frames.coded_envelope) == 0 or len(frames.match) != len(frames.coded_envelope) or embedding.shape != (256,):
+            raise CheckpointError(f"{path}: voice profile is inconsistent (frame or embedding shapes)")
+        return cls(embedding=embedding, frames=frames, info=profile)
