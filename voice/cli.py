@@ -55,7 +55,10 @@ def convert(
     source: Path = typer.Argument(..., help="Recorded speech to convert."),
     voice: Path = typer.Option(..., "--voice", help="Voice profile from `voxtwin voice enroll`."),
     output: Path = typer.Option(..., "-o", "--output", help="Output audio file (.wav, .flac, .opus, .mp3, ...)."),
-    timbre: float = typer.Option(0.5, "--timbre", min=0.0, max=1.0, help="0 = source timbre, 1 = only the target's frames (closer voice, less clear)."),
+    timbre: float = typer.Option(0.5, "--timbre", min=0.0, max=1.0, help="knn-world: 0 = source timbre, 1 = only the target's frames (closer voice, less clear)."),
+    backend: str = typer.Option("knn-world", "--backend", help="knn-world (built in) or openvoice (needs --model-dir; pip install -e '.[coqui]')."),
+    model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="Local checkpoint folder for a neural backend (nothing is downloaded)."),
+    device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
     no_watermark: bool = typer.Option(False, "--no-watermark", help=WATERMARK_HELP),
     key_file: Optional[Path] = typer.Option(None, "--key-file", help=KEY_HELP),
 ) -> None:
@@ -65,7 +68,7 @@ def convert(
     from voice.profile import VoiceProfile
 
     profile = VoiceProfile.load(voice)
-    wav, rate = convert_speech(source, profile, timbre=timbre)
+    wav, rate = convert_speech(source, profile, timbre=timbre, backend=backend, model_dir=model_dir, device=device)
     write_clone(output, wav, rate, profile, watermark=not no_watermark, key_file=key_file)
     typer.echo(f"wrote {output} ({len(wav) / rate:.1f} s)")
 
@@ -78,7 +81,10 @@ def speak(
     text_file: Optional[Path] = typer.Option(None, "--text-file", help="Read the text from this UTF-8 file."),
     engine: str = typer.Option("piper", "--engine", help="Offline TTS voice that reads the text before conversion: piper or espeak."),
     language: str = typer.Option("en", "--language", help="Language of the text (en)."),
-    timbre: float = typer.Option(0.5, "--timbre", min=0.0, max=1.0, help="0 = TTS timbre, 1 = only the target's frames."),
+    timbre: float = typer.Option(0.5, "--timbre", min=0.0, max=1.0, help="piper-knn: 0 = TTS timbre, 1 = only the target's frames."),
+    backend: str = typer.Option("piper-knn", "--backend", help="piper-knn (built in) or xtts (needs --model-dir and COQUI_TOS_AGREED=1; pip install -e '.[coqui]')."),
+    model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="Local checkpoint folder for a neural backend (nothing is downloaded)."),
+    device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
     no_watermark: bool = typer.Option(False, "--no-watermark", help=WATERMARK_HELP),
     key_file: Optional[Path] = typer.Option(None, "--key-file", help=KEY_HELP),
 ) -> None:
@@ -100,7 +106,7 @@ def speak(
     profile = VoiceProfile.load(voice)
     with Progress(transient=True, disable=None) as bar:
         task = bar.add_task("Speaking", total=None)
-        wav, rate = speak_text(text, profile, engine=engine, language=language, timbre=timbre, on_sentence=lambda done, total: bar.update(task, completed=done, total=total))
+        wav, rate = speak_text(text, profile, engine=engine, language=language, timbre=timbre, backend=backend, model_dir=model_dir, device=device, on_sentence=lambda done, total: bar.update(task, completed=done, total=total))
     write_clone(output, wav, rate, profile, watermark=not no_watermark, key_file=key_file)
     typer.echo(f"wrote {output} ({len(wav) / rate:.1f} s)")
 

@@ -1,4 +1,4 @@
-"""`convert`: recorded speech into an enrolled voice (voice/matching.py does the work)."""
+"""`convert`: recorded speech into an enrolled voice, with the chosen backend (voice/backends.py)."""
 
 from __future__ import annotations
 
@@ -6,24 +6,33 @@ import os
 
 import numpy as np
 
+from voice.backends import ConvertBackend, load_convert_backend
 from voice.matching import ANALYSIS_RATE, DEFAULT_TIMBRE
-from voice.matching import convert as convert_frames
 from voice.profile import VoiceProfile
 from voxtwin import audio
 from voxtwin.errors import VoxtwinError
 
 
 def convert(
-    source: str | os.PathLike | np.ndarray, profile: VoiceProfile, *, sample_rate: int | None = None, timbre: float = DEFAULT_TIMBRE
+    source: str | os.PathLike | np.ndarray,
+    profile: VoiceProfile,
+    *,
+    sample_rate: int | None = None,
+    timbre: float = DEFAULT_TIMBRE,
+    backend: str | ConvertBackend = "knn-world",
+    model_dir: str | os.PathLike | None = None,
+    device: str = "auto",
 ) -> tuple[np.ndarray, int]:
     """Speak the words of `source` in the profile's voice.
 
     Args:
         source: A recording (path) or a mono array at `sample_rate`.
         profile: The target voice.
-        timbre: 0-1, how much of the envelope comes from the target (see voice/matching.py).
+        timbre: knn-world only: 0-1, how much of the envelope comes from the target (see voice/matching.py).
+        backend: A backend name (`knn-world`, `openvoice`) or a loaded backend.
+        model_dir: Local checkpoint folder for neural backends.
     Returns:
-        (converted speech, 16000).
+        (converted speech, its sample rate), at the source's level.
     """
     if not 0.0 <= timbre <= 1.0:
         raise VoxtwinError(f"timbre must be between 0 and 1, got {timbre}")
@@ -33,9 +42,10 @@ def convert(
         wav = audio.resample(np.asarray(source, dtype=np.float32), sample_rate, ANALYSIS_RATE)
     else:
         wav, _ = audio.load(source, ANALYSIS_RATE)
-    peak = float(np.max(np.abs(wav)))
-    y = convert_frames(wav, profile.frames, timbre=timbre)
-    out_peak = float(np.max(np.abs(y))) if len(y) else 0.0
+    if isinstance(backend, str):
+        backend = load_convert_backend(backend, timbre=timbre, model_dir=model_dir, device=device)
+    y = backend.convert(wav, profile)
+    peak, out_peak = float(np.max(np.abs(wav))), float(np.max(np.abs(y))) if len(y) else 0.0
     if out_peak > 0:
         y = y * (min(peak, 0.95) / out_peak)  # the source's level, never clipping
-    return y.astype(np.float32), ANALYSIS_RATE
+    return y.astype(np.float32), backend.sample_rate

@@ -143,4 +143,4 @@ def enroll(
         "consent": record,
         "no_consent_reason": None if record else no_consent_reason.strip(),
     }
-    return VoiceProfile(embedding=checked["embedding"], frames=frame_set(speech), info=info)
+    return VoiceProfile(embedding=checked["embedding"], frames=frame_set(speech), info=info, reference_speech=speech)

@@ -2,7 +2,8 @@
 
 Format (version 1): a safetensors file. Tensors: `embedding` (256, Resemblyzer d-vector of the references),
 `coded_envelope` (frames, 60), `match` (frames, 32), `voiced` (frames,), `mean_shape` (32,) - the reference's
-WORLD frames that conversion matches against (voice/matching.py). The safetensors header metadata holds
+WORLD frames that conversion matches against (voice/matching.py) - and `reference_speech` (int16, 16 kHz, the
+references' speech after VAD, at most 30 s) for neural backends that condition on audio (voice/backends.py). The safetensors header metadata holds
 `format` = "voxtwin-voice", `format_version` and `profile`: JSON with the F0 statistics, the enrolment checks
 (speech seconds, SNR, clipping, speaker consistency), the references' names and SHA-256, the creation time, and
 the consent record or the reason given with `--no-consent`. No pickle: loading a profile yields tensors and JSON.
@@ -31,6 +32,10 @@ class VoiceProfile:
     embedding: np.ndarray
     frames: FrameSet
     info: dict = field(default_factory=dict)  # enrolment checks, references, created, consent / no_consent_reason
+    reference_speech: np.ndarray | None = None  # float32, 16 kHz
+
+    REFERENCE_RATE = 16_000
+    MAX_REFERENCE_S = 30.0
 
     @property
     def consented(self) -> bool:
@@ -47,6 +52,9 @@ class VoiceProfile:
             "voiced": torch.from_numpy(self.frames.voiced.astype(np.uint8)),
             "mean_shape": torch.from_numpy(self.frames.mean_shape.astype(np.float32)),
         }
+        if self.reference_speech is not None:
+            speech = self.reference_speech[: int(self.MAX_REFERENCE_S * self.REFERENCE_RATE)]
+            tensors["reference_speech"] = torch.from_numpy(np.round(np.clip(speech, -1, 1) * 32767).astype(np.int16))
         profile = {**self.info, "log_f0_mean": self.frames.log_f0_mean, "log_f0_std": self.frames.log_f0_std}
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.part")
@@ -84,8 +92,10 @@ class VoiceProfile:
                 log_f0_std=float(profile.pop("log_f0_std")),
             )
             embedding = tensors["embedding"]
+            reference = tensors.get("reference_speech")
+            reference_speech = None if reference is None else (reference.astype(np.float32) / 32767.0)
         except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
             raise CheckpointError(f"{path}: unreadable voice profile ({exc.__class__.__name__}: {' '.join(str(exc).split())[:120]})") from None
         if len(frames.coded_envelope) == 0 or len(frames.match) != len(frames.coded_envelope) or embedding.shape != (256,):
             raise CheckpointError(f"{path}: voice profile is inconsistent (frame or embedding shapes)")
-        return cls(embedding=embedding, frames=frames, info=profile)
+        return cls(embedding=embedding, frames=frames, info=profile, reference_speech=reference_speech)

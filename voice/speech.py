@@ -1,24 +1,23 @@
-"""`speak`: text to speech in an enrolled voice. An offline TTS voice (Piper, or eSpeak NG) reads each sentence,
-conversion moves it into the profile's voice, and the sentences are joined with short pauses and crossfades so
-there are no clicks."""
+"""`speak`: text to speech in an enrolled voice. The text is cut into sentences; the backend (voice/backends.py;
+default: Piper reads, then kNN-WORLD conversion moves it into the voice) says each one, and the sentences are
+joined with short pauses and fades so there are no clicks."""
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Callable
 
 import numpy as np
 
-from voice.matching import ANALYSIS_RATE, DEFAULT_TIMBRE
-from voice.matching import convert as convert_frames
+from voice.backends import SpeakBackend, load_speak_backend
+from voice.matching import DEFAULT_TIMBRE
 from voice.profile import VoiceProfile
-from voice.tts import TTSError, load_tts
-from voxtwin import audio
+from voice.tts import TTSError
 
 SENTENCE_PAUSE_S = 0.25
 FADE_S = 0.01
 MAX_TEXT_CHARS = 20_000
-SUPPORTED_LANGUAGES = ("en",)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -34,8 +33,8 @@ def split_sentences(text: str) -> list[str]:
     return [p for p in out if re.search(r"\w", p)]
 
 
-def _faded(wav: np.ndarray) -> np.ndarray:
-    n = min(int(FADE_S * ANALYSIS_RATE), len(wav) // 2)
+def _faded(wav: np.ndarray, sample_rate: int) -> np.ndarray:
+    n = min(int(FADE_S * sample_rate), len(wav) // 2)
     if n:
         ramp = np.linspace(0.0, 1.0, n, dtype=np.float32)
         wav = wav.copy()
@@ -51,32 +50,37 @@ def speak(
     engine: str = "piper",
     language: str = "en",
     timbre: float = DEFAULT_TIMBRE,
+    backend: str | SpeakBackend = "piper-knn",
+    model_dir: str | os.PathLike | None = None,
+    device: str = "auto",
     on_sentence: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Text -> (speech in the profile's voice, 16000).
+    """Text -> (speech in the profile's voice, its sample rate).
 
     Args:
         text: What to say; split into sentences.
-        engine: The offline TTS voice that reads the text (`piper` or `espeak`).
-        language: Only "en" for now (the bundled voices are English).
+        engine: piper-knn only: the offline TTS voice that reads the text (`piper` or `espeak`).
+        language: Language code; the built-in backend speaks "en", XTTS its config's languages.
+        backend: A backend name (`piper-knn`, `xtts`) or a loaded backend; `model_dir` for neural ones.
         on_sentence: Called with (done, total) after each sentence, for progress bars.
     """
-    if language not in SUPPORTED_LANGUAGES:
-        raise TTSError(f"unsupported language {language!r}; voxtwin speaks: {', '.join(SUPPORTED_LANGUAGES)}")
     if len(text) > MAX_TEXT_CHARS:
         raise TTSError(f"text is {len(text)} characters; the limit is {MAX_TEXT_CHARS} per call")
     sentences = split_sentences(text)
     if not sentences:
         raise TTSError("empty text: nothing to say")
-    tts = load_tts(engine)
-    pause = np.zeros(int(SENTENCE_PAUSE_S * ANALYSIS_RATE), dtype=np.float32)
+    if isinstance(backend, str):
+        backend = load_speak_backend(backend, engine=engine, timbre=timbre, model_dir=model_dir, device=device)
+    if language not in backend.languages:
+        raise TTSError(f"unsupported language {language!r}; this backend speaks: {', '.join(backend.languages)}")
+    rate = backend.sample_rate
+    pause = np.zeros(int(SENTENCE_PAUSE_S * rate), dtype=np.float32)
     pieces = []
     for i, sentence in enumerate(sentences):
-        wav = audio.resample(tts.synthesize(sentence), tts.sample_rate, ANALYSIS_RATE)
+        wav = backend.say(sentence, profile, language)
         if len(wav):
-            converted = convert_frames(wav, profile.frames, timbre=timbre)
-            peak = float(np.max(np.abs(converted))) or 1.0
-            pieces += [_faded(converted * (0.9 / peak)), pause]
+            peak = float(np.max(np.abs(wav))) or 1.0
+            pieces += [_faded(wav * (0.9 / peak), rate), pause]
         if on_sentence:
             on_sentence(i + 1, len(sentences))
-    return np.concatenate(pieces[:-1] or [pause]), ANALYSIS_RATE
+    return np.concatenate(pieces[:-1] or [pause]), rate

@@ -193,19 +193,9 @@ def detect_watermark(wav: np.ndarray, sample_rate: int, *, key: bytes | None = N
         WatermarkResult with the best alignment's z-score, its p-value (union bound over alignments) and, when
         found, the decoded payload.
     """
-    wav = np.asarray(wav, dtype=np.float32)
-    x = resample(wav, sample_rate, WATERMARK_RATE) if sample_rate != WATERMARK_RATE else wav
-    log_energy = _band_log_energy(x)
-    if len(log_energy) < FRAMES_PER_CELL * 8:
+    z, folded = _best_alignment(wav, sample_rate)
+    if folded is None:
         return WatermarkResult(False, 0.0, 1.0, 0.0, None, None, None)
-    best = (-np.inf, None)
-    for offset in range(FRAMES_PER_CELL):
-        folded = _fold(_whitened_cells(log_energy, offset)[0])
-        for phase in range(PERIOD_CELLS):
-            z = _presence_z(np.roll(folded, -phase, axis=0))
-            if z > best[0]:
-                best = (z, np.roll(folded, -phase, axis=0))
-    z, folded = best
     n_hypotheses = FRAMES_PER_CELL * PERIOD_CELLS
     p_value = float(min(1.0, n_hypotheses * np.exp(-0.5 * max(z, 0.0) ** 2)))
     found = p_value <= P_VALUE_THRESHOLD
@@ -214,6 +204,30 @@ def detect_watermark(wav: np.ndarray, sample_rate: int, *, key: bytes | None = N
         return WatermarkResult(False, confidence, p_value, float(z), None, None, None)
     payload, crc_ok, verified = _decode_payload(folded, key)
     return WatermarkResult(True, confidence, p_value, float(z), payload, crc_ok, verified)
+
+
+def _best_alignment(wav: np.ndarray, sample_rate: int) -> tuple[float, np.ndarray | None]:
+    """(highest presence z over all alignments, the period-folded cells at that alignment); None if too short."""
+    wav = np.asarray(wav, dtype=np.float32)
+    x = resample(wav, sample_rate, WATERMARK_RATE) if sample_rate != WATERMARK_RATE else wav
+    log_energy = _band_log_energy(x)
+    if len(log_energy) < FRAMES_PER_CELL * 8:
+        return 0.0, None
+    best = (-np.inf, None)
+    for offset in range(FRAMES_PER_CELL):
+        folded = _fold(_whitened_cells(log_energy, offset)[0])
+        for phase in range(PERIOD_CELLS):
+            rolled = np.roll(folded, -phase, axis=0)
+            z = _presence_z(rolled)
+            if z > best[0]:
+                best = (z, rolled)
+    return best
+
+
+def read_bits(wav: np.ndarray, sample_rate: int) -> np.ndarray | None:
+    """The payload bits as decoded at the best alignment, without CRC or MAC checks (for bit-accuracy benchmarks)."""
+    _, folded = _best_alignment(wav, sample_rate)
+    return None if folded is None else _decode_bits(folded)
 
 
 def detect_watermark_stream(blocks: Iterable[tuple[np.ndarray, int]], *, key: bytes | None = None) -> WatermarkResult:
@@ -229,12 +243,15 @@ def detect_watermark_stream(blocks: Iterable[tuple[np.ndarray, int]], *, key: by
 
 
 def _decode_payload(folded: np.ndarray, key: bytes | None) -> tuple[dict | None, bool, bool | None]:
+    payload, crc_ok, verified = unpack(_decode_bits(folded), key)
+    if not crc_ok:  # misread (too short or too damaged): report presence only
+        return None, False, None if key is None else False
+    return payload.to_dict(), crc_ok, verified
+
+
+def _decode_bits(folded: np.ndarray) -> np.ndarray:
     values = folded.reshape(-1)[LAYOUT.data_cells] * LAYOUT.data_chips
     n_coded = 2 * (Payload.N_BITS + convcode.TAIL_BITS)
     soft = np.bincount(LAYOUT.data_bit, weights=values, minlength=n_coded)
     scale = np.std(values) * np.sqrt(len(values) / n_coded) or 1.0
-    bits = convcode.decode(soft / scale, Payload.N_BITS)
-    payload, crc_ok, verified = unpack(bits, key)
-    if not crc_ok:  # misread (too short or too damaged): report presence only
-        return None, False, None if key is None else False
-    return payload.to_dict(), crc_ok, verified
+    return convcode.decode(soft / scale, Payload.N_BITS)

@@ -1,0 +1,91 @@
+"""Clone quality and speed on VCC 2016 (../shared/data): 5 source x 5 target speakers, one reference utterance
+of at most 4 s per target, similarity against a different utterance of the target.
+
+Reports per system (mean over pairs): speaker similarity (Resemblyzer cosine), WER (Whisper tiny.en; reference
+text = Whisper's transcript of the source, VCC ships no text here), DistillMOS, and the real-time factor on one
+CPU thread. Beside `convert`: the no-conversion baseline (source vs target) and the ceiling (two target
+utterances). `speak` is measured on the same 5 targets with 3 sentences each.
+
+    python benchmarks/clone.py [--data ../shared/data] [--timbre 0.5] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from voice import judges
+from voice.enrollment import enroll
+from voice.matching import convert as convert_frames
+from voice.speech import speak
+from voice.tts import load_tts
+from voxtwin import audio
+
+SOURCES = ["SF1", "SF2", "SF3", "SM1", "SM2"]
+TARGETS = ["TF1", "TF2", "TM1", "TM2", "TM3"]
+SENTENCES = [
+    "Please call me back when you get this message.",
+    "The meeting has moved to Thursday afternoon at three.",
+    "I left the keys with our neighbour, so you can get in tonight.",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    parser.add_argument("--timbre", type=float, default=0.5)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"
+    root = args.data / "vcc2016_ccganvc" / "evaluation_all"
+    utterances = sorted(p.name for p in (root / "SF1").glob("*.flac"))
+    load = lambda spk, utt: audio.load(root / spk / utt, 16_000)[0]  # noqa: E731
+    rows = {"convert": [], "baseline": [], "ceiling": [], "speak": []}
+    for t_index, target in enumerate(TARGETS):
+        short = [u for u in utterances if 2.5 <= audio.info(root / target / u).duration_s <= 4.0]
+        reference_utt = short[t_index % len(short)]
+        other_utt = next(u for u in utterances if u != reference_utt and audio.info(root / target / u).duration_s >= 2.0)
+        reference, other = load(target, reference_utt), load(target, other_utt)
+        profile = enroll([reference], sample_rate=16_000, no_consent_reason="benchmark on VCC 2016")
+        rows["ceiling"].append({"speaker_similarity": judges.speaker_similarity(reference, 16_000, other, 16_000)})
+        for s_index, source in enumerate(SOURCES):
+            source_utt = [u for u in utterances if u not in (reference_utt, other_utt)][(3 * t_index + s_index) % (len(utterances) - 2)]
+            wav = load(source, source_utt)
+            text = judges.transcribe(wav, 16_000)
+            started = time.perf_counter()
+            converted = convert_frames(wav, profile.frames, timbre=args.timbre)
+            elapsed = time.perf_counter() - started
+            rows["convert"].append(_judge(converted, other, text) | {"rtf": elapsed / (len(wav) / 16_000)})
+            rows["baseline"].append({"speaker_similarity": judges.speaker_similarity(wav, 16_000, other, 16_000), "distillmos": judges.distill_mos(wav, 16_000)})
+            print(f"{source}->{target}: {rows['convert'][-1]}", flush=True)
+        load_tts("piper")  # load once outside the timing
+        for sentence in SENTENCES:
+            started = time.perf_counter()
+            spoken, rate = speak(sentence, profile, timbre=args.timbre)
+            elapsed = time.perf_counter() - started
+            rows["speak"].append(_judge(spoken, other, sentence) | {"rtf": elapsed / (len(spoken) / rate)})
+    summary = {name: {k: round(float(np.mean([r[k] for r in values])), 4) for k in values[0]} for name, values in rows.items() if values}
+    summary["pairs"] = len(rows["convert"])
+    summary["timbre"] = args.timbre
+    print(json.dumps(summary, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
+
+
+def _judge(wav: np.ndarray, other: np.ndarray, text: str) -> dict:
+    return {
+        "speaker_similarity": judges.speaker_similarity(wav, 16_000, other, 16_000),
+        "wer": judges.word_error_rate(judges.transcribe(wav, 16_000), text),
+        "distillmos": judges.distill_mos(wav, 16_000),
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""Cloning backends, chosen with `--backend NAME [--model-dir DIR]`. Registered in CONVERT_BACKENDS and SPEAK_BACKENDS.
+
+Built in (offline, CPU, nothing to download):
+- convert `knn-world`: kNN matching of WORLD envelopes against the profile's frames (voice/matching.py).
+- speak `piper-knn`: the bundled Piper voice (or eSpeak NG) reads the text, then `knn-world` converts it.
+
+From a local checkpoint folder through coqui-tts (the `coqui` extra), loaded with coqui's own loaders, no hub:
+- speak `xtts`: XTTS-v2. DIR holds config.json, model.pth and vocab.json as published; conditioning comes from the
+  profile's reference speech. Set COQUI_TOS_AGREED=1 to accept the Coqui model licence (CPML) non-interactively.
+- convert `openvoice`: OpenVoice (v1/v2 tone-colour converter). DIR holds config.json (OpenVoice's own format, with
+  `data` and `model` sections) and checkpoint.pth.
+FreeVC is not offered: coqui-tts builds it around WavLM-Large, which it downloads from the hub in the constructor.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from voice.matching import ANALYSIS_RATE, DEFAULT_TIMBRE
+from voice.matching import convert as convert_frames
+from voice.profile import VoiceProfile
+from voice.tts import load_tts
+from voxtwin import audio
+from voxtwin.errors import CheckpointError, VoxtwinError
+from voxtwin.registry import Registry
+
+CONVERT_BACKENDS: Registry = Registry("convert backend")
+SPEAK_BACKENDS: Registry = Registry("speak backend")
+
+
+# what a damaged or foreign checkpoint raises inside coqui's loaders (torch.load runs with weights_only=True there)
+_LOAD_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, EOFError, pickle.UnpicklingError)
+
+
+class BackendError(VoxtwinError):
+    """A backend that cannot be loaded or used as asked."""
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    return torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
+
+
+class ConvertBackend(abc.ABC):
+    sample_rate: int
+
+    @abc.abstractmethod
+    def convert(self, wav_16k: np.ndarray, profile: VoiceProfile) -> np.ndarray:
+        """16 kHz source speech -> speech in the profile's voice at `self.sample_rate`."""
+
+
+class SpeakBackend(abc.ABC):
+    sample_rate: int
+    languages: tuple[str, ...]
+
+    @abc.abstractmethod
+    def say(self, sentence: str, profile: VoiceProfile, language: str) -> np.ndarray:
+        """One sentence -> speech in the profile's voice at `self.sample_rate`."""
+
+
+@CONVERT_BACKENDS.register("knn-world")
+class KnnWorld(ConvertBackend):
+    sample_rate = ANALYSIS_RATE
+
+    def __init__(self, *, timbre: float = DEFAULT_TIMBRE, **_) -> None:
+        self.timbre = timbre
+
+    def convert(self, wav_16k: np.ndarray, profile: VoiceProfile) -> np.ndarray:
+        return convert_frames(wav_16k, profile.frames, timbre=self.timbre)
+
+
+@SPEAK_BACKENDS.register("piper-knn")
+class PiperKnn(SpeakBackend):
+    sample_rate = ANALYSIS_RATE
+    languages = ("en",)
+
+    def __init__(self, *, engine: str = "piper", timbre: float = DEFAULT_TIMBRE, **_) -> None:
+        self.tts = load_tts(engine)
+        self.timbre = timbre
+
+    def say(self, sentence: str, profile: VoiceProfile, language: str) -> np.ndarray:
+        wav = audio.resample(self.tts.synthesize(sentence), self.tts.sample_rate, ANALYSIS_RATE)
+        return convert_frames(wav, profile.frames, timbre=self.timbre) if len(wav) else wav
+
+
+def _model_dir(model_dir: str | os.PathLike | None, backend: str, needed: tuple[str, ...]) -> Path:
+    if model_dir is None:
+        raise BackendError(f"the {backend} backend needs --model-dir DIR (a local checkpoint folder; nothing is downloaded)")
+    path = Path(model_dir)
+    missing = [name for name in needed if not (path / name).is_file()]
+    if missing:
+        raise CheckpointError(f"{path}: not a {backend} checkpoint folder (missing {', '.join(missing)})")
+    return path
+
+
+def _import_coqui(backend: str):
+    try:
+        import TTS  # noqa: F401
+    except ImportError:
+        raise BackendError(f"the {backend} backend needs coqui-tts: pip install -e '.[coqui]'") from None
+
+
+def _reference(profile: VoiceProfile) -> torch.Tensor:
+    if profile.reference_speech is None or len(profile.reference_speech) < ANALYSIS_RATE // 2:
+        raise BackendError("this voice profile holds no reference speech; enrol again with this voxtwin version")
+    return torch.from_numpy(profile.reference_speech)[None]
+
+
+@SPEAK_BACKENDS.register("xtts")
+class XttsBackend(SpeakBackend):
+    def __init__(self, *, model_dir: str | os.PathLike | None = None, device: str = "auto", **_) -> None:
+        path = _model_dir(model_dir, "xtts", ("config.json", "model.pth", "vocab.json"))
+        _import_coqui("xtts")
+        from TTS.tts.configs.xtts_config import XttsConfig
+        from TTS.tts.models.xtts import Xtts
+
+        if not os.environ.get("COQUI_TOS_AGREED"):
+            raise BackendError("XTTS-v2 weights are under the Coqui Public Model License: set COQUI_TOS_AGREED=1 to accept it")
+        config = XttsConfig()
+        try:
+            config.load_json(str(path / "config.json"))
+            model = Xtts(config)
+            model.load_checkpoint(config, checkpoint_dir=str(path), vocab_path=str(path / "vocab.json"), eval=True)
+        except _LOAD_ERRORS as exc:
+            raise CheckpointError(f"{path}: cannot load XTTS ({exc.__class__.__name__}: {' '.join(str(exc).split())[:160]})") from None
+        self.device = pick_device(device)
+        self.model = model.to(self.device)
+        self.config = config
+        self.sample_rate = int(config.model_args.output_sample_rate)
+        self.languages = tuple(config.languages)
+        self._conditioning: tuple[int, tuple] | None = None
+
+    def say(self, sentence: str, profile: VoiceProfile, language: str) -> np.ndarray:
+        key = id(profile)
+        if self._conditioning is None or self._conditioning[0] != key:
+            reference = _reference(profile).to(self.device)
+            latents = self.model.get_gpt_cond_latents(reference, ANALYSIS_RATE)
+            speaker = self.model.get_speaker_embedding(reference, ANALYSIS_RATE)
+            self._conditioning = (key, (latents, speaker))
+        latents, speaker = self._conditioning[1]
+        with torch.inference_mode():
+            out = self.model.inference(sentence, language, latents, speaker)
+        return np.asarray(out["wav"], dtype=np.float32).reshape(-1)
+
+
+@CONVERT_BACKENDS.register("openvoice")
+class OpenVoiceBackend(ConvertBackend):
+    def __init__(self, *, model_dir: str | os.PathLike | None = None, device: str = "auto", **_) -> None:
+        path = _model_dir(model_dir, "openvoice", ("config.json", "checkpoint.pth"))
+        _import_coqui("openvoice")
+        from TTS.vc.configs.openvoice_config import OpenVoiceArgs, OpenVoiceConfig
+        from TTS.vc.models.openvoice import OpenVoice
+
+        try:
+            original = json.loads((path / "config.json").read_text())
+            known = set(OpenVoiceArgs.__dataclass_fields__)
+            config = OpenVoiceConfig(model_args=OpenVoiceArgs(**{k: v for k, v in original.get("model", {}).items() if k in known}))
+            model = OpenVoice(config)
+            model.load_checkpoint(config, str(path / "checkpoint.pth"), eval=True)  # reads config.json's `data` section too
+        except _LOAD_ERRORS as exc:
+            raise CheckpointError(f"{path}: cannot load OpenVoice ({exc.__class__.__name__}: {' '.join(str(exc).split())[:160]})") from None
+        self.device = pick_device(device)
+        self.model = model.to(self.device)
+        self.sample_rate = int(config.audio.output_sample_rate)
+        self.input_rate = int(config.audio.input_sample_rate)
+
+    def convert(self, wav_16k: np.ndarray, profile: VoiceProfile) -> np.ndarray:
+        source = torch.from_numpy(audio.resample(wav_16k, ANALYSIS_RATE, self.input_rate))
+        target = torch.from_numpy(audio.resample(_reference(profile)[0].numpy(), ANALYSIS_RATE, self.input_rate))
+        return np.asarray(self.model.voice_conversion(source.to(self.device), [target.to(self.device)]), dtype=np.float32)
+
+
+def load_convert_backend(name: str, **kwargs) -> ConvertBackend:
+    if name == "freevc":
+        raise BackendError("freevc is not offered: coqui-tts downloads WavLM-Large from the hub when it builds FreeVC")
+    return CONVERT_BACKENDS.get(name)(**kwargs)
+
+
+def load_speak_backend(name: str, **kwargs) -> SpeakBackend:
+    return SPEAK_BACKENDS.get(name)(**kwargs)
