@@ -24,7 +24,7 @@ from voice import judges
 from voice.enrollment import enroll
 from voice.matching import convert as convert_frames
 from voice.speech import speak
-from voice.tts import load_tts
+from voice.backends import load_speak_backend
 from voxtwin import audio
 
 SOURCES = ["SF1", "SF2", "SF3", "SM1", "SM2"]
@@ -48,6 +48,7 @@ def main() -> None:
     utterances = sorted(p.name for p in (root / "SF1").glob("*.flac"))
     load = lambda spk, utt: audio.load(root / spk / utt, 16_000)[0]  # noqa: E731
     rows = {"convert": [], "baseline": [], "ceiling": [], "speak": []}
+    backend = load_speak_backend("piper-knn", timbre=args.timbre)  # loaded once, as a service would; not timed
     for t_index, target in enumerate(TARGETS):
         short = [u for u in utterances if 2.5 <= audio.info(root / target / u).duration_s <= 4.0]
         reference_utt = short[t_index % len(short)]
@@ -65,10 +66,9 @@ def main() -> None:
             rows["convert"].append(_judge(converted, other, text) | {"rtf": elapsed / (len(wav) / 16_000)})
             rows["baseline"].append({"speaker_similarity": judges.speaker_similarity(wav, 16_000, other, 16_000), "distillmos": judges.distill_mos(wav, 16_000)})
             print(f"{source}->{target}: {rows['convert'][-1]}", flush=True)
-        load_tts("piper")  # load once outside the timing
         for sentence in SENTENCES:
             started = time.perf_counter()
-            spoken, rate = speak(sentence, profile, timbre=args.timbre)
+            spoken, rate = speak(sentence, profile, backend=backend)
             elapsed = time.perf_counter() - started
             rows["speak"].append(_judge(spoken, other, sentence) | {"rtf": elapsed / (len(spoken) / rate)})
     summary = {name: {k: round(float(np.mean([r[k] for r in values])), 4) for k in values[0]} for name, values in rows.items() if values}

@@ -9,7 +9,9 @@ Each model loads once per process on first use.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import os
 import re
 
@@ -95,7 +97,8 @@ def _mos_model():
         import distillmos
     except ImportError:
         raise _need("distillmos") from None
-    model = distillmos.ConvTransformerSQAModel()
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints where it loaded its weights from; stdout is for results
+        model = distillmos.ConvTransformerSQAModel()
     return model.eval()
 
 

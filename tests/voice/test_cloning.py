@@ -119,3 +119,23 @@ def test_bad_input_one_line_error(runner, tmp_path, profile_path, piper_speech, 
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1 or result.stderr.strip().splitlines()[-1].startswith("error:")
+
+
+def test_eval_listing_json(runner, tmp_path, piper_speech, espeak_speech):
+    from tests.voice.conftest import REFERENCE_TEXT
+
+    audio.save(tmp_path / "same.wav", piper_speech[0], 16_000)
+    audio.save(tmp_path / "ref.flac", piper_speech[1], 16_000)
+    audio.save(tmp_path / "other.wav", espeak_speech, 16_000)
+    (tmp_path / "list.csv").write_text(
+        "output,reference,text,seconds\n"
+        f'same.wav,ref.flac,"{REFERENCE_TEXT}",1.0\n'
+        "other.wav,ref.flac,Could you send me the address of the new office before lunch?,\n"
+    )
+    result = runner.invoke(app, ["voice", "eval", str(tmp_path / "list.csv"), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    same, other = report["rows"]
+    assert same["speaker_similarity"] > other["speaker_similarity"]  # the Piper voice vs eSpeak
+    assert same["wer"] < 0.2 and 1.0 <= same["distillmos"] <= 5.0 and same["rtf"] > 0 and other["rtf"] is None
+    assert report["mean"]["n"] == 2
