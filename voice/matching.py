@@ -26,7 +26,7 @@ N_MATCH_BANDS = 32
 F0_MIN_HZ, F0_MAX_HZ = 60.0, 500.0
 DEFAULT_K = 4
 DEFAULT_SMOOTH_FRAMES = 5
-DEFAULT_TIMBRE = 0.5  # measured on VCC 2016, see benchmarks/clone.py
+DEFAULT_TIMBRE = 0.5  # VCC 2016, benchmarks/clone.py: 1.0 gives the same similarity (0.66) at 3x the WER (42 % vs 14 %)
 
 
 @dataclass

@@ -1,7 +1,10 @@
 """Make the project's own synthetic speech for training the default detector, offline:
 
 - vocoded copies of real speech from ../shared/data: HiFi-GAN V1 (bundled), WORLD, Griffin-Lim;
-- text-to-speech: Piper (en_US-joe-medium, bundled) at several speaking rates, and eSpeak NG in several voices.
+- text-to-speech: Piper (en_US-joe-medium, bundled) at several speaking rates, and eSpeak NG in several voices;
+- voxtwin's own clones: real utterances converted into other real speakers' voices by `voxtwin voice convert`'s
+  built-in kNN-WORLD backend (timbre 0.5 and 1.0), and sentences spoken by `voxtwin voice speak` in those voices.
+  Written without the watermark, so the detector learns the clones' sound, not the mark (which is read separately).
 
 Writes OUT/manifest.csv in the ../shared/data format (paths relative to OUT), one source per generator.
 
@@ -67,11 +70,46 @@ def main() -> None:
             _save(out, rel, y, engine.sample_rate)
             rows.append(_row(rel, "espeak-ng", "tts", voice, engine.sample_rate, len(y), "voxtwin_espeak", f"{voice} {wpm} wpm"))
 
+    rows += _clones(out, real[args.n_vocoded : 2 * args.n_vocoded], sentences, rng)
+
     with (out / "manifest.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     print(f"wrote {len(rows)} files and {out / 'manifest.csv'}")
+
+
+def _clones(out: Path, real: list, sentences: list[str], rng: random.Random) -> list[dict]:
+    """voxtwin clones: each utterance converted into the voice of another speaker's utterance (its reference)."""
+    import voice
+    from voice.backends import load_speak_backend
+    from voice.enrollment import EnrollmentError
+
+    rows = []
+    speak_backends = {timbre: load_speak_backend("piper-knn", timbre=timbre) for timbre in (0.5, 1.0)}
+    for i, trial in enumerate(track(real, description="voxtwin clones")):
+        reference = next((t for t in real[i + 1 :] + real[:i] if t.speaker != trial.speaker), None)
+        if reference is None:
+            continue
+        try:
+            profile = voice.enroll([reference.path], no_consent_reason="detector training data")
+        except EnrollmentError:
+            continue
+        timbre = (0.5, 1.0)[i % 2]
+        rel = f"voxtwin_clone/convert_{trial.source}_{trial.utterance}.flac"
+        if not (out / rel).is_file():
+            wav, rate = audio.load(trial.path)
+            y, rate = voice.convert(wav[: int(MAX_SOURCE_S * rate)], profile, sample_rate=rate, timbre=timbre)
+            _save(out, rel, y, rate)
+        y = _existing(out / rel)
+        rows.append(_row(rel, "voxtwin-knn-world", "vc", reference.speaker, 16_000, len(y), "voxtwin_clone", f"convert timbre={timbre}"))
+        rel = f"voxtwin_clone/speak_{trial.source}_{trial.utterance}.flac"
+        if not (out / rel).is_file():
+            y, rate = voice.speak(rng.choice(sentences), profile, backend=speak_backends[timbre])
+            _save(out, rel, y, rate)
+        y = _existing(out / rel)
+        rows.append(_row(rel, "voxtwin-piper-knn", "tts", reference.speaker, 16_000, len(y), "voxtwin_clone", f"speak timbre={timbre}"))
+    return rows
 
 
 def _save(root: Path, rel: str, wav: np.ndarray, rate: int) -> np.ndarray:

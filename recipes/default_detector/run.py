@@ -81,6 +81,8 @@ def main() -> None:
         subprocess.run([sys.executable, str(HERE / "make_data.py"), "--shared", config["root"], "--out", str(generated)], check=True)
     if (generated / "manifest.csv").is_file():
         trials += read_dataset("manifest", generated, "all")
+    excluded = set(config.get("exclude_sources", []))
+    trials = [t for t in trials if t.source not in excluded]
     train_trials, calib_trials, report_trials = split_trials(trials, config["calibration_sources"], config["report_sources"])
     fit, valid = validation_split(train_trials)
     started = time.perf_counter()
