@@ -40,6 +40,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
     parser.add_argument("--timbre", type=float, default=0.5)
+    parser.add_argument("--engine", default="piper", help="the TTS voice that reads for `speak`: piper, kokoro or espeak")
+    parser.add_argument("--speak-only", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -48,7 +50,7 @@ def main() -> None:
     utterances = sorted(p.name for p in (root / "SF1").glob("*.flac"))
     load = lambda spk, utt: audio.load(root / spk / utt, 16_000)[0]  # noqa: E731
     rows = {"convert": [], "baseline": [], "ceiling": [], "speak": []}
-    backend = load_speak_backend("piper-knn", timbre=args.timbre)  # loaded once, as a service would; not timed
+    backend = load_speak_backend("piper-knn", engine=args.engine, timbre=args.timbre)  # loaded once, as a service would; not timed
     for t_index, target in enumerate(TARGETS):
         short = [u for u in utterances if 2.5 <= audio.info(root / target / u).duration_s <= 4.0]
         reference_utt = short[t_index % len(short)]
@@ -56,7 +58,7 @@ def main() -> None:
         reference, other = load(target, reference_utt), load(target, other_utt)
         profile = enroll([reference], sample_rate=16_000, no_consent_reason="benchmark on VCC 2016")
         rows["ceiling"].append({"speaker_similarity": judges.speaker_similarity(reference, 16_000, other, 16_000)})
-        for s_index, source in enumerate(SOURCES):
+        for s_index, source in enumerate([] if args.speak_only else SOURCES):
             source_utt = [u for u in utterances if u not in (reference_utt, other_utt)][(3 * t_index + s_index) % (len(utterances) - 2)]
             wav = load(source, source_utt)
             text = judges.transcribe(wav, 16_000)
@@ -74,6 +76,7 @@ def main() -> None:
     summary = {name: {k: round(float(np.mean([r[k] for r in values])), 4) for k in values[0]} for name, values in rows.items() if values}
     summary["pairs"] = len(rows["convert"])
     summary["timbre"] = args.timbre
+    summary["engine"] = args.engine
     print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))

@@ -2,7 +2,8 @@
 
 Built in (offline, CPU, nothing to download):
 - convert `knn-world`: kNN matching of WORLD envelopes against the profile's frames (voice/matching.py).
-- speak `piper-knn`: the bundled Piper voice (or eSpeak NG) reads the text, then `knn-world` converts it.
+- speak `piper-knn`: the bundled Piper voice (or `--engine kokoro` / `espeak`) reads the text, then `knn-world`
+  converts it. With Kokoro the reader is the bundled voice of the target's pitch range (jf_alpha or jm_kumo).
 
 From a local checkpoint folder through coqui-tts (the `coqui` extra), loaded with coqui's own loaders, no hub:
 - speak `xtts`: XTTS-v2. DIR holds config.json, model.pth and vocab.json as published; conditioning comes from the
@@ -80,12 +81,24 @@ class PiperKnn(SpeakBackend):
     sample_rate = ANALYSIS_RATE
     languages = ("en",)
 
+    KOKORO_FEMALE_F0_HZ = 165.0  # targets whose mean F0 is above this get Kokoro's female reader
+
     def __init__(self, *, engine: str = "piper", timbre: float = DEFAULT_TIMBRE, **_) -> None:
-        self.tts = load_tts(engine)
+        self.engine = engine
+        self.readers = {} if engine == "kokoro" else {None: load_tts(engine)}
         self.timbre = timbre
 
+    def reader(self, profile: VoiceProfile):
+        if self.engine != "kokoro":
+            return self.readers[None]
+        voice = "jf_alpha" if np.exp(profile.frames.log_f0_mean) >= self.KOKORO_FEMALE_F0_HZ else "jm_kumo"
+        if voice not in self.readers:
+            self.readers[voice] = load_tts("kokoro", voice=voice)
+        return self.readers[voice]
+
     def say(self, sentence: str, profile: VoiceProfile, language: str) -> np.ndarray:
-        wav = audio.resample(self.tts.synthesize(sentence), self.tts.sample_rate, ANALYSIS_RATE)
+        tts = self.reader(profile)
+        wav = audio.resample(tts.synthesize(sentence), tts.sample_rate, ANALYSIS_RATE)
         return convert_frames(wav, profile.frames, timbre=self.timbre) if len(wav) else wav
 
 

@@ -79,7 +79,7 @@ def speak(
     voice: Path = typer.Option(..., "--voice", help="Voice profile from `voxtwin voice enroll`."),
     output: Path = typer.Option(..., "-o", "--output", help="Output audio file."),
     text_file: Optional[Path] = typer.Option(None, "--text-file", help="Read the text from this UTF-8 file."),
-    engine: str = typer.Option("piper", "--engine", help="Offline TTS voice that reads the text before conversion: piper or espeak."),
+    engine: str = typer.Option("piper", "--engine", help="Offline TTS voice that reads the text before conversion: piper, kokoro or espeak."),
     language: str = typer.Option("en", "--language", help="Language of the text (en)."),
     timbre: float = typer.Option(0.5, "--timbre", min=0.0, max=1.0, help="piper-knn: 0 = TTS timbre, 1 = only the target's frames."),
     backend: str = typer.Option("piper-knn", "--backend", help="piper-knn (built in) or xtts (needs --model-dir and COQUI_TOS_AGREED=1; pip install -e '.[coqui]')."),

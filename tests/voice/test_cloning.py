@@ -139,3 +139,14 @@ def test_eval_listing_json(runner, tmp_path, piper_speech, espeak_speech):
     assert same["speaker_similarity"] > other["speaker_similarity"]  # the Piper voice vs eSpeak
     assert same["wer"] < 0.2 and 1.0 <= same["distillmos"] <= 5.0 and same["rtf"] > 0 and other["rtf"] is None
     assert report["mean"]["n"] == 2
+
+
+def test_speak_with_kokoro_reader_of_the_targets_range(profile_path):
+    from voice.backends import load_speak_backend
+
+    profile = VoiceProfile.load(profile_path)
+    backend = load_speak_backend("piper-knn", engine="kokoro")
+    wav, rate = voice.speak("See you at noon.", profile, backend=backend)
+    assert rate == 16_000 and len(wav) > 0.5 * rate and np.all(np.isfinite(wav))
+    expected = "jf_alpha" if np.exp(profile.frames.log_f0_mean) >= backend.KOKORO_FEMALE_F0_HZ else "jm_kumo"
+    assert list(backend.readers) == [expected]
