@@ -25,7 +25,8 @@ from voxtwin import audio
 from voxtwin.errors import VoxtwinError
 from voxtwin.measure import measure
 from voxtwin.vad import FRAME_S
-from voxtwin.watermark import detect_watermark_stream
+from voxtwin.watermark import SEARCH_S as WATERMARK_SEARCH_S
+from voxtwin.watermark import detect_watermark
 
 log = logging.getLogger(__name__)
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default"
@@ -151,7 +152,8 @@ class Detector:
         starts, scores = [], []
         pending: list[tuple[int, np.ndarray]] = []
         best: tuple[float, int, np.ndarray] | None = None  # the speechiest window, used if none qualifies
-        for start, window in self._windows(blocks(), rate, gain, total):
+        head: list[np.ndarray] = []  # the first minute at 16 kHz, kept for the watermark (no second decode)
+        for start, window in self._windows(blocks(), rate, gain, total, head=head):
             share = _speech_share(mask, start / SAMPLE_RATE, (start + self.window) / SAMPLE_RATE)
             if share < MIN_WINDOW_SPEECH_SHARE:
                 if best is None or share > best[0]:
@@ -170,22 +172,28 @@ class Detector:
         segments = [Segment(round(s / SAMPLE_RATE, 2), round(min(s + self.window, total / rate * SAMPLE_RATE) / SAMPLE_RATE, 2), round(float(q), 4)) for s, q in zip(starts, p)]
         if np.count_nonzero(p >= SYNTHETIC_THRESHOLD) >= PARTLY_MIN_WINDOWS and overall < SYNTHETIC_THRESHOLD:
             flags.append("partly_synthetic")
-        watermark = detect_watermark_stream(blocks(), key=self.watermark_key).to_dict()
+        head_wav = np.concatenate(head)[: int(WATERMARK_SEARCH_S * SAMPLE_RATE)] if head else np.zeros(0, dtype=np.float32)
+        watermark = detect_watermark(head_wav, SAMPLE_RATE, key=self.watermark_key).to_dict()
         if watermark["found"]:
             flags.append("voxtwin_watermark")
         verdict = "synthetic" if watermark["found"] else verdict_for(overall, flags)
         return Result(label, round(overall, 4), verdict, speech_s, round(duration_s, 3), segments, flags, self.name, watermark=watermark)
 
-    def _windows(self, blocks, rate: int, gain: float, total: int) -> Iterator[tuple[int, np.ndarray]]:
-        """(start sample at 16 kHz, window) pairs over the whole signal; the last window is repeat-padded."""
+    def _windows(self, blocks, rate: int, gain: float, total: int, *, head: list[np.ndarray]) -> Iterator[tuple[int, np.ndarray]]:
+        """(start sample at 16 kHz, window) pairs over the whole signal; the last window is repeat-padded. The first
+        WATERMARK_SEARCH_S seconds of the standardised 16 kHz signal are appended to `head`."""
+        head_n = 0
         stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ") if rate != SAMPLE_RATE else None
         buffer = np.zeros(0, dtype=np.float32)
         offset = 0  # 16 kHz sample index of buffer[0]
         next_start = 0
         total_16k = int(round(total * SAMPLE_RATE / rate))
         for block, _ in blocks:
-            chunk = stream.resample_chunk(block) if stream else block
-            buffer = np.concatenate([buffer, np.clip(chunk * gain, -1, 1)])
+            chunk = np.clip((stream.resample_chunk(block) if stream else block) * gain, -1, 1)
+            if head_n < WATERMARK_SEARCH_S * SAMPLE_RATE:
+                head.append(chunk)
+                head_n += len(chunk)
+            buffer = np.concatenate([buffer, chunk])
             while next_start + self.window <= offset + len(buffer):
                 yield next_start, buffer[next_start - offset : next_start - offset + self.window]
                 next_start += self.hop
