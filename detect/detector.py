@@ -22,6 +22,7 @@ from detect.calibration import Calibration
 from detect.checkpoints import load_detector
 from detect.preprocess import SAMPLE_RATE, TARGET_LUFS, crop
 from voxtwin import audio
+from voxtwin.device import resolve_device
 from voxtwin.errors import VoxtwinError
 from voxtwin.measure import measure
 from voxtwin.vad import FRAME_S
@@ -111,7 +112,7 @@ class Detector:
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, *, device: str = "auto", **kwargs) -> "Detector":
         """The shipped default detector, or a checkpoint from `voxtwin detect train`."""
-        torch_device = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
+        torch_device = resolve_device(device)
         model, meta, _ = load_detector(path or DEFAULT_WEIGHTS, map_location=torch_device)
         return cls(model, meta, device=torch_device, **kwargs)
 

@@ -29,6 +29,7 @@ from voice.matching import convert as convert_frames
 from voice.profile import VoiceProfile
 from voice.tts import load_tts
 from voxtwin import audio
+from voxtwin.device import resolve_device
 from voxtwin.errors import CheckpointError, VoxtwinError
 from voxtwin.registry import Registry
 
@@ -42,10 +43,6 @@ _LOAD_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, EOFError
 
 class BackendError(VoxtwinError):
     """A backend that cannot be loaded or used as asked."""
-
-
-def pick_device(device: str = "auto") -> torch.device:
-    return torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
 
 
 class ConvertBackend(abc.ABC):
@@ -142,7 +139,7 @@ class XttsBackend(SpeakBackend):
             model.load_checkpoint(config, checkpoint_dir=str(path), vocab_path=str(path / "vocab.json"), eval=True)
         except _LOAD_ERRORS as exc:
             raise CheckpointError(f"{path}: cannot load XTTS ({exc.__class__.__name__}: {' '.join(str(exc).split())[:160]})") from None
-        self.device = pick_device(device)
+        self.device = resolve_device(device)
         self.model = model.to(self.device)
         self.config = config
         self.sample_rate = int(config.model_args.output_sample_rate)
@@ -178,7 +175,7 @@ class OpenVoiceBackend(ConvertBackend):
             model.load_checkpoint(config, str(path / "checkpoint.pth"), eval=True)  # reads config.json's `data` section too
         except _LOAD_ERRORS as exc:
             raise CheckpointError(f"{path}: cannot load OpenVoice ({exc.__class__.__name__}: {' '.join(str(exc).split())[:160]})") from None
-        self.device = pick_device(device)
+        self.device = resolve_device(device)
         self.model = model.to(self.device)
         self.sample_rate = int(config.audio.output_sample_rate)
         self.input_rate = int(config.audio.input_sample_rate)

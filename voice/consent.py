@@ -40,10 +40,15 @@ def _codes_path() -> Path:
 
 
 def _pending() -> dict[str, str]:
+    """Issued codes that have not expired: {code: issue time}."""
     try:
         codes = json.loads(_codes_path().read_text())
-        return codes if isinstance(codes, dict) else {}
     except (OSError, json.JSONDecodeError):
+        return {}
+    now = dt.datetime.now(dt.timezone.utc)
+    try:
+        return {c: t for c, t in codes.items() if (now - dt.datetime.fromisoformat(t)).total_seconds() < CODE_VALID_S}
+    except (AttributeError, TypeError, ValueError):  # not a file this code wrote
         return {}
 
 
@@ -59,7 +64,7 @@ def consent_phrase() -> tuple[str, str]:
     """Issue a one-time code; returns (the phrase to read aloud, the code)."""
     code = "".join(secrets.choice("123456789") for _ in range(CODE_DIGITS))  # no zero: "oh"/"zero" confuse ASR
     now = dt.datetime.now(dt.timezone.utc)
-    codes = {c: t for c, t in _pending().items() if (now - dt.datetime.fromisoformat(t)).total_seconds() < CODE_VALID_S}
+    codes = _pending()
     codes[code] = now.isoformat(timespec="seconds")
     _store(codes)
     return phrase_for(code), code
@@ -92,8 +97,7 @@ def verify_consent(wav: np.ndarray, sample_rate: int, reference_embedding: np.nd
     spoken_digits = _digits(transcript)
     now = dt.datetime.now(dt.timezone.utc)
     codes = _pending()
-    live = [c for c, t in codes.items() if (now - dt.datetime.fromisoformat(t)).total_seconds() < CODE_VALID_S]
-    code = next((c for c in live if _heard(c, spoken_digits)), None)
+    code = next((c for c in codes if _heard(c, spoken_digits)), None)
     if code is None:
         raise ConsentError(f"the consent recording does not contain a valid one-time code (heard: {transcript!r}); run `voxtwin voice consent-phrase` and record the phrase it prints")
     words = [w for w in judges.normalize_text(transcript).split() if not (w.isdigit() or w in _DIGIT_WORDS)]
