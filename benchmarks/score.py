@@ -1,9 +1,10 @@
 """Throughput and memory of `voxtwin detect score`.
 
-    python benchmarks/score.py [--files 24] [--model CKPT] [--hop-s 1.0]
+    python benchmarks/score.py [--files 24] [--model CKPT] [--hop-s 1.0] [--jobs 1 0]
 
 1. A folder of mixed voice messages (Opus/Ogg, M4A, MP3, WAV; 3-30 s; 16-48 kHz) scored in one process:
-   seconds of audio per second of wall time (x real time) on this machine's CPU threads.
+   seconds of audio per second of wall time (x real time) on this machine's CPU threads, side by side for each
+   `--jobs` value (1 = one file at a time; 0 = the default, one file per core).
 2. Peak memory (RSS) of `voxtwin detect score` on a one-hour Opus file, run as a subprocess.
 """
 
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--hop-s", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 0], help="files scored at once (0 = default)")
     parser.add_argument("--skip-hour", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -51,12 +53,13 @@ def main() -> None:
         paths, total_s = make_messages(Path(tmp), args.files)
         detector = Detector.load(args.model, device="cpu", hop_s=args.hop_s)
         detector.score_file(paths[0])  # warm-up
-        start = time.perf_counter()
-        results = [detector.score_file(p) for p in paths]
-        elapsed = time.perf_counter() - start
-        assert not any(r.error for r in results)
-        print(f"{len(paths)} messages, {total_s:.0f} s of audio, {elapsed:.2f} s wall on {args.threads} threads: "
-              f"{total_s / elapsed:.0f}x real time (hop {args.hop_s} s, model {detector.name})")
+        for jobs in args.jobs:
+            start = time.perf_counter()
+            results = list(detector.score_files(paths, jobs=jobs))
+            elapsed = time.perf_counter() - start
+            assert not any(r.error for r in results)
+            print(f"{len(paths)} messages, {total_s:.0f} s of audio, {elapsed:.2f} s wall on {args.threads} threads, jobs {jobs}: "
+                  f"{total_s / elapsed:.0f}x real time (hop {args.hop_s} s, model {detector.name})")
         if not args.skip_hour:
             hour = Path(tmp) / "hour.opus"
             audio.save(hour, np.tile(speechlike(duration_s=60.0, seed=1), 60), 16_000)

@@ -1,8 +1,9 @@
 """Score voice messages: a countermeasure, its calibration and a sliding window, for files of any length.
 
-Each file is decoded in blocks, resampled to 16 kHz and scaled to -23 LUFS (the same standardisation the
-detector was trained with), cut into windows (default: the model's training crop, 1 s hop), and every window
-with enough speech is scored. The file's p_synthetic averages the calibrated window log-odds; the windows are
+Each file is decoded in blocks and resampled to 16 kHz once; loudness and speech are measured on that 16 kHz
+stream (as in training), which is then scaled to -23 LUFS, cut into windows (default: the model's training crop,
+1 s hop), and every window with enough speech is scored. Messages up to IN_MEMORY_S are decoded once; longer
+files are decoded twice (measure, then score) so memory stays bounded. The file's p_synthetic averages the calibrated window log-odds; the windows are
 reported as `segments` so a partly synthetic message shows where.
 """
 
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterable, Iterator, Union
 
 import numpy as np
 import soxr
@@ -40,6 +42,7 @@ CLIPPED_SHARE = 1e-3  # flag `clipped` when more than this share of samples sits
 PARTLY_MIN_WINDOWS = 2  # `partly_synthetic` needs at least this many windows at the synthetic threshold
 DEFAULT_HOP_S = 1.0
 BATCH_WINDOWS = 32  # larger CPU batches run faster per window but hold ~3 MB of activations per window
+IN_MEMORY_S = 600.0  # keep up to this much 16 kHz audio (38 MB) from the first pass instead of decoding again
 
 Source = Union[str, os.PathLike, bytes]
 
@@ -133,12 +136,40 @@ class Detector:
         except VoxtwinError as exc:
             return Result(path=label, p_synthetic=None, verdict="error", speech_s=0.0, duration_s=0.0, model=self.name, error=" ".join(str(exc).split()))
 
+    def score_files(self, sources: Iterable[Source], *, jobs: int = 0) -> Iterator[Result]:
+        """Score many files, `jobs` at a time (0: one per CPU core, at most 4; always 1 on a GPU); results come
+        back in input order. Decoding, resampling and the model all release the GIL, so threads overlap them;
+        while this runs, torch gets cores // jobs threads per worker (restored afterwards)."""
+        sources = list(sources)
+        cores = os.cpu_count() or 1
+        jobs = 1 if self.device.type != "cpu" else min(jobs or min(cores, 4), len(sources))
+        if jobs <= 1:
+            yield from map(self.score_file, sources)
+            return
+        threads = torch.get_num_threads()
+        torch.set_num_threads(max(1, min(threads, cores) // jobs))
+        try:
+            with ThreadPoolExecutor(jobs) as pool:
+                yield from pool.map(self.score_file, sources)
+        finally:
+            torch.set_num_threads(threads)
+
     def _score_blocks(self, label: str, blocks) -> Result:
-        # pass 1: loudness, speech frames and duration, streaming
-        stats = measure(blocks())
-        if stats.n_samples == 0:
+        # pass 1: decode, resample to 16 kHz, measure loudness and speech; keep the 16 kHz stream if it is short
+        native = _NativeCount()
+        kept: list[np.ndarray] | None = []
+        def first_pass():
+            nonlocal kept
+            for chunk in _to_16k(native.count(blocks())):
+                if kept is not None:
+                    kept.append(chunk)
+                    if native.n_samples > IN_MEMORY_S * native.sample_rate:
+                        kept = None
+                yield chunk, SAMPLE_RATE
+        stats = measure(first_pass())
+        if native.n_samples == 0:
             raise VoxtwinError(f"{label}: the file holds no audio samples")
-        total, rate, duration_s, mask = stats.n_samples, stats.sample_rate, stats.duration_s, stats.speech_mask
+        duration_s, mask = native.n_samples / native.sample_rate, stats.speech_mask
         speech_s = round(float(mask.sum()) * FRAME_S, 2)
         flags = []
         if stats.peak < audio.SILENCE_PEAK or speech_s < NO_SPEECH_S:
@@ -146,15 +177,16 @@ class Detector:
             return Result(label, None, "uncertain", speech_s, round(duration_s, 3), flags=flags, model=self.name)
         if speech_s < MIN_SPEECH_S:
             flags.append("too_short")
-        if stats.n_full_scale > CLIPPED_SHARE * total:
+        if stats.n_full_scale > CLIPPED_SHARE * stats.n_samples:
             flags.append("clipped")
         gain = 10 ** ((TARGET_LUFS - stats.loudness_lufs) / 20) if stats.loudness_lufs is not None else 1.0
         # pass 2: windows of the standardised signal
+        chunks = iter(kept) if kept is not None else _to_16k(blocks())
         starts, scores = [], []
         pending: list[tuple[int, np.ndarray]] = []
         best: tuple[float, int, np.ndarray] | None = None  # the speechiest window, used if none qualifies
         head: list[np.ndarray] = []  # the first minute at 16 kHz, kept for the watermark (no second decode)
-        for start, window in self._windows(blocks(), rate, gain, total, head=head):
+        for start, window in self._windows(chunks, gain, stats.n_samples, head=head):
             share = _speech_share(mask, start / SAMPLE_RATE, (start + self.window) / SAMPLE_RATE)
             if share < MIN_WINDOW_SPEECH_SHARE:
                 if best is None or share > best[0]:
@@ -170,7 +202,7 @@ class Detector:
         p = self.calibration.p_synthetic(np.asarray(scores))
         logits = np.log(np.clip(p, 1e-9, 1 - 1e-9) / np.clip(1 - p, 1e-9, 1))
         overall = float(1 / (1 + np.exp(-logits.mean())))
-        segments = [Segment(round(s / SAMPLE_RATE, 2), round(min(s + self.window, total / rate * SAMPLE_RATE) / SAMPLE_RATE, 2), round(float(q), 4)) for s, q in zip(starts, p)]
+        segments = [Segment(round(s / SAMPLE_RATE, 2), round(min(s + self.window, stats.n_samples) / SAMPLE_RATE, 2), round(float(q), 4)) for s, q in zip(starts, p)]
         if np.count_nonzero(p >= SYNTHETIC_THRESHOLD) >= PARTLY_MIN_WINDOWS and overall < SYNTHETIC_THRESHOLD:
             flags.append("partly_synthetic")
         head_wav = np.concatenate(head)[: int(WATERMARK_SEARCH_S * SAMPLE_RATE)] if head else np.zeros(0, dtype=np.float32)
@@ -180,17 +212,15 @@ class Detector:
         verdict = "synthetic" if watermark["found"] else verdict_for(overall, flags)
         return Result(label, round(overall, 4), verdict, speech_s, round(duration_s, 3), segments, flags, self.name, watermark=watermark)
 
-    def _windows(self, blocks, rate: int, gain: float, total: int, *, head: list[np.ndarray]) -> Iterator[tuple[int, np.ndarray]]:
-        """(start sample at 16 kHz, window) pairs over the whole signal; the last window is repeat-padded. The first
-        WATERMARK_SEARCH_S seconds of the standardised 16 kHz signal are appended to `head`."""
+    def _windows(self, chunks: Iterator[np.ndarray], gain: float, total_16k: int, *, head: list[np.ndarray]) -> Iterator[tuple[int, np.ndarray]]:
+        """(start sample, window) pairs over the whole 16 kHz signal, scaled by `gain`; the last window is
+        repeat-padded. The first WATERMARK_SEARCH_S seconds of the scaled signal are appended to `head`."""
         head_n = 0
-        stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ") if rate != SAMPLE_RATE else None
         buffer = np.zeros(0, dtype=np.float32)
-        offset = 0  # 16 kHz sample index of buffer[0]
+        offset = 0  # sample index of buffer[0]
         next_start = 0
-        total_16k = int(round(total * SAMPLE_RATE / rate))
-        for block, _ in blocks:
-            chunk = np.clip((stream.resample_chunk(block) if stream else block) * gain, -1, 1)
+        for chunk in chunks:
+            chunk = np.clip(chunk * gain, -1, 1)
             if head_n < WATERMARK_SEARCH_S * SAMPLE_RATE:
                 head.append(chunk)
                 head_n += len(chunk)
@@ -201,8 +231,6 @@ class Detector:
             drop = next_start - offset
             if drop > 0:
                 buffer, offset = buffer[drop:], offset + drop
-        if stream:
-            buffer = np.concatenate([buffer, np.clip(stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True) * gain, -1, 1)])
         if next_start == 0 or next_start < total_16k - self.hop // 2:
             rest = buffer[max(0, next_start - offset) :]
             if len(rest):
@@ -215,6 +243,35 @@ class Detector:
             batch = torch.from_numpy(np.stack([w for _, w in pending])).to(self.device)
             scores.extend(self.model.score(batch).float().cpu().tolist())
             starts.extend(s for s, _ in pending)
+
+
+class _NativeCount:
+    """Counts the decoded samples and notes their rate as blocks pass through (the duration is exact at the
+    file's own rate)."""
+
+    def __init__(self) -> None:
+        self.n_samples, self.sample_rate = 0, 0
+
+    def count(self, blocks) -> Iterator[tuple[np.ndarray, int]]:
+        for block, rate in blocks:
+            self.n_samples += len(block)
+            self.sample_rate = rate
+            yield block, rate
+
+
+def _to_16k(blocks) -> Iterator[np.ndarray]:
+    """The decoded (block, rate) stream resampled to 16 kHz in one streaming pass (soxr HQ)."""
+    stream = None
+    for block, rate in blocks:
+        if rate == SAMPLE_RATE:
+            yield block
+            continue
+        stream = stream or soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+        yield stream.resample_chunk(block)
+    if stream is not None:
+        tail = stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+        if len(tail):
+            yield tail
 
 
 def _speech_share(mask: np.ndarray, start_s: float, end_s: float) -> float:

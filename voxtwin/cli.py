@@ -55,16 +55,18 @@ def _root(
     """voxtwin: voice cloning and synthetic-speech detection, offline."""
 
 
-def progress(items: list, description: str) -> Iterable:
-    """A rich progress bar on stderr for multi-item work (silent for a single item or when not a terminal)."""
-    if len(items) <= 1:
+def progress(items: Iterable, description: str, *, total: int | None = None) -> Iterable:
+    """A rich progress bar on stderr for multi-item work (silent for a single item or when not a terminal).
+    `total` is needed when `items` is an iterator without a length."""
+    total = len(items) if total is None else total
+    if total <= 1:
         yield from items
         return
     from rich.progress import track
 
     from voxtwin.console import err_console
 
-    yield from track(items, description=description, console=err_console(), transient=True)
+    yield from track(items, description=description, total=total, console=err_console(), transient=True)
 
 
 def emit_json(value: Any) -> None:

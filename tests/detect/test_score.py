@@ -84,6 +84,31 @@ def test_long_file_is_scored_from_disk_in_blocks(tmp_path, gmm_detector):
     assert result.duration_s == pytest.approx(60.0) and len(result.segments) == 15
 
 
+def test_long_files_decoded_twice_score_like_short_ones(tmp_path, gmm_detector, monkeypatch):
+    """Past IN_MEMORY_S the file is decoded again for the windows instead of kept: same result either way."""
+    import detect.detector as detector_module
+
+    wav = np.concatenate([speechlike(duration_s=6.0, seed=1), world_copy(speechlike(duration_s=6.0, seed=2))])
+    path = audio.save(tmp_path / "message.opus", wav, 48_000)
+    detector = Detector.load(gmm_detector, device="cpu")
+    kept = detector.score_file(path)
+    monkeypatch.setattr(detector_module, "IN_MEMORY_S", 2.0)
+    decoded_twice = detector.score_file(path)
+    assert kept.to_dict() == decoded_twice.to_dict()
+
+
+def test_many_files_in_parallel_keep_their_order(tmp_path, gmm_detector):
+    detector = Detector.load(gmm_detector, device="cpu")
+    paths = [audio.save(tmp_path / f"m{i}.ogg", speechlike(duration_s=2.0 + i, seed=i), 16_000) for i in range(5)]
+    paths.insert(2, tmp_path / "missing.wav")
+    one_by_one = [detector.score_file(p) for p in paths]
+    in_parallel = list(detector.score_files(paths, jobs=3))  # torch threads differ: allow rounding
+    assert [r.path for r in in_parallel] == [str(p) for p in paths]
+    assert [r.verdict for r in in_parallel] == [r.verdict for r in one_by_one]
+    assert [r.p_synthetic for r in in_parallel] == pytest.approx([r.p_synthetic for r in one_by_one], abs=1e-3, nan_ok=True)
+    assert in_parallel[2].verdict == "error"
+
+
 def test_bad_files_are_reported_not_fatal(runner, tmp_path, gmm_detector, real_and_fake):
     audio.save(tmp_path / "good.wav", real_and_fake[0], 16_000)
     (tmp_path / "broken.ogg").write_bytes(b"not audio at all" * 20)
