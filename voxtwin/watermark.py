@@ -144,13 +144,13 @@ def embed(wav: np.ndarray, sample_rate: int, payload: Payload, key: bytes, *, st
     return out * (0.999 / peak) if peak > 0.999 else out
 
 
+_BAND_SUM = (np.arange(N_BANDS)[:, None] == _BAND_OF_BIN[None, :]).astype(np.float64).T  # (bins, bands) of 0/1
+
+
 def _band_log_energy(x: np.ndarray) -> np.ndarray:
     """(frames, bands) log band energies."""
-    power = (_stft(x).abs() ** 2).numpy()
-    energies = np.zeros((power.shape[1], N_BANDS))
-    for band in range(N_BANDS):
-        energies[:, band] = power[_BAND_OF_BIN == band].sum(axis=0)
-    return np.log(energies + 1e-10)
+    power = (_stft(x).abs() ** 2).numpy().astype(np.float64)
+    return np.log(power.T @ _BAND_SUM + 1e-10)
 
 
 def _whitened_cells(log_energy: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:
@@ -160,9 +160,8 @@ def _whitened_cells(log_energy: np.ndarray, offset: int) -> tuple[np.ndarray, np
     loudness = cells.max(axis=1)
     active = loudness > loudness.max() - np.log(10.0**4.5)  # within 45 dB of the loudest cell
     white = cells - cells.mean(axis=1, keepdims=True)
-    kernel = np.ones(3) / 3
-    local = np.stack([np.convolve(np.pad(white[:, b], 1, mode="edge"), kernel, mode="valid") for b in range(N_BANDS)], axis=1)
-    white = white - local
+    padded = np.pad(white, ((1, 1), (0, 0)), mode="edge")
+    white = white - (padded[:-2] + padded[1:-1] + padded[2:]) / 3  # minus the 3-cell temporal mean
     spread = 1.4826 * np.median(np.abs(white[active])) if active.any() else 1.0
     white = np.clip(white, -2.5 * spread, 2.5 * spread) * active[:, None]  # onsets would otherwise dominate
     return white, active
@@ -176,10 +175,19 @@ def _fold(white: np.ndarray) -> np.ndarray:
     return padded.reshape(-1, PERIOD_CELLS, N_BANDS).sum(axis=0)
 
 
-def _presence_z(folded: np.ndarray) -> float:
-    values = folded.reshape(-1)[LAYOUT.presence_cells]
-    norm = np.sqrt(np.sum(values**2))
-    return float(values @ LAYOUT.presence_signs / norm) if norm > 0 else 0.0
+def _presence_z_all_phases(folded: np.ndarray) -> np.ndarray:
+    """Presence z of `np.roll(folded, -phase, axis=0)` for every phase, in one gather: (PERIOD_CELLS,)."""
+    values = folded.reshape(-1)[_PRESENCE_BY_PHASE]  # (phases, presence cells)
+    norm = np.sqrt(np.sum(values**2, axis=1))
+    return np.divide(values @ LAYOUT.presence_signs, norm, out=np.zeros(PERIOD_CELLS), where=norm > 0)
+
+
+def _presence_by_phase() -> np.ndarray:
+    row, band = np.divmod(LAYOUT.presence_cells, N_BANDS)
+    return ((row[None, :] + np.arange(PERIOD_CELLS)[:, None]) % PERIOD_CELLS) * N_BANDS + band[None, :]
+
+
+_PRESENCE_BY_PHASE = _presence_by_phase()
 
 
 def detect_watermark(wav: np.ndarray, sample_rate: int, *, key: bytes | None = None) -> WatermarkResult:
@@ -213,15 +221,14 @@ def _best_alignment(wav: np.ndarray, sample_rate: int) -> tuple[float, np.ndarra
     log_energy = _band_log_energy(x)
     if len(log_energy) < FRAMES_PER_CELL * 8:
         return 0.0, None
-    best = (-np.inf, None)
+    best_z, best_folded, best_phase = -np.inf, None, 0
     for offset in range(FRAMES_PER_CELL):
         folded = _fold(_whitened_cells(log_energy, offset)[0])
-        for phase in range(PERIOD_CELLS):
-            rolled = np.roll(folded, -phase, axis=0)
-            z = _presence_z(rolled)
-            if z > best[0]:
-                best = (z, rolled)
-    return best
+        z = _presence_z_all_phases(folded)
+        phase = int(np.argmax(z))
+        if z[phase] > best_z:
+            best_z, best_folded, best_phase = float(z[phase]), folded, phase
+    return best_z, np.roll(best_folded, -best_phase, axis=0)
 
 
 def read_bits(wav: np.ndarray, sample_rate: int) -> np.ndarray | None:
