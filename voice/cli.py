@@ -11,6 +11,12 @@ app = typer.Typer(no_args_is_help=True, help="Clone a consenting speaker's voice
 
 WATERMARK_HELP = "Write the file without voxtwin's watermark (it is on by default so any voxtwin can recognise the clone)."
 KEY_HELP = "Installation key that signs the watermark payload; default: this installation's key (made on first use)."
+TIMBRE_HELP = "{backend}: how much of the spectral envelope comes from the target, 0-1 (default: voice.matching.DEFAULT_TIMBRE = 0.3; higher is closer to the voice but less clear)."
+
+
+def _given(**options) -> dict:
+    """The options the user set (None = not given: the library's measured default applies)."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 @app.callback()
@@ -55,7 +61,7 @@ def convert(
     source: Path = typer.Argument(..., help="Recorded speech to convert."),
     voice: Path = typer.Option(..., "--voice", help="Voice profile from `voxtwin voice enroll`."),
     output: Path = typer.Option(..., "-o", "--output", help="Output audio file (.wav, .flac, .opus, .mp3, ...)."),
-    timbre: float = typer.Option(0.5, "--timbre", min=0.0, max=1.0, help="knn-world: 0 = source timbre, 1 = only the target's frames (closer voice, less clear)."),
+    timbre: Optional[float] = typer.Option(None, "--timbre", min=0.0, max=1.0, help=TIMBRE_HELP.format(backend="knn-world")),
     backend: str = typer.Option("knn-world", "--backend", help="knn-world (built in) or openvoice (needs --model-dir; pip install -e '.[coqui]')."),
     model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="Local checkpoint folder for a neural backend (nothing is downloaded)."),
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
@@ -68,7 +74,7 @@ def convert(
     from voice.profile import VoiceProfile
 
     profile = VoiceProfile.load(voice)
-    wav, rate = convert_speech(source, profile, timbre=timbre, backend=backend, model_dir=model_dir, device=device)
+    wav, rate = convert_speech(source, profile, backend=backend, model_dir=model_dir, device=device, **_given(timbre=timbre))
     write_clone(output, wav, rate, profile, watermark=not no_watermark, key_file=key_file)
     typer.echo(f"wrote {output} ({len(wav) / rate:.1f} s)")
 
@@ -81,7 +87,7 @@ def speak(
     text_file: Optional[Path] = typer.Option(None, "--text-file", help="Read the text from this UTF-8 file."),
     engine: str = typer.Option("piper", "--engine", help="Offline TTS voice that reads the text before conversion: piper, kokoro or espeak."),
     language: str = typer.Option("en", "--language", help="Language of the text (en)."),
-    timbre: float = typer.Option(0.5, "--timbre", min=0.0, max=1.0, help="piper-knn: 0 = TTS timbre, 1 = only the target's frames."),
+    timbre: Optional[float] = typer.Option(None, "--timbre", min=0.0, max=1.0, help=TIMBRE_HELP.format(backend="piper-knn")),
     backend: str = typer.Option("piper-knn", "--backend", help="piper-knn (built in) or xtts (needs --model-dir and COQUI_TOS_AGREED=1; pip install -e '.[coqui]')."),
     model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="Local checkpoint folder for a neural backend (nothing is downloaded)."),
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
@@ -106,7 +112,7 @@ def speak(
     profile = VoiceProfile.load(voice)
     with Progress(transient=True, disable=None) as bar:
         task = bar.add_task("Speaking", total=None)
-        wav, rate = speak_text(text, profile, engine=engine, language=language, timbre=timbre, backend=backend, model_dir=model_dir, device=device, on_sentence=lambda done, total: bar.update(task, completed=done, total=total))
+        wav, rate = speak_text(text, profile, engine=engine, language=language, backend=backend, model_dir=model_dir, device=device, on_sentence=lambda done, total: bar.update(task, completed=done, total=total), **_given(timbre=timbre))
     write_clone(output, wav, rate, profile, watermark=not no_watermark, key_file=key_file)
     typer.echo(f"wrote {output} ({len(wav) / rate:.1f} s)")
 

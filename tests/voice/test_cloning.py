@@ -150,3 +150,11 @@ def test_speak_with_kokoro_reader_of_the_targets_range(profile_path):
     assert rate == 16_000 and len(wav) > 0.5 * rate and np.all(np.isfinite(wav))
     expected = "jf_alpha" if np.exp(profile.frames.log_f0_mean) >= backend.KOKORO_FEMALE_F0_HZ else "jm_kumo"
     assert list(backend.readers) == [expected]
+
+
+def test_timbre_help_states_the_library_default():
+    """The CLI leaves --timbre unset so the library's measured default applies; its help must quote that value."""
+    from voice.cli import TIMBRE_HELP
+    from voice.matching import DEFAULT_TIMBRE
+
+    assert f"DEFAULT_TIMBRE = {DEFAULT_TIMBRE}" in TIMBRE_HELP
