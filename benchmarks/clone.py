@@ -6,7 +6,7 @@ text = Whisper's transcript of the source, VCC ships no text here), DistillMOS, 
 CPU thread. Beside `convert`: the no-conversion baseline (source vs target) and the ceiling (two target
 utterances). `speak` is measured on the same 5 targets with 3 sentences each.
 
-    python benchmarks/clone.py [--data ../shared/data] [--timbre 0.5] [--json out.json]
+    python benchmarks/clone.py [--data ../shared/data] [--timbre 0.3] [--json out.json]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import torch
 
 from voice import judges
 from voice.enrollment import enroll
+from voice.matching import DEFAULT_TIMBRE
 from voice.matching import convert as convert_frames
 from voice.speech import speak
 from voice.backends import load_speak_backend
@@ -39,7 +40,7 @@ SENTENCES = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
-    parser.add_argument("--timbre", type=float, default=0.5)
+    parser.add_argument("--timbre", type=float, default=DEFAULT_TIMBRE)
     parser.add_argument("--engine", default="piper", help="the TTS voice that reads for `speak`: piper, kokoro or espeak")
     parser.add_argument("--speak-only", action="store_true")
     parser.add_argument("--json", type=Path)
