@@ -38,3 +38,13 @@ def test_demo_scores_every_format(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "demo").iterdir())) == 9
     assert "p_synthetic" in result.stdout and "real_message.amr" in result.stdout
+
+
+def test_cli_start_does_not_load_the_cloning_stack():
+    """`voxtwin detect ...` registers the voice commands but must not import librosa/WORLD/TTS for them."""
+    import subprocess
+    import sys
+
+    code = "import sys, voxtwin.cli; print(sorted(m for m in ('voice.matching', 'voice.conversion', 'librosa', 'torch') if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
