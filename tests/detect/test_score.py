@@ -84,12 +84,15 @@ def test_long_file_is_scored_from_disk_in_blocks(tmp_path, gmm_detector):
     assert result.duration_s == pytest.approx(60.0) and len(result.segments) == 15
 
 
-def test_long_files_decoded_twice_score_like_short_ones(tmp_path, gmm_detector, monkeypatch):
-    """Past IN_MEMORY_S the file is decoded again for the windows instead of kept: same result either way."""
+@pytest.mark.parametrize("ext,rate", [(".opus", 48_000), (".wav", 16_000)])
+def test_long_files_decoded_twice_score_like_short_ones(tmp_path, gmm_detector, monkeypatch, ext, rate):
+    """Past IN_MEMORY_S the file is decoded again for the windows instead of kept: same result either way (also
+    when the file is already at 16 kHz and its decoded blocks are kept as they are)."""
     import detect.detector as detector_module
 
     wav = np.concatenate([speechlike(duration_s=6.0, seed=1), world_copy(speechlike(duration_s=6.0, seed=2))])
-    path = audio.save(tmp_path / "message.opus", wav, 48_000)
+    path = audio.save(tmp_path / f"message{ext}", wav, rate)
+    assert len(list(audio.iter_blocks(path))) >= 2  # 12 s: more than one decoded block is kept
     detector = Detector.load(gmm_detector, device="cpu")
     kept = detector.score_file(path)
     monkeypatch.setattr(detector_module, "IN_MEMORY_S", 2.0)
