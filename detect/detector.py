@@ -1,10 +1,10 @@
 """Score voice messages: a countermeasure, its calibration and a sliding window, for files of any length.
 
-Each file is decoded in blocks and resampled to 16 kHz once; loudness and speech are measured on that 16 kHz
-stream (as in training), which is then scaled to -23 LUFS, cut into windows (default: the model's training crop,
-1 s hop), and every window with enough speech is scored. Messages up to IN_MEMORY_S are decoded once; longer
-files are decoded twice (measure, then score) so memory stays bounded. The file's p_synthetic averages the calibrated window log-odds; the windows are
-reported as `segments` so a partly synthetic message shows where.
+Each file is decoded in blocks and resampled to 16 kHz; loudness and speech are measured on that 16 kHz stream
+(as in training), which is then scaled to -23 LUFS, cut into windows (default: the model's training crop, 1 s
+hop), and every window with enough speech is scored. Messages up to IN_MEMORY_S are decoded once; longer files
+are decoded twice (measure, then score) so memory stays bounded. The file's p_synthetic averages the calibrated
+window log-odds; the windows are reported as `segments` so a partly synthetic message shows where.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from detect.preprocess import SAMPLE_RATE, TARGET_LUFS, crop
 from voxtwin import audio
 from voxtwin.device import resolve_device
 from voxtwin.errors import VoxtwinError
-from voxtwin.measure import measure
+from voxtwin.measure import FULL_SCALE, measure
 from voxtwin.vad import FRAME_S
 from voxtwin.watermark import SEARCH_S as WATERMARK_SEARCH_S
 from voxtwin.watermark import detect_watermark
@@ -156,16 +156,18 @@ class Detector:
 
     def _score_blocks(self, label: str, blocks) -> Result:
         # pass 1: decode, resample to 16 kHz, measure loudness and speech; keep the 16 kHz stream if it is short
-        native = _NativeCount()
+        native = _NativeStats()
         kept: list[np.ndarray] | None = []
-        def first_pass():
+
+        def first_pass() -> Iterator[tuple[np.ndarray, int]]:
             nonlocal kept
-            for chunk in _to_16k(native.count(blocks())):
+            for chunk in _to_16k(native.update(blocks())):
                 if kept is not None:
                     kept.append(chunk)
                     if native.n_samples > IN_MEMORY_S * native.sample_rate:
-                        kept = None
+                        kept = None  # too long to hold: pass 2 decodes again
                 yield chunk, SAMPLE_RATE
+
         stats = measure(first_pass())
         if native.n_samples == 0:
             raise VoxtwinError(f"{label}: the file holds no audio samples")
@@ -177,7 +179,7 @@ class Detector:
             return Result(label, None, "uncertain", speech_s, round(duration_s, 3), flags=flags, model=self.name)
         if speech_s < MIN_SPEECH_S:
             flags.append("too_short")
-        if stats.n_full_scale > CLIPPED_SHARE * stats.n_samples:
+        if native.n_full_scale > CLIPPED_SHARE * native.n_samples:  # on the file's own samples: resampling blurs clipping
             flags.append("clipped")
         gain = 10 ** ((TARGET_LUFS - stats.loudness_lufs) / 20) if stats.loudness_lufs is not None else 1.0
         # pass 2: windows of the standardised signal
@@ -245,17 +247,18 @@ class Detector:
             starts.extend(s for s, _ in pending)
 
 
-class _NativeCount:
-    """Counts the decoded samples and notes their rate as blocks pass through (the duration is exact at the
-    file's own rate)."""
+class _NativeStats:
+    """Length, rate and full-scale samples of the decoded blocks as they pass through: the duration stays exact and
+    clipping is judged at the file's own rate."""
 
     def __init__(self) -> None:
-        self.n_samples, self.sample_rate = 0, 0
+        self.n_samples, self.sample_rate, self.n_full_scale = 0, 0, 0
 
-    def count(self, blocks) -> Iterator[tuple[np.ndarray, int]]:
+    def update(self, blocks) -> Iterator[tuple[np.ndarray, int]]:
         for block, rate in blocks:
             self.n_samples += len(block)
             self.sample_rate = rate
+            self.n_full_scale += int(np.count_nonzero(np.abs(block) >= FULL_SCALE))
             yield block, rate
 
 

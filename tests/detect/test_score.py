@@ -164,6 +164,15 @@ def test_no_speech_and_too_short_flags(gmm_detector):
     assert "too_short" in short.flags and short.verdict == "uncertain"
 
 
+def test_clipping_is_flagged_at_the_files_own_rate(tmp_path, gmm_detector):
+    detector = Detector.load(gmm_detector, device="cpu")
+    speech = audio.resample(speechlike(duration_s=4.0, seed=5), 16_000, 48_000)
+    clean = speech / np.abs(speech).max() * 0.5
+    clipped = np.clip(speech / np.abs(speech).max() * 4.0, -1.0, 1.0)
+    assert "clipped" not in detector.score_file(audio.save(tmp_path / "clean.flac", clean, 48_000)).flags
+    assert "clipped" in detector.score_file(audio.save(tmp_path / "clipped.flac", clipped, 48_000)).flags
+
+
 def test_calibration_is_monotone_and_bounded():
     rng = np.random.default_rng(0)
     scores = np.concatenate([rng.normal(2, 1, 300), rng.normal(-2, 1, 300)])
