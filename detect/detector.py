@@ -29,7 +29,7 @@ from voxtwin.errors import VoxtwinError
 from voxtwin.measure import FULL_SCALE, measure
 from voxtwin.vad import FRAME_S
 from voxtwin.watermark import SEARCH_S as WATERMARK_SEARCH_S
-from voxtwin.watermark import detect_watermark
+from voxtwin.watermark import detect_watermark_stream
 
 log = logging.getLogger(__name__)
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default"
@@ -207,8 +207,7 @@ class Detector:
         segments = [Segment(round(s / SAMPLE_RATE, 2), round(min(s + self.window, stats.n_samples) / SAMPLE_RATE, 2), round(float(q), 4)) for s, q in zip(starts, p)]
         if np.count_nonzero(p >= SYNTHETIC_THRESHOLD) >= PARTLY_MIN_WINDOWS and overall < SYNTHETIC_THRESHOLD:
             flags.append("partly_synthetic")
-        head_wav = np.concatenate(head)[: int(WATERMARK_SEARCH_S * SAMPLE_RATE)] if head else np.zeros(0, dtype=np.float32)
-        watermark = detect_watermark(head_wav, SAMPLE_RATE, key=self.watermark_key).to_dict()
+        watermark = detect_watermark_stream(((chunk, SAMPLE_RATE) for chunk in head), key=self.watermark_key).to_dict()
         if watermark["found"]:
             flags.append("voxtwin_watermark")
         verdict = "synthetic" if watermark["found"] else verdict_for(overall, flags)

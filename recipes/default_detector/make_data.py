@@ -106,17 +106,19 @@ def _clones(out: Path, real: list, sentences: list[str], rng: random.Random) -> 
             continue
         timbre = (0.5, 1.0)[i % 2]
         rel = f"voxtwin_clone/convert_{trial.source}_{trial.utterance}.flac"
-        if not (out / rel).is_file():
+        if (out / rel).is_file():
+            y = _existing(out / rel)
+        else:
             wav, rate = audio.load(trial.path)
             y, rate = voice.convert(wav[: int(MAX_SOURCE_S * rate)], profile, sample_rate=rate, timbre=timbre)
             _save(out, rel, y, rate)
-        y = _existing(out / rel)
         rows.append(_row(rel, "voxtwin-knn-world", "vc", reference.speaker, 16_000, len(y), "voxtwin_clone", f"convert timbre={timbre}"))
         rel = f"voxtwin_clone/speak_{trial.source}_{trial.utterance}.flac"
-        if not (out / rel).is_file():
+        if (out / rel).is_file():
+            y = _existing(out / rel)
+        else:
             y, rate = voice.speak(rng.choice(sentences), profile, backend=speak_backends[timbre])
             _save(out, rel, y, rate)
-        y = _existing(out / rel)
         rows.append(_row(rel, "voxtwin-piper-knn", "tts", reference.speaker, 16_000, len(y), "voxtwin_clone", f"speak timbre={timbre}"))
     return rows
 
