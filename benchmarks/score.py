@@ -1,17 +1,18 @@
 """Throughput and memory of `voxtwin detect score`.
 
-    python benchmarks/score.py [--files 24] [--model CKPT] [--hop-s 1.0] [--jobs 1 0]
+    python benchmarks/score.py [--files 24] [--models default fast] [--hop-s 1.0] [--jobs 1 0] [--passes 2]
 
 1. A folder of mixed voice messages (Opus/Ogg, M4A, MP3, WAV; 3-30 s; 16-48 kHz) scored in one process:
    seconds of audio per second of wall time (x real time) on this machine's CPU threads, side by side for each
-   `--jobs` value (1 = one file at a time; 0 = the default, one file per core).
-2. Peak memory (RSS) of `voxtwin detect score` on a one-hour Opus file, run as a subprocess.
+   `--jobs` value (1 = one file at a time; 0 = the default, one file per core) and each shipped detector (or
+   checkpoint), interleaved pass by pass because a shared machine's speed drifts.
+2. Peak memory (RSS) of `voxtwin detect score` on a one-hour Opus file, run as a subprocess per detector.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,33 +43,38 @@ def make_messages(root: Path, n: int) -> tuple[list[Path], float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=24)
-    parser.add_argument("--model", default=None)
+    parser.add_argument("--models", nargs="+", default=["default", "fast"], help="shipped detector names or checkpoints")
     parser.add_argument("--hop-s", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 0], help="files scored at once (0 = default)")
+    parser.add_argument("--passes", type=int, default=2, help="interleaved passes over all models and jobs")
     parser.add_argument("--skip-hour", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         paths, total_s = make_messages(Path(tmp), args.files)
-        detector = Detector.load(args.model, device="cpu", hop_s=args.hop_s)
-        detector.score_file(paths[0])  # warm-up
-        for jobs in args.jobs:
-            start = time.perf_counter()
-            results = list(detector.score_files(paths, jobs=jobs))
-            elapsed = time.perf_counter() - start
-            assert not any(r.error for r in results)
-            print(f"{len(paths)} messages, {total_s:.0f} s of audio, {elapsed:.2f} s wall on {args.threads} threads, jobs {jobs}: "
-                  f"{total_s / elapsed:.0f}x real time (hop {args.hop_s} s, model {detector.name})")
+        detectors = {name: Detector.load(name, device="cpu", hop_s=args.hop_s) for name in args.models}
+        for detector in detectors.values():
+            detector.score_file(paths[0])  # warm-up
+        for _ in range(args.passes):
+            for name, detector in detectors.items():
+                for jobs in args.jobs:
+                    start = time.perf_counter()
+                    results = list(detector.score_files(paths, jobs=jobs))
+                    elapsed = time.perf_counter() - start
+                    assert not any(r.error for r in results)
+                    print(f"{len(paths)} messages, {total_s:.0f} s of audio, {elapsed:.2f} s wall on {args.threads} threads, jobs {jobs}: "
+                          f"{total_s / elapsed:.0f}x real time (hop {args.hop_s} s, model {name} = {detector.name})", flush=True)
         if not args.skip_hour:
             hour = Path(tmp) / "hour.opus"
             audio.save(hour, np.tile(speechlike(duration_s=60.0, seed=1), 60), 16_000)
-            cmd = [sys.executable, "-m", "voxtwin.cli", "detect", "score", str(hour), "--json", "--hop-s", str(args.hop_s)] + (["--model", args.model] if args.model else [])
-            start = time.perf_counter()
-            subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL)
-            elapsed = time.perf_counter() - start
-            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-            print(f"one-hour Opus file: {elapsed:.1f} s wall ({3600 / elapsed:.0f}x real time), peak RSS {peak_mb:.0f} MB")
+            for name in args.models:
+                cmd = [sys.executable, "-m", "voxtwin.cli", "detect", "score", str(hour), "--json", "--hop-s", str(args.hop_s), "--model", name]
+                start = time.perf_counter()
+                child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+                _, _, usage = os.wait4(child.pid, 0)
+                elapsed = time.perf_counter() - start
+                print(f"one-hour Opus file, model {name}: {elapsed:.1f} s wall ({3600 / elapsed:.0f}x real time), peak RSS {usage.ru_maxrss / 1024:.0f} MB", flush=True)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,10 @@ from voxtwin.watermark import SEARCH_S as WATERMARK_SEARCH_S
 from voxtwin.watermark import detect_watermark_stream
 
 log = logging.getLogger(__name__)
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "default"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "default"
+# detectors shipped inside the package, by the name `--model` accepts (detect/MODEL_CARD.md)
+SHIPPED = {"default": DEFAULT_WEIGHTS, "fast": WEIGHTS_DIR / "fast"}
 SYNTHETIC_THRESHOLD = 0.8  # p_synthetic at or above: verdict "synthetic"
 REAL_THRESHOLD = 0.2  # at or below: "real"; in between: "uncertain"
 MIN_SPEECH_S = 1.0  # less speech than this: flag too_short, verdict uncertain
@@ -114,9 +117,9 @@ class Detector:
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, *, device: str = "auto", **kwargs) -> "Detector":
-        """The shipped default detector, or a checkpoint from `voxtwin detect train`."""
+        """A shipped detector by name (`default`, `fast`; None = `default`), or a checkpoint from `voxtwin detect train`."""
         torch_device = resolve_device(device)
-        model, meta, _ = load_detector(path or DEFAULT_WEIGHTS, map_location=torch_device)
+        model, meta, _ = load_detector(shipped_or_path(path), map_location=torch_device)
         return cls(model, meta, device=torch_device, **kwargs)
 
     # ------------------------------------------------------------------------------------------ scoring
@@ -240,10 +243,28 @@ class Detector:
     @torch.inference_mode()
     def _flush(self, pending: list[tuple[int, np.ndarray]], starts: list[int], scores: list[float]) -> None:
         """Score a batch of (start, window) pairs, appending to `starts` and `scores`."""
-        if pending:
-            batch = torch.from_numpy(np.stack([w for _, w in pending])).to(self.device)
-            scores.extend(self.model.score(batch).float().cpu().tolist())
-            starts.extend(s for s, _ in pending)
+        if not pending:
+            return
+        if hasattr(self.model, "score_span"):  # front-end run once over overlapping windows (distillmos-linear)
+            for run in _contiguous_runs(pending, self.hop):
+                first = run[0][0]
+                span = np.concatenate([run[0][1]] + [w[-self.hop :] for _, w in run[1:]])
+                out = self.model.score_span(torch.from_numpy(span).to(self.device), [s - first for s, _ in run], self.window)
+                scores.extend(out.float().cpu().tolist())
+                starts.extend(s for s, _ in run)
+            return
+        batch = torch.from_numpy(np.stack([w for _, w in pending])).to(self.device)
+        scores.extend(self.model.score(batch).float().cpu().tolist())
+        starts.extend(s for s, _ in pending)
+
+
+def shipped_or_path(path: str | os.PathLike | None) -> Path:
+    """A shipped detector's weights for its name (a file of that name wins), else the path as given."""
+    if path is None:
+        return DEFAULT_WEIGHTS
+    if str(path) in SHIPPED and not Path(path).exists():
+        return SHIPPED[str(path)]
+    return Path(path)
 
 
 class _NativeStats:
@@ -274,6 +295,18 @@ def _to_16k(blocks) -> Iterator[np.ndarray]:
         tail = stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
         if len(tail):
             yield tail
+
+
+def _contiguous_runs(pending: list[tuple[int, np.ndarray]], hop: int) -> Iterator[list[tuple[int, np.ndarray]]]:
+    """Split (start, window) pairs into runs of windows that follow each other at `hop` and overlap."""
+    run: list[tuple[int, np.ndarray]] = []
+    for start, window in pending:
+        if run and not (start - run[-1][0] == hop and hop <= len(window)):
+            yield run
+            run = []
+        run.append((start, window))
+    if run:
+        yield run
 
 
 def _speech_share(mask: np.ndarray, start_s: float, end_s: float) -> float:

@@ -1,6 +1,7 @@
 """Train, calibrate and evaluate the default detector, then write detect/weights/default.{safetensors,json}.
 
     python recipes/default_detector/run.py [--set train.epochs=10] [--no-install]
+    python recipes/default_detector/run.py --set train.model=lcnn --install-as fast     # the shipped `fast` detector
 
 1. Trials: ../shared/data plus the project's own synthetic speech (made first by make_data.py when missing).
 2. Held out of training: the spoof sources in `calibration_sources` and `report_sources`, each with a disjoint
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import time
@@ -32,8 +34,8 @@ from detect.train import default_cache_dir, score_waves, train
 from voxtwin.codec import telephone, transcode
 
 HERE = Path(__file__).resolve().parent
-WEIGHTS = HERE.parents[1] / "detect" / "weights" / "default"
-VERSION = "2026.11-1"
+WEIGHTS = HERE.parents[1] / "detect" / "weights"
+VERSION = "2026.11-2"  # 2026.11-1: the LFCC-LCNN, now shipped as `fast`
 CHANNELS = {"clean": None, "opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64), "telephone_8k": "telephone"}
 
 
@@ -63,10 +65,57 @@ def channel(wav: np.ndarray, name: str) -> np.ndarray:
     return transcode(wav, 16_000, codec=spec[0], bitrate_kbps=spec[1])
 
 
+FROZEN_HEAD_MODELS = ("distillmos-linear",)
+
+
+def fit_frozen(cfg, head: dict, fit, valid, cache, held_out: dict):
+    """Fit a frozen-front-end detector's head on cached window statistics: the training files as recorded plus one
+    augmented copy per entry of head["augmented_copies"]; returns (model, record, score_sets) where
+    score_sets(name, waves) scores held-out files window by window as `voxtwin detect score` does (1 s hop)."""
+    from detect.frozen_head import WindowStats, collect_stats, fit_head, one_augmentation_per_file, score_stats
+    from detect.models import build_model
+    from detect.models.distillmos_linear import distillmos_weights, weights_sha256
+
+    model = build_model(cfg.model, encoder_sha256=weights_sha256(distillmos_weights())).eval()
+    window, train_hop, hop = (int(head[k] * 16_000) for k in ("window_s", "train_hop_s", "hop_s"))
+    stats_dir = Path(cfg.out_dir) / f"stats_{cfg.model}_{head['window_s']}s"
+    stats_dir.mkdir(parents=True, exist_ok=True)
+
+    def cached(name: str, waves, *, train_hop_windows: bool, transform=None) -> WindowStats:
+        path = stats_dir / f"{name}.npz"
+        if path.is_file():
+            return WindowStats.load(path)
+        stats = collect_stats(model, waves, window=window, hop=train_hop if train_hop_windows else hop,
+                              max_windows=head["max_windows"] if train_hop_windows else None, transform=transform, description=name)
+        stats.save(path)
+        return stats
+
+    fit_kept, fit_waves = load_trials(fit, cache, description="Training audio")
+    valid_kept, valid_waves = load_trials(valid, cache, description="Validation audio")
+    parts = [cached("fit_clean", fit_waves, train_hop_windows=True)]
+    for copy in head["augmented_copies"]:
+        label = f"{'-'.join(copy['augment'])}_seed{copy['seed']}"
+        parts.append(cached(f"fit_aug_{label}", fit_waves, train_hop_windows=True, transform=one_augmentation_per_file(copy["augment"], cfg.seed + copy["seed"])))
+    train_stats = WindowStats.concat(parts)
+    valid_stats = cached("valid", valid_waves, train_hop_windows=False)
+    fit_bonafide = np.array([not t.is_spoof for t in fit_kept])
+    valid_bonafide = np.array([not t.is_spoof for t in valid_kept])
+    result = fit_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide)
+    logging.info("head: %s", result)
+    record = {"recipe": "default_detector", "config": dataclasses.asdict(cfg) | {"head": head}, "n_train": len(fit_kept), "n_valid": len(valid_kept),
+              "train_sources": sorted({t.source for t in fit_kept}), "head_fit": result, "best_valid_eer_percent": result["valid_eer_percent"]}
+
+    def score_sets(name: str, waves) -> np.ndarray:
+        return score_stats(model, cached(name, waves, train_hop_windows=False), len(waves))
+
+    return model, record, score_sets
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
-    parser.add_argument("--no-install", action="store_true", help="do not overwrite detect/weights/default.*")
+    parser.add_argument("--no-install", action="store_true", help="do not overwrite the shipped weights")
+    parser.add_argument("--install-as", choices=("default", "fast"), default="default", help="which shipped detector to replace (detect/weights/NAME.*)")
     parser.add_argument("--no-generate", action="store_true", help="train without the project's own synthetic speech")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -85,28 +134,35 @@ def main() -> None:
     trials = [t for t in trials if t.source not in excluded]
     train_trials, calib_trials, report_trials = split_trials(trials, config["calibration_sources"], config["report_sources"])
     fit, valid = validation_split(train_trials)
-    started = time.perf_counter()
-    result = train(cfg, fit, valid, record={"recipe": "default_detector", "held_out_sources": config["calibration_sources"] + config["report_sources"]})
-    train_minutes = (time.perf_counter() - started) / 60
-
-    model, meta, _ = load_detector(result.checkpoint)
     cache = WaveformCache(default_cache_dir(cfg.cache_dir))
     calib_kept, calib_waves = load_trials(calib_trials, cache, description="Calibration audio")
     report_kept, report_waves = load_trials(report_trials, cache, description="Report audio")
-    calib_scores = score_waves(model, calib_waves, crop_samples=cfg.crop_samples)
+    started = time.perf_counter()
+    if cfg.model in FROZEN_HEAD_MODELS:
+        model, record, score_sets = fit_frozen(cfg, config["head"], fit, valid, cache, {"calibration": calib_waves, "report": report_waves})
+        window_s = config["head"]["window_s"]
+    else:
+        result = train(cfg, fit, valid, record={"recipe": "default_detector", "held_out_sources": config["calibration_sources"] + config["report_sources"]})
+        model, meta, _ = load_detector(result.checkpoint)
+        record = {k: v for k, v in meta["training"].items() if k != "resume"} | {"best_valid_eer_percent": result.best_valid_eer}
+        score_sets = lambda name, waves: score_waves(model, waves, crop_samples=cfg.crop_samples)  # noqa: E731
+        window_s = cfg.crop_samples / 16_000
+    train_minutes = (time.perf_counter() - started) / 60
+
+    calib_scores = score_sets("calibration", calib_waves)
     calib_fake = np.array([t.is_spoof for t in calib_kept])
     calibration = fit_platt(calib_scores, calib_fake)
     calibration_eer = 100 * metrics.eer(calib_scores[~calib_fake], calib_scores[calib_fake])[0]
 
     report: dict = {"version": VERSION, "model": cfg.model, "train_minutes": train_minutes, "n_train": len(fit), "n_valid": len(valid),
-                    "n_calibration": len(calib_kept), "n_report": len(report_kept), "best_valid_eer_percent": result.best_valid_eer,
+                    "n_calibration": len(calib_kept), "n_report": len(report_kept), "best_valid_eer_percent": record["best_valid_eer_percent"],
                     "calibration": calibration.to_dict(), "calibration_eer_percent": calibration_eer, "calibration_sources": config["calibration_sources"], "report_sources": config["report_sources"],
                     "channels": {}}
     fake = np.array([t.is_spoof for t in report_kept])
     sources = np.array([t.source for t in report_kept])
     for name in CHANNELS:
         waves = [np.round(np.clip(channel(w.astype(np.float32) / INT16_SCALE, name), -1, 1) * INT16_SCALE).astype(np.int16) for w in report_waves]
-        scores = score_waves(model, waves, crop_samples=cfg.crop_samples)
+        scores = score_sets(f"report_{name}", waves)
         p = calibration.p_synthetic(scores)
         entry = {"eer_percent": 100 * metrics.eer(scores[~fake], scores[fake])[0], "ece": expected_calibration_error(p, fake),
                  "accuracy_at_0.5": float(np.mean((p >= 0.5) == fake))}
@@ -118,9 +174,10 @@ def main() -> None:
     out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     if not args.no_install:
-        scoring = {"calibration": calibration.to_dict(), "window_s": cfg.crop_samples / 16_000, "version": VERSION}
-        save_detector(WEIGHTS, model, name=cfg.model, record={k: v for k, v in meta["training"].items() if k != "resume"} | {"report": report}, scoring=scoring)
-        print(f"installed {WEIGHTS}.safetensors")
+        scoring = {"calibration": calibration.to_dict(), "window_s": window_s, "version": VERSION}
+        target = WEIGHTS / args.install_as
+        save_detector(target, model, name=cfg.model, record=record | {"report": report}, scoring=scoring)
+        print(f"installed {target}.safetensors")
 
 
 if __name__ == "__main__":

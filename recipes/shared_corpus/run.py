@@ -30,12 +30,15 @@ MODEL_OVERRIDES = {
     "aasist-l": [],
     "aasist": [],
 }
+# frozen pretrained front-end + logistic regression (detect/frozen_head.py), set up as the default detector's recipe
+FROZEN_HEAD = {"distillmos-linear": {"window_s": 4.0, "hop_s": 1.0, "train_hop_s": 2.0, "max_windows": 6, "augmented_copies": [
+    {"augment": ["codec"], "seed": 0}, {"augment": ["telephone", "noise", "rawboost"], "seed": 1}, {"augment": ["telephone", "noise", "rawboost"], "seed": 2}]}}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default="../shared/data")
-    parser.add_argument("--models", nargs="+", default=["lfcc-gmm", "lcnn"], choices=sorted(MODEL_OVERRIDES))
+    parser.add_argument("--models", nargs="+", default=["lfcc-gmm", "lcnn"], choices=sorted(MODEL_OVERRIDES) + sorted(FROZEN_HEAD))
     parser.add_argument("--folds", nargs="*", default=None, help="held-out sources (default: every source with spoofs)")
     parser.add_argument("--out", default="runs/shared_corpus")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="extra recipe overrides")
@@ -47,6 +50,9 @@ def main() -> None:
     folds = args.folds or spoof_sources(read_dataset("manifest", args.root, "all"))
     out = Path(args.out)
     for model in args.models:
+        if model in FROZEN_HEAD:
+            run_frozen_head_folds(model, args.root, folds, out)
+            continue
         for fold in folds:
             run_dir = out / model / fold
             if (run_dir / "summary.json").is_file():
@@ -55,6 +61,53 @@ def main() -> None:
             run_recipe("shared_corpus", [f"root='{args.root}'", f"holdout='{fold}'", f"train.model='{model}'", f"train.out_dir='{run_dir}'",
                                          *MODEL_OVERRIDES[model], *args.overrides])
     write_table(out, args.models, folds)
+
+
+def run_frozen_head_folds(name: str, root: str, folds: list[str], out: Path) -> None:
+    """Leave-one-source-out for a frozen-front-end model: window statistics of every file are computed once
+    (as recorded, plus augmented copies for training), then each fold fits its own head and scores its test files
+    (mean window log-odds, 1 s hop, as `voxtwin detect score`)."""
+    from detect.data import WaveformCache, load_trials
+    from detect.frozen_head import WindowStats, collect_stats, fit_head, one_augmentation_per_file, score_stats
+    from detect.metrics import eer
+    from detect.models import build_model
+    from detect.splits import leave_one_source_out, validation_split
+    from detect.train import default_cache_dir
+
+    head = FROZEN_HEAD[name]
+    trials, waves = load_trials(read_dataset("manifest", root, "all"), WaveformCache(default_cache_dir("")), description="Audio")
+    model = build_model(name).eval()
+    window, hop, train_hop = (int(head[k] * 16_000) for k in ("window_s", "hop_s", "train_hop_s"))
+    stats_dir = out / name / "stats"
+    stats_dir.mkdir(parents=True, exist_ok=True)
+
+    def cached(label: str, **kwargs) -> WindowStats:
+        path = stats_dir / f"{label}.npz"
+        if not path.is_file():
+            collect_stats(model, waves, window=window, description=label, **kwargs).save(path)
+        return WindowStats.load(path)
+
+    clean = cached("clean", hop=hop)
+    augmented = [cached(f"aug_{'-'.join(c['augment'])}_seed{c['seed']}", hop=train_hop, max_windows=head["max_windows"], transform=one_augmentation_per_file(c["augment"], c["seed"]))
+                 for c in head["augmented_copies"]]
+    index = {id(t): i for i, t in enumerate(trials)}
+    for fold in folds:
+        run_dir = out / name / fold
+        if (run_dir / "summary.json").is_file():
+            continue
+        train, test = leave_one_source_out(trials, fold)
+        fit, valid = validation_split(train)
+        fit_i, valid_i, test_i = (np.array([index[id(t)] for t in part]) for part in (fit, valid, test))
+        bonafide = np.array([not t.is_spoof for t in trials])
+        train_stats = WindowStats.concat([clean.subset(fit_i, max_windows=head["max_windows"])] + [a.subset(fit_i) for a in augmented])
+        result = fit_head(model, train_stats, bonafide[fit_i], clean.subset(valid_i), bonafide[valid_i])
+        scores = score_stats(model, clean.subset(test_i), len(test_i))
+        real = bonafide[test_i]
+        summary = {"recipe": "shared_corpus", "model": name, "head_fit": result, "eval": {f"holdout_{fold}": {
+            "eer_percent": 100 * eer(scores[real], scores[~real])[0], "n_bonafide": int(real.sum()), "n_spoof": int((~real).sum())}}}
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+        logging.info("%s %s: %s", name, fold, summary["eval"])
 
 
 def write_table(out: Path, models: list[str], folds: list[str]) -> None:

@@ -1,0 +1,153 @@
+"""Fit the head of a detector whose front-end is pretrained and frozen (distillmos-linear).
+
+The front-end never changes, so each training file's window statistics are computed once (with augmented copies,
+so codecs and telephone bands are seen) and logistic regression is fitted on them in seconds; the regularisation
+strength is chosen on a speaker-disjoint validation set, scored as `voxtwin detect score` scores a file.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from detect import metrics
+from detect.data import INT16_SCALE
+from detect.preprocess import crop
+from voxtwin.cli import progress
+
+SAMPLE_RATE = 16_000
+
+
+@dataclass
+class WindowStats:
+    """Window statistics of many files: `stats` (N, D), and `owner` (N,) the index of each row's file."""
+
+    stats: np.ndarray
+    owner: np.ndarray
+
+    def save(self, path) -> None:
+        np.savez(path, stats=self.stats, owner=self.owner)
+
+    @classmethod
+    def load(cls, path) -> "WindowStats":
+        with np.load(path, allow_pickle=False) as data:
+            return cls(data["stats"], data["owner"])
+
+    def subset(self, files: np.ndarray, *, max_windows: int | None = None) -> "WindowStats":
+        """The rows of `files` (file indices), renumbered 0..len(files)-1 in that order; at most `max_windows`
+        evenly spaced rows per file."""
+        position = np.full(int(self.owner.max(initial=-1)) + 1, -1)
+        position[np.asarray(files)] = np.arange(len(files))
+        rows = np.flatnonzero(position[self.owner] >= 0)
+        if max_windows:
+            rows = np.concatenate([r[np.linspace(0, len(r) - 1, min(len(r), max_windows)).round().astype(int)] for r in np.split(rows, np.flatnonzero(np.diff(self.owner[rows])) + 1) if len(r)])
+        return WindowStats(self.stats[rows], position[self.owner[rows]])
+
+    @staticmethod
+    def concat(parts: list["WindowStats"]) -> "WindowStats":
+        return WindowStats(np.concatenate([p.stats for p in parts]), np.concatenate([p.owner for p in parts]))
+
+
+def one_augmentation_per_file(choices: list[str], seed: int):
+    """A `collect_stats` transform: one augmentation per file, picked from `choices` (reproducible per file)."""
+    from detect.augment import AUGMENTATIONS
+
+    def transform(wav: np.ndarray, index: int) -> np.ndarray:
+        rng = np.random.default_rng([seed, index])
+        name = choices[int(rng.integers(len(choices)))]
+        return np.clip(AUGMENTATIONS.get(name)(wav, SAMPLE_RATE, rng), -1, 1).astype(np.float32)
+
+    return transform
+
+
+def window_starts(n_samples: int, window: int, hop: int) -> list[int]:
+    """Window starts every `hop`; a tail that no window covers gets one more window, ending at the file's end."""
+    if n_samples <= window:
+        return [0]
+    starts = list(range(0, n_samples - window + 1, hop))
+    if starts[-1] + window < n_samples - hop // 2:
+        starts.append(n_samples - window)
+    return starts
+
+
+@torch.inference_mode()
+def file_stats(model, wav: np.ndarray, *, window: int, hop: int, max_windows: int | None = None) -> np.ndarray:
+    """(n_windows, D) statistics of one standardised 16 kHz file; shorter files are repeat-padded to a window."""
+    wav = crop(wav, window) if len(wav) < window else wav
+    starts = window_starts(len(wav), window, hop)
+    if max_windows and len(starts) > max_windows:
+        starts = [starts[i] for i in np.linspace(0, len(starts) - 1, max_windows).round().astype(int)]
+    frames = model.frames(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))[None])[0]
+    per_frame = model.frames_per_second / SAMPLE_RATE
+    length = max(1, int(window * per_frame))
+    rows = []
+    for s in starts:
+        a = min(int(s * per_frame), max(0, len(frames) - length))
+        part = frames[a : a + length]
+        rows.append(torch.cat([part.mean(0), part.std(0, unbiased=False)]))
+    return torch.stack(rows).numpy()
+
+
+def collect_stats(
+    model, waves: list[np.ndarray], *, window: int, hop: int, max_windows: int | None = None, transform=None, jobs: int = 2, description: str = "Window statistics"
+) -> WindowStats:
+    """Statistics of every file (int16 standardised waveforms), `transform(float_wave, index)` applied first;
+    `jobs` threads share the CPU (the convolutions release the GIL)."""
+
+    def one(i: int) -> np.ndarray:
+        wav = waves[i].astype(np.float32) / INT16_SCALE
+        if transform is not None:
+            wav = transform(wav, i)
+        return file_stats(model, wav, window=window, hop=hop, max_windows=max_windows)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, threads // max(1, jobs)))
+    try:
+        with ThreadPoolExecutor(max(1, jobs)) as pool:
+            parts = list(progress(pool.map(one, range(len(waves))), description, total=len(waves)))
+    finally:
+        torch.set_num_threads(threads)
+    owner = np.concatenate([np.full(len(p), i) for i, p in enumerate(parts)])
+    return WindowStats(np.concatenate(parts).astype(np.float32), owner)
+
+
+def file_scores(window_scores: np.ndarray, owner: np.ndarray, n_files: int) -> np.ndarray:
+    """A file's score is the mean of its windows' log-odds, as in `voxtwin detect score`."""
+    return np.bincount(owner, weights=window_scores, minlength=n_files) / np.maximum(np.bincount(owner, minlength=n_files), 1)
+
+
+def fit_head(model, train: WindowStats, train_bonafide: np.ndarray, valid: WindowStats, valid_bonafide: np.ndarray, *, c_grid=(0.01, 0.03, 0.1, 0.3, 1.0)) -> dict:
+    """Fit standardisation + logistic regression (bona fide = 1) into `model`'s head; C chosen by validation EER
+    of file scores. Returns {"C": ..., "valid_eer_percent": ..., "grid": {C: EER}}."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean = train.stats.mean(0)
+    scale = train.stats.std(0) + 1e-6
+    x = (train.stats - mean) / scale
+    y = train_bonafide[train.owner].astype(int)
+    xv = (valid.stats - mean) / scale
+    grid, best = {}, None
+    for c in c_grid:
+        clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(x, y)
+        scores = file_scores(clf.decision_function(xv), valid.owner, len(valid_bonafide))
+        eer = 100 * metrics.eer(scores[valid_bonafide], scores[~valid_bonafide])[0]
+        grid[c] = eer
+        if best is None or eer < best[0]:
+            best = (eer, c, clf)
+    eer, c, clf = best
+    with torch.no_grad():
+        model.mean.copy_(torch.from_numpy(mean))
+        model.scale.copy_(torch.from_numpy(scale))
+        model.out.weight.copy_(torch.from_numpy(clf.coef_.astype(np.float32)))
+        model.out.bias.copy_(torch.from_numpy(clf.intercept_.astype(np.float32)))
+    return {"C": c, "valid_eer_percent": eer, "grid": {str(k): v for k, v in grid.items()}}
+
+
+def score_stats(model, stats: WindowStats, n_files: int) -> np.ndarray:
+    """File scores (bona fide log-odds) of precomputed statistics under `model`'s head."""
+    with torch.inference_mode():
+        window_scores = model.head(torch.from_numpy(stats.stats)).numpy().astype(np.float64)
+    return file_scores(window_scores, stats.owner, n_files)

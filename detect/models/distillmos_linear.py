@@ -1,0 +1,135 @@
+"""A linear countermeasure on the pretrained convolutional front-end of DistillMOS (Stahl & Gamper, 2025).
+
+DistillMOS is a speech-naturalness model distilled from the XLS-R SSL-MOS predictor; its weights ship inside the
+`distillmos` PyPI package, so they are available offline. Its complex-spectrogram CNN turns 16 kHz speech into
+1024-d frames (50 per second) that describe what makes speech sound natural. The mean and standard deviation of
+those frames over a window, standardised, feed one logistic-regression unit. On generators never seen in training
+this beat LFCC-LCNN by a wide margin (detect/MODEL_CARD.md), because the frames were learned from far more
+speech than our training set holds.
+
+Only the head (standardisation + one linear unit, 2 x 2048 + 2049 numbers) is ours and lives in the checkpoint;
+the CNN weights are read from the installed `distillmos` package and checked against the SHA-256 recorded at
+training time, so a checkpoint can never run with a front-end it was not fitted on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from detect.models.registry import MODELS, Countermeasure
+from voxtwin.errors import CheckpointError
+from voxtwin.features import FeatureSpec, WaveformSpec
+
+FRAMES_PER_SECOND = 50  # 10 ms STFT hop, halved by the last convolution's time stride
+SAMPLES_PER_FRAME = 320
+FRAME_DIM = 1024  # 256 channels x 4 frequency rows
+ENCODER_PREFIX = "encoder."
+
+
+@dataclass(frozen=True)
+class DistillMOSLinearConfig:
+    pretrained: bool = True  # False builds the CNN with random weights (tests; nothing to load)
+    encoder_sha256: str = ""  # SHA-256 of the DistillMOS weights the head was fitted on ("" = not checked)
+    input_gain: float = 1.8  # -23 LUFS speech peaks near 0.55 (median): bring it near full scale, as DistillMOS saw it
+
+    @classmethod
+    def tiny(cls) -> "DistillMOSLinearConfig":
+        return cls(pretrained=False)
+
+
+def distillmos_weights() -> Path:
+    """The DistillMOS checkpoint inside the installed package."""
+    try:
+        from distillmos import sqa
+    except ImportError:
+        raise CheckpointError("the distillmos-linear detector needs the distillmos package: pip install distillmos") from None
+    return Path(sqa.DEFAULT_WEIGHTS_CHKPT)
+
+
+def weights_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_encoder(*, pretrained: bool) -> nn.Module:
+    """DistillMOS's CNN, with its published weights (loaded by the package with weights_only=True) or random ones."""
+    distillmos_weights()  # clear error when the package is missing
+    from distillmos import ConvTransformerSQAModel
+
+    with contextlib.redirect_stdout(io.StringIO()):  # the package prints a line when it loads weights
+        full = ConvTransformerSQAModel(load_weights=pretrained)
+    return full.cnn
+
+
+@MODELS.register("distillmos-linear")
+class DistillMOSLinear(Countermeasure):
+    Config = DistillMOSLinearConfig
+    default_spec = WaveformSpec()
+    frames_per_second = FRAMES_PER_SECOND
+
+    def __init__(self, config: DistillMOSLinearConfig, spec: FeatureSpec) -> None:
+        super().__init__(config, spec)
+        if config.pretrained and config.encoder_sha256:
+            found = weights_sha256(distillmos_weights())
+            if found != config.encoder_sha256:
+                raise CheckpointError(
+                    f"this detector was fitted on DistillMOS weights {config.encoder_sha256[:12]}, the installed distillmos package has {found[:12]}; "
+                    "install the distillmos version named in pyproject.toml"
+                )
+        self.encoder = build_encoder(pretrained=config.pretrained).requires_grad_(False)
+        self.register_buffer("mean", torch.zeros(2 * FRAME_DIM))
+        self.register_buffer("scale", torch.ones(2 * FRAME_DIM))
+        self.out = nn.Linear(2 * FRAME_DIM, 1)
+        # the encoder's weights come from the package, never from our checkpoints
+        self.register_state_dict_post_hook(_drop_encoder_keys)
+        self.register_load_state_dict_post_hook(_ignore_missing_encoder_keys)
+
+    def frames(self, wav: Tensor) -> Tensor:
+        """(B, T) 16 kHz -> (B, L, 1024) with L = T // 320 frames (20 ms each)."""
+        n = wav.shape[-1] // SAMPLES_PER_FRAME
+        if n == 0:
+            raise ValueError(f"distillmos-linear needs at least {SAMPLES_PER_FRAME} samples, got {wav.shape[-1]}")
+        h = self.encoder(wav[:, : n * SAMPLES_PER_FRAME] * self.config.input_gain)  # (B, 1024, L')
+        return h[:, :, :n].transpose(1, 2)
+
+    def head(self, stats: Tensor) -> Tensor:
+        """(N, 2048) window statistics -> (N,) log-odds of bona fide."""
+        return self.out((stats - self.mean) / self.scale).squeeze(-1)
+
+    def forward(self, wav: Tensor) -> Tensor:
+        z = self.head(window_stats(self.frames(wav)))
+        return torch.stack([-z / 2, z / 2], dim=1)  # [spoof, bonafide] logits whose difference is z
+
+    def score_span(self, wav: Tensor, starts: list[int], window: int) -> Tensor:
+        """Log-odds of the windows [s, s + window) of one contiguous 16 kHz signal (starts in samples, relative
+        to wav[0]), with the CNN run once over the span instead of once per overlapping window."""
+        frames = self.frames(wav[None])[0]
+        length = max(1, window // SAMPLES_PER_FRAME)
+        first = [min(s // SAMPLES_PER_FRAME, max(0, len(frames) - length)) for s in starts]
+        stats = torch.stack([torch.cat(_mean_std(frames[a : a + length])) for a in first])
+        return self.head(stats)
+
+
+def window_stats(frames: Tensor) -> Tensor:
+    """(B, L, D) -> (B, 2D): per-dimension mean and standard deviation over the frames."""
+    return torch.cat([frames.mean(1), frames.std(1, unbiased=False)], dim=1)
+
+
+def _mean_std(frames: Tensor) -> tuple[Tensor, Tensor]:
+    return frames.mean(0), frames.std(0, unbiased=False)
+
+
+def _drop_encoder_keys(module, state_dict, prefix, local_metadata) -> None:
+    for key in [k for k in state_dict if k.startswith(prefix + ENCODER_PREFIX)]:
+        del state_dict[key]
+
+
+def _ignore_missing_encoder_keys(module, incompatible_keys) -> None:
+    missing = incompatible_keys.missing_keys
+    missing[:] = [k for k in missing if ENCODER_PREFIX not in k]

@@ -1,0 +1,82 @@
+"""Compare detectors exactly as users get them: `Detector.score` on every whole file, in 4 channels.
+
+    python recipes/default_detector/compare.py [--models default fast PATH ...] [--sets validation calibration report]
+
+Each set of run.py's split (validation: training sources, unseen speakers; calibration and report: held-out
+generators and speakers, config.toml; choose on the first two, report the third) is scored file by file with the sliding window,
+calibration and verdicts of `voxtwin detect score`, as recorded and through Opus 16 kbps, MP3 64 kbps and an 8 kHz
+telephone band. Prints EER, expected calibration error, the share of fakes called `synthetic` and of real files
+called `real`, and the scoring speed; writes runs/default_detector/compare.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from detect import metrics
+from detect.calibration import expected_calibration_error
+from detect.data import INT16_SCALE, WaveformCache, load_trials
+from detect.datasets import read_dataset
+from detect.detector import Detector
+from detect.recipes import load_recipe
+from detect.splits import validation_split
+from detect.train import default_cache_dir
+from run import CHANNELS, HERE, channel, split_trials  # noqa: I001  (this folder's run.py)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["default", "fast"])
+    parser.add_argument("--sets", nargs="+", default=["report"], choices=["validation", "calibration", "report"])
+    parser.add_argument("--out", default="runs/default_detector/compare.json")
+    args = parser.parse_args()
+    config = load_recipe(str(HERE / "config.toml"), [])
+    trials = read_dataset("manifest", config["root"], "all")
+    generated = Path(config["generated"])
+    if (generated / "manifest.csv").is_file():
+        trials += read_dataset("manifest", generated, "all")
+    excluded = set(config.get("exclude_sources", []))
+    train, calibration, report = split_trials([t for t in trials if t.source not in excluded], config["calibration_sources"], config["report_sources"])
+    splits = {"validation": validation_split(train)[1], "calibration": calibration, "report": report}
+    results: dict = {}
+    for set_name in args.sets:
+        kept, waves = load_trials(splits[set_name], WaveformCache(default_cache_dir("")), description=f"{set_name} audio")
+        fake = np.array([t.is_spoof for t in kept])
+        audio_s = sum(len(w) for w in waves) / 16_000
+        results[set_name] = {"n_files": len(kept), "n_fake": int(fake.sum()), "audio_s": audio_s, "models": {}}
+        for name in args.models:
+            detector = Detector.load(name, device="cpu")
+            entry = {"detector": detector.name, "channels": {}}
+            for ch in CHANNELS:
+                signals = [np.clip(channel(w.astype(np.float32) / INT16_SCALE, ch), -1, 1) for w in waves]
+                started = time.perf_counter()
+                out = [detector.score(s, 16_000, path=t.path.name) for s, t in zip(signals, kept)]
+                seconds = time.perf_counter() - started
+                p = np.array([r.p_synthetic if r.p_synthetic is not None else 0.5 for r in out])
+                verdicts = np.array([r.verdict for r in out])
+                entry["channels"][ch] = {
+                    "eer_percent": 100 * metrics.eer(-p[~fake], -p[fake])[0],
+                    "ece": expected_calibration_error(p, fake),
+                    "fake_called_synthetic_percent": 100 * float(np.mean(verdicts[fake] == "synthetic")),
+                    "real_called_real_percent": 100 * float(np.mean(verdicts[~fake] == "real")),
+                    "real_called_synthetic_percent": 100 * float(np.mean(verdicts[~fake] == "synthetic")),
+                    "x_real_time_one_file_at_a_time": audio_s / seconds,
+                }
+                print(set_name, name, ch, json.dumps({k: round(v, 3) for k, v in entry["channels"][ch].items()}), flush=True)
+            entry["mean_eer_percent"] = float(np.mean([c["eer_percent"] for c in entry["channels"].values()]))
+            print(set_name, name, "mean EER over channels", round(entry["mean_eer_percent"], 2), flush=True)
+            results[set_name]["models"][name] = entry
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    main()

@@ -1,0 +1,122 @@
+"""distillmos-linear: DistillMOS's pretrained CNN (from the package) under a linear head that is all we store."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from detect.checkpoints import load_detector, save_detector
+from detect.detector import Detector
+from detect.frozen_head import WindowStats, collect_stats, fit_head, score_stats, window_starts
+from detect.models import build_model
+from detect.models.distillmos_linear import DistillMOSLinear, DistillMOSLinearConfig, distillmos_weights, weights_sha256
+from voxtwin.errors import CheckpointError
+from voxtwin.testing import speechlike, world_copy
+
+SR = 16_000
+
+
+def tiny():
+    torch.manual_seed(0)
+    return build_model("distillmos-linear", **dataclasses.asdict(DistillMOSLinearConfig.tiny())).eval()
+
+
+def test_checkpoint_holds_only_the_head(tmp_path):
+    model = tiny()
+    torch.nn.init.normal_(model.out.weight)
+    path = save_detector(tmp_path / "d", model, name="distillmos-linear")
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        assert set(f.keys()) == {"mean", "scale", "out.weight", "out.bias"}
+    loaded, _, extra = load_detector(path)
+    assert extra == {}
+    wav = torch.randn(1, 2 * SR) * 0.1
+    # the random encoder is rebuilt from the same seed, so equal scores show the head came back intact
+    torch.manual_seed(0)
+    loaded, _, _ = load_detector(path)
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded.score(wav), model.score(wav))
+
+
+def test_refuses_distillmos_weights_it_was_not_fitted_on():
+    with pytest.raises(CheckpointError, match="fitted on DistillMOS weights"):
+        build_model("distillmos-linear", encoder_sha256="0" * 64)
+    model = build_model("distillmos-linear", encoder_sha256=weights_sha256(distillmos_weights()))
+    assert model.config.pretrained
+
+
+@torch.inference_mode()
+def test_span_scoring_matches_window_by_window_scoring():
+    model = tiny()
+    torch.nn.init.normal_(model.out.weight, std=0.05)
+    wav = torch.from_numpy(speechlike(duration_s=7.0, seed=1))
+    window, starts = 4 * SR, [0, SR, 2 * SR, 3 * SR]
+    exact = model.score_span(wav[:window], [0], window)
+    torch.testing.assert_close(exact, model.score(wav[None, :window]))
+    spans = model.score_span(wav, starts, window)
+    each = model.score(torch.stack([wav[s : s + window] for s in starts]))
+    spread = float(each.std()) + float(each.abs().mean())
+    assert float((spans - each).abs().max()) < 0.05 * spread  # only the frames at window edges differ
+
+
+def test_window_starts_cover_the_file():
+    assert window_starts(3 * SR, 4 * SR, SR) == [0]
+    assert window_starts(6 * SR, 4 * SR, 2 * SR) == [0, 2 * SR]
+    assert window_starts(int(7.5 * SR), 4 * SR, 2 * SR) == [0, 2 * SR, int(3.5 * SR)]
+
+
+def _speech_sets(seeds):
+    waves, bonafide = [], []
+    for seed in seeds:
+        real = speechlike(duration_s=5.0, seed=seed, f0_hz=100 + 7 * seed)
+        for label, wav in ((True, real), (False, world_copy(real))):
+            waves.append(np.round(np.clip(wav, -1, 1) * 32767).astype(np.int16))
+            bonafide.append(label)
+    return waves, np.array(bonafide)
+
+
+def test_head_fitted_on_window_statistics_separates_vocoded_speech():
+    model = tiny()
+    fit_waves, fit_bonafide = _speech_sets(range(6))
+    valid_waves, valid_bonafide = _speech_sets(range(10, 13))
+    fit = collect_stats(model, fit_waves, window=2 * SR, hop=SR, max_windows=3, jobs=1)
+    valid = collect_stats(model, valid_waves, window=2 * SR, hop=SR, jobs=1)
+    assert fit.stats.shape[1] == 2048 and set(fit.owner) == set(range(len(fit_waves)))
+    assert np.all(np.bincount(fit.owner) <= 3)
+    result = fit_head(model, fit, fit_bonafide, valid, valid_bonafide, c_grid=(0.1, 1.0))
+    scores = score_stats(model, valid, len(valid_waves))
+    assert result["valid_eer_percent"] < 20
+    assert scores[valid_bonafide].mean() > scores[~valid_bonafide].mean()
+
+
+def test_window_statistics_round_trip(tmp_path):
+    stats = WindowStats(np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32), np.array([0, 0, 1, 2, 2]))
+    stats.save(tmp_path / "s.npz")
+    back = WindowStats.load(tmp_path / "s.npz")
+    assert np.array_equal(back.stats, stats.stats) and np.array_equal(back.owner, stats.owner)
+
+
+def test_detector_scores_a_long_message_with_one_encoder_pass(tmp_path, monkeypatch):
+    model = tiny()
+    torch.nn.init.normal_(model.out.weight, std=0.05)
+    path = save_detector(tmp_path / "d", model, name="distillmos-linear",
+                         scoring={"calibration": {"slope": 1.0, "intercept": 0.0}, "window_s": 4.0, "version": "test"})
+    wav = speechlike(duration_s=12.0, seed=3)
+
+    def run():
+        torch.manual_seed(0)  # the same random encoder each time
+        detector = Detector.load(path, device="cpu")
+        calls = []
+        detector.model.encoder.register_forward_pre_hook(lambda module, args: calls.append(tuple(args[0].shape)))
+        return detector.score(wav, SR), calls
+
+    spans, span_calls = run()
+    monkeypatch.delattr(DistillMOSLinear, "score_span")
+    windows, window_calls = run()
+    assert [s.start_s for s in spans.segments] == [s.start_s for s in windows.segments] == [float(s) for s in range(len(spans.segments))]
+    assert len(spans.segments) >= 9 and spans.segments[-1].end_s == 12.0
+    assert span_calls == [(1, int(spans.segments[-1].start_s * SR) + 4 * SR)]  # one pass over the message (last window padded) ...
+    assert window_calls == [(len(windows.segments), 4 * SR)]  # ... instead of one per overlapping window
+    assert np.allclose([s.p_synthetic for s in spans.segments], [s.p_synthetic for s in windows.segments], atol=0.02)
