@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import time
@@ -102,7 +101,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, held_out: dict):
     valid_bonafide = np.array([not t.is_spoof for t in valid_kept])
     result = fit_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide)
     logging.info("head: %s", result)
-    record = {"recipe": "default_detector", "config": dataclasses.asdict(cfg) | {"head": head}, "n_train": len(fit_kept), "n_valid": len(valid_kept),
+    record = {"recipe": "default_detector", "config": {"model": cfg.model, "seed": cfg.seed, "head": head}, "n_train": len(fit_kept), "n_valid": len(valid_kept),
               "train_sources": sorted({t.source for t in fit_kept}), "head_fit": result, "best_valid_eer_percent": result["valid_eer_percent"]}
 
     def score_sets(name: str, waves) -> np.ndarray:
