@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from detect import metrics
 from detect.data import INT16_SCALE
-from detect.preprocess import crop
+from detect.preprocess import SAMPLE_RATE, crop
 from voxtwin.cli import progress
-
-SAMPLE_RATE = 16_000
 
 
 @dataclass
@@ -50,17 +49,27 @@ class WindowStats:
     def concat(parts: list["WindowStats"]) -> "WindowStats":
         return WindowStats(np.concatenate([p.stats for p in parts]), np.concatenate([p.owner for p in parts]))
 
+    @classmethod
+    def cached(cls, path: Path, compute) -> "WindowStats":
+        """Statistics saved at `path`, or `compute()` saved there first (the front-end never changes)."""
+        if not path.is_file():
+            compute().save(path)
+        return cls.load(path)
 
-def one_augmentation_per_file(choices: list[str], seed: int):
-    """A `collect_stats` transform: one augmentation per file, picked from `choices` (reproducible per file)."""
+
+def augmented_copy(copy: dict, *, seed_offset: int = 0) -> tuple[str, object]:
+    """(label, `collect_stats` transform) for one `augmented_copies` entry {"augment": [names], "seed": n}: each file
+    gets one augmentation picked from the names, reproducibly per file."""
     from detect.augment import AUGMENTATIONS
+
+    choices, seed = copy["augment"], seed_offset + copy["seed"]
 
     def transform(wav: np.ndarray, index: int) -> np.ndarray:
         rng = np.random.default_rng([seed, index])
         name = choices[int(rng.integers(len(choices)))]
         return np.clip(AUGMENTATIONS.get(name)(wav, SAMPLE_RATE, rng), -1, 1).astype(np.float32)
 
-    return transform
+    return f"{'-'.join(choices)}_seed{copy['seed']}", transform
 
 
 def window_starts(n_samples: int, window: int, hop: int) -> list[int]:
@@ -80,15 +89,7 @@ def file_stats(model, wav: np.ndarray, *, window: int, hop: int, max_windows: in
     starts = window_starts(len(wav), window, hop)
     if max_windows and len(starts) > max_windows:
         starts = [starts[i] for i in np.linspace(0, len(starts) - 1, max_windows).round().astype(int)]
-    frames = model.frames(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))[None])[0]
-    per_frame = model.frames_per_second / SAMPLE_RATE
-    length = max(1, int(window * per_frame))
-    rows = []
-    for s in starts:
-        a = min(int(s * per_frame), max(0, len(frames) - length))
-        part = frames[a : a + length]
-        rows.append(torch.cat([part.mean(0), part.std(0, unbiased=False)]))
-    return torch.stack(rows).numpy()
+    return model.span_stats(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)), starts, window).numpy()
 
 
 def collect_stats(

@@ -27,8 +27,7 @@ from detect.models.registry import MODELS, Countermeasure
 from voxtwin.errors import CheckpointError
 from voxtwin.features import FeatureSpec, WaveformSpec
 
-FRAMES_PER_SECOND = 50  # 10 ms STFT hop, halved by the last convolution's time stride
-SAMPLES_PER_FRAME = 320
+SAMPLES_PER_FRAME = 320  # 50 frames per second: 10 ms STFT hop, halved by the last convolution's time stride
 FRAME_DIM = 1024  # 256 channels x 4 frequency rows
 ENCODER_PREFIX = "encoder."
 
@@ -71,7 +70,6 @@ def build_encoder(*, pretrained: bool) -> nn.Module:
 class DistillMOSLinear(Countermeasure):
     Config = DistillMOSLinearConfig
     default_spec = WaveformSpec()
-    frames_per_second = FRAMES_PER_SECOND
 
     def __init__(self, config: DistillMOSLinearConfig, spec: FeatureSpec) -> None:
         super().__init__(config, spec)
@@ -106,23 +104,23 @@ class DistillMOSLinear(Countermeasure):
         z = self.head(window_stats(self.frames(wav)))
         return torch.stack([-z / 2, z / 2], dim=1)  # [spoof, bonafide] logits whose difference is z
 
-    def score_span(self, wav: Tensor, starts: list[int], window: int) -> Tensor:
-        """Log-odds of the windows [s, s + window) of one contiguous 16 kHz signal (starts in samples, relative
-        to wav[0]), with the CNN run once over the span instead of once per overlapping window."""
+    def span_stats(self, wav: Tensor, starts: list[int], window: int) -> Tensor:
+        """(len(starts), 2048) statistics of the windows [s, s + window) of one contiguous 16 kHz signal (starts in
+        samples, relative to wav[0]), with the CNN run once over the span instead of once per overlapping window.
+        The head is fitted on exactly these statistics (detect/frozen_head.py)."""
         frames = self.frames(wav[None])[0]
         length = max(1, window // SAMPLES_PER_FRAME)
         first = [min(s // SAMPLES_PER_FRAME, max(0, len(frames) - length)) for s in starts]
-        stats = torch.stack([torch.cat(_mean_std(frames[a : a + length])) for a in first])
-        return self.head(stats)
+        return torch.cat([window_stats(frames[a : a + length][None]) for a in first])
+
+    def score_span(self, wav: Tensor, starts: list[int], window: int) -> Tensor:
+        """Log-odds of bona fide of those windows (see span_stats)."""
+        return self.head(self.span_stats(wav, starts, window))
 
 
 def window_stats(frames: Tensor) -> Tensor:
     """(B, L, D) -> (B, 2D): per-dimension mean and standard deviation over the frames."""
     return torch.cat([frames.mean(1), frames.std(1, unbiased=False)], dim=1)
-
-
-def _mean_std(frames: Tensor) -> tuple[Tensor, Tensor]:
-    return frames.mean(0), frames.std(0, unbiased=False)
 
 
 def _drop_encoder_keys(module, state_dict, prefix, local_metadata) -> None:

@@ -44,23 +44,23 @@ def main() -> None:
     excluded = set(config.get("exclude_sources", []))
     train, calibration, report = split_trials([t for t in trials if t.source not in excluded], config["calibration_sources"], config["report_sources"])
     splits = {"validation": validation_split(train)[1], "calibration": calibration, "report": report}
+    detectors = {name: Detector.load(name, device="cpu") for name in args.models}
     results: dict = {}
     for set_name in args.sets:
         kept, waves = load_trials(splits[set_name], WaveformCache(default_cache_dir("")), description=f"{set_name} audio")
         fake = np.array([t.is_spoof for t in kept])
         audio_s = sum(len(w) for w in waves) / 16_000
-        results[set_name] = {"n_files": len(kept), "n_fake": int(fake.sum()), "audio_s": audio_s, "models": {}}
-        for name in args.models:
-            detector = Detector.load(name, device="cpu")
-            entry = {"detector": detector.name, "channels": {}}
-            for ch in CHANNELS:
-                signals = [np.clip(channel(w.astype(np.float32) / INT16_SCALE, ch), -1, 1) for w in waves]
+        results[set_name] = {"n_files": len(kept), "n_fake": int(fake.sum()), "audio_s": audio_s,
+                             "models": {name: {"detector": d.name, "channels": {}} for name, d in detectors.items()}}
+        for ch in CHANNELS:
+            signals = [np.clip(channel(w.astype(np.float32) / INT16_SCALE, ch), -1, 1) for w in waves]  # once for every detector
+            for name, detector in detectors.items():
                 started = time.perf_counter()
                 out = [detector.score(s, 16_000, path=t.path.name) for s, t in zip(signals, kept)]
                 seconds = time.perf_counter() - started
                 p = np.array([r.p_synthetic if r.p_synthetic is not None else 0.5 for r in out])
                 verdicts = np.array([r.verdict for r in out])
-                entry["channels"][ch] = {
+                entry = results[set_name]["models"][name]["channels"][ch] = {
                     "eer_percent": 100 * metrics.eer(-p[~fake], -p[fake])[0],
                     "ece": expected_calibration_error(p, fake),
                     "fake_called_synthetic_percent": 100 * float(np.mean(verdicts[fake] == "synthetic")),
@@ -68,10 +68,10 @@ def main() -> None:
                     "real_called_synthetic_percent": 100 * float(np.mean(verdicts[~fake] == "synthetic")),
                     "x_real_time_one_file_at_a_time": audio_s / seconds,
                 }
-                print(set_name, name, ch, json.dumps({k: round(v, 3) for k, v in entry["channels"][ch].items()}), flush=True)
+                print(set_name, name, ch, json.dumps({k: round(v, 3) for k, v in entry.items()}), flush=True)
+        for name, entry in results[set_name]["models"].items():
             entry["mean_eer_percent"] = float(np.mean([c["eer_percent"] for c in entry["channels"].values()]))
             print(set_name, name, "mean EER over channels", round(entry["mean_eer_percent"], 2), flush=True)
-            results[set_name]["models"][name] = entry
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.out}")

@@ -67,11 +67,11 @@ def channel(wav: np.ndarray, name: str) -> np.ndarray:
 FROZEN_HEAD_MODELS = ("distillmos-linear",)
 
 
-def fit_frozen(cfg, head: dict, fit, valid, cache, held_out: dict):
+def fit_frozen(cfg, head: dict, fit, valid, cache):
     """Fit a frozen-front-end detector's head on cached window statistics: the training files as recorded plus one
     augmented copy per entry of head["augmented_copies"]; returns (model, record, score_sets) where
     score_sets(name, waves) scores held-out files window by window as `voxtwin detect score` does (1 s hop)."""
-    from detect.frozen_head import WindowStats, collect_stats, fit_head, one_augmentation_per_file, score_stats
+    from detect.frozen_head import WindowStats, augmented_copy, collect_stats, fit_head, score_stats
     from detect.models import build_model
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
 
@@ -81,20 +81,16 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, held_out: dict):
     stats_dir.mkdir(parents=True, exist_ok=True)
 
     def cached(name: str, waves, *, train_hop_windows: bool, transform=None) -> WindowStats:
-        path = stats_dir / f"{name}.npz"
-        if path.is_file():
-            return WindowStats.load(path)
-        stats = collect_stats(model, waves, window=window, hop=train_hop if train_hop_windows else hop,
-                              max_windows=head["max_windows"] if train_hop_windows else None, transform=transform, description=name)
-        stats.save(path)
-        return stats
+        return WindowStats.cached(stats_dir / f"{name}.npz", lambda: collect_stats(
+            model, waves, window=window, hop=train_hop if train_hop_windows else hop,
+            max_windows=head["max_windows"] if train_hop_windows else None, transform=transform, description=name))
 
     fit_kept, fit_waves = load_trials(fit, cache, description="Training audio")
     valid_kept, valid_waves = load_trials(valid, cache, description="Validation audio")
     parts = [cached("fit_clean", fit_waves, train_hop_windows=True)]
     for copy in head["augmented_copies"]:
-        label = f"{'-'.join(copy['augment'])}_seed{copy['seed']}"
-        parts.append(cached(f"fit_aug_{label}", fit_waves, train_hop_windows=True, transform=one_augmentation_per_file(copy["augment"], cfg.seed + copy["seed"])))
+        label, transform = augmented_copy(copy, seed_offset=cfg.seed)
+        parts.append(cached(f"fit_aug_{label}", fit_waves, train_hop_windows=True, transform=transform))
     train_stats = WindowStats.concat(parts)
     valid_stats = cached("valid", valid_waves, train_hop_windows=False)
     fit_bonafide = np.array([not t.is_spoof for t in fit_kept])
@@ -138,7 +134,7 @@ def main() -> None:
     report_kept, report_waves = load_trials(report_trials, cache, description="Report audio")
     started = time.perf_counter()
     if cfg.model in FROZEN_HEAD_MODELS:
-        model, record, score_sets = fit_frozen(cfg, config["head"], fit, valid, cache, {"calibration": calib_waves, "report": report_waves})
+        model, record, score_sets = fit_frozen(cfg, config["head"], fit, valid, cache)
         window_s = config["head"]["window_s"]
     else:
         result = train(cfg, fit, valid, record={"recipe": "default_detector", "held_out_sources": config["calibration_sources"] + config["report_sources"]})

@@ -30,15 +30,14 @@ MODEL_OVERRIDES = {
     "aasist-l": [],
     "aasist": [],
 }
-# frozen pretrained front-end + logistic regression (detect/frozen_head.py), set up as the default detector's recipe
-FROZEN_HEAD = {"distillmos-linear": {"window_s": 4.0, "hop_s": 1.0, "train_hop_s": 2.0, "max_windows": 6, "augmented_copies": [
-    {"augment": ["codec"], "seed": 0}, {"augment": ["telephone", "noise", "rawboost"], "seed": 1}, {"augment": ["telephone", "noise", "rawboost"], "seed": 2}]}}
+# frozen pretrained front-end + logistic regression (detect/frozen_head.py), with the default detector's [head] settings
+FROZEN_HEAD = ("distillmos-linear",)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default="../shared/data")
-    parser.add_argument("--models", nargs="+", default=["lfcc-gmm", "lcnn"], choices=sorted(MODEL_OVERRIDES) + sorted(FROZEN_HEAD))
+    parser.add_argument("--models", nargs="+", default=["lfcc-gmm", "lcnn"], choices=sorted(MODEL_OVERRIDES) + list(FROZEN_HEAD))
     parser.add_argument("--folds", nargs="*", default=None, help="held-out sources (default: every source with spoofs)")
     parser.add_argument("--out", default="runs/shared_corpus")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="extra recipe overrides")
@@ -68,13 +67,14 @@ def run_frozen_head_folds(name: str, root: str, folds: list[str], out: Path) -> 
     (as recorded, plus augmented copies for training), then each fold fits its own head and scores its test files
     (mean window log-odds, 1 s hop, as `voxtwin detect score`)."""
     from detect.data import WaveformCache, load_trials
-    from detect.frozen_head import WindowStats, collect_stats, fit_head, one_augmentation_per_file, score_stats
+    from detect.frozen_head import WindowStats, augmented_copy, collect_stats, fit_head, score_stats
     from detect.metrics import eer
     from detect.models import build_model
+    from detect.recipes import load_recipe
     from detect.splits import leave_one_source_out, validation_split
     from detect.train import default_cache_dir
 
-    head = FROZEN_HEAD[name]
+    head = load_recipe("default_detector")["head"]
     trials, waves = load_trials(read_dataset("manifest", root, "all"), WaveformCache(default_cache_dir("")), description="Audio")
     model = build_model(name).eval()
     window, hop, train_hop = (int(head[k] * 16_000) for k in ("window_s", "hop_s", "train_hop_s"))
@@ -82,14 +82,11 @@ def run_frozen_head_folds(name: str, root: str, folds: list[str], out: Path) -> 
     stats_dir.mkdir(parents=True, exist_ok=True)
 
     def cached(label: str, **kwargs) -> WindowStats:
-        path = stats_dir / f"{label}.npz"
-        if not path.is_file():
-            collect_stats(model, waves, window=window, description=label, **kwargs).save(path)
-        return WindowStats.load(path)
+        return WindowStats.cached(stats_dir / f"{label}.npz", lambda: collect_stats(model, waves, window=window, description=label, **kwargs))
 
     clean = cached("clean", hop=hop)
-    augmented = [cached(f"aug_{'-'.join(c['augment'])}_seed{c['seed']}", hop=train_hop, max_windows=head["max_windows"], transform=one_augmentation_per_file(c["augment"], c["seed"]))
-                 for c in head["augmented_copies"]]
+    augmented = [cached(f"aug_{label}", hop=train_hop, max_windows=head["max_windows"], transform=transform)
+                 for label, transform in map(augmented_copy, head["augmented_copies"])]
     index = {id(t): i for i, t in enumerate(trials)}
     for fold in folds:
         run_dir = out / name / fold
