@@ -128,29 +128,40 @@ class _PyAVDecoder(_Decoder):
         self.channels = int(stream.codec_context.channels or 0)
 
     def blocks(self, block_frames: int) -> Iterator[np.ndarray]:
+        """Frames are gathered raw and turned into mono floats a block at a time: per-frame conversion cost more
+        than decoding itself for 20 ms Opus frames."""
         import av
 
         pending: list[np.ndarray] = []
-        held = 0
+        held, layout = 0, None
         try:
             for frame in self._container.decode(self._stream):
-                samples = frame.to_ndarray()
-                if frame.format.is_planar:
-                    mono = samples.astype(np.float32).mean(axis=0)
-                else:  # packed: (1, samples * channels)
-                    mono = samples.reshape(-1, len(frame.layout.channels)).astype(np.float32).mean(axis=1)
-                mono = _to_unit_range(mono, frame.format.name)
-                pending.append(mono)
-                held += len(mono)
+                frame_layout = (frame.format.name, frame.format.is_planar, len(frame.layout.channels))
+                if pending and frame_layout != layout:  # a mid-stream format change: convert what came before
+                    yield _frames_to_mono(pending, *layout)
+                    pending, held = [], 0
+                layout = frame_layout
+                pending.append(frame.to_ndarray())
+                held += frame.samples
                 if held >= block_frames:
-                    yield np.concatenate(pending)
+                    yield _frames_to_mono(pending, *layout)
                     pending, held = [], 0
         except av.FFmpegError as exc:
             raise AudioDecodeError(f"{self._label}: decoding failed part-way ({_one_line(exc)}); the file is truncated or corrupt") from None
         finally:
             self._container.close()
         if pending:
-            yield np.concatenate(pending)
+            yield _frames_to_mono(pending, *layout)
+
+
+def _frames_to_mono(frames: list[np.ndarray], sample_format: str, planar: bool, channels: int) -> np.ndarray:
+    """Decoded frames' arrays (planar: (channels, n); packed: (1, n * channels)) as one mono float32 signal."""
+    samples = np.concatenate(frames, axis=1)
+    if planar:
+        mono = samples[0] if channels == 1 else samples.mean(axis=0, dtype=np.float64)
+    else:
+        mono = samples.reshape(-1) if channels == 1 else samples.reshape(-1, channels).mean(axis=1, dtype=np.float64)
+    return _to_unit_range(mono.astype(np.float32), sample_format).astype(np.float32, copy=False)
 
 
 def _to_unit_range(samples: np.ndarray, sample_format: str) -> np.ndarray:
@@ -198,20 +209,33 @@ def _check_source(source: Source) -> None:
 
 
 def _open(source: Source) -> _Decoder:
-    """Open with soundfile, falling back to PyAV; raise AudioDecodeError when neither reads it."""
+    """Open with soundfile, falling back to PyAV; raise AudioDecodeError when neither reads it. Opus goes to PyAV
+    first: FFmpeg's Opus decoder runs about 2x faster than libsndfile's libopus (60 s at 48 kHz: 0.12 s vs 0.25 s)."""
     _check_source(source)
     label = _label(source)
-    raw = io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray)) else None
     try:
-        return _SoundfileDecoder(sf.SoundFile(raw if raw is not None else os.fspath(source)))
+        handle = sf.SoundFile(_readable(source))
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        soundfile_error = _one_line(exc)
+        return _open_pyav(source, label, soundfile_error=_one_line(exc))
+    if handle.subtype != "OPUS":
+        return _SoundfileDecoder(handle)
+    try:
+        decoder = _open_pyav(source, label, soundfile_error="")
+    except AudioDecodeError:
+        return _SoundfileDecoder(handle)
+    handle.close()
+    return decoder
+
+
+def _readable(source: Source):
+    return io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray)) else os.fspath(source)
+
+
+def _open_pyav(source: Source, label: str, *, soundfile_error: str) -> _Decoder:
     import av
 
-    if raw is not None:
-        raw.seek(0)
     try:
-        container = av.open(raw if raw is not None else os.fspath(source), mode="r")
+        container = av.open(_readable(source), mode="r")
     except (av.FFmpegError, ValueError, UnicodeDecodeError) as exc:
         raise AudioDecodeError(
             f"{label}: cannot decode: not audio, or truncated/corrupt (soundfile: {soundfile_error}; ffmpeg: {_one_line(exc)})"
