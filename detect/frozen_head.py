@@ -7,6 +7,7 @@ strength is chosen on a speaker-disjoint validation set, scored as `voxtwin dete
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,11 +51,22 @@ class WindowStats:
         return WindowStats(np.concatenate([p.stats for p in parts]), np.concatenate([p.owner for p in parts]))
 
     @classmethod
-    def cached(cls, path: Path, compute) -> "WindowStats":
-        """Statistics saved at `path`, or `compute()` saved there first (the front-end never changes)."""
+    def cached(cls, directory: Path, name: str, waves: list[np.ndarray], settings: dict, compute) -> "WindowStats":
+        """Statistics saved in `directory` under `name` and a digest of the waveforms and settings, or `compute()`
+        saved there first: the front-end never changes, but a changed file list or window must not reuse a cache."""
+        path = Path(directory) / f"{name}-{stats_key(waves, settings)}.npz"
         if not path.is_file():
             compute().save(path)
         return cls.load(path)
+
+
+def stats_key(waves: list[np.ndarray], settings: dict) -> str:
+    """A short digest of the waveforms (samples and lengths, in order) and the settings that shape their statistics."""
+    digest = hashlib.sha1(repr(sorted(settings.items())).encode())
+    for wave in waves:
+        digest.update(np.int64(len(wave)).tobytes())
+        digest.update(np.ascontiguousarray(wave).tobytes())
+    return digest.hexdigest()[:12]
 
 
 def augmented_copy(copy: dict, *, seed_offset: int = 0) -> tuple[str, object]:

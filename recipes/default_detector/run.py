@@ -27,6 +27,7 @@ from detect.calibration import expected_calibration_error, fit_platt
 from detect.checkpoints import load_detector, save_detector
 from detect.data import INT16_SCALE, WaveformCache, load_trials
 from detect.datasets import read_dataset
+from detect.detector import SHIPPED
 from detect.recipes import load_recipe, train_config
 from detect.splits import stable_fraction, validation_split
 from detect.train import default_cache_dir, score_waves, train
@@ -80,17 +81,18 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     stats_dir = Path(cfg.out_dir) / f"stats_{cfg.model}_{head['window_s']}s"
     stats_dir.mkdir(parents=True, exist_ok=True)
 
-    def cached(name: str, waves, *, train_hop_windows: bool, transform=None) -> WindowStats:
-        return WindowStats.cached(stats_dir / f"{name}.npz", lambda: collect_stats(
-            model, waves, window=window, hop=train_hop if train_hop_windows else hop,
-            max_windows=head["max_windows"] if train_hop_windows else None, transform=transform, description=name))
+    def cached(name: str, waves, *, train_hop_windows: bool, transform=None, augment_label: str = "") -> WindowStats:
+        settings = {"window": window, "hop": train_hop if train_hop_windows else hop, "max_windows": head["max_windows"] if train_hop_windows else None,
+                    "augment": augment_label, "seed": cfg.seed}
+        return WindowStats.cached(stats_dir, name, waves, settings, lambda: collect_stats(
+            model, waves, window=window, hop=settings["hop"], max_windows=settings["max_windows"], transform=transform, description=name))
 
     fit_kept, fit_waves = load_trials(fit, cache, description="Training audio")
     valid_kept, valid_waves = load_trials(valid, cache, description="Validation audio")
     parts = [cached("fit_clean", fit_waves, train_hop_windows=True)]
     for copy in head["augmented_copies"]:
         label, transform = augmented_copy(copy, seed_offset=cfg.seed)
-        parts.append(cached(f"fit_aug_{label}", fit_waves, train_hop_windows=True, transform=transform))
+        parts.append(cached(f"fit_aug_{label}", fit_waves, train_hop_windows=True, transform=transform, augment_label=label))
     train_stats = WindowStats.concat(parts)
     valid_stats = cached("valid", valid_waves, train_hop_windows=False)
     fit_bonafide = np.array([not t.is_spoof for t in fit_kept])
@@ -106,11 +108,68 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     return model, record, score_sets
 
 
+def fit_gmm(cfg, head: dict, gmm_settings: dict, fit, valid, cache):
+    """Fit the LFCC-GMM on frames of the training files as recorded plus the same augmented copies as the frozen
+    head ([head] augmented_copies), `frames_per_file` random frames per file and copy; the number of components is
+    chosen by validation EER from `n_components`. Held-out files are scored window by window (features once per
+    file, GMM.score_span), as `voxtwin detect score` does."""
+    from detect.frozen_head import augmented_copy, file_scores, window_starts
+    from detect.models.gmm import GMMConfig, GMMCountermeasure
+    from detect.preprocess import crop
+    from voxtwin.cli import progress
+
+    window, hop = (int(head[k] * 16_000) for k in ("window_s", "hop_s"))
+    fit_kept, fit_waves = load_trials(fit, cache, description="Training audio")
+    valid_kept, valid_waves = load_trials(valid, cache, description="Validation audio")
+    copies = [("clean", None)] + [augmented_copy(copy, seed_offset=cfg.seed) for copy in head["augmented_copies"]]
+    frontend = GMMCountermeasure(GMMConfig()).eval()
+    rng = np.random.default_rng(cfg.seed)
+    frames: dict[bool, list[np.ndarray]] = {True: [], False: []}
+    with torch.inference_mode():
+        for label, transform in copies:
+            for i, (trial, wave) in enumerate(progress(list(zip(fit_kept, fit_waves)), f"LFCC frames ({label})")):
+                wav = wave.astype(np.float32) / INT16_SCALE
+                x = frontend.frames(torch.from_numpy(transform(wav, i) if transform else wav)[None]).numpy()
+                keep = rng.choice(len(x), min(len(x), gmm_settings["frames_per_file"]), replace=False)
+                frames[trial.is_spoof].append(x[keep])
+    bonafide, spoof = np.concatenate(frames[False]), np.concatenate(frames[True])
+    logging.info("GMM training frames: %d bona fide, %d spoof", len(bonafide), len(spoof))
+
+    def score_sets_with(model):
+        def score_sets(name: str, waves) -> np.ndarray:
+            scores, owner = [], []
+            with torch.inference_mode():
+                for i, wave in enumerate(waves):
+                    wav = wave.astype(np.float32) / INT16_SCALE
+                    span = crop(wav, window) if len(wav) < window else wav
+                    starts = window_starts(len(span), window, hop)
+                    scores.append(model.score_span(torch.from_numpy(span), starts, window).numpy())
+                    owner.append(np.full(len(starts), i))
+            return file_scores(np.concatenate(scores), np.concatenate(owner), len(waves))
+        return score_sets
+
+    valid_fake = np.array([t.is_spoof for t in valid_kept])
+    grid, best = {}, None
+    for k in gmm_settings["n_components"]:
+        config = GMMConfig(n_components=k, max_iter=gmm_settings["max_iter"], max_frames_per_class=gmm_settings["max_frames_per_class"], seed=cfg.seed)
+        model = GMMCountermeasure(config).fit(bonafide, spoof).eval()
+        scores = score_sets_with(model)("valid", valid_waves)
+        grid[k] = 100 * metrics.eer(scores[~valid_fake], scores[valid_fake])[0]
+        logging.info("GMM %d components: validation EER %.2f %%", k, grid[k])
+        if best is None or grid[k] < grid[best[0]]:
+            best = (k, model)
+    k, model = best
+    record = {"recipe": "default_detector", "config": {"model": cfg.model, "seed": cfg.seed, "head": head, "gmm": gmm_settings}, "n_train": len(fit_kept), "n_valid": len(valid_kept),
+              "train_sources": sorted({t.source for t in fit_kept}), "n_components_grid": grid, "best_valid_eer_percent": grid[k],
+              "n_frames": {"bonafide": len(bonafide), "spoof": len(spoof)}}
+    return model, record, score_sets_with(model)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--no-install", action="store_true", help="do not overwrite the shipped weights")
-    parser.add_argument("--install-as", choices=("default", "fast"), default="default", help="which shipped detector to replace (detect/weights/NAME.*)")
+    parser.add_argument("--install-as", choices=tuple(SHIPPED), default="default", help="which shipped detector to replace (detect/weights/NAME.*)")
     parser.add_argument("--no-generate", action="store_true", help="train without the project's own synthetic speech")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -135,6 +194,9 @@ def main() -> None:
     started = time.perf_counter()
     if cfg.model in FROZEN_HEAD_MODELS:
         model, record, score_sets = fit_frozen(cfg, config["head"], fit, valid, cache)
+        window_s = config["head"]["window_s"]
+    elif cfg.model == "lfcc-gmm":
+        model, record, score_sets = fit_gmm(cfg, config["head"], config["gmm"], fit, valid, cache)
         window_s = config["head"]["window_s"]
     else:
         result = train(cfg, fit, valid, record={"recipe": "default_detector", "held_out_sources": config["calibration_sources"] + config["report_sources"]})
@@ -165,7 +227,7 @@ def main() -> None:
             entry["per_source_eer_percent"] = {s: 100 * metrics.eer(scores[~fake], scores[fake & (sources == s)])[0] for s in config["report_sources"] if (fake & (sources == s)).any()}
         report["channels"][name] = entry
         logging.info("%s: %s", name, entry)
-    out = Path(cfg.out_dir).parent / "report.json"
+    out = Path(cfg.out_dir).parent / f"report_{cfg.model}.json"
     out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     if not args.no_install:

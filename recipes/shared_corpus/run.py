@@ -82,7 +82,8 @@ def run_frozen_head_folds(name: str, root: str, folds: list[str], out: Path) -> 
     stats_dir.mkdir(parents=True, exist_ok=True)
 
     def cached(label: str, **kwargs) -> WindowStats:
-        return WindowStats.cached(stats_dir / f"{label}.npz", lambda: collect_stats(model, waves, window=window, description=label, **kwargs))
+        settings = {"window": window} | {k: v for k, v in kwargs.items() if k != "transform"}
+        return WindowStats.cached(stats_dir, label, waves, settings | {"augment": label}, lambda: collect_stats(model, waves, window=window, description=label, **kwargs))
 
     clean = cached("clean", hop=hop)
     augmented = [cached(f"aug_{label}", hop=train_hop, max_windows=head["max_windows"], transform=transform)

@@ -39,6 +39,33 @@ def test_stereo_is_mixed_to_mono(tmp_path):
     assert audio.info(tmp_path / "st.wav").channels == 2
 
 
+@pytest.mark.parametrize("codec,sample_format,scale,offset", [("pcm_s16le", "s16", 2**15, 0), ("pcm_u8", "u8", 2**7, 128), ("pcm_s32le", "s32", 2**31, 0)])
+def test_ffmpeg_packed_integer_stereo_is_scaled_and_mixed(tmp_path, codec, sample_format, scale, offset):
+    """Files soundfile cannot open go through PyAV, whose frames are read as raw buffers: check scaling and mixing."""
+    av = pytest.importorskip("av")
+    left = np.round(sine(300.0, duration_s=1.0) * (scale - 1) * 0.8)
+    right = np.round(-0.5 * left)
+    interleaved = (np.stack([left, right], axis=1).reshape(1, -1) + offset).astype({"s16": np.int16, "u8": np.uint8, "s32": np.int32}[sample_format])
+    with av.open(str(tmp_path / "st.mka"), "w") as container:
+        stream = container.add_stream(codec, rate=16_000, layout="stereo")
+        frame = av.AudioFrame.from_ndarray(interleaved, format=sample_format, layout="stereo")
+        frame.sample_rate = 16_000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    wav, _ = audio.load(tmp_path / "st.mka", allow_silence=True)
+    np.testing.assert_allclose(wav, (left + right) / 2 / scale, atol=1.0 / scale)
+
+
+def test_opus_decodes_like_ffmpeg_frame_by_frame(tmp_path, speech_16k):
+    av = pytest.importorskip("av")
+    path = audio.save(tmp_path / "m.opus", speech_16k, 16_000)
+    with av.open(str(path)) as container:
+        reference = np.concatenate([frame.to_ndarray()[0] for frame in container.decode(audio=0)])
+    blocks = [block for block, _ in audio.iter_blocks(path, block_s=0.5)]
+    assert len(blocks) > 1
+    np.testing.assert_array_equal(np.concatenate(blocks), reference)
+
+
 @pytest.mark.parametrize("rate", [8_000, 11_025, 44_100, 96_000, 192_000])
 def test_resampling_keeps_frequency_and_level(tmp_path, rate):
     sf.write(tmp_path / "t.flac", sine(1000.0, duration_s=1.0, sample_rate=rate), rate, subtype="PCM_24")
