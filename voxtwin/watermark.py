@@ -150,8 +150,8 @@ _BAND_SUM = torch.from_numpy((np.arange(N_BANDS)[:, None] == _BAND_OF_BIN[None, 
 
 def _band_log_energy(x: np.ndarray) -> np.ndarray:
     """(frames, bands) log band energies (squares of the real and imaginary parts: 4x faster than complex abs)."""
-    spectrum = torch.view_as_real(_stft(x)[_BAND_BINS[0] : _BAND_BINS[-1] + 1])  # (bins, frames, 2)
-    power = spectrum.square().sum(-1)
+    spectrum = _stft(x)[_BAND_BINS[0] : _BAND_BINS[-1] + 1]
+    power = spectrum.real.square() + spectrum.imag.square()
     return torch.log(power.T @ _BAND_SUM + 1e-10).numpy()
 
 

@@ -29,29 +29,32 @@ class GMMConfig:
 
 
 class DiagonalGMM(nn.Module):
-    """Log-likelihood of frames under a diagonal GMM, from fitted weights, means and variances."""
+    """Log-likelihood of frames under a diagonal GMM, from fitted weights, means and variances.
+
+    Computed as one matrix product over [x^2, x] (no (N, K, D) difference tensor: 30-60x faster on CPU). Frames
+    and means are first centred on the mean of the means, so the expanded squares stay small and float32 keeps the
+    direct form's accuracy."""
 
     def __init__(self, weights: Tensor, means: Tensor, variances: Tensor) -> None:
         super().__init__()
         self.register_buffer("log_weights", torch.log(weights))
         self.register_buffer("means", means)
         self.register_buffer("variances", variances)
+        centre = means.mean(dim=0)
+        m, precision = means - centre, 1.0 / variances
+        log_norm = -0.5 * (means.shape[1] * math.log(2 * math.pi) + torch.log(variances).sum(-1))
+        self.register_buffer("centre", centre, persistent=False)
+        self.register_buffer("projection", torch.cat([-0.5 * precision, m * precision], dim=1).T.contiguous(), persistent=False)  # (2D, K)
+        self.register_buffer("offset", self.log_weights + log_norm - 0.5 * (m.square() * precision).sum(-1), persistent=False)
+
+    def component_log_likelihoods(self, frames: Tensor) -> Tensor:
+        """(N, D) -> (N, K) weighted component log-densities."""
+        x = frames - self.centre
+        return torch.cat([x.square(), x], dim=1) @ self.projection + self.offset
 
     def forward(self, frames: Tensor) -> Tensor:
         """frames (N, D) -> log-likelihood (N,)."""
-        return torch.logsumexp(component_log_likelihoods(frames, self.log_weights, self.means, self.variances), dim=1)
-
-
-def component_log_likelihoods(frames: Tensor, log_weights: Tensor, means: Tensor, variances: Tensor) -> Tensor:
-    """(N, K) weighted component log-densities as one matrix product over [x^2, x] (no (N, K, D) difference
-    tensor: 30-60x faster on CPU). Frames and means are first centred on the mean of the means, so the expanded
-    squares stay small and float32 keeps the direct form's accuracy."""
-    centre = means.mean(dim=0)
-    x, m = frames - centre, means - centre
-    precision = 1.0 / variances
-    log_norm = -0.5 * (means.shape[1] * math.log(2 * math.pi) + torch.log(variances).sum(-1))
-    const = log_weights + log_norm - 0.5 * (m.square() * precision).sum(-1)
-    return torch.cat([x.square(), x], dim=1) @ torch.cat([-0.5 * precision, m * precision], dim=1).T + const
+        return torch.logsumexp(self.component_log_likelihoods(frames), dim=1)
 
 
 class GMMCountermeasure(nn.Module):
