@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "default"
 # detectors shipped inside the package, by the name `--model` accepts (detect/MODEL_CARD.md)
-SHIPPED = {"default": DEFAULT_WEIGHTS, "fast": WEIGHTS_DIR / "fast", "fastest": WEIGHTS_DIR / "fastest"}
+SHIPPED = {"default": DEFAULT_WEIGHTS, "fast": WEIGHTS_DIR / "fast"}
 SYNTHETIC_THRESHOLD = 0.8  # p_synthetic at or above: verdict "synthetic"
 REAL_THRESHOLD = 0.2  # at or below: "real"; in between: "uncertain"
 MIN_SPEECH_S = 1.0  # less speech than this: flag too_short, verdict uncertain

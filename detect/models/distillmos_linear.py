@@ -20,10 +20,10 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from torch import Tensor, nn
 
-from detect.models.registry import MODELS, Countermeasure
+from detect.models.registry import MODELS
+from detect.models.window_stats_linear import WindowStatsLinear
 from voxtwin.errors import CheckpointError
 from voxtwin.features import FeatureSpec, WaveformSpec
 
@@ -67,9 +67,11 @@ def build_encoder(*, pretrained: bool) -> nn.Module:
 
 
 @MODELS.register("distillmos-linear")
-class DistillMOSLinear(Countermeasure):
+class DistillMOSLinear(WindowStatsLinear):
     Config = DistillMOSLinearConfig
     default_spec = WaveformSpec()
+    samples_per_frame = frame_span = SAMPLES_PER_FRAME
+    stats_dim = 2 * FRAME_DIM
 
     def __init__(self, config: DistillMOSLinearConfig, spec: FeatureSpec) -> None:
         super().__init__(config, spec)
@@ -81,9 +83,6 @@ class DistillMOSLinear(Countermeasure):
                     "install the distillmos version named in pyproject.toml"
                 )
         self.encoder = build_encoder(pretrained=config.pretrained).requires_grad_(False)
-        self.register_buffer("mean", torch.zeros(2 * FRAME_DIM))
-        self.register_buffer("scale", torch.ones(2 * FRAME_DIM))
-        self.out = nn.Linear(2 * FRAME_DIM, 1)
         # the encoder's weights come from the package, never from our checkpoints
         self.register_state_dict_post_hook(_drop_encoder_keys)
         self.register_load_state_dict_post_hook(_ignore_missing_encoder_keys)
@@ -95,32 +94,6 @@ class DistillMOSLinear(Countermeasure):
             raise ValueError(f"distillmos-linear needs at least {SAMPLES_PER_FRAME} samples, got {wav.shape[-1]}")
         h = self.encoder(wav[:, : n * SAMPLES_PER_FRAME] * self.config.input_gain)  # (B, 1024, L')
         return h[:, :, :n].transpose(1, 2)
-
-    def head(self, stats: Tensor) -> Tensor:
-        """(N, 2048) window statistics -> (N,) log-odds of bona fide."""
-        return self.out((stats - self.mean) / self.scale).squeeze(-1)
-
-    def forward(self, wav: Tensor) -> Tensor:
-        z = self.head(window_stats(self.frames(wav)))
-        return torch.stack([-z / 2, z / 2], dim=1)  # [spoof, bonafide] logits whose difference is z
-
-    def span_stats(self, wav: Tensor, starts: list[int], window: int) -> Tensor:
-        """(len(starts), 2048) statistics of the windows [s, s + window) of one contiguous 16 kHz signal (starts in
-        samples, relative to wav[0]), with the CNN run once over the span instead of once per overlapping window.
-        The head is fitted on exactly these statistics (detect/frozen_head.py)."""
-        frames = self.frames(wav[None])[0]
-        length = max(1, window // SAMPLES_PER_FRAME)
-        first = [min(s // SAMPLES_PER_FRAME, max(0, len(frames) - length)) for s in starts]
-        return torch.cat([window_stats(frames[a : a + length][None]) for a in first])
-
-    def score_span(self, wav: Tensor, starts: list[int], window: int) -> Tensor:
-        """Log-odds of bona fide of those windows (see span_stats)."""
-        return self.head(self.span_stats(wav, starts, window))
-
-
-def window_stats(frames: Tensor) -> Tensor:
-    """(B, L, D) -> (B, 2D): per-dimension mean and standard deviation over the frames."""
-    return torch.cat([frames.mean(1), frames.std(1, unbiased=False)], dim=1)
 
 
 def _drop_encoder_keys(module, state_dict, prefix, local_metadata) -> None:

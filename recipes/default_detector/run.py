@@ -35,7 +35,7 @@ from voxtwin.codec import telephone, transcode
 
 HERE = Path(__file__).resolve().parent
 WEIGHTS = HERE.parents[1] / "detect" / "weights"
-VERSION = "2026.11-2"  # 2026.11-1: the LFCC-LCNN, now shipped as `fast`
+VERSION = "2026.11-3"  # of the detector this run installs; default: distillmos-linear@2026.11-2; fast: spectral-linear@2026.11-3 (2026.11-1: the LFCC-LCNN, fast until 2026.11-3)
 CHANNELS = {"clean": None, "opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64), "telephone_8k": "telephone"}
 
 
@@ -65,7 +65,7 @@ def channel(wav: np.ndarray, name: str) -> np.ndarray:
     return transcode(wav, 16_000, codec=spec[0], bitrate_kbps=spec[1])
 
 
-FROZEN_HEAD_MODELS = ("distillmos-linear",)
+FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear")
 
 
 def fit_frozen(cfg, head: dict, fit, valid, cache):
@@ -76,7 +76,8 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     from detect.models import build_model
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
 
-    model = build_model(cfg.model, encoder_sha256=weights_sha256(distillmos_weights())).eval()
+    pinned = {"encoder_sha256": weights_sha256(distillmos_weights())} if cfg.model == "distillmos-linear" else {}
+    model = build_model(cfg.model, **pinned).eval()
     window, train_hop, hop = (int(head[k] * 16_000) for k in ("window_s", "train_hop_s", "hop_s"))
     stats_dir = Path(cfg.out_dir) / f"stats_{cfg.model}_{head['window_s']}s"
     stats_dir.mkdir(parents=True, exist_ok=True)

@@ -30,8 +30,8 @@ MODEL_OVERRIDES = {
     "aasist-l": [],
     "aasist": [],
 }
-# frozen pretrained front-end + logistic regression (detect/frozen_head.py), with the default detector's [head] settings
-FROZEN_HEAD = ("distillmos-linear",)
+# fixed front-end (pretrained or plain spectra) + logistic regression (detect/frozen_head.py), with the default detector's [head] settings
+FROZEN_HEAD = ("distillmos-linear", "spectral-linear")
 
 
 def main() -> None:

@@ -23,9 +23,9 @@ def test_shipped_weights_are_safetensors_and_small(name):
     assert not {"resume"} & set(meta["training"]), "the shipped checkpoint carries no optimiser state"
 
 
-def test_default_is_the_distillmos_detector_and_fast_the_lcnn():
+def test_default_is_the_distillmos_detector_and_fast_the_spectral_one():
     assert Detector.load(device="cpu").name.startswith("distillmos-linear@")
-    assert Detector.load("fast", device="cpu").name.startswith("lcnn@")
+    assert Detector.load("fast", device="cpu").name.startswith("spectral-linear@")
 
 
 def test_a_file_named_like_a_shipped_detector_wins(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ from detect.models.gmm import GMMConfig, GMMCountermeasure
 from voxtwin.errors import UnknownNameError
 from voxtwin.features import LFCCSpec
 
-NEURAL = ["aasist", "aasist-l", "distillmos-linear", "lcnn", "rawnet2"]
+NEURAL = ["aasist", "aasist-l", "distillmos-linear", "lcnn", "rawnet2", "spectral-linear"]
 SAMPLES = 16_000
 
 
@@ -40,7 +40,7 @@ def test_forward_backward_on_a_tiny_batch(name):
 
 
 def test_registry_names_and_misses():
-    assert set(MODELS.names()) == {"aasist", "aasist-l", "distillmos-linear", "lcnn", "rawnet2", "ssl-aasist"}
+    assert set(MODELS.names()) == {"aasist", "aasist-l", "distillmos-linear", "lcnn", "rawnet2", "spectral-linear", "ssl-aasist"}
     with pytest.raises(UnknownNameError, match="available: aasist"):
         build_model("resnet")
     with pytest.raises(ValueError, match="unknown"):

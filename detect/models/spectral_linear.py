@@ -1,0 +1,57 @@
+"""A linear countermeasure on log-spectrum statistics: the cheapest detector that still sees the whole band.
+
+Each 4 s window is summarised per frequency bin (257 bins, 32 ms frames, 10 ms hop) by the mean and standard
+deviation of the log power and the mean absolute change from one frame to the next (vocoders leave the fine
+temporal texture of the spectrum too smooth or too noisy); standardisation + one logistic unit score the window.
+Nothing is pretrained: the head is fitted on cached window statistics like distillmos-linear's
+(detect/frozen_head.py), and scoring costs one STFT per second of audio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from detect.models.registry import MODELS
+from detect.models.window_stats_linear import WindowStatsLinear
+from voxtwin.features import FeatureSpec, WaveformSpec
+
+N_FFT = 512
+HOP = 160
+BINS = N_FFT // 2 + 1
+
+
+@dataclass(frozen=True)
+class SpectralLinearConfig:
+    floor: float = 1e-8  # power floor before the log: digital silence must not reach -inf
+
+    @classmethod
+    def tiny(cls) -> "SpectralLinearConfig":
+        return cls()
+
+
+@MODELS.register("spectral-linear")
+class SpectralLinear(WindowStatsLinear):
+    Config = SpectralLinearConfig
+    default_spec = WaveformSpec()
+    samples_per_frame = HOP
+    frame_span = N_FFT
+    stats_dim = 3 * BINS
+
+    def __init__(self, config: SpectralLinearConfig, spec: FeatureSpec) -> None:
+        super().__init__(config, spec)
+        self.register_buffer("window", torch.hann_window(N_FFT), persistent=False)
+
+    def frames(self, wav: Tensor) -> Tensor:
+        """(B, T) 16 kHz -> (B, L, 257) log power, L = 1 + (T - 512) // 160 (shorter inputs are zero-padded)."""
+        if wav.shape[-1] < N_FFT:
+            wav = torch.nn.functional.pad(wav, (0, N_FFT - wav.shape[-1]))
+        spectrum = torch.fft.rfft(wav.unfold(-1, N_FFT, HOP) * self.window)
+        return torch.log(spectrum.real.square() + spectrum.imag.square() + self.config.floor)
+
+    def window_stats(self, frames: Tensor) -> Tensor:
+        """(B, L, 257) -> (B, 771): mean, standard deviation and mean absolute frame-to-frame change per bin."""
+        change = (frames[:, 1:] - frames[:, :-1]).abs().mean(1) if frames.shape[1] > 1 else torch.zeros_like(frames[:, 0])
+        return torch.cat([frames.mean(1), frames.std(1, unbiased=False), change], dim=1)

@@ -1,0 +1,60 @@
+"""The shared shape of the linear-head detectors: a fixed front-end turns 16 kHz speech into frames, a window's
+frames are summarised by per-dimension statistics, and standardisation + one logistic unit score the window.
+
+Nothing before the head is trained, so the statistics of every training window are computed once and the head is
+fitted on them in seconds (detect/frozen_head.py); at scoring time the front-end runs once over each run of
+overlapping windows (`span_stats`), and training and scoring compute the statistics with the same code.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from detect.models.registry import Countermeasure
+
+
+class WindowStatsLinear(Countermeasure):
+    """Subclasses define `frames`, `samples_per_frame` (the frame hop), `frame_span` (samples the first frame
+    needs) and `stats_dim`, and may override `window_stats`."""
+
+    samples_per_frame: int
+    frame_span: int
+    stats_dim: int
+
+    def __init__(self, config, spec) -> None:
+        super().__init__(config, spec)
+        self.register_buffer("mean", torch.zeros(self.stats_dim))
+        self.register_buffer("scale", torch.ones(self.stats_dim))
+        self.out = nn.Linear(self.stats_dim, 1)
+
+    def frames(self, wav: Tensor) -> Tensor:
+        """(B, T) 16 kHz -> (B, L, D)."""
+        raise NotImplementedError
+
+    def window_stats(self, frames: Tensor) -> Tensor:
+        """(B, L, D) -> (B, stats_dim): per-dimension mean and standard deviation over the frames."""
+        return torch.cat([frames.mean(1), frames.std(1, unbiased=False)], dim=1)
+
+    def head(self, stats: Tensor) -> Tensor:
+        """(N, stats_dim) window statistics -> (N,) log-odds of bona fide."""
+        return self.out((stats - self.mean) / self.scale).squeeze(-1)
+
+    def forward(self, wav: Tensor) -> Tensor:
+        z = self.head(self.window_stats(self.frames(wav)))
+        return torch.stack([-z / 2, z / 2], dim=1)  # [spoof, bonafide] logits whose difference is z
+
+    def frames_per_window(self, window: int) -> int:
+        return max(1, 1 + (window - self.frame_span) // self.samples_per_frame)
+
+    def span_stats(self, wav: Tensor, starts: list[int], window: int) -> Tensor:
+        """(len(starts), stats_dim) statistics of the windows [s, s + window) of one contiguous 16 kHz signal (starts
+        in samples, relative to wav[0]), with the front-end run once over the span instead of once per window."""
+        frames = self.frames(wav[None])[0]
+        length = self.frames_per_window(window)
+        first = [min(s // self.samples_per_frame, max(0, len(frames) - length)) for s in starts]
+        return torch.cat([self.window_stats(frames[a : a + length][None]) for a in first])
+
+    def score_span(self, wav: Tensor, starts: list[int], window: int) -> Tensor:
+        """Log-odds of bona fide of those windows (see span_stats)."""
+        return self.head(self.span_stats(wav, starts, window))
