@@ -1,14 +1,14 @@
 """Train, calibrate and evaluate the default detector, then write detect/weights/default.{safetensors,json}.
 
     python recipes/default_detector/run.py [--set train.epochs=10] [--no-install]
-    python recipes/default_detector/run.py --set train.model=lcnn --install-as fast     # the shipped `fast` detector
+    python recipes/default_detector/run.py --set train.model=spectral-linear --install-as fast  # the shipped `fast` detector
 
 1. Trials: ../shared/data plus the project's own synthetic speech (made first by make_data.py when missing).
 2. Held out of training: the spoof sources in `calibration_sources` and `report_sources`, each with a disjoint
    pool of real speakers. The rest trains the model (early stopping on a speaker-disjoint validation split).
 3. Platt calibration is fitted on the calibration set; EER, expected calibration error, per-source EER and
    robustness (Opus 16 kbps, MP3 64 kbps, 8 kHz telephone band) are measured on the report set.
-4. Results go to runs/default_detector/report.json (the numbers in detect/MODEL_CARD.md).
+4. Results go to runs/default_detector/report_MODEL.json (the numbers in detect/MODEL_CARD.md).
 """
 
 from __future__ import annotations
