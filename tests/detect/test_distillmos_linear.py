@@ -121,3 +121,21 @@ def test_detector_scores_a_long_message_with_one_encoder_pass(tmp_path, monkeypa
     assert span_calls == [(1, int(spans.segments[-1].start_s * SR) + 4 * SR)]  # one pass over the message (last window padded) ...
     assert window_calls == [(len(windows.segments), 4 * SR)]  # ... instead of one per overlapping window
     assert np.allclose([s.p_synthetic for s in spans.segments], [s.p_synthetic for s in windows.segments], atol=0.02)
+
+
+def test_cached_statistics_are_keyed_by_the_audio_and_settings(tmp_path):
+    """A cache must never be reused for a different file list or window: the recipes change both."""
+    waves = [np.arange(100, dtype=np.int16), np.arange(50, dtype=np.int16)]
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return WindowStats(np.full((2, 3), len(calls), dtype=np.float32), np.array([0, 1]))
+
+    first = WindowStats.cached(tmp_path, "fit", waves, {"window": 4}, compute)
+    again = WindowStats.cached(tmp_path, "fit", [w.copy() for w in waves], {"window": 4}, compute)
+    assert len(calls) == 1 and np.array_equal(first.stats, again.stats)
+    WindowStats.cached(tmp_path, "fit", waves[:1], {"window": 4}, compute)  # another file list
+    WindowStats.cached(tmp_path, "fit", waves, {"window": 2}, compute)  # another window
+    WindowStats.cached(tmp_path, "fit", [waves[0], waves[1][::-1].copy()], {"window": 4}, compute)  # other samples
+    assert len(calls) == 4 and len(list(tmp_path.glob("fit-*.npz"))) == 4
