@@ -21,7 +21,7 @@ TINY_LCNN = "[" + ",".join(["8"] * 9) + "]"
 
 
 def tiny_overrides(tmp_path, model="lcnn"):
-    config = {"lcnn": [f"train.model_config.channels={TINY_LCNN}"], "lfcc-gmm": ["train.model_config={n_components=2, max_iter=5}"]}[model]
+    config = {"lcnn": [f"train.model_config.channels={TINY_LCNN}"], "lfcc-gmm": ["train.model_config={n_components=2, max_iter=5}"], "spectral-linear": []}[model]
     return [f"train.model='{model}'", *config, "train.epochs=1", "train.batch_size=4", "train.crop_samples=8000", "train.augment=['codec', 'gain']",
             f"train.cache_dir='{tmp_path / 'cache'}'", f"train.out_dir='{tmp_path / 'run'}'"]
 
@@ -147,16 +147,19 @@ def test_eval_cli_reports_a_broken_layout_in_one_line(runner, tmp_path):
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_default_detector_recipe_trains_calibrates_and_reports(tmp_path, monkeypatch):
+@pytest.mark.parametrize("model", ["lcnn", "spectral-linear"])
+def test_default_detector_recipe_trains_calibrates_and_reports(tmp_path, monkeypatch, model):
+    """The SGD path (lcnn) and the cached-statistics path (spectral-linear, the shipped `fast`), end to end."""
     import runpy
     import sys
 
     root = LAYOUTS["manifest"](tmp_path / "data", sources=("demo_a", "demo_b", "demo_c"))
     args = ["run.py", "--no-install", "--no-generate", "--set", f"root='{root}'", "--set", f"generated='{tmp_path / 'none'}'", "--set", "calibration_sources=['demo_a']",
-            "--set", "report_sources=['demo_b']"] + sum((["--set", o] for o in tiny_overrides(tmp_path)), [])
+            "--set", "report_sources=['demo_b']"] + sum((["--set", o] for o in tiny_overrides(tmp_path, model)), [])
     monkeypatch.setattr(sys, "argv", args)
     runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
-    report = json.loads((tmp_path / "report.json").read_text())
+    report = json.loads((tmp_path / f"report_{model}.json").read_text())
+    assert report["model"] == model
     assert report["calibration"]["slope"] > 0 and report["calibration_sources"] == ["demo_a"]
     assert set(report["channels"]) == {"clean", "opus_16k", "mp3_64k", "telephone_8k"}
     assert 0 <= report["channels"]["clean"]["ece"] <= 1 and "demo_b" in report["channels"]["clean"]["per_source_eer_percent"]
