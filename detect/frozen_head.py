@@ -1,4 +1,5 @@
-"""Fit the head of a detector whose front-end is pretrained and frozen (distillmos-linear).
+"""Fit the head of a detector whose front-end is fixed: pretrained and frozen (distillmos-linear) or plain spectra
+(spectral-linear); both are WindowStatsLinear models.
 
 The front-end never changes, so each training file's window statistics are computed once (with augmented copies,
 so codecs and telephone bands are seen) and logistic regression is fitted on them in seconds; the regularisation
