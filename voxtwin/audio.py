@@ -181,7 +181,7 @@ def _frames_to_mono(frames: list[np.ndarray], sample_format: str, planar: bool, 
 
 def _to_unit_range(samples: np.ndarray, sample_format: str) -> np.ndarray:
     """Integer PCM from FFmpeg to float in [-1, 1]."""
-    scale = {"s16": 2**15, "s16p": 2**15, "s32": 2**31, "s32p": 2**31, "u8": 2**7, "u8p": 2**7}.get(sample_format)
+    scale = {"s16": 2**15, "s16p": 2**15, "s32": 2**31, "s32p": 2**31, "s64": 2**63, "s64p": 2**63, "u8": 2**7, "u8p": 2**7}.get(sample_format)
     if scale is None:
         return samples
     if sample_format.startswith("u8"):
