@@ -245,7 +245,7 @@ class Detector:
         """Score a batch of (start, window) pairs, appending to `starts` and `scores`."""
         if not pending:
             return
-        if hasattr(self.model, "score_span"):  # front-end run once over overlapping windows (distillmos-linear)
+        if hasattr(self.model, "score_span"):  # front-end run once over overlapping windows (linear heads, GMM)
             for run in _contiguous_runs(pending, self.hop):
                 first = run[0][0]
                 span = np.concatenate([run[0][1]] + [w[-self.hop :] for _, w in run[1:]])

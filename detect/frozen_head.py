@@ -97,12 +97,19 @@ def window_starts(n_samples: int, window: int, hop: int) -> list[int]:
 
 @torch.inference_mode()
 def file_stats(model, wav: np.ndarray, *, window: int, hop: int, max_windows: int | None = None) -> np.ndarray:
-    """(n_windows, D) statistics of one standardised 16 kHz file; shorter files are repeat-padded to a window."""
+    """(n_windows, D) statistics of one standardised 16 kHz file (see file_windows)."""
+    span, starts = file_windows(wav, window=window, hop=hop, max_windows=max_windows)
+    return model.span_stats(span, starts, window).numpy()
+
+
+def file_windows(wav: np.ndarray, *, window: int, hop: int, max_windows: int | None = None) -> tuple[torch.Tensor, list[int]]:
+    """(signal, window starts) as `voxtwin detect score` windows a file: shorter files are repeat-padded to one
+    window; at most `max_windows` evenly spaced windows when given."""
     wav = crop(wav, window) if len(wav) < window else wav
     starts = window_starts(len(wav), window, hop)
     if max_windows and len(starts) > max_windows:
         starts = [starts[i] for i in np.linspace(0, len(starts) - 1, max_windows).round().astype(int)]
-    return model.span_stats(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)), starts, window).numpy()
+    return torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)), starts
 
 
 def collect_stats(

@@ -19,6 +19,18 @@ def _pair(seed: int, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
     return real, world_copy(speechlike(duration_s=duration_s, sample_rate=SAMPLE_RATE, f0_hz=95 + 13 * (seed % 7), seed=seed + 1000))
 
 
+def vocoded_pairs(seeds) -> tuple[list[np.ndarray], np.ndarray]:
+    """(int16 waveforms, bona fide flags): 5 s of speech-like audio per seed and its WORLD-vocoded copy, the way
+    the recipes hold audio; for fitting and checking window-statistics heads."""
+    waves, bonafide = [], []
+    for seed in seeds:
+        real = speechlike(duration_s=5.0, sample_rate=SAMPLE_RATE, seed=seed, f0_hz=100 + 7 * seed)
+        for label, wav in ((True, real), (False, world_copy(real))):
+            waves.append(np.round(np.clip(wav, -1, 1) * 32767).astype(np.int16))
+            bonafide.append(label)
+    return waves, np.array(bonafide)
+
+
 def _write(path: Path, wav: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, wav, SAMPLE_RATE)

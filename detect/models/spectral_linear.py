@@ -57,15 +57,12 @@ class SpectralLinear(WindowStatsLinear):
         change = (frames[:, 1:] - frames[:, :-1]).abs().mean(1) if frames.shape[1] > 1 else torch.zeros_like(mean)
         return torch.cat([mean, std, change], dim=1)
 
-    def span_stats(self, wav: Tensor, starts: list[int], window: int) -> Tensor:
-        """As WindowStatsLinear.span_stats (the same numbers), with the frame-to-frame changes computed once for the
-        span rather than once per overlapping window (3 % of `fast`'s scoring time, measured side by side)."""
-        frames = self.frames(wav[None])[0]
-        length = self.frames_per_window(window)
+    def stats_of_windows(self, frames: Tensor, first: list[int], length: int) -> Tensor:
+        """The same numbers as window_stats per window, with the frame-to-frame changes computed once for the span
+        rather than once per overlapping window (3 % of `fast`'s scoring time, measured side by side)."""
         change = (frames[1:] - frames[:-1]).abs()
         rows = []
-        for start in starts:
-            a = min(start // self.samples_per_frame, max(0, len(frames) - length))
+        for a in first:
             std, mean = torch.std_mean(frames[a : a + length], dim=0, unbiased=False)
             moved = change[a : a + length - 1].mean(0) if min(length, len(frames) - a) > 1 else torch.zeros_like(mean)
             rows.append(torch.cat([mean, std, moved]))

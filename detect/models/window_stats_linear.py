@@ -8,13 +8,15 @@ overlapping windows (`span_stats`), and training and scoring compute the statist
 
 from __future__ import annotations
 
+import abc
+
 import torch
 from torch import Tensor, nn
 
 from detect.models.registry import Countermeasure
 
 
-class WindowStatsLinear(Countermeasure):
+class WindowStatsLinear(Countermeasure, abc.ABC):
     """Subclasses define `frames`, `samples_per_frame` (the frame hop), `frame_span` (samples the first frame
     needs) and `stats_dim`, and may override `window_stats`."""
 
@@ -28,9 +30,9 @@ class WindowStatsLinear(Countermeasure):
         self.register_buffer("scale", torch.ones(self.stats_dim))
         self.out = nn.Linear(self.stats_dim, 1)
 
+    @abc.abstractmethod
     def frames(self, wav: Tensor) -> Tensor:
         """(B, T) 16 kHz -> (B, L, D)."""
-        raise NotImplementedError
 
     def window_stats(self, frames: Tensor) -> Tensor:
         """(B, L, D) -> (B, stats_dim): per-dimension mean and standard deviation over the frames."""
@@ -53,6 +55,11 @@ class WindowStatsLinear(Countermeasure):
         frames = self.frames(wav[None])[0]
         length = self.frames_per_window(window)
         first = [min(s // self.samples_per_frame, max(0, len(frames) - length)) for s in starts]
+        return self.stats_of_windows(frames, first, length)
+
+    def stats_of_windows(self, frames: Tensor, first: list[int], length: int) -> Tensor:
+        """(len(first), stats_dim): window_stats of frames[a : a + length] for each a (span_stats' last step, which
+        a subclass may compute more cheaply from work shared by overlapping windows)."""
         return torch.cat([self.window_stats(frames[a : a + length][None]) for a in first])
 
     def score_span(self, wav: Tensor, starts: list[int], window: int) -> Tensor:

@@ -114,9 +114,8 @@ def fit_gmm(cfg, head: dict, gmm_settings: dict, fit, valid, cache):
     head ([head] augmented_copies), `frames_per_file` random frames per file and copy; the number of components is
     chosen by validation EER from `n_components`. Held-out files are scored window by window (features once per
     file, GMM.score_span), as `voxtwin detect score` does."""
-    from detect.frozen_head import augmented_copy, file_scores, window_starts
+    from detect.frozen_head import augmented_copy, file_scores, file_windows
     from detect.models.gmm import GMMConfig, GMMCountermeasure
-    from detect.preprocess import crop
     from voxtwin.cli import progress
 
     window, hop = (int(head[k] * 16_000) for k in ("window_s", "hop_s"))
@@ -141,10 +140,8 @@ def fit_gmm(cfg, head: dict, gmm_settings: dict, fit, valid, cache):
             scores, owner = [], []
             with torch.inference_mode():
                 for i, wave in enumerate(waves):
-                    wav = wave.astype(np.float32) / INT16_SCALE
-                    span = crop(wav, window) if len(wav) < window else wav
-                    starts = window_starts(len(span), window, hop)
-                    scores.append(model.score_span(torch.from_numpy(span), starts, window).numpy())
+                    span, starts = file_windows(wave.astype(np.float32) / INT16_SCALE, window=window, hop=hop)
+                    scores.append(model.score_span(span, starts, window).numpy())
                     owner.append(np.full(len(starts), i))
             return file_scores(np.concatenate(scores), np.concatenate(owner), len(waves))
         return score_sets

@@ -12,8 +12,9 @@ from detect.frozen_head import WindowStats, collect_stats, fit_head, score_stats
 from detect.models import build_model
 from detect.models.distillmos_linear import DistillMOSLinearConfig, distillmos_weights, weights_sha256
 from detect.models.window_stats_linear import WindowStatsLinear
+from detect.testing import vocoded_pairs
 from voxtwin.errors import CheckpointError
-from voxtwin.testing import speechlike, world_copy
+from voxtwin.testing import speechlike
 
 SR = 16_000
 
@@ -68,20 +69,10 @@ def test_window_starts_cover_the_file():
     assert window_starts(int(7.5 * SR), 4 * SR, 2 * SR) == [0, 2 * SR, int(3.5 * SR)]
 
 
-def _speech_sets(seeds):
-    waves, bonafide = [], []
-    for seed in seeds:
-        real = speechlike(duration_s=5.0, seed=seed, f0_hz=100 + 7 * seed)
-        for label, wav in ((True, real), (False, world_copy(real))):
-            waves.append(np.round(np.clip(wav, -1, 1) * 32767).astype(np.int16))
-            bonafide.append(label)
-    return waves, np.array(bonafide)
-
-
 def test_head_fitted_on_window_statistics_separates_vocoded_speech():
     model = tiny()
-    fit_waves, fit_bonafide = _speech_sets(range(6))
-    valid_waves, valid_bonafide = _speech_sets(range(10, 13))
+    fit_waves, fit_bonafide = vocoded_pairs(range(6))
+    valid_waves, valid_bonafide = vocoded_pairs(range(10, 13))
     fit = collect_stats(model, fit_waves, window=2 * SR, hop=SR, max_windows=3, jobs=1)
     valid = collect_stats(model, valid_waves, window=2 * SR, hop=SR, jobs=1)
     assert fit.stats.shape[1] == 2048 and set(fit.owner) == set(range(len(fit_waves)))

@@ -1,24 +1,14 @@
 """spectral-linear: log-spectrum statistics under a linear head (detect/models/spectral_linear.py)."""
 
-import numpy as np
 import torch
 
 from detect.checkpoints import load_detector, save_detector
 from detect.frozen_head import collect_stats, fit_head, score_stats
 from detect.models import build_model
-from voxtwin.testing import speechlike, world_copy
+from detect.testing import vocoded_pairs
+from voxtwin.testing import speechlike
 
 SR = 16_000
-
-
-def _sets(seeds):
-    waves, bonafide = [], []
-    for seed in seeds:
-        real = speechlike(duration_s=5.0, seed=seed, f0_hz=100 + 7 * seed)
-        for label, wav in ((True, real), (False, world_copy(real))):
-            waves.append(np.round(np.clip(wav, -1, 1) * 32767).astype(np.int16))
-            bonafide.append(label)
-    return waves, np.array(bonafide)
 
 
 @torch.inference_mode()
@@ -35,8 +25,8 @@ def test_span_statistics_equal_each_window_alone():
 
 def test_head_separates_vocoded_speech_and_round_trips(tmp_path):
     model = build_model("spectral-linear").eval()
-    fit_waves, fit_bonafide = _sets(range(6))
-    valid_waves, valid_bonafide = _sets(range(10, 13))
+    fit_waves, fit_bonafide = vocoded_pairs(range(6))
+    valid_waves, valid_bonafide = vocoded_pairs(range(10, 13))
     fit = collect_stats(model, fit_waves, window=2 * SR, hop=SR, max_windows=3, jobs=1)
     valid = collect_stats(model, valid_waves, window=2 * SR, hop=SR, jobs=1)
     assert fit.stats.shape[1] == 3 * 257
