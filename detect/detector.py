@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Union
@@ -22,6 +21,7 @@ import torch
 
 from detect.calibration import Calibration
 from detect.checkpoints import load_detector
+from detect.parallel_scoring import score_in_parallel
 from detect.preprocess import SAMPLE_RATE, TARGET_LUFS, crop
 from voxtwin import audio
 from voxtwin.device import resolve_device
@@ -141,21 +141,14 @@ class Detector:
 
     def score_files(self, sources: Iterable[Source], *, jobs: int = 0) -> Iterator[Result]:
         """Score many files, `jobs` at a time (0: one per CPU core, at most 4; always 1 on a GPU); results come
-        back in input order. Decoding, resampling and the model all release the GIL, so threads overlap them;
-        while this runs, torch gets cores // jobs threads per worker (restored afterwards)."""
+        back in input order. On Linux each job is a forked worker process (detect/parallel_scoring.py), elsewhere
+        a thread; torch gets cores // jobs threads per job."""
         sources = list(sources)
         cores = os.cpu_count() or 1
         jobs = 1 if self.device.type != "cpu" else min(jobs or min(cores, 4), len(sources))
         if jobs <= 1:
-            yield from map(self.score_file, sources)
-            return
-        threads = torch.get_num_threads()
-        torch.set_num_threads(max(1, min(threads, cores) // jobs))
-        try:
-            with ThreadPoolExecutor(jobs) as pool:
-                yield from pool.map(self.score_file, sources)
-        finally:
-            torch.set_num_threads(threads)
+            return map(self.score_file, sources)
+        return score_in_parallel(self.score_file, sources, jobs)
 
     def _score_blocks(self, label: str, blocks) -> Result:
         # pass 1: decode, resample to 16 kHz, measure loudness and speech; keep the 16 kHz stream if it is short

@@ -110,8 +110,10 @@ def _band_of_bin() -> np.ndarray:
 _BAND_OF_BIN = _band_of_bin()
 
 
-def _stft(x: np.ndarray) -> torch.Tensor:
-    return torch.stft(torch.from_numpy(x).double(), N_FFT, HOP_LENGTH, window=torch.hann_window(N_FFT, dtype=torch.float64), center=True, return_complex=True)
+def _stft(x: np.ndarray, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """Float64 for embedding (the inverse must reconstruct the speech); float32 is enough to read band energies
+    and 3x faster."""
+    return torch.stft(torch.from_numpy(x).to(dtype), N_FFT, HOP_LENGTH, window=torch.hann_window(N_FFT, dtype=dtype), center=True, return_complex=True)
 
 
 def embed(wav: np.ndarray, sample_rate: int, payload: Payload, key: bytes, *, strength: float = DEFAULT_STRENGTH) -> np.ndarray:
@@ -145,14 +147,14 @@ def embed(wav: np.ndarray, sample_rate: int, payload: Payload, key: bytes, *, st
 
 
 _BAND_BINS = np.flatnonzero(_BAND_OF_BIN >= 0)  # bands are contiguous runs of bins: only these are summed
-_BAND_SUM = torch.from_numpy((np.arange(N_BANDS)[:, None] == _BAND_OF_BIN[None, _BAND_BINS]).astype(np.float64).T)  # (bins, bands)
+_BAND_SUM = torch.from_numpy((np.arange(N_BANDS)[:, None] == _BAND_OF_BIN[None, _BAND_BINS]).astype(np.float32).T)  # (bins, bands)
 
 
 def _band_log_energy(x: np.ndarray) -> np.ndarray:
     """(frames, bands) log band energies (squares of the real and imaginary parts: 4x faster than complex abs)."""
-    spectrum = _stft(x)[_BAND_BINS[0] : _BAND_BINS[-1] + 1]
+    spectrum = _stft(x, torch.float32)[_BAND_BINS[0] : _BAND_BINS[-1] + 1]
     power = spectrum.real.square() + spectrum.imag.square()
-    return torch.log(power.T @ _BAND_SUM + 1e-10).numpy()
+    return torch.log(power.T @ _BAND_SUM + 1e-10).double().numpy()
 
 
 def _whitened_cells(log_energy: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray]:

@@ -58,12 +58,18 @@ class SpectralLinear(WindowStatsLinear):
         return torch.cat([mean, std, change], dim=1)
 
     def stats_of_windows(self, frames: Tensor, first: list[int], length: int) -> Tensor:
-        """The same numbers as window_stats per window, with the frame-to-frame changes computed once for the span
-        rather than once per overlapping window (3 % of `fast`'s scoring time, measured side by side)."""
+        """The same numbers as window_stats per window, from plain sums (torch.std_mean is ~5x slower than two sums
+        and took a third of `fast`'s scoring time); the frames are centred on the span's mean first so that
+        variance = mean of squares - square of mean loses no precision in float32. Frame-to-frame changes are
+        computed once for the span, not once per overlapping window."""
+        centred = frames - frames.mean(0)
+        squares = centred.square()
         change = (frames[1:] - frames[:-1]).abs()
         rows = []
         for a in first:
-            std, mean = torch.std_mean(frames[a : a + length], dim=0, unbiased=False)
-            moved = change[a : a + length - 1].mean(0) if min(length, len(frames) - a) > 1 else torch.zeros_like(mean)
-            rows.append(torch.cat([mean, std, moved]))
-        return torch.stack(rows)
+            n = min(length, len(frames) - a)
+            mean = centred[a : a + n].sum(0) / n
+            variance = (squares[a : a + n].sum(0) / n - mean.square()).clamp(min=0)
+            moved = change[a : a + n - 1].sum(0) / (n - 1) if n > 1 else torch.zeros_like(mean)
+            rows.append(torch.cat([mean, variance.sqrt(), moved]))
+        return torch.stack(rows) + torch.cat([frames.mean(0), torch.zeros(2 * BINS, dtype=frames.dtype, device=frames.device)])
