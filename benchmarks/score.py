@@ -2,9 +2,9 @@
 
     python benchmarks/score.py [--files 24] [--models default fast] [--hop-s 1.0] [--jobs 1 0] [--passes 2]
 
-1. A folder of mixed voice messages (Opus/Ogg, M4A, MP3, WAV; 3-30 s; 16-48 kHz) scored in one process:
+1. A folder of mixed voice messages (Opus/Ogg, M4A, MP3, WAV; 3-30 s; 16-48 kHz) scored as `detect score` does:
    seconds of audio per second of wall time (x real time) on this machine's CPU threads, side by side for each
-   `--jobs` value (1 = one file at a time; 0 = the default, one file per core) and each shipped detector (or
+   `--jobs` value (1 = one file at a time; 0 = the default, one worker process per core) and each shipped detector (or
    checkpoint), interleaved pass by pass because a shared machine's speed drifts.
 2. Peak memory (RSS) of `voxtwin detect score` on a one-hour Opus file, run as a subprocess per detector.
 """

@@ -96,7 +96,7 @@ EXIT_SOME_UNREADABLE = 3  # some files could not be read; none of the others was
 def score(
     paths: list[str] = typer.Argument(..., help="Audio files, folders (searched recursively), glob patterns, or - for standard input."),
     model: Optional[Path] = typer.Option(
-        None, "--model", help="Detector checkpoint, or a shipped detector: default (the more accurate) or fast (about 12x the throughput, weaker on Opus and telephone audio)."
+        None, "--model", help="Detector checkpoint, or a shipped detector: default (the more accurate) or fast (about 19x the throughput on several files, weaker on Opus and telephone audio)."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON list, one object per file."),
     csv_out: bool = typer.Option(False, "--csv", help="Print CSV, one row per file."),
