@@ -29,7 +29,8 @@ _worker_score: Callable | None = None  # set in each forked worker: the parent's
 
 
 def can_fork() -> bool:
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    """Linux, and not inside a daemonic process (e.g. a multiprocessing.Pool worker), which may not have children."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
 def _start_worker(score: Callable, threads: int) -> None:
@@ -52,8 +53,13 @@ def score_in_parallel(score: Callable[[Source], Result], sources: list[Source], 
     use_processes = can_fork() if processes is None else processes
     if use_processes:
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(score, threads_each))
-        futures = [pool.submit(_score_in_worker, source) for source in sources]  # forks the workers now
-        return _collect(pool, futures, score, sources)
+        try:
+            futures = [pool.submit(_score_in_worker, source) for source in sources]  # forks the workers now
+        except OSError as exc:  # no more processes or memory for them: threads still work
+            log.warning("cannot start scoring workers (%s); using threads", exc)
+            pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            return _collect(pool, futures, score, sources)
     return _threaded(score, sources, jobs, threads_each)
 
 

@@ -31,3 +31,28 @@ def test_a_dead_worker_leaves_the_rest_to_this_process():
         return x * x
 
     assert list(score_in_parallel(dies_in_a_worker, list(range(10)), jobs=2, processes=True)) == [x * x for x in range(10)]
+
+
+def test_workers_that_cannot_start_leave_the_work_to_threads(monkeypatch):
+    def no_more_processes(*args, **kwargs):
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr("multiprocessing.context.ForkProcess._Popen", staticmethod(no_more_processes))
+    assert list(score_in_parallel(_square_with_pid, list(range(6)), jobs=2, processes=True)) == [(x * x, os.getpid()) for x in range(6)]
+
+
+def _score_in_a_daemon(queue):
+    queue.put([value for value, _ in score_in_parallel(_square_with_pid, list(range(4)), jobs=2)])
+
+
+@pytest.mark.skipif(not can_fork(), reason="forked workers are used on Linux only")
+def test_inside_a_daemonic_process_threads_are_used():
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_score_in_a_daemon, args=(queue,), daemon=True)
+    child.start()
+    assert queue.get(timeout=60) == [0, 1, 4, 9]
+    child.join(timeout=60)
+    assert child.exitcode == 0
