@@ -35,7 +35,7 @@ from voxtwin.codec import telephone, transcode
 
 HERE = Path(__file__).resolve().parent
 WEIGHTS = HERE.parents[1] / "detect" / "weights"
-VERSION = "2026.11-3"  # of the detector this run installs; default: distillmos-linear@2026.11-2; fast: spectral-linear@2026.11-3 (2026.11-1: the LFCC-LCNN, fast until 2026.11-3)
+VERSION = "2026.11-4"  # of the detector this run installs; default: distillmos-linear@2026.11-4, fast: spectral-linear@2026.11-4 (Kokoro and voxtwin clones in training; 2026.11-2 / 2026.11-3 without them; 2026.11-1: the LFCC-LCNN, fast until 2026.11-3)
 CHANNELS = {"clean": None, "opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64), "telephone_8k": "telephone"}
 
 
