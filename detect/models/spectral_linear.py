@@ -62,14 +62,15 @@ class SpectralLinear(WindowStatsLinear):
         and took a third of `fast`'s scoring time); the frames are centred on the span's mean first so that
         variance = mean of squares - square of mean loses no precision in float32. Frame-to-frame changes are
         computed once for the span, not once per overlapping window."""
-        centred = frames - frames.mean(0)
+        offset = frames.mean(0)
+        centred = frames - offset
         squares = centred.square()
         change = (frames[1:] - frames[:-1]).abs()
         rows = []
         for a in first:
             n = min(length, len(frames) - a)
-            mean = centred[a : a + n].sum(0) / n
-            variance = (squares[a : a + n].sum(0) / n - mean.square()).clamp(min=0)
-            moved = change[a : a + n - 1].sum(0) / (n - 1) if n > 1 else torch.zeros_like(mean)
-            rows.append(torch.cat([mean, variance.sqrt(), moved]))
-        return torch.stack(rows) + torch.cat([frames.mean(0), torch.zeros(2 * BINS, dtype=frames.dtype, device=frames.device)])
+            shift = centred[a : a + n].sum(0) / n  # the window's mean minus the span's
+            variance = (squares[a : a + n].sum(0) / n - shift.square()).clamp(min=0)
+            moved = change[a : a + n - 1].sum(0) / (n - 1) if n > 1 else torch.zeros_like(shift)
+            rows.append(torch.cat([offset + shift, variance.sqrt(), moved]))
+        return torch.stack(rows)
