@@ -9,7 +9,6 @@ strength is chosen on a speaker-disjoint validation set, scored as `voxtwin dete
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import torch
 
 from detect import metrics
 from detect.data import INT16_SCALE
+from detect.parallel_scoring import score_in_parallel
 from detect.preprocess import SAMPLE_RATE, crop
 from voxtwin.cli import progress
 
@@ -124,13 +124,7 @@ def collect_stats(
             wav = transform(wav, i)
         return file_stats(model, wav, window=window, hop=hop, max_windows=max_windows)
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, threads // max(1, jobs)))
-    try:
-        with ThreadPoolExecutor(max(1, jobs)) as pool:
-            parts = list(progress(pool.map(one, range(len(waves))), description, total=len(waves)))
-    finally:
-        torch.set_num_threads(threads)
+    parts = list(progress(score_in_parallel(one, list(range(len(waves))), max(1, jobs), processes=False), description, total=len(waves)))
     owner = np.concatenate([np.full(len(p), i) for i, p in enumerate(parts)])
     return WindowStats(np.concatenate(parts).astype(np.float32), owner)
 

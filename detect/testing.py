@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from detect.data import INT16_SCALE
 from voxtwin.testing import speechlike, world_copy
 
 SAMPLE_RATE = 16_000
@@ -26,7 +27,7 @@ def vocoded_pairs(seeds) -> tuple[list[np.ndarray], np.ndarray]:
     for seed in seeds:
         real = speechlike(duration_s=5.0, sample_rate=SAMPLE_RATE, seed=seed, f0_hz=100 + 7 * seed)
         for label, wav in ((True, real), (False, world_copy(real))):
-            waves.append(np.round(np.clip(wav, -1, 1) * 32767).astype(np.int16))
+            waves.append(np.round(np.clip(wav, -1, 1) * INT16_SCALE).astype(np.int16))
             bonafide.append(label)
     return waves, np.array(bonafide)
 
