@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from voxtwin import exit_codes
+
 app = typer.Typer(no_args_is_help=True, help="Detect synthetic or converted speech; train and benchmark countermeasures.")
 
 METRIC_FORMATS = ("asvspoof2019", "asvspoof2021", "asvspoof5")
@@ -28,7 +30,7 @@ def metrics(
 ) -> None:
     """EER, t-DCF and the ASVspoof 5 measures of a score file, as the official evaluation code computes them."""
     from detect.evaluation import score_file_metrics
-    from voxtwin.cli import emit_json
+    from voxtwin.console import emit_json
 
     if metric_format not in METRIC_FORMATS:
         raise typer.BadParameter(f"expected one of {', '.join(METRIC_FORMATS)}", param_hint="--format")
@@ -47,11 +49,25 @@ def train(
     set_: list[str] = typer.Option([], "--set", help="Override a config key, e.g. --set root=/data/LA --set train.epochs=3."),
     json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
 ) -> None:
-    """Train a countermeasure with a recipe, then score the recipe's evaluation sets."""
-    from detect.recipes import run_recipe
-    from voxtwin.cli import emit_json
+    """Train a countermeasure with a recipe, then score the recipe's evaluation sets.
 
-    summary = run_recipe(recipe, set_)
+    Progress (loss, validation EER and time of each epoch) goes to stderr; checkpoints go to train.out_dir
+    (default runs/RECIPE/MODEL), and a folder holding another model's or config's run is refused.
+    """
+    import logging
+
+    from detect.recipes import run_recipe
+    from voxtwin.console import emit_json
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    train_log = logging.getLogger("detect.train")
+    train_log.addHandler(handler)
+    train_log.setLevel(logging.INFO)
+    try:
+        summary = run_recipe(recipe, set_)
+    finally:
+        train_log.removeHandler(handler)
     if json_out:
         emit_json(summary)
     else:
@@ -72,12 +88,14 @@ def evaluate(
 ) -> None:
     """Score a dataset with a detector: writes the official score file and prints EER (overall and per attack)."""
     from detect.evaluation import evaluate_dataset
-    from voxtwin.cli import emit_json
+    from voxtwin.console import emit_json
     from voxtwin.errors import VoxtwinError
+    from voxtwin.output_paths import writable_file
 
     out = out or Path(f"scores_{dataset}_{split}.txt")
     if out.exists() and not force:
         raise VoxtwinError(f"{out}: already exists; pass --force to overwrite")
+    writable_file(out, what="score file")
     result = evaluate_dataset(model, dataset=dataset, root=root, split=split, scores_out=out)
     if json_out:
         emit_json(result)
@@ -87,9 +105,9 @@ def evaluate(
         out_console().print(metrics_table(result))
 
 
-EXIT_FLAGGED = 1  # at least one file was flagged synthetic
-EXIT_NOTHING_SCORED = 2  # bad usage, or no file could be read
-EXIT_SOME_UNREADABLE = 3  # some files could not be read; none of the others was flagged
+EXIT_FLAGGED = exit_codes.FLAGGED  # at least one file was flagged synthetic
+EXIT_NOTHING_SCORED = exit_codes.INPUT_ERROR  # bad usage, or no file could be read
+EXIT_SOME_UNREADABLE = exit_codes.SOME_UNREADABLE  # some files could not be read; none of the others was flagged
 
 
 @app.command()
@@ -100,10 +118,12 @@ def score(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON list, one object per file."),
     csv_out: bool = typer.Option(False, "--csv", help="Print CSV, one row per file."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Write waveform, spectrogram and segment scores to this PNG (one per file: NAME_2.png, ...)."),
-    hop_s: float = typer.Option(1.0, "--hop-s", help="Hop between scoring windows, in seconds."),
-    device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
-    jobs: int = typer.Option(0, "--jobs", min=0, help="Files scored at once on CPU; 0 = one per core (at most 4)."),
+    plot: Optional[Path] = typer.Option(
+        None, "--plot", help="Write waveform, spectrogram and segment scores to this image (.png, .pdf, .svg, ...); with several files one image each: NAME_1.png, NAME_2.png, ... in input order."
+    ),
+    hop_s: float = typer.Option(1.0, "--hop-s", min=0.1, max=60.0, help="Hop between scoring windows, in seconds (0.1-60)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N (auto: the GPU when there is one)."),
+    jobs: int = typer.Option(0, "--jobs", min=0, max=64, help="Files scored at once on CPU; 0 = one per core (at most 4)."),
     key_file: Optional[Path] = typer.Option(None, "--key-file", help="Installation key to verify watermark payloads with; default: this installation's key if it has one."),
 ) -> None:
     """Score voice messages for synthetic or converted speech.
@@ -114,26 +134,26 @@ def score(
     """
     import sys
 
-    from detect.detector import Detector
-    from detect.paths import expand_inputs
-    from detect.report import plot_result, results_csv, results_table
-    from voxtwin.cli import emit_json, progress
-    from voxtwin.console import out_console
+    from detect.detector import Detector, unreadable_result
+    from detect.paths import expand_inputs, usable
+    from detect.report import check_plot_path, plot_result, results_csv, results_table
+    from voxtwin.console import emit_json, error_line, out_console, progress
+    from voxtwin.device import resolve_device
+    from voxtwin.errors import VoxtwinError
 
     if json_out and csv_out:
         raise typer.BadParameter("choose one of --json and --csv")
+    if plot is not None:
+        check_plot_path(plot)
+    resolve_device(device)
     inputs = expand_inputs(paths, stdin=sys.stdin.buffer)
     from voxtwin.watermark_keys import installation_key
 
-    detector = Detector.load(model, device=device, hop_s=hop_s, watermark_key=installation_key(key_file, create=False))
-    results = list(progress(detector.score_files((source for _, source in inputs), jobs=jobs), "Scoring", total=len(inputs)))
-    if plot is not None:
-        from voxtwin import audio
-
-        for i, ((label, source), result) in enumerate(zip(inputs, results), 1):
-            if result.error is None:
-                wav, rate = audio.load(source)
-                plot_result(result, wav, rate, plot if len(results) == 1 else plot.with_name(f"{plot.stem}_{i}{plot.suffix}"))
+    key = installation_key(key_file, create=False)
+    readable = [source for _, source in inputs if usable(source)]
+    detector = Detector.load(model, device=device, hop_s=hop_s, watermark_key=key) if readable else None
+    scored = iter(progress(detector.score_files(readable, jobs=jobs), "Scoring", total=len(readable))) if readable else iter(())
+    results = [next(scored) if usable(source) else unreadable_result(label, source, model=detector.name if detector else "") for label, source in inputs]
     if json_out:
         emit_json([r.to_dict() for r in results])
     elif csv_out:
@@ -143,6 +163,20 @@ def score(
     for r in results:
         if r.error:
             typer.echo(f"error: {r.error}", err=True)
+    plot_failed = False
+    if plot is not None:
+        from voxtwin import audio
+
+        for i, ((label, source), result) in enumerate(zip(inputs, results), 1):
+            if result.error is None:
+                try:
+                    wav, rate = audio.load(source)
+                    plot_result(result, wav, rate, plot if len(results) == 1 else plot.with_name(f"{plot.stem}_{i}{plot.suffix}"))
+                except VoxtwinError as exc:  # the results above are already printed
+                    typer.echo(error_line(exc), err=True)
+                    plot_failed = True
+    if plot_failed:
+        raise typer.Exit(exit_codes.INPUT_ERROR)
     if any(r.verdict == "synthetic" for r in results):
         raise typer.Exit(EXIT_FLAGGED)
     if results and all(r.error for r in results):
@@ -165,9 +199,9 @@ def watermark(
     """
     import sys
 
-    from detect.paths import expand_inputs
+    from detect.paths import expand_inputs, usable
     from voxtwin import audio
-    from voxtwin.cli import emit_json, progress
+    from voxtwin.console import emit_json, progress
     from voxtwin.errors import VoxtwinError
     from voxtwin.watermark import detect_watermark_stream
     from voxtwin.watermark_keys import installation_key
@@ -176,6 +210,8 @@ def watermark(
     rows = []
     for label, source in progress(expand_inputs(paths, stdin=sys.stdin.buffer), "Reading watermarks"):
         try:
+            if not usable(source):
+                raise source
             rows.append({"path": label, **detect_watermark_stream(audio.iter_blocks(source), key=key).to_dict(), "error": None})
         except VoxtwinError as exc:
             rows.append({"path": label, "found": None, "payload": None, "confidence": None, "p_value": None, "error": " ".join(str(exc).split())})

@@ -44,6 +44,7 @@ MIN_WINDOW_SPEECH_SHARE = 0.3  # windows with less speech are not scored
 CLIPPED_SHARE = 1e-3  # flag `clipped` when more than this share of samples sits at full scale
 PARTLY_MIN_WINDOWS = 2  # `partly_synthetic` needs at least this many windows at the synthetic threshold
 DEFAULT_HOP_S = 1.0
+MIN_HOP_S, MAX_HOP_S = 0.1, 60.0  # a hop of 0 would never advance
 BATCH_WINDOWS = 32  # larger CPU batches run faster per window but hold ~3 MB of activations per window
 IN_MEMORY_S = 600.0  # keep up to this much 16 kHz audio (38 MB) from the first pass instead of decoding again
 
@@ -72,6 +73,11 @@ class Result:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def unreadable_result(label: str, error: object, *, model: str = "") -> Result:
+    """The Result of an input that could not be read: verdict `error`, its one-line message in `error`."""
+    return Result(path=label, p_synthetic=None, verdict="error", speech_s=0.0, duration_s=0.0, model=model, error=" ".join(str(error).split()))
 
 
 def verdict_for(p_synthetic: float | None, flags: list[str]) -> str:
@@ -112,6 +118,8 @@ class Detector:
         self.calibration = Calibration(**scoring.get("calibration", {}))
         crop_samples = meta.get("training", {}).get("config", {}).get("crop_samples", 64_600)
         self.window = int((window_s or scoring.get("window_s") or crop_samples / SAMPLE_RATE) * SAMPLE_RATE)
+        if not MIN_HOP_S <= hop_s <= MAX_HOP_S:
+            raise VoxtwinError(f"hop_s must be between {MIN_HOP_S} and {MAX_HOP_S} seconds, got {hop_s}")
         self.hop = int(hop_s * SAMPLE_RATE)
         self.name = f"{meta.get('name', '?')}@{meta.get('scoring', {}).get('version', 'custom')}"
 
@@ -137,7 +145,7 @@ class Detector:
         try:
             return self._score_blocks(label, lambda: audio.iter_blocks(source))
         except VoxtwinError as exc:
-            return Result(path=label, p_synthetic=None, verdict="error", speech_s=0.0, duration_s=0.0, model=self.name, error=" ".join(str(exc).split()))
+            return unreadable_result(label, exc, model=self.name)
 
     def score_files(self, sources: Iterable[Source], *, jobs: int = 0) -> Iterator[Result]:
         """Score many files, `jobs` at a time (0: one per CPU core, at most 4; always 1 on a GPU); results come

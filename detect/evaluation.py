@@ -29,7 +29,8 @@ def evaluate_trials(checkpoint_path: Path, trials, *, scores_out: Path, batch_si
     from detect.checkpoints import load_detector
     from detect.data import WaveformCache, load_trials
     from detect.scorefile import write_cm_scores
-    from detect.train import DEFAULT_CROP_SAMPLES, default_cache_dir, resolve_device, score_waves
+    from detect.train import DEFAULT_CROP_SAMPLES, default_cache_dir, score_waves
+    from voxtwin.device import resolve_device
 
     torch_device = resolve_device(device)
     model, meta, _ = load_detector(checkpoint_path, map_location=torch_device)

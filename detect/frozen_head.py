@@ -19,7 +19,7 @@ from detect import metrics
 from detect.data import INT16_SCALE
 from detect.parallel_scoring import score_in_parallel
 from detect.preprocess import SAMPLE_RATE, crop
-from voxtwin.cli import progress
+from voxtwin.console import progress
 
 
 @dataclass

@@ -5,6 +5,8 @@
     [data.valid]         # optional; default: speakers held out of data.train
     [data.eval.NAME]     # datasets scored after training (official score files + metrics)
 
+Checkpoints, score files and summary.json go to `train.out_dir`, by default runs/<recipe>/<model> (with
+`_holdout-SOURCE` for a leave-one-source-out fold); a folder holding another model's or config's run is refused.
 `root = "..."` at the top fills the train/valid sections without their own root, `eval_root` the eval
 sections (falling back to `root`); `holdout = "SOURCE"` makes the run one
 leave-one-source-out fold of a manifest dataset. `--set key=value` overrides any dotted key.
@@ -25,6 +27,7 @@ from detect.evaluation import evaluate_trials
 from detect.splits import leave_one_source_out, validation_split
 from detect.train import TrainConfig, train
 from voxtwin.errors import VoxtwinError
+from voxtwin.output_paths import writable_folder, writing
 
 log = logging.getLogger(__name__)
 RECIPES_DIR = Path(__file__).resolve().parents[1] / "recipes"
@@ -126,7 +129,10 @@ def train_config(config: dict[str, Any]) -> TrainConfig:
     unknown = set(raw) - known
     if unknown:
         raise RecipeError(f"[train]: unknown keys {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
-    raw.setdefault("out_dir", str(Path("runs") / config["name"]))
+    model = str(raw.get("model", TrainConfig.model))
+    holdout = str(config.get("holdout", "") or "")
+    # one folder per model (and held-out source), so two models of one recipe never share checkpoints
+    raw.setdefault("out_dir", str(Path("runs") / config["name"] / (f"{model}_holdout-{holdout}" if holdout else model)))
     try:
         return TrainConfig(**raw)
     except (TypeError, ValueError) as exc:
@@ -141,6 +147,7 @@ def run_recipe(name: str, overrides: list[str] | None = None, *, evaluate: bool 
     if "train" not in data:
         raise RecipeError(f"recipe {name!r} has no [data.train] section")
     cfg = train_config(config)
+    writable_folder(cfg.out_dir, what="training output folder")
     train_section = _section(data["train"], root, "data.train")
     trials = train_section.trials()
     eval_sets: list[tuple[str, list[Trial]]] = []
@@ -162,7 +169,8 @@ def run_recipe(name: str, overrides: list[str] | None = None, *, evaluate: bool 
     for label, eval_trials in eval_sets:
         out = Path(cfg.out_dir) / f"scores_{label}.txt"
         summary["eval"][label] = evaluate_trials(result.checkpoint, eval_trials, scores_out=out)
-    (Path(cfg.out_dir) / "summary.json").write_text(json.dumps(summary, indent=2))
+    with writing(Path(cfg.out_dir) / "summary.json", what="run summary") as path:
+        path.write_text(json.dumps(summary, indent=2))
     return summary
 
 

@@ -42,6 +42,27 @@ def results_csv(results: list[Result]) -> str:
     return out.getvalue()
 
 
+def plot_formats() -> dict[str, str]:
+    """Image formats matplotlib can write here: extension (no dot) -> description."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return FigureCanvasBase.get_supported_filetypes()
+
+
+def check_plot_path(out: Path) -> Path:
+    """Refuse, before any scoring, a plot path whose image format matplotlib cannot write or whose folder is not
+    writable."""
+    from voxtwin.output_paths import OutputPathError, writable_file
+
+    formats = plot_formats()
+    if out.suffix.lower().lstrip(".") not in formats:
+        raise OutputPathError(f"{out}: cannot write a {out.suffix or 'file without an extension'} image; use one of {', '.join('.' + f for f in sorted(formats))}")
+    return writable_file(out, what="plot")
+
+
 def plot_result(result: Result, wav: np.ndarray, sample_rate: int, out: Path) -> Path:
     """Waveform, log-mel spectrogram and per-window p_synthetic with the verdict thresholds."""
     import matplotlib
@@ -74,7 +95,12 @@ def plot_result(result: Result, wav: np.ndarray, sample_rate: int, out: Path) ->
     p = "n/a" if result.p_synthetic is None else f"{result.p_synthetic:.2f}"
     fig.suptitle(f"{Path(result.path).name}: {result.verdict} (p_synthetic {p}, {result.speech_s:.1f} s of speech)")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    from voxtwin.output_paths import writable_file, writing
+
+    try:
+        writable_file(out, what="plot")
+        with writing(out, what="plot"):
+            fig.savefig(out, dpi=110)
+    finally:
+        plt.close(fig)
     return out

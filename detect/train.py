@@ -26,11 +26,14 @@ from detect.augment import Augmenter
 from detect.checkpoints import GMM_NAME, load_detector, save_detector
 from detect.data import INT16_SCALE, CropDataset, WaveformCache, load_trials
 from detect.datasets import Trial
-from detect.models import build_model
+from detect.models import MODELS, build_model
 from detect.models.gmm import GMMConfig, GMMCountermeasure
 from detect.preprocess import crop
+from detect.run_folder import check_run_folder
+from voxtwin.device import resolve_device
 from voxtwin.errors import VoxtwinError
 from voxtwin.features import FeatureSpec
+from voxtwin.output_paths import writable_folder
 
 log = logging.getLogger(__name__)
 DEFAULT_CROP_SAMPLES = 64_600  # ~4 s at 16 kHz, as in the AASIST and RawNet2 recipes
@@ -60,6 +63,8 @@ class TrainConfig:
     resume: bool = True
 
     def __post_init__(self) -> None:
+        if self.model != GMM_NAME and self.model not in MODELS:
+            raise VoxtwinError(f"unknown model {self.model!r}; available: {', '.join(sorted([*MODELS.names(), GMM_NAME]))}")
         if self.balance not in BALANCE_MODES:
             raise ValueError(f"balance must be one of {BALANCE_MODES}, got {self.balance!r}")
 
@@ -75,12 +80,6 @@ class TrainResult:
 def default_cache_dir(cache_dir: str = "") -> Path:
     """Where standardised waveforms are cached: `cache_dir`, or ~/.cache/voxtwin/waveforms when empty."""
     return Path(cache_dir) if cache_dir else Path.home() / ".cache" / "voxtwin" / "waveforms"
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def seed_everything(seed: int) -> None:
@@ -115,12 +114,20 @@ def validation_eer(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def train(config: TrainConfig, train_trials: list[Trial], valid_trials: list[Trial], *, record: dict[str, Any] | None = None) -> TrainResult:
-    """Train, validate every epoch, keep the best checkpoint (`out_dir/best`), resume from `out_dir/last`."""
+    """Train, validate every epoch, keep the best checkpoint (`out_dir/best`), resume from `out_dir/last`.
+
+    The folder is checked first (detect/run_folder.py): a checkpoint of another model or other settings there is
+    neither resumed nor overwritten. Each epoch is logged on `detect.train` (loss, validation EER, seconds).
+    """
+    config_record = dataclasses.asdict(config)
+    check_run_folder(config.out_dir, model=config.model, config=config_record, record=record or {})
+    writable_folder(config.out_dir, what="training output folder")
+    resolve_device(config.device)
     seed_everything(config.seed)
     cache = WaveformCache(default_cache_dir(config.cache_dir))
     train_trials, train_waves = load_trials(train_trials, cache, description="Loading training audio")
     valid_trials, valid_waves = load_trials(valid_trials, cache, description="Loading validation audio")
-    record = {**(record or {}), "config": dataclasses.asdict(config), "n_train": len(train_trials), "n_valid": len(valid_trials),
+    record = {**(record or {}), "config": config_record, "n_train": len(train_trials), "n_valid": len(valid_trials),
               "train_sources": sorted({t.source for t in train_trials})}
     if config.model == GMM_NAME:
         return _train_gmm(config, train_trials, train_waves, valid_trials, valid_waves, record)
@@ -185,7 +192,7 @@ def _train_neural(config, train_trials, train_waves, valid_trials, valid_waves, 
             eer = validation_eer(valid_labels, score_waves(model, valid_waves, crop_samples=config.crop_samples, device=device))
             entry = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else float("nan"), "valid_eer_percent": 100 * eer, "seconds": time.perf_counter() - started}
             state["history"].append(entry)
-            log.info("epoch %d: loss %.4f, valid EER %.2f%%", entry["epoch"], entry["train_loss"], entry["valid_eer_percent"])
+            log.info("epoch %d/%d: loss %.4f, validation EER %.2f %%, %.1f s", entry["epoch"], config.epochs, entry["train_loss"], entry["valid_eer_percent"], entry["seconds"])
             if eer < state["best_eer"]:
                 state["best_eer"], state["stale"] = eer, 0
                 save_detector(out_dir / "best", model, name=config.model, record={**record, "valid_eer_percent": 100 * eer, "epoch": epoch + 1, "history": state["history"]})
@@ -245,6 +252,7 @@ def _train_gmm(config, train_trials, train_waves, valid_trials, valid_waves, rec
     labels = np.array([0 if t.is_spoof else 1 for t in valid_trials])
     eer = validation_eer(labels, score_waves(gmm, valid_waves, crop_samples=config.crop_samples))
     history = [{"epoch": 1, "valid_eer_percent": 100 * eer}]
+    log.info("GMM fitted: validation EER %.2f %%", 100 * eer)
     path = save_detector(Path(config.out_dir) / "best", gmm, name=GMM_NAME, record={**record, "valid_eer_percent": 100 * eer, "history": history})
     return TrainResult(path, 100 * eer, 1, history)
 

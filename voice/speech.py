@@ -13,6 +13,7 @@ import numpy as np
 from voice.backends import SpeakBackend, load_speak_backend
 from voice.matching import DEFAULT_TIMBRE
 from voice.profile import VoiceProfile
+from voice.text_script import check_script, drop_symbols
 from voice.tts import TTSError
 
 SENTENCE_PAUSE_S = 0.25
@@ -66,13 +67,16 @@ def speak(
     """
     if len(text) > MAX_TEXT_CHARS:
         raise TTSError(f"text is {len(text)} characters; the limit is {MAX_TEXT_CHARS} per call")
+    text = drop_symbols(text)
     sentences = split_sentences(text)
     if not sentences:
         raise TTSError("empty text: nothing to say")
+    backend_name = backend if isinstance(backend, str) else type(backend).__name__
     if isinstance(backend, str):
         backend = load_speak_backend(backend, engine=engine, timbre=timbre, model_dir=model_dir, device=device)
     if language not in backend.languages:
         raise TTSError(f"unsupported language {language!r}; this backend speaks: {', '.join(backend.languages)}")
+    check_script(text, language, speaks=backend.languages, backend=f"the {backend_name} backend")
     rate = backend.sample_rate
     pause = np.zeros(int(SENTENCE_PAUSE_S * rate), dtype=np.float32)
     pieces = []

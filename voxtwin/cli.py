@@ -1,44 +1,81 @@
 """`voxtwin` command line: shared commands (`info`, `demo`) plus the `voice` and `detect` sub-apps.
 
-Every command turns a VoxtwinError into one line on stderr and exit code 2; torch and the model code
-load only inside the commands that need them, so `voxtwin info` stays light on memory.
+Nothing a user types ends in a traceback: a VoxtwinError is one `error:` line on stderr and exit code 2; any other
+exception is one line too, with exit code 4 and a pointer to `--debug` / `VOXTWIN_DEBUG=1` for the traceback
+(voxtwin/exit_codes.py lists every code). torch and the model code load only inside the commands that need them,
+so `voxtwin info` stays light on memory.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
-from voxtwin import __version__
+from voxtwin import __version__, exit_codes
+from voxtwin.console import emit_json, error_line, progress
 from voxtwin.errors import VoxtwinError
 
 # pyworld and webrtcvad import pkg_resources, which warns on every run; the pin setuptools<81 keeps it working
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
-EXIT_INPUT_ERROR = 2  # bad input (one-line message on stderr); 1 is left for "flagged" verdicts
+EXIT_INPUT_ERROR = exit_codes.INPUT_ERROR
+DEBUG_ENV = "VOXTWIN_DEBUG"
+
+
+def debug_enabled() -> bool:
+    return os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _one_line(exc: BaseException) -> tuple[str, int]:
+    """The `error:` line and exit code for an exception that reached the command line."""
+    if isinstance(exc, VoxtwinError):
+        return error_line(exc), exit_codes.INPUT_ERROR
+    if isinstance(exc, KeyboardInterrupt):
+        return "error: interrupted", exit_codes.INTERRUPTED
+    if isinstance(exc, ModuleNotFoundError):
+        from voxtwin.extras import install_hint
+
+        hint = install_hint(exc.name)
+        if hint is not None:
+            return error_line(hint), exit_codes.INPUT_ERROR
+    unexpected = error_line(f"{exc.__class__.__name__}: {exc}")
+    return f"{unexpected} (unexpected: run again with --debug or {DEBUG_ENV}=1 for the traceback, and please report it)", exit_codes.INTERNAL_ERROR
 
 
 class _OneLineErrors(TyperGroup):
-    """Root group: prints VoxtwinError as one line instead of a traceback."""
+    """Root group: every error is one line on stderr with a documented exit code, never a traceback."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except VoxtwinError as exc:
-            click.echo(f"error: {' '.join(str(exc).split())}", err=True)
-            raise typer.Exit(EXIT_INPUT_ERROR) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except TyperException as exc:  # a usage error in a sub-command's options: one line too, not a box
+            if not hasattr(exc, "format_message") or type(exc).__name__ == "NoArgsIsHelpError":
+                raise
+            command = getattr(getattr(exc, "ctx", None), "command_path", None)
+            typer.echo(error_line(exc.format_message()) + (f" (see '{command} --help')" if command else ""), err=True)
+            raise typer.Exit(getattr(exc, "exit_code", exit_codes.INPUT_ERROR)) from None
+        except (Exception, KeyboardInterrupt) as exc:
+            if debug_enabled() and not isinstance(exc, KeyboardInterrupt):
+                raise
+            line, code = _one_line(exc)
+            typer.echo(line, err=True)
+            raise typer.Exit(code) from None
 
 
 app = typer.Typer(
     cls=_OneLineErrors, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-    help="Clone a voice (voxtwin voice ...) and detect cloned voices (voxtwin detect ...).",
+    help="Clone a voice (voxtwin voice ...) and detect cloned voices (voxtwin detect ...). Exit codes: 0 ok, "
+    "1 synthetic found (detect), 2 bad input or usage, 3 some inputs unreadable (detect score), 4 internal error, "
+    "130 interrupted.",
 )
 
 
@@ -48,29 +85,17 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _debug(value: bool) -> None:
+    if value:
+        os.environ[DEBUG_ENV] = "1"
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug", callback=_debug, is_eager=True, help="Show the full traceback of an error (same as VOXTWIN_DEBUG=1)."),
 ) -> None:
     """voxtwin: voice cloning and synthetic-speech detection, offline."""
-
-
-def progress(items: Iterable, description: str, *, total: int | None = None) -> Iterable:
-    """A rich progress bar on stderr for multi-item work (silent for a single item or when not a terminal).
-    `total` is needed when `items` is an iterator without a length."""
-    total = len(items) if total is None else total
-    if total <= 1:
-        yield from items
-        return
-    from rich.progress import track
-
-    from voxtwin.console import err_console
-
-    yield from track(items, description=description, total=total, console=err_console(), transient=True)
-
-
-def emit_json(value: Any) -> None:
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 @app.command()
@@ -117,7 +142,9 @@ def demo(
     from voxtwin import audio
     from voxtwin.console import out_console
 
-    out.mkdir(parents=True, exist_ok=True)
+    from voxtwin.output_paths import writable_folder
+
+    writable_folder(out, what="demo folder")
     real = DEMO_AUDIO / "real_librispeech_1688-142285-0001.opus"
     wav, rate = audio.load(real)
     paths = [audio.save(out / f"real_message{ext}", wav, rate) for ext in (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".webm", ".amr")]

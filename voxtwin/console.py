@@ -1,7 +1,14 @@
-"""Rich consoles and tables for human-readable CLI output (machine output is --json / --csv)."""
+"""What every command prints: rich consoles, progress bars, JSON and tables (machine output is --json / --csv).
+
+The sub-CLIs (voice/cli.py, detect/cli.py) import these helpers from here; voxtwin/cli.py only mounts them.
+"""
 
 from __future__ import annotations
 
+import json
+from typing import Any, Iterable
+
+import typer
 from rich.console import Console
 from rich.table import Table
 
@@ -12,6 +19,27 @@ def out_console() -> Console:
 
 def err_console() -> Console:
     return Console(stderr=True)
+
+
+def progress(items: Iterable, description: str, *, total: int | None = None) -> Iterable:
+    """A rich progress bar on stderr for multi-item work (silent for a single item or when not a terminal).
+    `total` is needed when `items` is an iterator without a length."""
+    total = len(items) if total is None else total
+    if total <= 1:
+        yield from items
+        return
+    from rich.progress import track
+
+    yield from track(items, description=description, total=total, console=err_console(), transient=True)
+
+
+def emit_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def error_line(message: object) -> str:
+    """One `error: ...` line: the message with its whitespace (newlines included) folded."""
+    return f"error: {' '.join(str(message).split())}"
 
 
 def info_table(rows: list[dict]) -> Table:

@@ -1,4 +1,5 @@
-"""One streaming pass over decoded blocks: length, peak, full-scale samples, BS.1770 loudness and speech frames.
+"""One streaming pass over decoded blocks: length, peak, full-scale samples, BS.1770 loudness and speech frames
+(energy VAD gated by Silero VAD, voxtwin/vad.py).
 
 Shared by `voxtwin info` and the detector's first pass, so both read a file the same way in bounded memory.
 """
@@ -10,8 +11,11 @@ from typing import Iterable
 
 import numpy as np
 
+import soxr
+
 from voxtwin.loudness import LoudnessMeter
-from voxtwin.vad import FrameLevels, speech_mask_from_levels
+from voxtwin.speech_presence import PRESENCE_RATE, SpeechPresence
+from voxtwin.vad import FRAME_S, FrameLevels, speech_mask_from_levels
 
 FULL_SCALE = 0.999  # samples at or above this magnitude count as clipped
 
@@ -32,13 +36,16 @@ class SignalStats:
 
 def measure(blocks: Iterable[tuple[np.ndarray, int]]) -> SignalStats:
     """Statistics of a mono signal given as (block, sample rate) pairs, e.g. from `voxtwin.audio.iter_blocks`."""
-    meter = levels = None
+    meter = levels = to_16k = None
+    presence = SpeechPresence()
     n_samples, rate, peak, n_full_scale = 0, 0, 0.0, 0
     for block, rate in blocks:
         if meter is None:
             meter, levels = LoudnessMeter(rate), FrameLevels(rate)
+            to_16k = None if rate == PRESENCE_RATE else soxr.ResampleStream(rate, PRESENCE_RATE, 1, dtype="float32", quality="HQ")
         meter.update(block)
         levels.update(block)
+        presence.update(block if to_16k is None else to_16k.resample_chunk(np.asarray(block, dtype=np.float32)))
         n_samples += len(block)
         if len(block):
             magnitude = np.abs(block)
@@ -46,4 +53,8 @@ def measure(blocks: Iterable[tuple[np.ndarray, int]]) -> SignalStats:
             n_full_scale += int(np.count_nonzero(magnitude >= FULL_SCALE))
     if meter is None:
         return SignalStats(0, 0, 0.0, 0, None, np.zeros(0, dtype=bool))
-    return SignalStats(rate, n_samples, peak, n_full_scale, meter.integrated_lufs, speech_mask_from_levels(levels.levels_db))
+    if to_16k is not None:
+        presence.update(to_16k.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+    loud = speech_mask_from_levels(levels.levels_db)
+    speech = loud & presence.frame_mask(len(loud), FRAME_S)  # loud, and speech by Silero VAD (not noise or a tone)
+    return SignalStats(rate, n_samples, peak, n_full_scale, meter.integrated_lufs, speech)

@@ -1,15 +1,17 @@
-"""Energy-based speech-activity detection: offline, dependency-free and streaming.
+"""Speech-activity detection: an energy VAD for where, Silero VAD (voxtwin/speech_presence.py) for whether.
 
-Frames of 30 ms are speech when their level is above an absolute floor and either well above the
+Frames of 30 ms are loud when their level is above an absolute floor and either well above the
 file's own noise floor (its 10th-percentile frame level) or, for speech without pauses (where that
 percentile is speech too), close to its loud frames (90th percentile). Short gaps are bridged
 (hangover) and isolated blips dropped, which is what trimming and `speech_ratio` need. Being
-energy-based, it counts any loud sound as speech.
+energy-based, that alone counts any loud sound as speech, so a loud frame is speech only where Silero
+also hears speech nearby: noise, hum and tones come out as no speech.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import soxr
 
 FRAME_S = 0.03
 ABSOLUTE_FLOOR_DBFS = -50.0  # quieter frames are never speech
@@ -56,11 +58,22 @@ def speech_mask_from_levels(levels_db: np.ndarray) -> np.ndarray:
     return _drop_short_runs(mask, int(round(MIN_SPEECH_S / FRAME_S)))
 
 
-def speech_mask(wav: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Per-frame (30 ms) speech decision for a mono signal."""
+def loud_mask(wav: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Per-frame (30 ms) energy decision alone: loud enough to be speech (or any other sound)."""
     levels = FrameLevels(sample_rate)
     levels.update(wav)
     return speech_mask_from_levels(levels.levels_db)
+
+
+def speech_mask(wav: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Per-frame (30 ms) speech decision for a mono signal: loud, and speech by Silero VAD."""
+    from voxtwin.speech_presence import PRESENCE_RATE, speech_presence_mask
+
+    loud = loud_mask(wav, sample_rate)
+    wav16k = np.asarray(wav, dtype=np.float32)
+    if sample_rate != PRESENCE_RATE:
+        wav16k = soxr.resample(wav16k, sample_rate, PRESENCE_RATE, quality="HQ").astype(np.float32)
+    return loud & speech_presence_mask(wav16k, len(loud), FRAME_S)
 
 
 def detect_speech(wav: np.ndarray, sample_rate: int) -> list[tuple[float, float]]:

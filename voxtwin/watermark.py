@@ -48,8 +48,9 @@ DETECTION_KEY = bytes.fromhex("6f1c2d7e9a4b3c58e0d1f2a3b4c5d6e7f8091a2b3c4d5e6f7
 
 @dataclass(frozen=True)
 class WatermarkResult:
-    """What `detect_watermark` found. `payload` is None unless found and read intact (CRC); `verified` is None
-    without a key."""
+    """What `detect_watermark` found. `payload` is None unless found and read intact (CRC). `verified` is True or
+    False only when an intact payload was checked against an installation key; otherwise None, and
+    `verified_reason` says why (no mark, payload unreadable, no key). False means the MAC does not match the key."""
 
     found: bool
     confidence: float
@@ -58,6 +59,7 @@ class WatermarkResult:
     payload: dict | None
     payload_crc_ok: bool | None
     verified: bool | None
+    verified_reason: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -207,15 +209,23 @@ def detect_watermark(wav: np.ndarray, sample_rate: int, *, key: bytes | None = N
     """
     z, folded = _best_alignment(wav, sample_rate)
     if folded is None:
-        return WatermarkResult(False, 0.0, 1.0, 0.0, None, None, None)
+        return WatermarkResult(False, 0.0, 1.0, 0.0, None, None, None, "no watermark found")
     n_hypotheses = FRAMES_PER_CELL * PERIOD_CELLS
     p_value = float(min(1.0, n_hypotheses * np.exp(-0.5 * max(z, 0.0) ** 2)))
     found = p_value <= P_VALUE_THRESHOLD
     confidence = float(1.0 - p_value)
     if not found:
-        return WatermarkResult(False, confidence, p_value, float(z), None, None, None)
+        return WatermarkResult(False, confidence, p_value, float(z), None, None, None, "no watermark found")
     payload, crc_ok, verified = _decode_payload(folded, key)
-    return WatermarkResult(True, confidence, p_value, float(z), payload, crc_ok, verified)
+    return WatermarkResult(True, confidence, p_value, float(z), payload, crc_ok, verified, _verified_reason(crc_ok, verified, key))
+
+
+def _verified_reason(crc_ok: bool, verified: bool | None, key: bytes | None) -> str | None:
+    if not crc_ok:
+        return "payload not readable (too short or too damaged; about 10 s of audio is needed), so it cannot be checked"
+    if key is None:
+        return "no installation key to check the payload with"
+    return None if verified else "the payload's MAC does not match this installation key (made by another installation, or altered)"
 
 
 def _best_alignment(wav: np.ndarray, sample_rate: int) -> tuple[float, np.ndarray | None]:
@@ -255,8 +265,8 @@ def detect_watermark_stream(blocks: Iterable[tuple[np.ndarray, int]], *, key: by
 
 def _decode_payload(folded: np.ndarray, key: bytes | None) -> tuple[dict | None, bool, bool | None]:
     payload, crc_ok, verified = unpack(_decode_bits(folded), key)
-    if not crc_ok:  # misread (too short or too damaged): report presence only
-        return None, False, None if key is None else False
+    if not crc_ok:  # misread (too short or too damaged): report presence only; unread is not forged
+        return None, False, None
     return payload.to_dict(), crc_ok, verified
 
 

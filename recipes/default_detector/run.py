@@ -116,7 +116,7 @@ def fit_gmm(cfg, head: dict, gmm_settings: dict, fit, valid, cache):
     file, GMM.score_span), as `voxtwin detect score` does."""
     from detect.frozen_head import augmented_copy, file_scores, file_windows
     from detect.models.gmm import GMMConfig, GMMCountermeasure
-    from voxtwin.cli import progress
+    from voxtwin.console import progress
 
     window, hop = (int(head[k] * 16_000) for k in ("window_s", "hop_s"))
     fit_kept, fit_waves = load_trials(fit, cache, description="Training audio")

