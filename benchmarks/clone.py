@@ -27,6 +27,7 @@ from voice.matching import convert as convert_frames
 from voice.speech import speak
 from voice.backends import load_speak_backend
 from voxtwin import audio
+from shared_data import require_shared_data
 
 SOURCES = ["SF1", "SF2", "SF3", "SM1", "SM2"]
 TARGETS = ["TF1", "TF2", "TM1", "TM2", "TM3"]
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--speak-only", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    require_shared_data(args.data, "the VCC 2016 speech")
     torch.set_num_threads(1)
     os.environ["OMP_NUM_THREADS"] = "1"
     root = args.data / "vcc2016_ccganvc" / "evaluation_all"

@@ -5,7 +5,7 @@ speaker) or a mixture (one utterance each of two or three different speakers), a
 (the lowest similarity of a 2 s chunk to the rest, voice/enrollment.py) for each kind, the share refused at the
 shipped threshold, and the threshold that would separate them best.
 
-    python benchmarks/speaker_mixtures.py [--shared ../shared/data] [--n 40]
+    python benchmarks/speaker_mixtures.py [--data ../shared/data] [--n 40]
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import argparse
 import csv
 import json
 import random
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
+from shared_data import DEFAULT_SHARED_DATA, require_shared_data
 from voice.enrollment import MIN_SPLIT_SIMILARITY, speaker_consistency
 from voxtwin import audio
 
@@ -43,13 +43,12 @@ def _reference(paths: list[Path]) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=DEFAULT_SHARED_DATA)
     parser.add_argument("--n", type=int, default=40, help="references of each kind")
     args = parser.parse_args()
-    if not (args.shared / "manifest.csv").is_file():
-        sys.exit(f"error: this benchmark needs the real speech in ../shared/data (manifest.csv not found under {args.shared}); pass --shared DIR")
+    require_shared_data(args.data, "the real speech of VCTK and VCC 2016 speakers")
     rng = random.Random(0)
-    speakers = _speakers(args.shared)
+    speakers = _speakers(args.data)
     names = sorted(speakers)
     stats: dict[str, list[float]] = {"one speaker": [], "two speakers": [], "three speakers": []}
     for _ in range(args.n):

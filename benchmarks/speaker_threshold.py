@@ -22,6 +22,7 @@ import numpy as np
 from detect.metrics import eer
 from voice import judges
 from voxtwin import audio
+from shared_data import require_shared_data
 
 
 def main() -> None:
@@ -30,6 +31,7 @@ def main() -> None:
     parser.add_argument("--per-speaker", type=int, default=8)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    require_shared_data(args.data, "the real speech of many speakers")
     by_speaker = defaultdict(list)
     with open(args.data / "manifest.csv") as f:
         for row in csv.DictReader(f):

@@ -23,6 +23,7 @@ from voice import judges
 from voxtwin import audio, codec
 from voxtwin.watermark import P_VALUE_THRESHOLD, detect_watermark, embed, read_bits
 from voxtwin.watermark_payload import Payload, pack
+from shared_data import require_shared_data
 
 RATE = 22_050
 KEY = bytes(range(32))
@@ -49,6 +50,7 @@ def main() -> None:
     parser.add_argument("--no-perth", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    require_shared_data(args.data, "the real speech (LibriSpeech, VCTK, VCC 2016)")
     with open(args.data / "manifest.csv") as f:
         real = [r for r in csv.DictReader(f) if r["label"] == "bonafide"]
     clips = [r for r in real if r["corpus"] in ("librispeech", "vctk", "vcc2016") and float(r["duration_s"]) >= 6.0]

@@ -26,6 +26,7 @@ from detect.datasets import DatasetLayoutError, Trial, read_dataset
 from detect.evaluation import evaluate_trials
 from detect.splits import leave_one_source_out, validation_split
 from detect.train import TrainConfig, train
+from voxtwin.device import resolve_device
 from voxtwin.errors import VoxtwinError
 from voxtwin.output_paths import writable_folder, writing
 
@@ -148,6 +149,7 @@ def run_recipe(name: str, overrides: list[str] | None = None, *, evaluate: bool 
         raise RecipeError(f"recipe {name!r} has no [data.train] section")
     cfg = train_config(config)
     writable_folder(cfg.out_dir, what="training output folder")
+    resolve_device(cfg.device)  # a typo or a missing GPU is refused before any data is read
     train_section = _section(data["train"], root, "data.train")
     trials = train_section.trials()
     eval_sets: list[tuple[str, list[Trial]]] = []

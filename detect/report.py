@@ -53,14 +53,14 @@ def plot_formats() -> dict[str, str]:
 
 
 def check_plot_path(out: Path) -> Path:
-    """Refuse, before any scoring, a plot path whose image format matplotlib cannot write or whose folder is not
-    writable."""
-    from voxtwin.output_paths import OutputPathError, writable_file
+    """Refuse, before any scoring, a plot path whose image format matplotlib cannot write. (A folder that cannot be
+    written is reported after the results are printed, so no scoring is lost.)"""
+    from voxtwin.output_paths import OutputPathError
 
     formats = plot_formats()
     if out.suffix.lower().lstrip(".") not in formats:
         raise OutputPathError(f"{out}: cannot write a {out.suffix or 'file without an extension'} image; use one of {', '.join('.' + f for f in sorted(formats))}")
-    return writable_file(out, what="plot")
+    return out
 
 
 def plot_result(result: Result, wav: np.ndarray, sample_rate: int, out: Path) -> Path:

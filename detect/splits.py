@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from voxtwin.errors import VoxtwinError
 from detect.datasets import Trial
 
 BONAFIDE_TEST_SHARE = 0.3  # share of bona fide-only sources' speakers kept for testing in every fold
@@ -20,6 +21,10 @@ def spoof_sources(trials: list[Trial]) -> list[str]:
     return sorted({t.source for t in trials if t.is_spoof})
 
 
+class UnknownSourceError(VoxtwinError, ValueError):
+    """A held-out source that the data does not have."""
+
+
 def leave_one_source_out(trials: list[Trial], held_out: str) -> tuple[list[Trial], list[Trial]]:
     """(train, test) for one fold.
 
@@ -29,7 +34,7 @@ def leave_one_source_out(trials: list[Trial], held_out: str) -> tuple[list[Trial
     """
     sources = {t.source for t in trials}
     if held_out not in sources:
-        raise ValueError(f"unknown source {held_out!r}; sources: {', '.join(sorted(sources))}")
+        raise UnknownSourceError(f"holdout: unknown source {held_out!r}; sources: {', '.join(sorted(sources))}")
     spoofing = set(spoof_sources(trials))
     train, test = [], []
     for t in trials:
