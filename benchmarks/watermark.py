@@ -22,7 +22,7 @@ import numpy as np
 from voice import judges
 from voxtwin import audio, codec
 from voxtwin.watermark import P_VALUE_THRESHOLD, detect_watermark, embed, read_bits
-from voxtwin.watermark_payload import Payload, pack
+from voxtwin.watermark.payload import Payload, pack
 from shared_data import require_shared_data
 
 RATE = 22_050

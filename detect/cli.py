@@ -147,7 +147,7 @@ def score(
         check_plot_path(plot)
     resolve_device(device)
     inputs = expand_inputs(paths, stdin=sys.stdin.buffer)
-    from voxtwin.watermark_keys import installation_key
+    from voxtwin.watermark.keys import installation_key
 
     key = installation_key(key_file, create=False)
     readable = [source for _, source in inputs if usable(source)]
@@ -193,7 +193,7 @@ def watermark(
 ) -> None:
     """Read voxtwin's watermark: is the clip a voxtwin clone, and which installation made it.
 
-    `found` is true when the presence pattern's p-value is at most 1e-4 (an analytic bound; see voxtwin/watermark.py).
+    `found` is true when the presence pattern's p-value is at most 1e-4 (an analytic bound; see voxtwin/watermark/spread_spectrum.py).
     `verified` is true only when the payload's MAC checks with the installation key. Needs 3 s of audio; the payload
     reads reliably from about 10 s. Exit code: 0 = no watermark found, 1 = found in at least one file, 2 = no file read.
     """
@@ -204,7 +204,7 @@ def watermark(
     from voxtwin.console import emit_json, progress
     from voxtwin.errors import VoxtwinError
     from voxtwin.watermark import detect_watermark_stream
-    from voxtwin.watermark_keys import installation_key
+    from voxtwin.watermark.keys import installation_key
 
     key = installation_key(key_file, create=False)
     rows = []

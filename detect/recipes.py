@@ -120,6 +120,8 @@ def _section(raw: dict[str, Any], root: str, what: str) -> DataSection:
     if unknown or "dataset" not in raw:
         raise RecipeError(f"[{what}]: needs 'dataset'; unknown keys: {', '.join(sorted(unknown)) or 'none'}")
     section = DataSection(**raw)
+    if isinstance(section.max_files, bool) or not isinstance(section.max_files, int) or section.max_files < 0:
+        raise RecipeError(f"[{what}]: max_files must be a whole number >= 0 (0 = all), got {section.max_files!r}")
     section.root = section.root or root
     return section
 

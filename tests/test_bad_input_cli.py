@@ -142,6 +142,9 @@ def test_unsupported_plot_format_is_refused_before_scoring(runner, tmp_path):
         (["detect", "score", str(TTS_MESSAGE), "--device", "foo"], "unknown device 'foo'"),
         (["detect", "score", str(TTS_MESSAGE), "--json", "--csv"], "--json"),
         (["voice", "speak", "Hi.", "--voice", "x.voice", "-o", "x.wav", "--timbre", "2"], "--timbre"),
+        (["detect", "train", "--recipe", "asvspoof2019_la", "--set", "train.batch_size=0"], "train.batch_size"),
+        (["detect", "train", "--recipe", "asvspoof2019_la", "--set", "train.augment_prob=1.5"], "train.augment_prob"),
+        (["detect", "train", "--recipe", "asvspoof2019_la", "--set", "train.epochs='ten'"], "train.epochs"),
     ],
 )
 def test_option_out_of_range_is_one_line(runner, args, contains):

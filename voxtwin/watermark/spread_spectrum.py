@@ -7,7 +7,7 @@ How it works (all in the 250-3750 Hz band, so it survives 8 kHz telephone audio 
 - A third of the cells carry a presence pattern drawn from the *detection key* (public, shipped with voxtwin):
   any installation can tell a voxtwin clone from other audio. The rest carry 64 payload bits (32 data bits, CRC-8,
   24-bit MAC) under a rate-1/2 convolutional code, spread with chips from the same public key.
-- The payload's MAC is an HMAC-SHA256 with the *installation key* (voxtwin/watermark_keys.py): its owner can show
+- The payload's MAC is an HMAC-SHA256 with the *installation key* (voxtwin/watermark/keys.py): its owner can show
   that their installation made a clip; nobody without the key can forge a payload that verifies.
 
 Detection needs no original: band log-energies are whitened (local means removed), folded over the period for
@@ -25,9 +25,9 @@ from typing import Iterable
 import numpy as np
 import torch
 
-from voxtwin import convcode
+from voxtwin.watermark import convcode
 from voxtwin.audio import resample
-from voxtwin.watermark_payload import Payload, pack, unpack
+from voxtwin.watermark.payload import Payload, pack, unpack
 
 WATERMARK_RATE = 16_000
 HOP_LENGTH = 256  # 16 ms
