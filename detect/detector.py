@@ -25,7 +25,7 @@ from detect.parallel_scoring import score_in_parallel
 from detect.preprocess import SAMPLE_RATE, TARGET_LUFS, crop
 from voxtwin import audio
 from voxtwin.device import resolve_device
-from voxtwin.errors import VoxtwinError
+from voxtwin.errors import AudioTooLongError, VoxtwinError
 from voxtwin.measure import FULL_SCALE, measure
 from voxtwin.vad import FRAME_S
 from voxtwin.watermark import SEARCH_S as WATERMARK_SEARCH_S
@@ -139,12 +139,21 @@ class Detector:
             raise VoxtwinError(f"{path}: empty signal or NaN/inf samples")
         return self._score_blocks(path, lambda: iter([(wav, sample_rate)]))
 
-    def score_file(self, source: Source) -> Result:
-        """Score a file or its bytes; a bad file gives a Result with `error` set instead of raising."""
-        label = "<stdin>" if isinstance(source, (bytes, bytearray)) else str(source)
+    def score_file(self, source: Source, *, label: str | None = None, max_duration_s: float | None = None, raise_errors: bool = False) -> Result:
+        """Score a file or its bytes; a bad file gives a Result with `error` set instead of raising.
+
+        Args:
+            label: The `path` to report (default: the path, or "<stdin>" for bytes).
+            max_duration_s: Refuse (AudioTooLongError) a signal longer than this, found while decoding.
+            raise_errors: Raise the VoxtwinError instead of returning it in the Result (the web API maps it to a
+                status code).
+        """
+        label = label or ("<stdin>" if isinstance(source, (bytes, bytearray)) else str(source))
         try:
-            return self._score_blocks(label, lambda: audio.iter_blocks(source))
+            return self._score_blocks(label, lambda: _limited(audio.iter_blocks(source), label, max_duration_s))
         except VoxtwinError as exc:
+            if raise_errors:
+                raise
             return unreadable_result(label, exc, model=self.name)
 
     def score_files(self, sources: Iterable[Source], *, jobs: int = 0) -> Iterator[Result]:
@@ -281,6 +290,16 @@ class _NativeStats:
             self.sample_rate = rate
             self.n_full_scale += int(np.count_nonzero(np.abs(block) >= FULL_SCALE))
             yield block, rate
+
+
+def _limited(blocks, label: str, max_duration_s: float | None) -> Iterator[tuple[np.ndarray, int]]:
+    """The decoded blocks, stopping with AudioTooLongError once they pass `max_duration_s` (None: no limit)."""
+    n = 0
+    for block, rate in blocks:
+        n += len(block)
+        if max_duration_s is not None and n > max_duration_s * rate:
+            raise AudioTooLongError(f"{label}: longer than the {max_duration_s:g} s limit")
+        yield block, rate
 
 
 def _to_16k(blocks) -> Iterator[np.ndarray]:

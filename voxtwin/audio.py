@@ -12,6 +12,7 @@ import abc
 import io
 import logging
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, Union
@@ -190,7 +191,9 @@ def _to_unit_range(samples: np.ndarray, sample_format: str) -> np.ndarray:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    """A decoder's message on one line, without the in-memory buffer's repr that libsndfile puts in it."""
+    text = re.sub(r"Error opening <_io\.BytesIO object at 0x[0-9a-f]+>: ", "", str(exc))
+    return " ".join(text.replace("'<none>'", "").split()) or type(exc).__name__
 
 
 def _label(source: Source) -> str:

@@ -159,6 +159,41 @@ def demo(
     typer.echo(f"next: voxtwin detect score {out}/tts_message.opus --plot {out}/tts_message.png")
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+    model: str = typer.Option("default", "--model", help="default, fast, or a detector checkpoint (.safetensors with its .json)."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes; each loads the model once and scores one file at a time."),
+    max_upload_mb: float = typer.Option(25.0, "--max-upload-mb", min=0.01, help="Larger uploads get 413."),
+    max_duration_s: float = typer.Option(600.0, "--max-duration-s", min=1.0, help="Longer decoded audio gets 422."),
+    timeout_s: float = typer.Option(120.0, "--timeout-s", min=1.0, help="Scoring that takes longer gets 504."),
+    queue_size: int = typer.Option(8, "--queue-size", min=0, max=10_000, help="Requests that may wait per worker; more get 503 with Retry-After."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+) -> None:
+    """Serve the detector over HTTP: an API (POST /v1/score, /v1/watermark; GET /v1/models, /healthz; docs at
+    /docs) and a web page at / for checking a voice message. Needs the `serve` extra."""
+    import uvicorn
+
+    from detect.detector import shipped_or_path
+    from detect.service.app import create_app
+    from detect.service.settings import SETTINGS_ENV, ServiceSettings
+    from voxtwin.device import resolve_device
+    from voxtwin.errors import CheckpointError
+
+    resolve_device(device)
+    checkpoint = shipped_or_path(model).with_suffix(".json")
+    if not checkpoint.is_file():
+        raise CheckpointError(f"{model}: not a shipped detector (default, fast) nor a checkpoint ({checkpoint} missing)")
+    settings = ServiceSettings(model=model, max_upload_mb=max_upload_mb, max_duration_s=max_duration_s, request_timeout_s=timeout_s, queue_size=queue_size, device=device)
+    typer.echo(f"voxtwin serve: http://{host}:{port}/ (API docs at /docs), model {model}, {workers} worker(s); Ctrl-C stops", err=True)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    else:
+        os.environ[SETTINGS_ENV] = settings.to_env()
+        uvicorn.run("detect.service.app:app_from_environment", factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+
 def _mount_subapps() -> None:
     from detect.cli import app as detect_app
     from voice.cli import app as voice_app

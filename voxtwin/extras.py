@@ -23,6 +23,11 @@ OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
     "transformers": ("transformers", "ssl"),
     "huggingface_hub": ("huggingface-hub", "ssl"),
     "perth": ("resemble-perth", "bench"),
+    "fastapi": ("fastapi", "serve"),
+    "uvicorn": ("uvicorn", "serve"),
+    "starlette": ("fastapi", "serve"),
+    "multipart": ("python-multipart", "serve"),
+    "python_multipart": ("python-multipart", "serve"),
 }
 
 

@@ -42,7 +42,7 @@ def test_every_imported_module_is_declared():
     installed = importlib.metadata.packages_distributions()
     missing = {}
     for module in sorted(_imported_modules()):
-        distributions = {d.lower().replace("_", "-") for d in installed.get(module, [])} or {OPTIONAL_MODULES.get(module, (module,))[0]}
+        distributions = {d.lower().replace("_", "-") for d in installed.get(module, [])} | {OPTIONAL_MODULES.get(module, (module,))[0]}
         if not distributions & everything:
             missing[module] = sorted(distributions)
     assert not missing, f"imported but not in pyproject.toml: {missing}"
