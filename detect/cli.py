@@ -12,6 +12,26 @@ from voxtwin import exit_codes
 app = typer.Typer(no_args_is_help=True, help="Detect synthetic or converted speech; train and benchmark countermeasures.")
 
 METRIC_FORMATS = ("asvspoof2019", "asvspoof2021", "asvspoof5")
+ENGINES = ("local", "ray")
+ENGINE_HELP = "local (this machine's cores) or ray (shards scored by Ray actors; pip install -e '.[cluster]')."
+ADDRESS_HELP = "--engine ray: the cluster to join (e.g. ray://head:10001 or auto); default: start a local Ray on this machine."
+RESUME_HELP = "--engine ray: keep the shards a stopped run finished and score only the rest."
+GPUS_HELP = "--engine ray: GPUs per Ray actor (0 = CPU actors)."
+SHARD_HELP = "--engine ray: files per shard (the unit that is retried and kept for --resume)."
+
+
+def _ray_options(engine: str, *, address: str | None, jobs: int, shard_size: int, resume: bool, num_gpus_per_worker: float) -> dict | None:
+    """The keyword arguments of the Ray engine, or None for the local one."""
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"expected one of {', '.join(ENGINES)}", param_hint="--engine")
+    if engine == "local":
+        if address or resume or num_gpus_per_worker:
+            raise typer.BadParameter("--address, --resume and --num-gpus-per-worker need --engine ray", param_hint="--engine")
+        return None
+    from detect.ray_engine import connect
+
+    connect(address)  # fail early (Ray missing, cluster unreachable) with one line
+    return {"address": address, "jobs": jobs, "shard_size": shard_size, "resume": resume, "num_gpus_per_worker": num_gpus_per_worker}
 
 
 @app.callback()
@@ -85,6 +105,12 @@ def evaluate(
     out: Optional[Path] = typer.Option(None, "--out", help="Score file to write (default: scores_<dataset>_<split>.txt)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing score file."),
     json_out: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    engine: str = typer.Option("local", "--engine", help=ENGINE_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
+    jobs: int = typer.Option(0, "--jobs", min=0, max=4096, help="--engine ray: Ray actors; 0 = one per CPU of the cluster."),
+    shard_size: int = typer.Option(64, "--shard-size", min=1, max=100_000, help=SHARD_HELP),
+    resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
+    num_gpus_per_worker: float = typer.Option(0.0, "--num-gpus-per-worker", min=0.0, max=64.0, help=GPUS_HELP),
 ) -> None:
     """Score a dataset with a detector: writes the official score file and prints EER (overall and per attack)."""
     from detect.evaluation import evaluate_dataset
@@ -93,10 +119,13 @@ def evaluate(
     from voxtwin.output_paths import writable_file
 
     out = out or Path(f"scores_{dataset}_{split}.txt")
-    if out.exists() and not force:
+    if out.exists() and not force and not resume:
         raise VoxtwinError(f"{out}: already exists; pass --force to overwrite")
+    if out.exists() and not force and resume:
+        force = True  # resuming rewrites the score file from the kept shards
     writable_file(out, what="score file")
-    result = evaluate_dataset(model, dataset=dataset, root=root, split=split, scores_out=out)
+    ray = _ray_options(engine, address=address, jobs=jobs, shard_size=shard_size, resume=resume, num_gpus_per_worker=num_gpus_per_worker)
+    result = evaluate_dataset(model, dataset=dataset, root=root, split=split, scores_out=out, ray=ray)
     if json_out:
         emit_json(result)
     else:
@@ -123,8 +152,13 @@ def score(
     ),
     hop_s: float = typer.Option(1.0, "--hop-s", min=0.1, max=60.0, help="Hop between scoring windows, in seconds (0.1-60)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N (auto: the GPU when there is one)."),
-    jobs: int = typer.Option(0, "--jobs", min=0, max=64, help="Files scored at once on CPU; 0 = one per core (at most 4)."),
+    jobs: int = typer.Option(0, "--jobs", min=0, max=4096, help="Files scored at once on CPU; 0 = one per core (at most 4). --engine ray: Ray actors; 0 = one per CPU of the cluster."),
     key_file: Optional[Path] = typer.Option(None, "--key-file", help="Installation key to verify watermark payloads with; default: this installation's key if it has one."),
+    engine: str = typer.Option("local", "--engine", help=ENGINE_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
+    shard_size: int = typer.Option(64, "--shard-size", min=1, max=100_000, help=SHARD_HELP),
+    resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
+    num_gpus_per_worker: float = typer.Option(0.0, "--num-gpus-per-worker", min=0.0, max=64.0, help=GPUS_HELP),
 ) -> None:
     """Score voice messages for synthetic or converted speech.
 
@@ -150,10 +184,18 @@ def score(
     from voxtwin.watermark.keys import installation_key
 
     key = installation_key(key_file, create=False)
+    ray = _ray_options(engine, address=address, jobs=jobs, shard_size=shard_size, resume=resume, num_gpus_per_worker=num_gpus_per_worker)
     readable = [source for _, source in inputs if usable(source)]
-    detector = Detector.load(model, device=device, hop_s=hop_s, watermark_key=key) if readable else None
-    scored = iter(progress(detector.score_files(readable, jobs=jobs), "Scoring", total=len(readable))) if readable else iter(())
-    results = [next(scored) if usable(source) else unreadable_result(label, source, model=detector.name if detector else "") for label, source in inputs]
+    if ray is not None:
+        from detect.ray_engine import score_files_on_ray
+
+        scored = iter(score_files_on_ray(readable, model=None if model is None else str(model), device="cpu" if device == "auto" else device, hop_s=hop_s, watermark_key=key, **ray))
+        name = ""
+    else:
+        detector = Detector.load(model, device=device, hop_s=hop_s, watermark_key=key) if readable else None
+        scored = iter(progress(detector.score_files(readable, jobs=jobs), "Scoring", total=len(readable))) if readable else iter(())
+        name = detector.name if detector else ""
+    results = [next(scored) if usable(source) else unreadable_result(label, source, model=name) for label, source in inputs]
     if json_out:
         emit_json([r.to_dict() for r in results])
     elif csv_out:

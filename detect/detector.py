@@ -74,6 +74,11 @@ class Result:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Result":
+        """The inverse of to_dict (results that crossed a process or machine boundary as JSON)."""
+        return cls(**{**data, "segments": [Segment(**s) for s in data.get("segments", [])]})
+
 
 def unreadable_result(label: str, error: object, *, model: str = "") -> Result:
     """The Result of an input that could not be read: verdict `error`, its one-line message in `error`."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from detect import metrics
 from detect.scorefile import read_asv_scores, read_cm_scores
+from voxtwin.errors import VoxtwinError
 
 
 def score_file_metrics(
@@ -22,23 +23,30 @@ def score_file_metrics(
     return result
 
 
-def evaluate_trials(checkpoint_path: Path, trials, *, scores_out: Path, batch_size: int = 32, device: str = "auto", crop_samples: int | None = None) -> dict:
-    """Score trials with a detector checkpoint, write the official 4-column score file, return its metrics."""
+def evaluate_trials(checkpoint_path: Path, trials, *, scores_out: Path, batch_size: int = 32, device: str = "auto", crop_samples: int | None = None,
+                    ray: dict | None = None) -> dict:
+    """Score trials with a detector checkpoint, write the official 4-column score file, return its metrics.
+
+    `ray`: run on Ray instead (detect/ray_engine.py), with these keyword arguments of score_trials_on_ray
+    (address, jobs, shard_size, resume, num_gpus_per_worker); the scores are the same.
+    """
     import numpy as np
 
-    from detect.checkpoints import load_detector
-    from detect.data import WaveformCache, load_trials
     from detect.scorefile import write_cm_scores
-    from detect.train import DEFAULT_CROP_SAMPLES, default_cache_dir, score_waves
-    from voxtwin.device import resolve_device
 
-    torch_device = resolve_device(device)
-    model, meta, _ = load_detector(checkpoint_path, map_location=torch_device)
-    crop = crop_samples or meta.get("training", {}).get("config", {}).get("crop_samples", DEFAULT_CROP_SAMPLES)
-    kept, waves = load_trials(list(trials), WaveformCache(default_cache_dir()), description="Scoring")
-    scores = score_waves(model, waves, crop_samples=crop, batch_size=batch_size, device=torch_device)
+    trials = list(trials)
+    if ray is not None:
+        from detect.ray_engine import score_trials_on_ray
+
+        scored = score_trials_on_ray(checkpoint_path, trials, device="cpu" if device == "auto" else device, **ray)
+        kept = [t for t, score in zip(trials, scored) if score is not None]
+        scores = np.array([score for score in scored if score is not None])
+        if not kept:
+            raise VoxtwinError("no usable audio among the trials")
+    else:
+        kept, scores = _score_trials_here(checkpoint_path, trials, batch_size=batch_size, device=device, crop_samples=crop_samples)
     write_cm_scores(scores_out, [t.utterance for t in kept], [t.system for t in kept], [t.label for t in kept], list(map(float, scores)))
-    result = {"scores": str(scores_out), "n_skipped": len(list(trials)) - len(kept)}
+    result = {"scores": str(scores_out), "n_skipped": len(trials) - len(kept)}
     keys = np.array([t.label for t in kept])
     if (keys == "bonafide").any() and (keys == "spoof").any():
         result.update(metrics.summarize(scores[keys == "bonafide"], scores[keys == "spoof"]))
@@ -49,8 +57,22 @@ def evaluate_trials(checkpoint_path: Path, trials, *, scores_out: Path, batch_si
     return result
 
 
-def evaluate_dataset(checkpoint_path: Path, *, dataset: str, root: Path, split: str = "eval", scores_out: Path, device: str = "auto") -> dict:
-    """The function behind `voxtwin detect eval`."""
+def _score_trials_here(checkpoint_path: Path, trials: list, *, batch_size: int, device: str, crop_samples: int | None):
+    """(usable trials, their scores) on this machine: waveforms cached, then scored in batches."""
+    from detect.checkpoints import load_detector
+    from detect.data import WaveformCache, load_trials
+    from detect.train import DEFAULT_CROP_SAMPLES, default_cache_dir, score_waves
+    from voxtwin.device import resolve_device
+
+    torch_device = resolve_device(device)
+    model, meta, _ = load_detector(checkpoint_path, map_location=torch_device)
+    crop = crop_samples or meta.get("training", {}).get("config", {}).get("crop_samples", DEFAULT_CROP_SAMPLES)
+    kept, waves = load_trials(trials, WaveformCache(default_cache_dir()), description="Scoring")
+    return kept, score_waves(model, waves, crop_samples=crop, batch_size=batch_size, device=torch_device)
+
+
+def evaluate_dataset(checkpoint_path: Path, *, dataset: str, root: Path, split: str = "eval", scores_out: Path, device: str = "auto", ray: dict | None = None) -> dict:
+    """The function behind `voxtwin detect eval` (`ray`: see evaluate_trials)."""
     from detect.datasets import read_dataset
 
-    return {"dataset": dataset, "split": split, **evaluate_trials(checkpoint_path, read_dataset(dataset, root, split), scores_out=scores_out, device=device)}
+    return {"dataset": dataset, "split": split, **evaluate_trials(checkpoint_path, read_dataset(dataset, root, split), scores_out=scores_out, device=device, ray=ray)}

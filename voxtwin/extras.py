@@ -23,6 +23,7 @@ OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
     "transformers": ("transformers", "ssl"),
     "huggingface_hub": ("huggingface-hub", "ssl"),
     "perth": ("resemble-perth", "bench"),
+    "ray": ("ray", "cluster"),
     "fastapi": ("fastapi", "serve"),
     "uvicorn": ("uvicorn", "serve"),
     "starlette": ("fastapi", "serve"),
