@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -23,15 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from detect.service.live_server import live_server
 from voxtwin.cli import DEMO_AUDIO
 
 MESSAGES = [DEMO_AUDIO / "real_librispeech_1688-142285-0001.opus", DEMO_AUDIO / "tts_piper_joe.opus"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _multipart(path: Path) -> tuple[bytes, str]:
@@ -70,19 +63,7 @@ def _tree_rss_kb(pid: int) -> int:
 
 
 def run(model: str, clients: int, requests: int, workers: int, queue_size: int | None = None) -> dict:
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "voxtwin.cli", "serve", "--model", model, "--port", str(port), "--workers", str(workers), "--queue-size", str(clients if queue_size is None else queue_size)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=1)
-                break
-            except OSError:
-                if server.poll() is not None:
-                    raise SystemExit(f"error: voxtwin serve exited: {server.stderr.read().decode().strip()}")
-                time.sleep(0.2)
+    with live_server("--model", model, "--workers", str(workers), "--queue-size", str(clients if queue_size is None else queue_size), startup_s=300) as (url, server):
         expected = {path.name: _post(url, path)[2]["p_synthetic"] for path in MESSAGES}  # warm-up and reference answers
         peak = _tree_rss_kb(server.pid)
         started = time.perf_counter()
@@ -93,9 +74,6 @@ def run(model: str, clients: int, requests: int, workers: int, queue_size: int |
                 time.sleep(0.05)
         wall = time.perf_counter() - started
         outcomes = [f.result() for f in futures]
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
     ok = [(code, seconds, body) for code, seconds, body in outcomes if code == 200]
     correct = sum(1 for i, (code, _, body) in enumerate(outcomes) if code == 200 and abs(body["p_synthetic"] - expected[MESSAGES[i % len(MESSAGES)].name]) < 1e-3)
     latencies = np.array([seconds for _, seconds, _ in ok]) if ok else np.zeros(1)

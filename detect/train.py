@@ -66,7 +66,7 @@ class TrainConfig:
         if self.model != GMM_NAME and self.model not in MODELS:
             raise VoxtwinError(f"unknown model {self.model!r}; available: {', '.join(sorted([*MODELS.names(), GMM_NAME]))}")
         ranges = {"epochs": (1, None), "batch_size": (1, None), "crop_samples": (1_600, None), "patience": (1, None), "max_steps_per_epoch": (0, None),
-                  "num_workers": (0, 64), "augment_prob": (0.0, 1.0), "lr": (1e-12, 10.0), "weight_decay": (0.0, 10.0)}
+                  "num_workers": (0, 64), "augment_prob": (0.0, 1.0), "lr": (0.0, 10.0), "weight_decay": (0.0, 10.0)}
         for name, (low, high) in ranges.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low or (high is not None and value > high):

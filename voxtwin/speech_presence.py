@@ -3,14 +3,16 @@ onnxruntime on the CPU, streaming and in bounded memory.
 
 The energy VAD (voxtwin/vad.py) finds where a signal is loud, and counts white noise, pink noise or a 440 Hz tone
 as 100 % speech. Silero tells speech from such sounds. This exported model scores each 32 ms chunk (with 4 ms of
-context before it) independently, so only every STRIDE-th chunk is scored: one every ~100 ms is enough to gate
-30 ms energy frames, and costs a third of scoring them all (~1,100x real time on one core).
+context before it) independently, so only every STRIDE-th chunk is scored: one every 256 ms is enough to gate
+30 ms energy frames, and costs an eighth of scoring them all.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ from voxtwin.errors import VoxtwinError
 PRESENCE_RATE = 16_000
 CHUNK = 512  # samples of 16 kHz audio per probability
 CONTEXT = 64  # samples before each chunk that the model also sees
-STRIDE = 3  # score every 3rd chunk (96 ms apart)
+STRIDE = 8  # score every 8th chunk (256 ms apart; with SPREAD_S every frame has one within 0.13 s)
 THRESHOLD = 0.5  # Silero's own default speech threshold
 SPREAD_S = 0.3  # a frame is speech-like if a chunk within this distance is
 
@@ -45,25 +47,51 @@ def _session():
 
     options = onnxruntime.SessionOptions()
     options.inter_op_num_threads = options.intra_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.enable_cpu_mem_arena = False
+    # no busy-waiting threads after each run: they would take a core from the detector's torch threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     options.log_severity_level = 4
     return onnxruntime.InferenceSession(str(_model_path()), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+_runner: ThreadPoolExecutor | None = None
+_runner_pid = 0
+
+
+def _run_in_own_thread(rows: np.ndarray) -> np.ndarray:
+    """onnxruntime's run slows the torch and numpy work that follows on the thread that called it: run on the
+    scoring thread, Silero cost the `fast` detector 35-45 % of its throughput (benchmarks/score.py, 24 messages:
+    ~400x instead of 580-670x); in a thread of its own, with one call per file, the cost is within the machine's
+    noise (635-661x vs 632-685x, side by side). One such thread per process; a forked scoring worker makes its own."""
+    global _runner, _runner_pid
+    if _runner is None or _runner_pid != os.getpid():
+        _runner, _runner_pid = ThreadPoolExecutor(1, thread_name_prefix="silero-vad"), os.getpid()
+    state = np.zeros((1, 1, 128), dtype=np.float32)
+    return _runner.submit(lambda: _session().run(None, {"input": rows, "h": state, "c": state})[0]).result()
 
 
 def chunk_probabilities(chunks_with_context: np.ndarray) -> np.ndarray:
     """Speech probability of each row of (N, CONTEXT + CHUNK) float32 samples at 16 kHz."""
     if len(chunks_with_context) == 0:
         return np.zeros(0, dtype=np.float32)
-    state = np.zeros((1, 1, 128), dtype=np.float32)
-    out, _, _ = _session().run(None, {"input": np.ascontiguousarray(chunks_with_context, dtype=np.float32), "h": state, "c": state})
+    out = _run_in_own_thread(np.ascontiguousarray(chunks_with_context, dtype=np.float32))
     return np.asarray(out, dtype=np.float32).reshape(-1)
 
 
 class SpeechPresence:
-    """Streaming speech probabilities of a 16 kHz signal, every STRIDE-th 32 ms chunk."""
+    """Streaming speech probabilities of a 16 kHz signal, every STRIDE-th 32 ms chunk. The picked chunks are
+    gathered and scored in few large batches (one per file, or per FLUSH_ROWS): many small model calls between the
+    detector's own work cost far more than their arithmetic on this kind of CPU."""
+
+    FLUSH_ROWS = 4096  # ~17 min of audio; bounds the memory held for a long file
 
     def __init__(self) -> None:
         self._buffer = np.zeros(CONTEXT, dtype=np.float32)  # CONTEXT samples of history, then unprocessed samples
         self._next_chunk = 0  # index of the next chunk to look at
+        self._rows: list[np.ndarray] = []
+        self._row_times: list[float] = []
         self.times_s: list[np.ndarray] = []
         self.probabilities: list[np.ndarray] = []
 
@@ -72,18 +100,25 @@ class SpeechPresence:
         n_chunks = (len(self._buffer) - CONTEXT) // CHUNK
         if n_chunks <= 0:
             return
-        indices = np.arange(n_chunks)
-        picked = indices[(indices + self._next_chunk) % STRIDE == 0]
-        if len(picked):
-            rows = np.stack([self._buffer[i * CHUNK : i * CHUNK + CONTEXT + CHUNK] for i in picked])
-            self.probabilities.append(chunk_probabilities(rows))
-            self.times_s.append(((picked + self._next_chunk) * CHUNK + CHUNK / 2) / PRESENCE_RATE)
+        first = (-self._next_chunk) % STRIDE
+        for i in range(first, n_chunks, STRIDE):
+            self._rows.append(self._buffer[i * CHUNK : i * CHUNK + CONTEXT + CHUNK].copy())
+            self._row_times.append(((i + self._next_chunk) * CHUNK + CHUNK / 2) / PRESENCE_RATE)
         self._next_chunk += n_chunks
         self._buffer = self._buffer[n_chunks * CHUNK :]
+        if len(self._rows) >= self.FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            self.probabilities.append(chunk_probabilities(np.stack(self._rows)))
+            self.times_s.append(np.asarray(self._row_times))
+            self._rows, self._row_times = [], []
 
     def frame_mask(self, n_frames: int, frame_s: float) -> np.ndarray:
         """One bool per frame of `frame_s`: a chunk within SPREAD_S of the frame is speech. A signal too short for
         one chunk is judged on what it has (zero-padded)."""
+        self._flush()
         if not self.probabilities and len(self._buffer) > CONTEXT:
             padded = np.zeros(CONTEXT + CHUNK, dtype=np.float32)
             padded[: len(self._buffer)] = self._buffer[: CONTEXT + CHUNK]

@@ -88,8 +88,9 @@ def speech_ratio(wav: np.ndarray, sample_rate: int) -> float:
 
 
 def trim_silence(wav: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Cut leading and trailing non-speech, keeping a 100 ms margin; all-silent input comes back empty."""
-    segments = detect_speech(wav, sample_rate)
+    """Cut leading and trailing silence (the energy VAD alone: trimming is about quiet, not about what the sound is),
+    keeping a 100 ms margin; all-silent input comes back empty."""
+    segments = mask_to_segments(loud_mask(wav, sample_rate))
     if not segments:
         return wav[:0]
     start = max(0, int((segments[0][0] - TRIM_MARGIN_S) * sample_rate))

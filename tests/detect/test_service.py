@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from detect.service.live_server import live_server
 from voxtwin.cli import DEMO_AUDIO
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -26,39 +22,19 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 SCREENSHOT = os.environ.get("VOXTWIN_SCREENSHOT")  # where to keep the phone-width screenshot (the README's)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def live_server():
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "voxtwin.cli", "serve", "--model", "fast", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=1)
-                break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail(f"voxtwin serve exited: {server.stderr.read().decode()}")
-                time.sleep(0.25)
+def live_server_url():
+    with live_server("--model", "fast") as (url, _):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
-def test_page_checks_the_demo_tts_message(live_server, tmp_path):
+def test_page_checks_the_demo_tts_message(live_server_url, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone-width screen
-            page.goto(live_server)
+            page.goto(live_server_url)
             assert page.title().startswith("voxtwin")
             page.set_input_files("#file", str(DEMO_AUDIO / "tts_piper_joe.opus"))
             page.wait_for_function("document.getElementById('verdict').textContent.length > 0", timeout=60_000)
