@@ -322,3 +322,15 @@ def test_benchmarks_say_they_need_the_shared_data(tmp_path, script):
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip() and "pkg_resources" not in line]
     assert len(lines) == 1 and lines[0].startswith("error:") and "shared/data" in lines[0], result.stderr
+
+
+def test_engine_ray_without_ray_says_how_to_install_it(runner, monkeypatch):
+    pytest.importorskip("ray", reason="the cluster extra is not installed")  # hidden below, as on an install without it
+    monkeypatch.setitem(sys.modules, "ray", None)
+    result = runner.invoke(app, ["detect", "score", str(TTS_MESSAGE), "--engine", "ray"])
+    one_error_line(result, contains='pip install -e ".[cluster]"')
+
+
+def test_engine_options_need_ray(runner):
+    one_error_line(runner.invoke(app, ["detect", "score", str(TTS_MESSAGE), "--resume"]), contains="--engine ray")
+    one_error_line(runner.invoke(app, ["detect", "score", str(TTS_MESSAGE), "--engine", "spark"]), contains="local, ray")
