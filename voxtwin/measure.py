@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
-
 import soxr
 
 from voxtwin.loudness import LoudnessMeter
