@@ -70,14 +70,16 @@ def test_convert_cli_every_input_format_is_watermarked(runner, tmp_path, profile
 
 def test_speak_cli_long_text_watermark_payload(runner, tmp_path, profile_path):
     text_file = tmp_path / "text.txt"
-    text_file.write_text("Good morning. I will be late today.\nThe train is stuck outside the city! Please start without me; I will call at noon.")
+    # over 10 s, where the payload reads reliably: a misread payload passes the CRC-8 once in 256 and then fails the MAC
+    text_file.write_text("Good morning. I will be late today.\nThe train is stuck outside the city! Please start without me; I will call at noon. "
+                         "If the meeting runs long, keep the notes for me and send them to my office address tonight.")
     out = tmp_path / "speech.opus"
     key_file = tmp_path / "k.key"
     key_file.write_text(bytes(range(32)).hex())
     result = runner.invoke(app, ["voice", "speak", "--text-file", str(text_file), "--voice", str(profile_path), "-o", str(out), "--key-file", str(key_file)])
     assert result.exit_code == 0, result.output
     wav, rate = audio.load(out)
-    assert len(wav) / rate > 5
+    assert len(wav) / rate > 10
     found = runner.invoke(app, ["detect", "watermark", str(out), "--json", "--key-file", str(key_file)])
     (row,) = json.loads(found.stdout)
     assert row["found"] is True
