@@ -134,9 +134,6 @@ def evaluate(
         out_console().print(metrics_table(result))
 
 
-EXIT_FLAGGED = exit_codes.FLAGGED  # at least one file was flagged synthetic
-EXIT_NOTHING_SCORED = exit_codes.INPUT_ERROR  # bad usage, or no file could be read
-EXIT_SOME_UNREADABLE = exit_codes.SOME_UNREADABLE  # some files could not be read; none of the others was flagged
 
 
 @app.command()
@@ -220,11 +217,11 @@ def score(
     if plot_failed:
         raise typer.Exit(exit_codes.INPUT_ERROR)
     if any(r.verdict == "synthetic" for r in results):
-        raise typer.Exit(EXIT_FLAGGED)
+        raise typer.Exit(exit_codes.FLAGGED)
     if results and all(r.error for r in results):
-        raise typer.Exit(EXIT_NOTHING_SCORED)
+        raise typer.Exit(exit_codes.INPUT_ERROR)
     if any(r.error for r in results):
-        raise typer.Exit(EXIT_SOME_UNREADABLE)
+        raise typer.Exit(exit_codes.SOME_UNREADABLE)
 
 
 @app.command()
@@ -270,4 +267,4 @@ def watermark(
     if any(row["found"] for row in rows):
         raise typer.Exit(1)
     if rows and all(row["error"] for row in rows):
-        raise typer.Exit(EXIT_NOTHING_SCORED)
+        raise typer.Exit(exit_codes.INPUT_ERROR)

@@ -158,6 +158,11 @@ class TrialScorer:
         return [None if w is None else float(next(scores)) for w in waves]
 
 
+def _actor_device(device: str, num_gpus_per_worker: float) -> str:
+    """Actors given GPUs score on CUDA unless a device was named; CPU actors use `device` as given."""
+    return "cuda" if num_gpus_per_worker and device == "cpu" else device
+
+
 def _shards(items: list, size: int) -> list[tuple[int, list]]:
     return [(i, items[start : start + size]) for i, start in enumerate(range(0, len(items), size))]
 
@@ -208,7 +213,7 @@ def score_files_on_ray(sources: Iterable, *, model: str | None = None, device: s
     weights = shipped_or_path(model).with_suffix(".json")
     key = {"kind": "score", "model": str(model), "model_sha": hashlib.sha256(weights.read_bytes()).hexdigest() if weights.is_file() else "", "hop_s": hop_s,
            "watermark_key": hashlib.sha256(watermark_key or b"").hexdigest()}
-    device = device if num_gpus_per_worker == 0 or device != "cpu" else "cuda"
+    device = _actor_device(device, num_gpus_per_worker)
     for data in run_sharded(FileScorer, (model, device, hop_s, watermark_key), sources, key=key, resume=resume, shard_size=shard_size, jobs=jobs,
                             num_gpus_per_worker=num_gpus_per_worker, address=address, on_shard=on_shard):
         yield Result.from_dict(data)
@@ -222,7 +227,7 @@ def score_trials_on_ray(checkpoint: Path, trials: list, *, device: str = "cpu", 
     checkpoint = Path(checkpoint).resolve()
     meta = checkpoint.with_suffix(".json")
     key = {"kind": "eval", "checkpoint_sha": hashlib.sha256(meta.read_bytes()).hexdigest() if meta.is_file() else str(checkpoint)}
-    device = device if num_gpus_per_worker == 0 or device != "cpu" else "cuda"
+    device = _actor_device(device, num_gpus_per_worker)
     paths = [str(Path(t.path).resolve()) for t in trials]
     return list(run_sharded(TrialScorer, (str(checkpoint), device, str(default_cache_dir())), paths, key=key, resume=resume, shard_size=shard_size, jobs=jobs,
                             num_gpus_per_worker=num_gpus_per_worker, address=address, on_shard=on_shard))

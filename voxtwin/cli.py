@@ -25,7 +25,6 @@ from voxtwin.errors import VoxtwinError
 # pyworld and webrtcvad import pkg_resources, which warns on every run; the pin setuptools<81 keeps it working
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
-EXIT_INPUT_ERROR = exit_codes.INPUT_ERROR
 DEBUG_ENV = "VOXTWIN_DEBUG"
 
 
@@ -125,7 +124,7 @@ def info(
     for row in failed:
         typer.echo(f"error: {row['error']}", err=True)
     if failed:
-        raise typer.Exit(EXIT_INPUT_ERROR)
+        raise typer.Exit(exit_codes.INPUT_ERROR)
 
 
 DEMO_AUDIO = Path(__file__).resolve().parent / "demo_audio"

@@ -135,8 +135,13 @@ class SpeechPresence:
         return distance <= SPREAD_S
 
 
-def speech_presence_mask(wav16k: np.ndarray, n_frames: int, frame_s: float) -> np.ndarray:
-    """SpeechPresence of a whole 16 kHz signal, as one bool per frame."""
+def speech_presence_mask(wav: np.ndarray, sample_rate: int, n_frames: int, frame_s: float) -> np.ndarray:
+    """SpeechPresence of a whole signal (resampled to 16 kHz when needed), as one bool per frame."""
+    import soxr
+
+    wav = np.asarray(wav, dtype=np.float32)
+    if sample_rate != PRESENCE_RATE:
+        wav = soxr.resample(wav, sample_rate, PRESENCE_RATE, quality="HQ").astype(np.float32)
     presence = SpeechPresence()
-    presence.update(wav16k)
+    presence.update(wav)
     return presence.frame_mask(n_frames, frame_s)

@@ -11,7 +11,6 @@ also hears speech nearby: noise, hum and tones come out as no speech.
 from __future__ import annotations
 
 import numpy as np
-import soxr
 
 FRAME_S = 0.03
 ABSOLUTE_FLOOR_DBFS = -50.0  # quieter frames are never speech
@@ -67,13 +66,10 @@ def loud_mask(wav: np.ndarray, sample_rate: int) -> np.ndarray:
 
 def speech_mask(wav: np.ndarray, sample_rate: int) -> np.ndarray:
     """Per-frame (30 ms) speech decision for a mono signal: loud, and speech by Silero VAD."""
-    from voxtwin.speech_presence import PRESENCE_RATE, speech_presence_mask
+    from voxtwin.speech_presence import speech_presence_mask
 
     loud = loud_mask(wav, sample_rate)
-    wav16k = np.asarray(wav, dtype=np.float32)
-    if sample_rate != PRESENCE_RATE:
-        wav16k = soxr.resample(wav16k, sample_rate, PRESENCE_RATE, quality="HQ").astype(np.float32)
-    return loud & speech_presence_mask(wav16k, len(loud), FRAME_S)
+    return loud & speech_presence_mask(wav, sample_rate, len(loud), FRAME_S)
 
 
 def detect_speech(wav: np.ndarray, sample_rate: int) -> list[tuple[float, float]]:

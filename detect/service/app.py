@@ -35,7 +35,7 @@ from detect.service.body_limit import BodyLimit
 from detect.service.scoring_queue import QueueFull, ScoringQueue, ScoringTimeout
 from detect.service.settings import ServiceSettings
 from voxtwin import __version__, audio
-from voxtwin.errors import AudioTooLongError, VoxtwinError
+from voxtwin.errors import VoxtwinError
 
 log = logging.getLogger(__name__)
 API_VERSION = "v1"
@@ -109,9 +109,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             return _error(503, "the service is busy; try again shortly", headers={"Retry-After": str(settings.retry_after_s)})
         except ScoringTimeout:
             return _error(504, f"scoring took longer than the {settings.request_timeout_s:g} s limit")
-        except AudioTooLongError as exc:
-            return _error(413 if "byte limit" in str(exc) else 422, exc, label=label)
-        except VoxtwinError as exc:
+        except VoxtwinError as exc:  # unreadable audio, or longer than the duration limit (size is BodyLimit's 413)
             return _error(422, exc, label=label)
 
     async def _read(file: UploadFile | None) -> tuple[str, bytes] | JSONResponse:
