@@ -61,16 +61,12 @@ def evaluate_listing(path: str | os.PathLike) -> tuple[list[dict], dict]:
         started = time.perf_counter()
         try:
             output, _ = audio.load(resolve("output"), 16_000)
+            rtf = _real_time_factor(row.get("seconds"), len(output) / 16_000)  # a bad cell fails before the judges run
             reference, _ = audio.load(resolve("reference"), 16_000)
             text = (row.get("text") or "").strip()
             if not text:
                 text = judges.transcribe(audio.load(resolve("source"), 16_000)[0], 16_000)
-            result = {"output": row["output"], **judge(output, reference, text=text), "error": None}
-        except VoxtwinError as exc:
-            results.append({"output": row.get("output"), "error": " ".join(str(exc).split())})
-            continue
-        try:
-            result["rtf"] = _real_time_factor(row.get("seconds"), len(output) / 16_000)
+            result = {"output": row["output"], **judge(output, reference, text=text), "error": None, "rtf": rtf}
         except VoxtwinError as exc:
             results.append({"output": row.get("output"), "error": " ".join(str(exc).split())})
             continue
