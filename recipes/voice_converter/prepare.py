@@ -1,0 +1,34 @@
+"""Cache the converter's training features from ../shared/data's real speech (resumes where it stopped).
+
+    python recipes/voice_converter/prepare.py [--data ../shared/data] [--cache runs/voice_converter/features]
+
+The VCC 2016 speakers (source vcc2016_ccganvc) are left out: benchmarks/clone.py judges clones of them.
+"""
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from voice.converter.corpus import cache_features, real_recordings
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    config = json.loads((HERE / "config.json").read_text())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data")
+    parser.add_argument("--cache", type=Path, default=Path(config["cache"]))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    manifest = args.data / "manifest.csv"
+    if not manifest.is_file():
+        raise SystemExit(f"error: {manifest} not found: the converter trains on ../shared/data's real speech (--data DIR)")
+    recordings = real_recordings(manifest, exclude_sources=tuple(config["exclude_sources"]))
+    logging.info("%d recordings, %d speakers", len(recordings), len({r.speaker for r in recordings}))
+    cache_features(recordings, args.cache)
+
+
+if __name__ == "__main__":
+    main()

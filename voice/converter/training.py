@@ -1,0 +1,169 @@
+"""Train the converter's mel generator on cached features (voice/converter/corpus.py). Resumable.
+
+Each step takes fixed crops from random utterances; half the time the content comes from the speaker-perturbed
+copy, so the voice must come from the d-vector. Loss: L1 on the log-mel. Speakers are split by hash: the
+validation speakers are never trained on. `last.pt` (weights_only-loadable state) is written every
+`checkpoint_every` steps and training resumes from it; `best.safetensors` keeps the lowest validation loss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from voice.converter.analysis import LOG_F0_CENTER, LOG_F0_SCALE
+from voice.converter.network import GeneratorConfig, MelGenerator
+from voice.converter.weights import save_weights
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainSettings:
+    steps: int = 6000
+    batch_size: int = 16
+    crop_frames: int = 128
+    learning_rate: float = 2e-3
+    warmup_steps: int = 200
+    perturbed_share: float = 0.5
+    validation_share: float = 0.05
+    checkpoint_every: int = 200
+    validate_every: int = 500
+    seed: int = 0
+    threads: int = 1
+    device: str = "cpu"
+    generator: dict = field(default_factory=dict)
+
+
+def is_validation_speaker(speaker: str, share: float) -> bool:
+    return int(hashlib.sha1(speaker.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
+
+
+def on_mel_grid(content: np.ndarray, n_mel: int) -> np.ndarray:
+    """(frames_50hz, 384) -> (384, n_mel), linear interpolation in time."""
+    positions = np.linspace(0, len(content) - 1, n_mel)
+    lower = np.floor(positions).astype(int)
+    upper = np.minimum(lower + 1, len(content) - 1)
+    weight = (positions - lower)[:, None].astype(np.float32)
+    return ((1 - weight) * content[lower].astype(np.float32) + weight * content[upper].astype(np.float32)).T
+
+
+def pitch_input(log_f0: np.ndarray, voiced: np.ndarray) -> np.ndarray:
+    """(2, L): normalised log-F0 (0 where unvoiced) and the voicing flag."""
+    normalised = np.where(voiced, (log_f0 - LOG_F0_CENTER) / LOG_F0_SCALE, 0.0)
+    return np.stack([normalised, voiced.astype(np.float32)]).astype(np.float32)
+
+
+class CachedCorpus:
+    def __init__(self, files: list[Path]) -> None:
+        self.items = []
+        for path in files:
+            with np.load(path) as z:
+                n = z["mel"].shape[1]
+                self.items.append({
+                    "content": on_mel_grid(z["content"], n).astype(np.float16),
+                    "content_perturbed": on_mel_grid(z["content_perturbed"], n).astype(np.float16),
+                    "pitch": pitch_input(z["log_f0"], z["voiced"]),
+                    "mel": z["mel"],
+                    "d_vector": z["d_vector"],
+                    "speaker": str(z["speaker"]),
+                })
+
+    def batch(self, rng: np.random.Generator, size: int, crop: int, perturbed_share: float):
+        content, pitch, mel, speaker = [], [], [], []
+        for index in rng.integers(len(self.items), size=size):
+            item = self.items[index]
+            n = item["mel"].shape[1]
+            start = int(rng.integers(0, max(1, n - crop + 1)))
+            pad = max(0, crop - n)
+            source = item["content_perturbed"] if rng.random() < perturbed_share else item["content"]
+            cut = lambda a, fill: np.pad(a[:, start : start + crop], ((0, 0), (0, pad)), constant_values=fill)  # noqa: E731
+            content.append(cut(source, 0.0).astype(np.float32))
+            pitch.append(cut(item["pitch"], 0.0))
+            mel.append(cut(item["mel"], float(np.log(1e-5))))
+            speaker.append(item["d_vector"])
+        as_tensor = lambda xs: torch.from_numpy(np.stack(xs))  # noqa: E731
+        return as_tensor(content), as_tensor(pitch), as_tensor(mel), as_tensor(speaker)
+
+
+def _learning_rate(step: int, s: TrainSettings) -> float:
+    if step < s.warmup_steps:
+        return s.learning_rate * (step + 1) / s.warmup_steps
+    progress = (step - s.warmup_steps) / max(1, s.steps - s.warmup_steps)
+    return s.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+@torch.no_grad()
+def validation_loss(model: MelGenerator, corpus: CachedCorpus, device: torch.device) -> float:
+    model.eval()
+    losses = []
+    for item in corpus.items:
+        content = torch.from_numpy(item["content"].astype(np.float32))[None].to(device)
+        pitch = torch.from_numpy(item["pitch"])[None].to(device)
+        mel = torch.from_numpy(item["mel"])[None].to(device)
+        speaker = torch.from_numpy(item["d_vector"])[None].to(device)
+        losses.append(F.l1_loss(model(content, pitch, speaker), mel).item())
+    model.train()
+    return float(np.mean(losses))
+
+
+def train(cache: Path, out_dir: Path, settings: TrainSettings) -> Path:
+    torch.set_num_threads(settings.threads)
+    device = torch.device(settings.device)
+    files = sorted(cache.glob("*.npz"))
+    files = [f for f in files if not f.name.endswith(".part.npz")]
+    speakers = {f: str(np.load(f)["speaker"]) for f in files}
+    val_files = [f for f in files if is_validation_speaker(speakers[f], settings.validation_share)]
+    train_files = [f for f in files if f not in set(val_files)]
+    train_set, val_set = CachedCorpus(train_files), CachedCorpus(val_files)
+    log.info("train: %d files, validation: %d files (%d speakers held out)", len(train_files), len(val_files), len({speakers[f] for f in val_files}))
+    config = GeneratorConfig(**settings.generator)
+    model = MelGenerator(config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state_path, history_path = out_dir / "last.pt", out_dir / "history.json"
+    step, best, history = 0, float("inf"), []
+    if state_path.exists():
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, best = int(state["step"]), float(state["best"])
+        history = json.loads(history_path.read_text()) if history_path.exists() else []
+        log.info("resumed at step %d (best validation L1 %.4f)", step, best)
+    rng = np.random.default_rng(settings.seed + step)
+    started, running = time.time(), []
+    while step < settings.steps:
+        for group in optimizer.param_groups:
+            group["lr"] = _learning_rate(step, settings)
+        content, pitch, mel, speaker = (t.to(device) for t in train_set.batch(rng, settings.batch_size, settings.crop_frames, settings.perturbed_share))
+        loss = F.l1_loss(model(content, pitch, speaker), mel)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        running.append(loss.item())
+        step += 1
+        if step % settings.validate_every == 0 or step == settings.steps:
+            val = validation_loss(model, val_set, device) if val_set.items else float("nan")
+            history.append({"step": step, "train_l1": float(np.mean(running)), "validation_l1": val, "seconds": round(time.time() - started, 1)})
+            log.info("step %d: train L1 %.4f, validation L1 %.4f", step, np.mean(running), val)
+            running = []
+            if val < best:
+                best = val
+                save_weights(model, out_dir / "best.safetensors", extra={"step": step, "validation_l1": round(val, 4)})
+            history_path.write_text(json.dumps(history, indent=1))
+        if step % settings.checkpoint_every == 0 or step == settings.steps:
+            tmp = state_path.with_suffix(".tmp")
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best}, tmp)
+            tmp.replace(state_path)
+            (out_dir / "settings.json").write_text(json.dumps(asdict(settings), indent=1))
+    return out_dir / "best.safetensors"
