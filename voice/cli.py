@@ -151,22 +151,23 @@ def speak(
 
 @app.command("eval")
 def evaluate(
-    listing: Path = typer.Argument(..., help="CSV with columns output, reference, and text or source (optional: seconds, the processing time)."),
+    listing: Path = typer.Argument(..., help="CSV with columns output, reference, and text or source (optional: seconds, the processing time; backend, to compare backends)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON: one object per row and the means."),
 ) -> None:
     """Judge clones: speaker similarity (Resemblyzer), WER (Whisper tiny.en), DistillMOS, real-time factor.
 
     Exit code: 0 = every row judged, 2 = no row could be judged, 3 = some rows could not be judged (each listed).
     """
-    from voice.evaluation import evaluate_listing, results_table
+    from voice.evaluation import evaluate_listing, means_by_backend, results_table
     from voxtwin.console import emit_json
     from voxtwin.console import out_console
 
     rows, means = evaluate_listing(listing)
+    by_backend = means_by_backend(rows)
     if json_out:
-        emit_json({"rows": rows, "mean": means})
+        emit_json({"rows": rows, "mean": means, "by_backend": by_backend})
     else:
-        out_console().print(results_table(rows, means))
+        out_console().print(results_table(rows, means, by_backend))
     failed = [r for r in rows if r.get("error")]
     for row in failed:
         typer.echo(f"error: {row['output']}: {row['error']}", err=True)

@@ -2,8 +2,9 @@
 
 LIST.csv columns: `output` (the clone), `reference` (a recording of the target voice, ideally not the one that
 was enrolled), and `text` (what was said) or `source` (the converted recording, transcribed by Whisper as the
-reference text); optional `seconds` (processing time, for the real-time factor). Relative paths are relative to
-the CSV's folder.
+reference text); optional `seconds` (processing time, for the real-time factor) and `backend` (which backend made
+the clone: the means are then also given per backend, to compare backends on your own references). Relative paths
+are relative to the CSV's folder.
 """
 
 from __future__ import annotations
@@ -67,20 +68,32 @@ def evaluate_listing(path: str | os.PathLike) -> tuple[list[dict], dict]:
             if not text:
                 text = judges.transcribe(audio.load(resolve("source"), 16_000)[0], 16_000)
             result = {"output": row["output"], **judge(output, reference, text=text), "error": None, "rtf": rtf}
+            if row.get("backend"):
+                result["backend"] = row["backend"].strip()
         except VoxtwinError as exc:
             results.append({"output": row.get("output"), "error": " ".join(str(exc).split())})
             continue
         result["judge_s"] = round(time.perf_counter() - started, 2)
         results.append(result)
+    return results, mean_scores(results)
+
+
+def mean_scores(results: list[dict]) -> dict:
     means = {}
     for metric in METRICS:
         values = [r[metric] for r in results if r.get(metric) is not None]
         means[metric] = round(float(np.mean(values)), 4) if values else None
     means["n"] = sum(1 for r in results if r.get("error") is None)
-    return results, means
+    return means
 
 
-def results_table(rows: list[dict], means: dict):
+def means_by_backend(results: list[dict]) -> dict[str, dict]:
+    """{backend: means} over the judged rows that name a backend (empty without a `backend` column)."""
+    names = sorted({r["backend"] for r in results if r.get("backend") and not r.get("error")})
+    return {name: mean_scores([r for r in results if r.get("backend") == name]) for name in names}
+
+
+def results_table(rows: list[dict], means: dict, by_backend: dict[str, dict] | None = None):
     from rich.table import Table
 
     table = Table(title="Clone evaluation")
@@ -92,5 +105,6 @@ def results_table(rows: list[dict], means: dict):
             table.add_row(str(r["output"]), f"error: {r['error']}", "", "", "")
         else:
             table.add_row(r["output"], fmt(r["speaker_similarity"]), fmt(r["wer"], 100, 1), fmt(r["distillmos"], 1, 2), fmt(r["rtf"]))
-    table.add_row("mean", fmt(means["speaker_similarity"]), fmt(means["wer"], 100, 1), fmt(means["distillmos"], 1, 2), fmt(means["rtf"]))
+    for label, m in [("mean", means)] + [(f"mean, {name} ({m['n']})", m) for name, m in (by_backend or {}).items()]:
+        table.add_row(label, fmt(m["speaker_similarity"]), fmt(m["wer"], 100, 1), fmt(m["distillmos"], 1, 2), fmt(m["rtf"]))
     return table

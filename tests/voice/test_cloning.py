@@ -130,9 +130,9 @@ def test_eval_listing_json(runner, tmp_path, piper_speech, espeak_speech):
     audio.save(tmp_path / "ref.flac", piper_speech[1], 16_000)
     audio.save(tmp_path / "other.wav", espeak_speech, 16_000)
     (tmp_path / "list.csv").write_text(
-        "output,reference,text,seconds\n"
-        f'same.wav,ref.flac,"{REFERENCE_TEXT}",1.0\n'
-        "other.wav,ref.flac,Could you send me the address of the new office before lunch?,\n"
+        "output,reference,text,seconds,backend\n"
+        f'same.wav,ref.flac,"{REFERENCE_TEXT}",1.0,piper\n'
+        "other.wav,ref.flac,Could you send me the address of the new office before lunch?,,espeak\n"
     )
     result = runner.invoke(app, ["voice", "eval", str(tmp_path / "list.csv"), "--json"])
     assert result.exit_code == 0, result.output
@@ -141,6 +141,10 @@ def test_eval_listing_json(runner, tmp_path, piper_speech, espeak_speech):
     assert same["speaker_similarity"] > other["speaker_similarity"]  # the Piper voice vs eSpeak
     assert same["wer"] < 0.2 and 1.0 <= same["distillmos"] <= 5.0 and same["rtf"] > 0 and other["rtf"] is None
     assert report["mean"]["n"] == 2
+    by_backend = report["by_backend"]  # the `backend` column compares backends on the same references
+    assert set(by_backend) == {"piper", "espeak"} and by_backend["piper"]["speaker_similarity"] == same["speaker_similarity"]
+    table = runner.invoke(app, ["voice", "eval", str(tmp_path / "list.csv")])
+    assert "mean, piper (1)" in table.stdout and "mean, espeak (1)" in table.stdout
 
 
 def test_speak_with_kokoro_reader_of_the_targets_range(profile_path):
