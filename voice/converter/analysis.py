@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from voice.converter.content_features import SAMPLE_RATE, content_frames
+from voxtwin.whisper_encoder import SAMPLE_RATE, encoder_frames
 from voxtwin.audio import resample
 from voxtwin.features import LogMelSpec, build_features
 from voxtwin.loudness import normalize_loudness
@@ -63,4 +63,4 @@ def analyse(wav: np.ndarray, *, with_mel: bool) -> Utterance:
     mel = mel_of(wav) if with_mel else None
     n_mel = mel.shape[1] if mel is not None else int(np.ceil(len(wav) / SAMPLE_RATE * MEL_RATE_HZ))
     log_f0, voiced = pitch(wav, n_mel)
-    return Utterance(content=content_frames(wav), log_f0=log_f0, voiced=voiced, mel=mel)
+    return Utterance(content=encoder_frames(wav), log_f0=log_f0, voiced=voiced, mel=mel)

