@@ -6,7 +6,11 @@ text = Whisper's transcript of the source, VCC ships no text here), DistillMOS, 
 CPU thread. Beside `convert`: the no-conversion baseline (source vs target) and the ceiling (two target
 utterances). `speak` is measured on the same 5 targets with 3 sentences each.
 
-    python benchmarks/clone.py [--data ../shared/data] [--timbre 0.3] [--json out.json]
+    python benchmarks/clone.py [--data ../shared/data] [--backend vox-vc|knn-world] [--speak-backend vox-vc|piper-knn]
+                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--json out.json]
+
+`--weights` runs vox-vc with a checkpoint from recipes/voice_converter/train.py before it is shipped. None of the
+VCC 2016 speakers is in the converter's training data (the recipe leaves source vcc2016_ccganvc out).
 """
 
 from __future__ import annotations
@@ -23,9 +27,8 @@ import torch
 from voice import judges
 from voice.enrollment import enroll
 from voice.matching import DEFAULT_TIMBRE
-from voice.matching import convert as convert_frames
 from voice.speech import speak
-from voice.backends import load_speak_backend
+from voice.backends import load_convert_backend, load_speak_backend
 from voxtwin import audio
 from shared_data import require_shared_data
 
@@ -42,7 +45,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
     parser.add_argument("--timbre", type=float, default=DEFAULT_TIMBRE)
-    parser.add_argument("--engine", default="piper", help="the TTS voice that reads for `speak`: piper, kokoro or espeak")
+    parser.add_argument("--backend", default="vox-vc", help="convert backend: vox-vc (default) or knn-world")
+    parser.add_argument("--speak-backend", default="vox-vc", help="speak backend: vox-vc (default) or piper-knn")
+    parser.add_argument("--engine", default=None, help="the TTS voice that reads for `speak`: hibari (vox-vc's default), piper (piper-knn's), kokoro, espeak")
+    parser.add_argument("--weights", type=Path, help="vox-vc weights to measure (default: the shipped ones)")
+    parser.add_argument("--convert-only", action="store_true")
     parser.add_argument("--speak-only", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -53,7 +60,9 @@ def main() -> None:
     utterances = sorted(p.name for p in (root / "SF1").glob("*.flac"))
     load = lambda spk, utt: audio.load(root / spk / utt, 16_000)[0]  # noqa: E731
     rows = {"convert": [], "baseline": [], "ceiling": [], "speak": []}
-    backend = load_speak_backend("piper-knn", engine=args.engine, timbre=args.timbre)  # loaded once, as a service would; not timed
+    options = {"timbre": args.timbre, "device": "cpu", **({"weights": args.weights} if args.weights else {}), **({"engine": args.engine} if args.engine else {})}
+    backend = load_speak_backend(args.speak_backend, **options)  # loaded once, as a service would; not timed
+    converter = load_convert_backend(args.backend, **options)
     for t_index, target in enumerate(TARGETS):
         short = [u for u in utterances if 2.5 <= audio.info(root / target / u).duration_s <= 4.0]
         reference_utt = short[t_index % len(short)]
@@ -66,20 +75,20 @@ def main() -> None:
             wav = load(source, source_utt)
             text = judges.transcribe(wav, 16_000)
             started = time.perf_counter()
-            converted = convert_frames(wav, profile.frames, timbre=args.timbre)
+            converted = converter.convert(wav, profile)
             elapsed = time.perf_counter() - started
+            converted = audio.resample(converted, converter.sample_rate, 16_000)
             rows["convert"].append(_judge(converted, other, text) | {"rtf": elapsed / (len(wav) / 16_000)})
             rows["baseline"].append({"speaker_similarity": judges.speaker_similarity(wav, 16_000, other, 16_000), "distillmos": judges.distill_mos(wav, 16_000)})
             print(f"{source}->{target}: {rows['convert'][-1]}", flush=True)
-        for sentence in SENTENCES:
+        for sentence in [] if args.convert_only else SENTENCES:
             started = time.perf_counter()
             spoken, rate = speak(sentence, profile, backend=backend)
             elapsed = time.perf_counter() - started
-            rows["speak"].append(_judge(spoken, other, sentence) | {"rtf": elapsed / (len(spoken) / rate)})
+            rows["speak"].append(_judge(audio.resample(spoken, rate, 16_000), other, sentence) | {"rtf": elapsed / (len(spoken) / rate)})
     summary = {name: {k: round(float(np.mean([r[k] for r in values])), 4) for k in values[0]} for name, values in rows.items() if values}
     summary["pairs"] = len(rows["convert"])
-    summary["timbre"] = args.timbre
-    summary["engine"] = args.engine
+    summary |= {"backend": args.backend, "speak_backend": args.speak_backend, "timbre": args.timbre, "engine": args.engine, "weights": str(args.weights or "shipped")}
     print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
