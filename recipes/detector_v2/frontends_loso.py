@@ -105,7 +105,7 @@ def out_of_fold_scores(x: np.ndarray, owner: np.ndarray, labels: np.ndarray, sou
         scaler = StandardScaler().fit(x[train])
         model = LogisticRegression(C=c, max_iter=300, class_weight="balanced").fit(scaler.transform(x[train]), labels[owner[train]])
         test_windows = np.flatnonzero(~train)
-        logits = model.decision_function(scaler.transform(x[test_windows]))
+        logits = -model.decision_function(scaler.transform(x[test_windows]))  # log-odds of bona fide (label 1 = spoof)
         files = owner[test_windows]
         sums = np.bincount(files, weights=logits, minlength=len(labels))
         counts = np.bincount(files, minlength=len(labels))
