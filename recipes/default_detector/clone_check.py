@@ -1,10 +1,10 @@
 """Do the detectors catch voxtwin's own clones of speakers they never saw, without accusing those speakers' real speech?
 
-    python recipes/default_detector/clone_check.py [--models default fast PATH ...] [--n-clones 40]
+    python recipes/default_detector/clone_check.py [--models default fast PATH ...] [--n-clones 40] [--backend vox-vc|knn-world]
 
 Takes real utterances of the held-out speakers (the calibration and report pools of run.py's split), converts each
-into another held-out speaker's voice with `voice.convert` (knn-world, timbre 0.5 or 1.0, like make_data.py; no
-watermark, so only the model can tell), and scores the clones and every real file of the target speakers with
+into another held-out speaker's voice with `voice.convert` (`--backend`: the trained converter vox-vc, today's
+default, or knn-world at timbre 0.5 or 1.0, like make_data.py; no watermark, so only the model can tell), and scores the clones and every real file of the target speakers with
 `Detector.score`. make_data.py's training clones were drawn from all real speakers, so speakers whose voice a
 training clone has, and utterances a training clone was made from, are left out here. Prints and writes (runs/default_detector/clone_check.json) per detector: the share of clones and of
 real files at p_synthetic >= 0.8 (`synthetic`), and the EER between them.
@@ -35,8 +35,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["default", "fast"], help="shipped detector names or checkpoints")
     parser.add_argument("--n-clones", type=int, default=40)
-    parser.add_argument("--out", default="runs/default_detector/clone_check.json")
+    parser.add_argument("--backend", default="vox-vc", choices=["vox-vc", "knn-world"])
+    parser.add_argument("--out", default=None, help="default: runs/default_detector/clone_check[_BACKEND].json")
     args = parser.parse_args()
+    from voice.backends import load_convert_backend
+
+    backends = [load_convert_backend(args.backend, timbre=t, device="cpu") for t in (0.5, 1.0)] if args.backend == "knn-world" else [load_convert_backend("vox-vc", device="cpu")] * 2
     config = load_recipe(str(HERE / "config.toml"), [])
     _, calibration, report = split_trials(read_dataset("manifest", config["root"], "all"), config["calibration_sources"], config["report_sources"])
     cloned_voices, cloned_paths = _training_clones(Path(config["generated"]))
@@ -52,7 +56,7 @@ def main() -> None:
         except EnrollmentError:
             continue
         wav, rate = audio.load(trial.path)
-        clones.append(voice.convert(wav[: MAX_SOURCE_S * rate], profile, sample_rate=rate, timbre=(0.5, 1.0)[i % 2]))
+        clones.append(voice.convert(wav[: MAX_SOURCE_S * rate], profile, sample_rate=rate, backend=backends[i % 2]))
         targets.add(reference.speaker)
     real_waves = [audio.load(t.path) for t in real if t.speaker in targets]
     print(f"{len(clones)} clones of {len(targets)} held-out speakers; {len(real_waves)} real files of those speakers")
@@ -68,6 +72,7 @@ def main() -> None:
             "eer_percent": 100 * metrics.eer(-p_real, -p_clone)[0],
         }
         print(name, json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in results[name].items()}))
+    args.out = args.out or f"runs/default_detector/clone_check_{args.backend}.json"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.out}")

@@ -4,7 +4,8 @@
 - text-to-speech: Piper (en_US-joe-medium, bundled) at several speaking rates, eSpeak NG in several voices, and
   Kokoro-82M (its 5 bundled voices reading English from eSpeak NG phonemes);
 - voxtwin's own clones: real utterances converted into other real speakers' voices by `voxtwin voice convert`'s
-  built-in kNN-WORLD backend (timbre 0.5 and 1.0), and sentences spoken by `voxtwin voice speak` in those voices.
+  built-in backends (kNN-WORLD at timbre 0.5 and 1.0, and the trained converter vox-vc), and sentences spoken by
+  `voxtwin voice speak` in those voices (piper-knn, and hibari read + vox-vc).
   Written without the watermark, so the detector learns the clones' sound, not the mark (which is read separately).
 
 Writes OUT/manifest.csv in the ../shared/data format (paths relative to OUT), one source per generator.
@@ -94,8 +95,11 @@ def _clones(out: Path, real: list, sentences: list[str], rng: random.Random) -> 
     from voice.backends import load_speak_backend
     from voice.enrollment import EnrollmentError
 
+    from voice.backends import load_convert_backend
+
     rows = []
     speak_backends = {timbre: load_speak_backend("piper-knn", timbre=timbre) for timbre in (0.5, 1.0)}
+    trained_convert, trained_speak = load_convert_backend("vox-vc", device="cpu"), load_speak_backend("vox-vc", device="cpu")
     for i, trial in enumerate(track(real, description="voxtwin clones")):
         reference = next((t for t in real[i + 1 :] + real[:i] if t.speaker != trial.speaker), None)
         if reference is None:
@@ -110,9 +114,17 @@ def _clones(out: Path, real: list, sentences: list[str], rng: random.Random) -> 
             y = _existing(out / rel)
         else:
             wav, rate = audio.load(trial.path)
-            y, rate = voice.convert(wav[: int(MAX_SOURCE_S * rate)], profile, sample_rate=rate, timbre=timbre)
+            y, rate = voice.convert(wav[: int(MAX_SOURCE_S * rate)], profile, sample_rate=rate, timbre=timbre, backend="knn-world")
             _save(out, rel, y, rate)
         rows.append(_row(rel, "voxtwin-knn-world", "vc", reference.speaker, 16_000, len(y), "voxtwin_clone", f"convert timbre={timbre}"))
+        rel = f"voxtwin_clone/convert_voxvc_{trial.source}_{trial.utterance}.flac"
+        if (out / rel).is_file():
+            y = _existing(out / rel)
+        else:
+            wav, rate = audio.load(trial.path)
+            y, rate = voice.convert(wav[: int(MAX_SOURCE_S * rate)], profile, sample_rate=rate, backend=trained_convert)
+            _save(out, rel, y, rate)
+        rows.append(_row(rel, "voxtwin-vox-vc", "vc", reference.speaker, 16_000, len(y), "voxtwin_clone", "convert vox-vc"))
         rel = f"voxtwin_clone/speak_{trial.source}_{trial.utterance}.flac"
         if (out / rel).is_file():
             y = _existing(out / rel)
@@ -120,6 +132,13 @@ def _clones(out: Path, real: list, sentences: list[str], rng: random.Random) -> 
             y, rate = voice.speak(rng.choice(sentences), profile, backend=speak_backends[timbre])
             _save(out, rel, y, rate)
         rows.append(_row(rel, "voxtwin-piper-knn", "tts", reference.speaker, 16_000, len(y), "voxtwin_clone", f"speak timbre={timbre}"))
+        rel = f"voxtwin_clone/speak_voxvc_{trial.source}_{trial.utterance}.flac"
+        if (out / rel).is_file():
+            y = _existing(out / rel)
+        else:
+            y, rate = voice.speak(rng.choice(sentences), profile, backend=trained_speak)
+            _save(out, rel, y, rate)
+        rows.append(_row(rel, "voxtwin-vox-vc", "tts", reference.speaker, 16_000, len(y), "voxtwin_clone", "speak hibari + vox-vc"))
     return rows
 
 
