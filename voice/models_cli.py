@@ -17,7 +17,17 @@ def _models() -> None:
     """Pretrained cloning backends."""
 
 
+BUILT_IN = [
+    # name, task, backend, licence, size_mb, summary
+    ("vox-vc", "convert, speak", "vox-vc", "MIT (voxtwin; HiFi-GAN MIT, Whisper MIT, hibari-tts Apache-2.0)", 9,
+     "trained converter: Whisper content + F0 + d-vector -> mel -> HiFi-GAN; speak: hibari's voice read, then converted"),
+    ("knn-world", "convert", "knn-world", "MIT (voxtwin)", 0, "kNN matching of WORLD envelopes against the reference"),
+    ("piper-knn", "speak", "piper-knn", "GPL-3.0 (Piper runtime), voice CC0", 63, "Piper reads, knn-world converts"),
+]
+
+
 def model_rows() -> list[dict]:
+    """The pullable catalog, then the built-in backends (always present: they ship in the packages)."""
     from voice.pretrained.catalog import CATALOG
     from voice.pretrained.store import Lock, is_pulled, model_folder
 
@@ -30,14 +40,22 @@ def model_rows() -> list[dict]:
             "revision": lock.revision if lock else item.revision, "commit": lock.commit if lock else None,
             "licence": item.licence, "permissive": item.permissive, "size_mb": item.size_mb,
             "languages": list(item.languages), "present": present, "path": str(model_folder(item.name)) if present else None,
-            "summary": item.summary,
+            "summary": item.summary, "source": "hub",
+        })
+    from voice.converter.weights import SHIPPED
+
+    for name, task, backend, licence, size_mb, summary in BUILT_IN:
+        rows.append({
+            "name": name, "task": task, "backend": backend, "repo": None, "revision": None, "commit": None,
+            "licence": licence, "permissive": True, "size_mb": size_mb, "languages": ["*"] if task == "convert" else ["en"] if task == "speak" else ["*", "en"],
+            "present": SHIPPED.is_file() if name == "vox-vc" else True, "path": None, "summary": summary, "source": "built in",
         })
     return rows
 
 
 @app.command("list")
 def list_command(json_out: bool = typer.Option(False, "--json", help="Print JSON: one object per model.")) -> None:
-    """Every pretrained backend: task, licence, size, languages, and whether it is pulled here."""
+    """Every backend: the pullable ones (task, licence, size, languages, pulled here or not) and the built-in ones."""
     from rich.table import Table
 
     from voxtwin.console import emit_json, out_console
@@ -48,8 +66,9 @@ def list_command(json_out: bool = typer.Option(False, "--json", help="Print JSON
         return
     table = Table("name", "task", "licence", "size", "languages", "present")
     for r in rows:
-        languages = "any" if r["languages"] == ["*"] else f"{len(r['languages'])}: {' '.join(r['languages'])}"
-        table.add_row(r["name"], f"{r['task']} ({r['backend']})", r["licence"], f"{r['size_mb']} MB", languages, "yes" if r["present"] else "no")
+        languages = {("*",): "any", ("*", "en"): "any (convert), en (speak)"}.get(tuple(r["languages"]), f"{len(r['languages'])}: {' '.join(r['languages'])}")
+        present = "built in" if r["source"] == "built in" else ("pulled" if r["present"] else "no")
+        table.add_row(r["name"], f"{r['task']} ({r['backend']})", r["licence"], f"{r['size_mb']} MB", languages, present)
     out_console().print(table)
 
 

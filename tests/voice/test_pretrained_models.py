@@ -42,7 +42,8 @@ def _models(runner, *args):
 
 def test_pull_records_hashes_and_list_shows_it(runner, hub, hub_files):
     listed = json.loads(_models(runner, "list", "--json").stdout)
-    assert {r["name"]: r["present"] for r in listed} == {"xtts-v2": False, "openvoice-v2": False}
+    assert {r["name"]: r["present"] for r in listed if r["source"] == "hub"} == {"xtts-v2": False, "openvoice-v2": False}
+    assert {r["name"] for r in listed if r["source"] == "built in"} == {"vox-vc", "knn-world", "piper-knn"}
     result = _models(runner, "pull", "openvoice-v2")
     assert result.exit_code == 0, result.output
     row = next(r for r in json.loads(_models(runner, "list", "--json").stdout) if r["name"] == "openvoice-v2")
