@@ -1,6 +1,5 @@
 """whisper-linear and fused-linear: the pretrained Whisper tiny.en frames they read, and the weights pin."""
 
-import numpy as np
 import pytest
 import torch
 
