@@ -30,6 +30,15 @@ class Utterance:
     mel: np.ndarray | None  # (80, n_mel), only for training
 
 
+def stretch_frames(frames: np.ndarray, n_frames: int) -> np.ndarray:
+    """(L, D) frames -> (n_frames, D), linear interpolation in time (e.g. 50 Hz content onto the 86 Hz mel grid)."""
+    positions = np.linspace(0, len(frames) - 1, n_frames)
+    lower = np.floor(positions).astype(int)
+    upper = np.minimum(lower + 1, len(frames) - 1)
+    weight = (positions - lower)[:, None].astype(np.float32)
+    return (1 - weight) * frames[lower].astype(np.float32) + weight * frames[upper].astype(np.float32)
+
+
 def prepare(wav: np.ndarray) -> np.ndarray:
     """16 kHz speech at the loudness the converter was trained on."""
     return np.clip(normalize_loudness(np.asarray(wav, dtype=np.float32), SAMPLE_RATE), -1.0, 1.0)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voice.converter.analysis import analyse, prepare
+from voice.converter.analysis import analyse, prepare, stretch_frames
 from voxtwin.whisper_encoder import SAMPLE_RATE, encoder_frames
 from voxtwin import audio
 
@@ -51,12 +51,7 @@ def perturbation_factor(key: str) -> float:
 
 def perturbed_content(wav: np.ndarray, factor: float, n_frames: int) -> np.ndarray:
     shifted = audio.resample(wav, int(round(SAMPLE_RATE * factor)), SAMPLE_RATE)  # played `factor` times faster
-    frames = encoder_frames(shifted)
-    positions = np.linspace(0, len(frames) - 1, n_frames)
-    lower = np.floor(positions).astype(int)
-    upper = np.minimum(lower + 1, len(frames) - 1)
-    weight = (positions - lower)[:, None]
-    return ((1 - weight) * frames[lower] + weight * frames[upper]).astype(np.float32)
+    return stretch_frames(encoder_frames(shifted), n_frames)
 
 
 def cache_features(recordings: list[Recording], cache: Path, *, max_duration_s: float = 30.0) -> list[Path]:

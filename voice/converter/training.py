@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from voice.converter.analysis import LOG_F0_CENTER, LOG_F0_SCALE
+from voice.converter.analysis import LOG_F0_CENTER, LOG_F0_SCALE, stretch_frames
 from voice.converter.network import GeneratorConfig, MelGenerator
 from voice.converter.weights import save_weights
 
@@ -49,12 +49,8 @@ def is_validation_speaker(speaker: str, share: float) -> bool:
 
 
 def on_mel_grid(content: np.ndarray, n_mel: int) -> np.ndarray:
-    """(frames_50hz, 384) -> (384, n_mel), linear interpolation in time."""
-    positions = np.linspace(0, len(content) - 1, n_mel)
-    lower = np.floor(positions).astype(int)
-    upper = np.minimum(lower + 1, len(content) - 1)
-    weight = (positions - lower)[:, None].astype(np.float32)
-    return ((1 - weight) * content[lower].astype(np.float32) + weight * content[upper].astype(np.float32)).T
+    """(frames_50hz, 384) -> (384, n_mel)."""
+    return stretch_frames(content, n_mel).T
 
 
 def pitch_input(log_f0: np.ndarray, voiced: np.ndarray) -> np.ndarray:
