@@ -10,8 +10,11 @@
 from __future__ import annotations
 
 import abc
+import contextlib
+import io
 import json
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,11 +54,15 @@ class HiFiGAN(Vocoder):
             raise CheckpointError("the bundled HiFi-GAN config does not match LogMelSpec.hifigan_v1()")
         self.sample_rate = self.spec.sample_rate
         self.device = torch.device(device)
-        generator = Generator(_AttrDict(config))
-        state = torch.load(data / f"generator_{model}.pth.tar", map_location=self.device, weights_only=True)
-        generator.load_state_dict(state["generator"])
-        generator.eval()
-        generator.remove_weight_norm()
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            # the package builds with torch's deprecated weight_norm and prints "Removing weight norm...": neither may
+            # reach a user's terminal or a script's stdout
+            warnings.simplefilter("ignore", FutureWarning)
+            generator = Generator(_AttrDict(config))
+            state = torch.load(data / f"generator_{model}.pth.tar", map_location=self.device, weights_only=True)
+            generator.load_state_dict(state["generator"])
+            generator.eval()
+            generator.remove_weight_norm()
         self.generator = generator.to(self.device)
         self.mel = build_features(self.spec).to(self.device)
 

@@ -90,6 +90,7 @@ def test_default_convert_uses_the_trained_converter_and_marks_the_clone(runner, 
     result = runner.invoke(app, ["voice", "convert", str(source), "--voice", str(profile), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "backend: vox-vc (built in)" in result.stderr
+    assert result.stdout.strip().splitlines() == [f"wrote {out} ({2 * len(piper_speech[1]) / 16_000:.1f} s)"]  # nothing else on stdout
     wav, rate = audio.load(out)
     assert rate == 22_050 and abs(len(wav) / rate - 2 * len(piper_speech[1]) / 16_000) < 0.1
     assert detect_watermark(wav, rate).found
