@@ -1,11 +1,16 @@
 """Cloning backends, chosen with `--backend NAME [--model-dir DIR]`. Registered in CONVERT_BACKENDS and SPEAK_BACKENDS.
 
+`auto` (the default) resolves to the best pulled backend, else the built-in one (voice/pretrained/choice.py).
+
 Built in (offline, CPU, nothing to download):
+- convert `vox-vc`: the trained converter (voice/converter/): Whisper content + F0 + d-vector -> mel -> HiFi-GAN.
+- speak `vox-vc`: hibari's voice (or `--engine`) reads the sentence, then `vox-vc` converts it.
 - convert `knn-world`: kNN matching of WORLD envelopes against the profile's frames (voice/matching.py).
 - speak `piper-knn`: the bundled Piper voice (or `--engine kokoro` / `espeak`) reads the text, then `knn-world`
   converts it. With Kokoro the reader is the bundled voice of the target's pitch range (jf_alpha or jm_kumo).
 
-From a local checkpoint folder through coqui-tts (the `coqui` extra), loaded with coqui's own loaders, no hub:
+Pulled (`voxtwin voice models pull`) or from a local checkpoint folder, through coqui-tts (the `coqui` extra),
+loaded with coqui's own loaders:
 - speak `xtts`: XTTS-v2. DIR holds config.json, model.pth and vocab.json as published; conditioning comes from the
   profile's reference speech. Set COQUI_TOS_AGREED=1 to accept the Coqui model licence (CPML) non-interactively.
 - convert `openvoice`: OpenVoice (v1/v2 tone-colour converter). DIR holds config.json (OpenVoice's own format, with
