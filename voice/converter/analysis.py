@@ -39,6 +39,17 @@ def stretch_frames(frames: np.ndarray, n_frames: int) -> np.ndarray:
     return (1 - weight) * frames[lower].astype(np.float32) + weight * frames[upper].astype(np.float32)
 
 
+def on_mel_grid(content: np.ndarray, n_mel: int) -> np.ndarray:
+    """(frames_50hz, 384) -> (384, n_mel)."""
+    return stretch_frames(content, n_mel).T
+
+
+def pitch_input(log_f0: np.ndarray, voiced: np.ndarray) -> np.ndarray:
+    """(2, L): normalised log-F0 (0 where unvoiced) and the voicing flag."""
+    normalised = np.where(voiced, (log_f0 - LOG_F0_CENTER) / LOG_F0_SCALE, 0.0)
+    return np.stack([normalised, voiced.astype(np.float32)]).astype(np.float32)
+
+
 def prepare(wav: np.ndarray) -> np.ndarray:
     """16 kHz speech at the loudness the converter was trained on."""
     return np.clip(normalize_loudness(np.asarray(wav, dtype=np.float32), SAMPLE_RATE), -1.0, 1.0)

@@ -8,12 +8,11 @@ import os
 import numpy as np
 import torch
 
-from voice.converter.analysis import analyse, prepare
-from voxtwin.whisper_encoder import SAMPLE_RATE
-from voice.converter.training import on_mel_grid, pitch_input
+from voice.converter.analysis import analyse, on_mel_grid, pitch_input, prepare
 from voice.converter.weights import SHIPPED, load_weights
 from voice.profile import VoiceProfile
 from voice.vocoders import HiFiGAN
+from voxtwin.whisper_encoder import SAMPLE_RATE
 
 MIN_LOG_F0_STD = 0.05
 

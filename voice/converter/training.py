@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from voice.converter.analysis import LOG_F0_CENTER, LOG_F0_SCALE, stretch_frames
+from voice.converter.analysis import on_mel_grid, pitch_input
 from voice.converter.network import GeneratorConfig, MelGenerator
 from voice.converter.weights import save_weights
 
@@ -46,17 +46,6 @@ class TrainSettings:
 
 def is_validation_speaker(speaker: str, share: float) -> bool:
     return int(hashlib.sha1(speaker.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
-
-
-def on_mel_grid(content: np.ndarray, n_mel: int) -> np.ndarray:
-    """(frames_50hz, 384) -> (384, n_mel)."""
-    return stretch_frames(content, n_mel).T
-
-
-def pitch_input(log_f0: np.ndarray, voiced: np.ndarray) -> np.ndarray:
-    """(2, L): normalised log-F0 (0 where unvoiced) and the voicing flag."""
-    normalised = np.where(voiced, (log_f0 - LOG_F0_CENTER) / LOG_F0_SCALE, 0.0)
-    return np.stack([normalised, voiced.astype(np.float32)]).astype(np.float32)
 
 
 class CachedCorpus:
