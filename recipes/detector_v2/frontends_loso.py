@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from detect.metrics import eer
-from detect.models.distillmos_linear import SAMPLES_PER_FRAME, build_encoder
+from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearConfig, build_encoder
 from detect.preprocess import SAMPLE_RATE, load_standardized, standardize
 from voxtwin.whisper_encoder import encoder_frames
 
@@ -51,11 +51,12 @@ def stats(frames: np.ndarray) -> np.ndarray:
 class FrontEnds:
     def __init__(self) -> None:
         self.cnn = build_encoder(pretrained=True).eval()
+        self.gain = DistillMOSLinearConfig().input_gain  # the shipped detector's input gain
 
     @torch.inference_mode()
     def distillmos(self, w: np.ndarray) -> np.ndarray:
         n = len(w) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME
-        h = self.cnn(torch.from_numpy(w[:n])[None] * 1.8)[0]  # (1024, L)
+        h = self.cnn(torch.from_numpy(w[:n])[None] * self.gain)[0]  # (1024, L)
         return stats(h.T.numpy())
 
     def whisper(self, w: np.ndarray) -> np.ndarray:
