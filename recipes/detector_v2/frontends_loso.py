@@ -8,8 +8,8 @@ For every file (standardised as detectors see it: 16 kHz, -23 LUFS, trimmed), 4 
 Each fold holds out one `source` (a demo page, or a real corpus) entirely, fits standardisation + logistic
 regression on the windows of all other sources, and scores the held-out files (mean window log-odds). Every file
 thus gets a score from a model that never saw its page. Reported, per front-end: EER of each source's spoofs
-against all real files (out-of-fold), their mean and worst, and the pooled EER; `--codec opus` scores the
-held-out files after an Opus 16 kbps round trip (training stays clean + one codec copy is NOT added here).
+against all real files (out-of-fold), their mean and worst, and the pooled EER; `--codec opus` round-trips every
+file through Opus 16 kbps first (training and held-out files alike; no clean or codec-augmented copies are added).
 
     python recipes/detector_v2/frontends_loso.py [--data ../shared/data] [--codec opus] [--json out.json]
 Features are cached in runs/detector_v2/ (resumes).
