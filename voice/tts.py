@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import ctypes
+import functools
 import os
 import threading
 
@@ -129,19 +130,14 @@ def espeak_ipa(text: str, voice: str = "en-us") -> str:
     return ", ".join(clauses)
 
 
-_G2P: list = []
-
-
+@functools.cache
 def _hibari_g2p():
-    """hibari-tts's American English G2P (str -> str of Kokoro symbols), or None without the package."""
-    if not _G2P:
-        try:
-            from hibari.g2p import G2P
-
-            _G2P.append(G2P(british=False))
-        except ImportError:
-            _G2P.append(None)
-    return _G2P[0]
+    """hibari-tts's American English G2P (str -> str of Kokoro symbols), loaded once, or None without the package."""
+    try:
+        from hibari.g2p import G2P
+    except ImportError:
+        return None
+    return G2P(british=False)
 
 
 @TTS_ENGINES.register("kokoro")
