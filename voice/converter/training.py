@@ -48,6 +48,14 @@ def is_validation_speaker(speaker: str, share: float) -> bool:
     return int(hashlib.sha1(speaker.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
 
 
+def split_files(cache: Path, validation_share: float) -> tuple[list[Path], list[Path]]:
+    """(training, validation) feature files of the cache, split by speaker."""
+    files = [f for f in sorted(cache.glob("*.npz")) if not f.name.endswith(".part.npz")]
+    speakers = {f: str(np.load(f)["speaker"]) for f in files}
+    validation = [f for f in files if is_validation_speaker(speakers[f], validation_share)]
+    return [f for f in files if f not in set(validation)], validation
+
+
 class CachedCorpus:
     def __init__(self, files: list[Path]) -> None:
         self.items = []
@@ -104,13 +112,9 @@ def validation_loss(model: MelGenerator, corpus: CachedCorpus, device: torch.dev
 def train(cache: Path, out_dir: Path, settings: TrainSettings) -> Path:
     torch.set_num_threads(settings.threads)
     device = torch.device(settings.device)
-    files = sorted(cache.glob("*.npz"))
-    files = [f for f in files if not f.name.endswith(".part.npz")]
-    speakers = {f: str(np.load(f)["speaker"]) for f in files}
-    val_files = [f for f in files if is_validation_speaker(speakers[f], settings.validation_share)]
-    train_files = [f for f in files if f not in set(val_files)]
+    train_files, val_files = split_files(cache, settings.validation_share)
     train_set, val_set = CachedCorpus(train_files), CachedCorpus(val_files)
-    log.info("train: %d files, validation: %d files (%d speakers held out)", len(train_files), len(val_files), len({speakers[f] for f in val_files}))
+    log.info("train: %d files, validation: %d files (%d speakers held out)", len(train_files), len(val_files), len({item["speaker"] for item in val_set.items}))
     config = GeneratorConfig(**settings.generator)
     model = MelGenerator(config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)

@@ -1,0 +1,210 @@
+"""Which DistillMOS layers catch unseen generators, in which channel? Leave-one-source-out on ../shared/data.
+
+The shipped `default` detector reads only the last of the six convolutions of DistillMOS's CNN. Earlier layers
+see finer time-frequency detail (where vocoders leave their traces) and cost less: the first three convolutions are
+a third of the CNN's multiply-adds, so a detector that stops there would score ~3x faster. For every file, in four
+channels (as recorded, Opus 16 kbps, MP3 64 kbps, the 8 kHz telephone band), 4 s windows (2 s hop, at most 6 per
+file) are described per layer by the mean and standard deviation over time of each channel in four frequency bands
+(the last layer: its own 4 rows, i.e. exactly the shipped detector's statistics).
+
+Protocol, as the shipped recipe trains: every fold holds out one `source` (a demo page or a real corpus); the head
+(standardisation + logistic regression, class-balanced) is fitted on the windows of every other source in all
+four channels (the as-recorded audio plus its three channel copies), and the held-out files are scored in each
+channel separately (mean window log-odds). Reported per layer set and channel: the EER of each held-out spoof
+source against all real files, their mean and worst, and the pooled EER.
+
+    python recipes/detector_v2/layers_loso.py [--data ../shared/data] [--json runs/detector_v2/layers-loso.json]
+Features are cached per channel in runs/detector_v2/layers-CHANNEL.npz (~15 CPU minutes each on one core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearConfig, build_encoder
+from detect.preprocess import SAMPLE_RATE, load_standardized, standardize
+from voxtwin.codec import telephone, transcode
+
+HERE = Path(__file__).resolve().parent
+CHANNELS = ("clean", "opus_16k", "mp3_64k", "telephone_8k")
+LAYERS = (1, 2, 3, 4, 5)  # outputs of the CNN's convolutions 0-5 (0 is a 2->64 projection of the spectrum, skipped)
+BANDS = 4
+LAYER_SETS = {
+    "last (shipped)": (5,),
+    "conv 1-3 (1/3 of the cost)": (1, 2, 3),
+    "conv 1-4": (1, 2, 3, 4),
+    "all": (1, 2, 3, 4, 5),
+}
+WINDOW_S, HOP_S, MAX_WINDOWS = 4.0, 2.0, 6
+
+
+def apply_channel(wav: np.ndarray, name: str) -> np.ndarray:
+    if name == "clean":
+        return wav
+    if name == "telephone_8k":
+        return standardize(telephone(wav, SAMPLE_RATE), SAMPLE_RATE)
+    codec, kbps = {"opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64)}[name]
+    return standardize(transcode(wav, SAMPLE_RATE, codec=codec, bitrate_kbps=kbps), SAMPLE_RATE)
+
+
+def windows(wav: np.ndarray) -> list[np.ndarray]:
+    n, hop = int(WINDOW_S * SAMPLE_RATE), int(HOP_S * SAMPLE_RATE)
+    if len(wav) <= n:
+        return [wav]
+    starts = list(range(0, len(wav) - n + 1, hop))
+    picks = np.linspace(0, len(starts) - 1, min(len(starts), MAX_WINDOWS)).round().astype(int)
+    return [wav[starts[i] : starts[i] + n] for i in sorted(set(picks))]
+
+
+class LayerStats:
+    """One pass of DistillMOS's CNN; per layer, mean and std over time of (channel x frequency band)."""
+
+    def __init__(self) -> None:
+        encoder = build_encoder(pretrained=True).eval()
+        self.encoder = encoder
+        self.gain = DistillMOSLinearConfig().input_gain
+        self.outputs: dict[int, torch.Tensor] = {}
+        convolutions = [m for m in encoder.cnn if isinstance(m, torch.nn.Conv2d)]
+        activations = [encoder.cnn[i + 1] for i, m in enumerate(encoder.cnn) if isinstance(m, torch.nn.Conv2d)]
+        for index, act in enumerate(activations):
+            act.register_forward_hook(lambda module, args, out, index=index: self.outputs.__setitem__(index, out))
+        assert len(convolutions) == 6
+
+    @torch.inference_mode()
+    def __call__(self, w: np.ndarray) -> dict[int, np.ndarray]:
+        n = max(SAMPLES_PER_FRAME, len(w) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME)
+        self.encoder(torch.from_numpy(np.resize(w, n))[None] * self.gain)
+        out = {}
+        for layer in LAYERS:
+            h = self.outputs[layer][0]  # (C, F, T)
+            bands = torch.stack([b.mean(1) for b in torch.tensor_split(h, BANDS, dim=1)], 1)  # (C, BANDS, T)
+            flat = bands.reshape(-1, bands.shape[-1])
+            out[layer] = torch.cat([flat.mean(1), flat.std(1, unbiased=False)]).numpy().astype(np.float16)
+        return out
+
+
+def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> dict[str, np.ndarray]:
+    path = cache / f"layers-{channel}.npz"
+    if path.is_file():
+        with np.load(path) as z:
+            if len(z["owner"]) and int(z["owner"].max()) == len(rows) - 1:
+                return {k: z[k] for k in z.files}
+    stats, out, owner = LayerStats(), {layer: [] for layer in LAYERS}, []
+    started = time.time()
+    for i, row in enumerate(rows):
+        wav = apply_channel(load_standardized(root / row["path"]), channel)
+        if len(wav) < SAMPLE_RATE // 2:
+            wav = np.tile(wav, int(np.ceil(SAMPLE_RATE / max(1, len(wav))))) if len(wav) else np.zeros(SAMPLE_RATE, np.float32)
+        for w in windows(wav):
+            for layer, v in stats(w).items():
+                out[layer].append(v)
+            owner.append(i)
+        if (i + 1) % 200 == 0:
+            print(f"  {channel}: {i + 1}/{len(rows)} files ({time.time() - started:.0f} s)", flush=True)
+    arrays = {f"layer{layer}": np.asarray(v) for layer, v in out.items()} | {"owner": np.asarray(owner)}
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+    return arrays
+
+
+def out_of_fold(features: dict[str, dict], layers: tuple[int, ...], labels: np.ndarray, sources: np.ndarray, *, c: float) -> dict[str, np.ndarray]:
+    """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    x = {ch: np.hstack([f[f"layer{layer}"].astype(np.float32) for layer in layers]) for ch, f in features.items()}
+    owner = {ch: f["owner"] for ch, f in features.items()}
+    scores = {ch: np.zeros(len(labels)) for ch in features}
+    for source in np.unique(sources):
+        train = {ch: sources[owner[ch]] != source for ch in features}
+        fit_x = np.vstack([x[ch][train[ch]] for ch in features])
+        fit_y = np.concatenate([labels[owner[ch][train[ch]]] for ch in features])
+        scaler = StandardScaler().fit(fit_x)
+        model = LogisticRegression(C=c, max_iter=300, class_weight="balanced").fit(scaler.transform(fit_x), fit_y)
+        held = np.flatnonzero(sources == source)
+        for ch in features:
+            test = np.flatnonzero(~train[ch])
+            logits = -model.decision_function(scaler.transform(x[ch][test]))
+            files = owner[ch][test]
+            sums = np.bincount(files, weights=logits, minlength=len(labels))
+            counts = np.bincount(files, minlength=len(labels))
+            scores[ch][held] = sums[held] / np.maximum(counts[held], 1)
+    return scores
+
+
+def cross_fitted_p_synthetic(scores: dict[str, np.ndarray], sources: np.ndarray, labels: np.ndarray, *, prior: float) -> dict[str, np.ndarray]:
+    """p_synthetic of every file in every channel from Platt scaling fitted on the out-of-fold scores of the other
+    sources only (all channels pooled), so no file's calibration has seen its source. `prior` is the share of
+    synthetic speech the probabilities assume (0.5: the balanced fit; lower: an inbox where most speech is real)."""
+    from detect.calibration import fit_platt
+
+    out = {ch: np.zeros(len(labels)) for ch in scores}
+    shift = float(np.log(prior / (1 - prior)))
+    for source in np.unique(sources):
+        other = sources != source
+        calibration = fit_platt(np.concatenate([scores[ch][other] for ch in scores]), np.concatenate([labels[other]] * len(scores)))
+        for ch in scores:
+            z = calibration.slope * -scores[ch][sources == source] + calibration.intercept + shift
+            out[ch][sources == source] = 1 / (1 + np.exp(-z))
+    return out
+
+
+def verdict_shares(p: np.ndarray, labels: np.ndarray) -> dict:
+    """Share (%) of real and of synthetic files per verdict at the shipped thresholds, and the median real p."""
+    from detect.detector import REAL_THRESHOLD, SYNTHETIC_THRESHOLD
+
+    verdict = np.where(p >= SYNTHETIC_THRESHOLD, "synthetic", np.where(p <= REAL_THRESHOLD, "real", "uncertain"))
+    shares = {}
+    for name, is_spoof in (("real_files", 0), ("synthetic_files", 1)):
+        v = verdict[labels == is_spoof]
+        shares[name] = {k: round(100 * float(np.mean(v == k)), 1) for k in ("real", "uncertain", "synthetic")}
+    shares["median_real_p_synthetic"] = round(float(np.median(p[labels == 0])), 3)
+    return shares
+
+
+def main() -> None:
+    from frontends_loso import report  # this folder is on sys.path when the script runs
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data")
+    parser.add_argument("--cache", type=Path, default=Path("runs/detector_v2"))
+    parser.add_argument("--channels", nargs="+", default=list(CHANNELS), choices=CHANNELS)
+    parser.add_argument("--c", type=float, default=0.01, help="inverse L2 strength of the logistic regression")
+    parser.add_argument("--prior", type=float, default=0.5, help="share of synthetic speech the calibrated probabilities assume")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--features-only", action="store_true", help="compute the caches and stop")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    manifest = args.data / "manifest.csv"
+    if not manifest.is_file():
+        raise SystemExit(f"error: {manifest} not found (--data DIR)")
+    with open(manifest, newline="") as f:
+        rows = list(csv.DictReader(f))
+    labels = np.array([r["label"] == "spoof" for r in rows], dtype=int)
+    sources = np.array([r["source"] for r in rows])
+    features = {ch: cached_features(rows, args.data, args.cache, ch) for ch in args.channels}
+    if args.features_only:
+        return
+    results = {}
+    for name, layers in LAYER_SETS.items():
+        scores = out_of_fold(features, layers, labels, sources, c=args.c)
+        results[name] = {ch: report(s, labels, sources) for ch, s in scores.items()}
+        p = cross_fitted_p_synthetic(scores, sources, labels, prior=args.prior)
+        for ch in scores:
+            results[name][ch]["verdicts"] = verdict_shares(p[ch], labels)
+        line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} ({r['sources_over_35']})" for ch, r in results[name].items())
+        print(f"{name:28s} mean/source EER (sources > 35 %): {line}", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({"c": args.c, "files": len(rows), "channels": args.channels, "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
