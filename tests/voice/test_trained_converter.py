@@ -56,6 +56,17 @@ def test_pitch_moves_into_the_targets_range_keeping_the_contour():
     assert np.corrcoef(mapped[voiced], log_f0[voiced])[0, 1] > 0.999
 
 
+def test_postfilter_restores_each_bands_contrast_around_its_mean():
+    from voice.converter.postfilter import VARIANCE_GAIN, restore_variance
+
+    mel = torch.randn(1, 80, 300) * torch.linspace(0.1, 2.0, 80)[None, :, None] + torch.linspace(-8, 0, 80)[None, :, None]
+    out = restore_variance(mel)
+    assert VARIANCE_GAIN > 1
+    assert torch.allclose(out.mean(-1), mel.mean(-1), atol=1e-4)  # levels unchanged
+    assert torch.allclose(out.std(-1), VARIANCE_GAIN * mel.std(-1), rtol=1e-4)  # every band's movement scaled
+    assert torch.allclose(restore_variance(mel, 1.0), mel, atol=1e-5)
+
+
 def test_tiny_training_run_writes_weights_and_resumes(tmp_path, piper_speech):
     from voice.converter.corpus import Recording, cache_features
     from voice.converter.training import TrainSettings, train
@@ -79,6 +90,17 @@ def test_tiny_training_run_writes_weights_and_resumes(tmp_path, piper_speech):
     assert [h["step"] for h in history] == [2, 4, 6]  # resumed at 4, not restarted
     model, _ = load_weights(out / "best.safetensors")
     assert model.config.channels == 16
+    # the adversarial stage starts from best.safetensors, writes its own weights and resumes too
+    from voice.converter.adversarial import AdversarialSettings, finetune
+
+    adversarial = AdversarialSettings(steps=2, batch_size=2, crop_frames=32, checkpoint_every=1, validate_every=1, validation_share=0.4)
+    first = finetune(tmp_path / "cache", out / "best.safetensors", out, adversarial)
+    adversarial.steps = 3
+    finetune(tmp_path / "cache", out / "best.safetensors", out, adversarial)
+    assert [h["step"] for h in json.loads((out / "adversarial_history.json").read_text())] == [1, 2, 3]
+    tuned, info = load_weights(out / "adversarial-3.safetensors")
+    assert info["adversarial_steps"] == 3 and tuned.config == model.config
+    assert any(not torch.equal(a, b) for a, b in zip(tuned.state_dict().values(), load_weights(first)[0].state_dict().values()))
 
 
 def test_default_convert_uses_the_trained_converter_and_marks_the_clone(runner, tmp_path, piper_speech):

@@ -1,5 +1,6 @@
 """Conversion with the trained converter: source speech -> content, F0 moved into the target's range,
-the profile's d-vector -> mel (voice/converter/network.py) -> HiFi-GAN V1 universal (22.05 kHz)."""
+the profile's d-vector -> mel (voice/converter/network.py) -> global-variance postfilter (postfilter.py) -> HiFi-GAN
+V1 universal (22.05 kHz)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import torch
 
 from voice.converter.analysis import analyse, on_mel_grid, pitch_input, prepare
+from voice.converter.postfilter import restore_variance
 from voice.converter.weights import SHIPPED, load_weights
 from voice.profile import VoiceProfile
 from voice.vocoders import HiFiGAN
@@ -44,7 +46,7 @@ class TrainedConverter:
         content = torch.from_numpy(on_mel_grid(utt.content, n))[None].to(self.device)
         pitch = torch.from_numpy(pitch_input(log_f0, utt.voiced))[None].to(self.device)
         d_vector = torch.from_numpy(np.asarray(speaker, dtype=np.float32))[None].to(self.device)
-        return self.model(content, pitch, d_vector)
+        return restore_variance(self.model(content, pitch, d_vector))
 
     def convert(self, wav_16k: np.ndarray, profile: VoiceProfile) -> np.ndarray:
         if len(wav_16k) < SAMPLE_RATE // 10:
