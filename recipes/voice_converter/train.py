@@ -2,9 +2,10 @@
 
     python recipes/voice_converter/prepare.py          # once: cache features (~4 min on 2 cores)
     python recipes/voice_converter/train.py [--steps N] [--device cuda] [--out runs/voice_converter/model]
+    python recipes/voice_converter/train.py --adversarial   # then: fine-tune best.safetensors against a mel discriminator
 
 The same command runs on a GPU (--device cuda, and a larger --batch-size if you like). To ship the result:
-    python recipes/voice_converter/train.py --export   # copies best.safetensors to voice/converter/weights/
+    python recipes/voice_converter/train.py --export [--adversarial]  # copies best.safetensors (adversarial-STEPS) into the package
 """
 
 import argparse
@@ -13,6 +14,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from voice.converter.adversarial import AdversarialSettings, finetune
 from voice.converter.training import TrainSettings, train
 from voice.converter.weights import SHIPPED, load_weights
 
@@ -28,19 +30,27 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--threads", type=int)
     parser.add_argument("--device")
-    parser.add_argument("--export", action="store_true", help="copy OUT/best.safetensors into the package and stop")
+    parser.add_argument("--adversarial", action="store_true", help="the second stage: fine-tune OUT/best.safetensors against a mel discriminator")
+    parser.add_argument("--export", action="store_true", help="copy the stage's result into the package and stop")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if args.export:
-        load_weights(args.out / "best.safetensors")  # refuses a damaged file before it is shipped
-        SHIPPED.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(args.out / "best.safetensors", SHIPPED)
-        print(f"exported {args.out / 'best.safetensors'} -> {SHIPPED}")
-        return
     overrides = {k: v for k, v in {"steps": args.steps, "batch_size": args.batch_size, "threads": args.threads, "device": args.device}.items() if v is not None}
+    adversarial = AdversarialSettings(**{**config["adversarial"], **overrides})
+    result = args.out / (f"adversarial-{adversarial.steps}.safetensors" if args.adversarial else "best.safetensors")
+    if args.export:
+        load_weights(result)  # refuses a damaged file before it is shipped
+        SHIPPED.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(result, SHIPPED)
+        print(f"exported {result} -> {SHIPPED}")
+        return
     settings = TrainSettings(**{**config["train"], **overrides})
     if not args.cache.is_dir() or not any(args.cache.glob("*.npz")):
         raise SystemExit(f"error: no cached features in {args.cache}: run recipes/voice_converter/prepare.py first")
+    if args.adversarial:
+        if not (args.out / "best.safetensors").is_file():
+            raise SystemExit(f"error: {args.out / 'best.safetensors'} not found: run the L1 stage first")
+        print(finetune(args.cache, args.out / "best.safetensors", args.out, adversarial))
+        return
     print(train(args.cache, args.out, settings))
 
 
