@@ -109,6 +109,17 @@ def gain(wav: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndar
     return np.clip(wav * 10 ** (rng.uniform(-6, 6) / 20), -1, 1).astype(np.float32)
 
 
+@_register("enhance")
+def enhance(wav: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """DeepFilterNet3 speech enhancement, with or without noise added first: the laundering attack that can
+    wash a generator's traces out (voxtwin/speech_enhancement.py); not in the default list."""
+    from voxtwin.speech_enhancement import enhance as deepfilternet
+
+    if rng.random() < 0.5:
+        wav = noise(wav, sample_rate, rng)
+    return deepfilternet(wav, sample_rate, attenuation_db=float(rng.choice([100.0, 24.0, 12.0])))
+
+
 @dataclass(frozen=True)
 class Augmenter:
     """Applies each named augmentation independently with probability `prob`, in the given order."""

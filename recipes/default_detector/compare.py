@@ -5,7 +5,8 @@
 Each set of run.py's split (validation: training sources, unseen speakers; calibration and report: held-out
 generators and speakers, config.toml; choose on the first two, report the third) is scored file by file with the sliding window,
 calibration and verdicts of `voxtwin detect score`, as recorded and through Opus 16 kbps, MP3 64 kbps and an 8 kHz
-telephone band. Prints EER, expected calibration error, the share of fakes called `synthetic` and of real files
+telephone band (`--channels` adds `deepfilternet3`: laundering through a speech enhancer, voxtwin/speech_enhancement.py).
+Prints EER, expected calibration error, the share of fakes called `synthetic` and of real files
 called `real`, and the scoring speed; writes runs/default_detector/compare.json.
 """
 
@@ -26,14 +27,35 @@ from detect.datasets import read_dataset
 from detect.detector import Detector
 from detect.recipes import load_recipe
 from detect.splits import validation_split
+from detect.splits import stable_fraction
 from detect.train import default_cache_dir
 from run import CHANNELS, HERE, channel, split_trials  # noqa: I001  (this folder's run.py)
+
+LAUNDERING = ("deepfilternet3",)  # attacks rather than channels: an enhancer re-synthesises the spectrum
+
+
+def apply_channel(wav: np.ndarray, name: str) -> np.ndarray:
+    if name == "deepfilternet3":
+        from voxtwin.speech_enhancement import enhance
+
+        return enhance(wav, 16_000)
+    return channel(wav, name)
+
+
+def subset(trials: list, max_per_class: int) -> list:
+    """At most max_per_class real and as many synthetic files, picked by a stable hash of the path (0: all)."""
+    if not max_per_class:
+        return trials
+    ranked = sorted(trials, key=lambda t: stable_fraction(str(t.path), "compare-subset"))
+    return [t for t in ranked if t.is_spoof][:max_per_class] + [t for t in ranked if not t.is_spoof][:max_per_class]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["default", "fast"])
     parser.add_argument("--sets", nargs="+", default=["report"], choices=["validation", "calibration", "report"])
+    parser.add_argument("--channels", nargs="+", default=list(CHANNELS), choices=[*CHANNELS, *LAUNDERING])
+    parser.add_argument("--max-per-class", type=int, default=0, help="score at most this many real and synthetic files per set (0: all)")
     parser.add_argument("--out", default="runs/default_detector/compare.json")
     args = parser.parse_args()
     config = load_recipe(str(HERE / "config.toml"), [])
@@ -47,13 +69,13 @@ def main() -> None:
     detectors = {name: Detector.load(name, device="cpu") for name in args.models}
     results: dict = {}
     for set_name in args.sets:
-        kept, waves = load_trials(splits[set_name], WaveformCache(default_cache_dir("")), description=f"{set_name} audio")
+        kept, waves = load_trials(subset(splits[set_name], args.max_per_class), WaveformCache(default_cache_dir("")), description=f"{set_name} audio")
         fake = np.array([t.is_spoof for t in kept])
         audio_s = sum(len(w) for w in waves) / 16_000
         results[set_name] = {"n_files": len(kept), "n_fake": int(fake.sum()), "audio_s": audio_s,
                              "models": {name: {"detector": d.name, "channels": {}} for name, d in detectors.items()}}
-        for ch in CHANNELS:
-            signals = [np.clip(channel(w.astype(np.float32) / INT16_SCALE, ch), -1, 1) for w in waves]  # once for every detector
+        for ch in args.channels:
+            signals = [np.clip(apply_channel(w.astype(np.float32) / INT16_SCALE, ch), -1, 1) for w in waves]  # once for every detector
             for name, detector in detectors.items():
                 started = time.perf_counter()
                 out = [detector.score(s, 16_000, path=t.path.name) for s, t in zip(signals, kept)]
