@@ -1,7 +1,11 @@
 """Calibration of detector scores into probabilities, and how well calibrated they are.
 
-Platt scaling: p_synthetic = sigmoid(slope * (-bonafide_log_odds) + intercept), slope > 0, so the map is
-monotone (more bona fide-looking audio never gets a higher p_synthetic).
+Platt scaling: p_synthetic = sigmoid(slope * (-bonafide_log_odds) + intercept + log(prior / (1 - prior))), slope > 0,
+so the map is monotone (more bona fide-looking audio never gets a higher p_synthetic). Slope and intercept are fitted
+with both classes weighted equally; `synthetic_prior` then states how common synthetic speech is where the detector
+is used (0.5: as common as real speech; a shipped detector may assume less, so that real messages, the great majority
+of what people receive, are not left `uncertain` by a weak likelihood ratio). Bayes' rule: the prior only moves the
+log-odds, so rankings and EER are unchanged.
 """
 
 from __future__ import annotations
@@ -17,14 +21,18 @@ N_BINS = 10
 class Calibration:
     slope: float = 1.0
     intercept: float = 0.0
+    synthetic_prior: float = 0.5
 
     def __post_init__(self) -> None:
         if not self.slope > 0:
             raise ValueError(f"calibration slope must be positive (monotone map), got {self.slope}")
+        if not 0 < self.synthetic_prior < 1:
+            raise ValueError(f"synthetic_prior must be between 0 and 1 (exclusive), got {self.synthetic_prior}")
 
     def p_synthetic(self, bonafide_log_odds: np.ndarray | float) -> np.ndarray:
-        """Probability in [0, 1] that the audio is synthetic."""
-        z = self.slope * -np.asarray(bonafide_log_odds, dtype=np.float64) + self.intercept
+        """Probability in [0, 1] that the audio is synthetic, given the prior."""
+        prior_log_odds = np.log(self.synthetic_prior / (1 - self.synthetic_prior))
+        z = self.slope * -np.asarray(bonafide_log_odds, dtype=np.float64) + self.intercept + prior_log_odds
         return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
 
     def to_dict(self) -> dict:

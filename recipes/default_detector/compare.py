@@ -73,6 +73,7 @@ def main() -> None:
         fake = np.array([t.is_spoof for t in kept])
         audio_s = sum(len(w) for w in waves) / 16_000
         results[set_name] = {"n_files": len(kept), "n_fake": int(fake.sum()), "audio_s": audio_s,
+                             "paths": [str(t.path) for t in kept], "is_synthetic": fake.astype(int).tolist(),
                              "models": {name: {"detector": d.name, "channels": {}} for name, d in detectors.items()}}
         for ch in args.channels:
             signals = [np.clip(apply_channel(w.astype(np.float32) / INT16_SCALE, ch), -1, 1) for w in waves]  # once for every detector
@@ -91,6 +92,7 @@ def main() -> None:
                     "x_real_time_one_file_at_a_time": audio_s / seconds,
                 }
                 print(set_name, name, ch, json.dumps({k: round(v, 3) for k, v in entry.items()}), flush=True)
+                entry["p_synthetic"] = [round(float(x), 5) for x in p]  # per file, in the order of "paths"
         for name, entry in results[set_name]["models"].items():
             entry["mean_eer_percent"] = float(np.mean([c["eer_percent"] for c in entry["channels"].values()]))
             print(set_name, name, "mean EER over channels", round(entry["mean_eer_percent"], 2), flush=True)

@@ -185,3 +185,23 @@ def test_calibration_is_monotone_and_bounded():
     assert expected_calibration_error(Calibration(slope=10).p_synthetic(scores), is_fake) > expected_calibration_error(cal.p_synthetic(scores), is_fake)
     with pytest.raises(ValueError):
         Calibration(slope=-1.0)
+
+
+def test_synthetic_prior_moves_the_log_odds_by_bayes_rule_and_keeps_the_ranking():
+    rng = np.random.default_rng(1)
+    scores = np.concatenate([rng.normal(1, 1, 400), rng.normal(-1, 1, 400)])
+    is_fake = np.concatenate([np.zeros(400), np.ones(400)])
+    balanced = fit_platt(scores, is_fake)
+    inbox = Calibration(balanced.slope, balanced.intercept, synthetic_prior=0.1)
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    np.testing.assert_allclose(logit(inbox.p_synthetic(scores)) - logit(balanced.p_synthetic(scores)), np.log(0.1 / 0.9), atol=1e-9)
+    assert np.array_equal(np.argsort(inbox.p_synthetic(scores)), np.argsort(balanced.p_synthetic(scores)))
+    # with a 10 % prior, far more real speech clears the `real` threshold than with equal priors
+    real = is_fake == 0
+    assert np.mean(inbox.p_synthetic(scores[real]) <= 0.2) > np.mean(balanced.p_synthetic(scores[real]) <= 0.2) + 0.2
+    # a probability that is a well-calibrated posterior under the prior: mean p on a 1:9 mix is close to 0.1
+    mix = np.concatenate([scores[is_fake == 1][:40], scores[real][:360]])
+    assert abs(inbox.p_synthetic(mix).mean() - 0.1) < 0.05
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError):
+            Calibration(synthetic_prior=bad)
