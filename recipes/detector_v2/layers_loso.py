@@ -32,6 +32,8 @@ from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearC
 from detect.preprocess import SAMPLE_RATE, load_standardized, standardize
 from voxtwin.codec import telephone, transcode
 
+from frontends_loso import report, windows  # noqa: I001  (this folder is on sys.path when the script runs: the same windows and report)
+
 HERE = Path(__file__).resolve().parent
 CHANNELS = ("clean", "opus_16k", "mp3_64k", "telephone_8k")
 LAYERS = (1, 2, 3, 4, 5)  # outputs of the CNN's convolutions 0-5 (0 is a 2->64 projection of the spectrum, skipped)
@@ -42,7 +44,6 @@ LAYER_SETS = {
     "conv 1-4": (1, 2, 3, 4),
     "all": (1, 2, 3, 4, 5),
 }
-WINDOW_S, HOP_S, MAX_WINDOWS = 4.0, 2.0, 6
 
 
 def apply_channel(wav: np.ndarray, name: str) -> np.ndarray:
@@ -52,15 +53,6 @@ def apply_channel(wav: np.ndarray, name: str) -> np.ndarray:
         return standardize(telephone(wav, SAMPLE_RATE), SAMPLE_RATE)
     codec, kbps = {"opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64)}[name]
     return standardize(transcode(wav, SAMPLE_RATE, codec=codec, bitrate_kbps=kbps), SAMPLE_RATE)
-
-
-def windows(wav: np.ndarray) -> list[np.ndarray]:
-    n, hop = int(WINDOW_S * SAMPLE_RATE), int(HOP_S * SAMPLE_RATE)
-    if len(wav) <= n:
-        return [wav]
-    starts = list(range(0, len(wav) - n + 1, hop))
-    picks = np.linspace(0, len(starts) - 1, min(len(starts), MAX_WINDOWS)).round().astype(int)
-    return [wav[starts[i] : starts[i] + n] for i in sorted(set(picks))]
 
 
 class LayerStats:
@@ -170,8 +162,6 @@ def verdict_shares(p: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def main() -> None:
-    from frontends_loso import report  # this folder is on sys.path when the script runs
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data")
     parser.add_argument("--cache", type=Path, default=Path("runs/detector_v2"))
