@@ -132,6 +132,16 @@ def report(scores: np.ndarray, labels: np.ndarray, sources: np.ndarray) -> dict:
     }
 
 
+def read_manifest(data: Path) -> tuple[list[dict], np.ndarray, np.ndarray]:
+    """(rows of data/manifest.csv, labels with 1 = spoof, sources); exits with a one-line error when it is missing."""
+    manifest = data / "manifest.csv"
+    if not manifest.is_file():
+        raise SystemExit(f"error: {manifest} not found (--data DIR)")
+    with open(manifest, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return rows, np.array([r["label"] == "spoof" for r in rows], dtype=int), np.array([r["source"] for r in rows])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data")
@@ -141,13 +151,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    manifest = args.data / "manifest.csv"
-    if not manifest.is_file():
-        raise SystemExit(f"error: {manifest} not found (--data DIR)")
-    with open(manifest, newline="") as f:
-        rows = list(csv.DictReader(f))
-    labels = np.array([r["label"] == "spoof" for r in rows], dtype=int)
-    sources = np.array([r["source"] for r in rows])
+    rows, labels, sources = read_manifest(args.data)
     features = cached_features(rows, args.data, args.cache, codec=args.codec)
     owner = features["owner"]
     results = {}

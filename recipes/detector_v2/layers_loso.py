@@ -20,7 +20,6 @@ Features are cached per channel in runs/detector_v2/layers-CHANNEL.npz (~15 CPU 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearC
 from detect.preprocess import SAMPLE_RATE, load_standardized, standardize
 from voxtwin.codec import telephone, transcode
 
-from frontends_loso import report, windows  # noqa: I001  (this folder is on sys.path when the script runs: the same windows and report)
+from frontends_loso import read_manifest, report, windows  # noqa: I001  (this folder is on sys.path when the script runs: the same windows and report)
 
 HERE = Path(__file__).resolve().parent
 CHANNELS = ("clean", "opus_16k", "mp3_64k", "telephone_8k")
@@ -173,13 +172,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    manifest = args.data / "manifest.csv"
-    if not manifest.is_file():
-        raise SystemExit(f"error: {manifest} not found (--data DIR)")
-    with open(manifest, newline="") as f:
-        rows = list(csv.DictReader(f))
-    labels = np.array([r["label"] == "spoof" for r in rows], dtype=int)
-    sources = np.array([r["source"] for r in rows])
+    rows, labels, sources = read_manifest(args.data)
     features = {ch: cached_features(rows, args.data, args.cache, ch) for ch in args.channels}
     if args.features_only:
         return
