@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from voice.converter.training import CachedCorpus, split_files, validation_loss
+from voice.converter.training import CachedCorpus, save_state, split_files, validation_loss
 from voice.converter.weights import load_weights, save_weights
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,9 @@ class MelDiscriminator(nn.Module):
 
 
 def finetune(cache: Path, init: Path, out_dir: Path, settings: AdversarialSettings) -> Path:
-    """Fine-tune the generator in `init` (converter weights) adversarially; writes OUT/adversarial.safetensors
-    (the last step: validation L1 is not what this stage improves, so there is no best-of selection)."""
+    """Fine-tune the generator in `init` (converter weights) adversarially; writes OUT/adversarial-STEP.safetensors
+    every `validate_every` steps and returns the last one's path (validation L1 is not what this stage improves, so
+    there is no best-of selection)."""
     torch.set_num_threads(settings.threads)
     device = torch.device(settings.device)
     train_files, val_files = split_files(cache, settings.validation_share)
@@ -123,8 +124,6 @@ def finetune(cache: Path, init: Path, out_dir: Path, settings: AdversarialSettin
             history_path.write_text(json.dumps(history, indent=1))
             save_weights(generator, out_dir / f"adversarial-{step}.safetensors", extra={**info, "adversarial_steps": step, "validation_l1": round(val, 4)})
         if step % settings.checkpoint_every == 0 or step == settings.steps:
-            tmp = state_path.with_suffix(".tmp")
-            torch.save({"generator": generator.state_dict(), "discriminator": discriminator.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step}, tmp)
-            tmp.replace(state_path)
+            save_state(state_path, {"generator": generator.state_dict(), "discriminator": discriminator.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step})
             (out_dir / "adversarial_settings.json").write_text(json.dumps(asdict(settings), indent=1))
     return out_dir / f"adversarial-{settings.steps}.safetensors"

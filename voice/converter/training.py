@@ -56,6 +56,13 @@ def split_files(cache: Path, validation_share: float) -> tuple[list[Path], list[
     return [f for f in files if f not in set(validation)], validation
 
 
+def save_state(path: Path, state: dict) -> None:
+    """Write a resumable training state (weights_only-loadable) so that a crash never leaves half a file."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
 class CachedCorpus:
     def __init__(self, files: list[Path]) -> None:
         self.items = []
@@ -151,8 +158,6 @@ def train(cache: Path, out_dir: Path, settings: TrainSettings) -> Path:
                 save_weights(model, out_dir / "best.safetensors", extra={"step": step, "validation_l1": round(val, 4)})
             history_path.write_text(json.dumps(history, indent=1))
         if step % settings.checkpoint_every == 0 or step == settings.steps:
-            tmp = state_path.with_suffix(".tmp")
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best}, tmp)
-            tmp.replace(state_path)
+            save_state(state_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best})
             (out_dir / "settings.json").write_text(json.dumps(asdict(settings), indent=1))
     return out_dir / "best.safetensors"
