@@ -15,6 +15,9 @@ from voxtwin.audio import resample
 CODECS = {"opus": ("ogg", "libopus", 48_000), "mp3": ("mp3", "libmp3lame", None), "aac": ("adts", "aac", None)}
 TELEPHONE_BAND_HZ = (300.0, 3400.0)
 AAC_PRIMING_SAMPLES = 1024  # FFmpeg's AAC encoder delay; ADTS has no header that tells the decoder
+# the named channels detectors are measured in (recipes/default_detector, recipes/detector_v2)
+CHANNELS = {"clean": None, "opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64), "telephone_8k": "telephone"}
+LAUNDERING = ("deepfilternet3",)  # attacks rather than channels: an enhancer re-synthesises the spectrum
 
 
 def transcode(wav: np.ndarray, sample_rate: int, *, codec: str, bitrate_kbps: int) -> np.ndarray:
@@ -57,6 +60,20 @@ def telephone(wav: np.ndarray, sample_rate: int) -> np.ndarray:
     sos = butter(4, [low, high], btype="bandpass", fs=sample_rate, output="sos")
     narrow = resample(sosfiltfilt(sos, wav).astype(np.float32), sample_rate, 8000)
     return _fit_length(resample(narrow, 8000, sample_rate), len(wav))
+
+
+def through_channel(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarray:
+    """wav through a named channel of CHANNELS or attack of LAUNDERING, at the same rate and length."""
+    if name == "deepfilternet3":
+        from voxtwin.speech_enhancement import enhance
+
+        return enhance(wav, sample_rate)
+    spec = CHANNELS[name]
+    if spec is None:
+        return wav
+    if spec == "telephone":
+        return telephone(wav, sample_rate)
+    return transcode(wav, sample_rate, codec=spec[0], bitrate_kbps=spec[1])
 
 
 def _fit_length(y: np.ndarray, n: int) -> np.ndarray:

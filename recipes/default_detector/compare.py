@@ -26,20 +26,10 @@ from detect.data import INT16_SCALE, WaveformCache, load_trials
 from detect.datasets import read_dataset
 from detect.detector import Detector
 from detect.recipes import load_recipe
-from detect.splits import validation_split
-from detect.splits import stable_fraction
+from detect.splits import stable_fraction, validation_split
 from detect.train import default_cache_dir
-from run import CHANNELS, HERE, channel, split_trials  # noqa: I001  (this folder's run.py)
-
-LAUNDERING = ("deepfilternet3",)  # attacks rather than channels: an enhancer re-synthesises the spectrum
-
-
-def apply_channel(wav: np.ndarray, name: str) -> np.ndarray:
-    if name == "deepfilternet3":
-        from voxtwin.speech_enhancement import enhance
-
-        return enhance(wav, 16_000)
-    return channel(wav, name)
+from voxtwin.codec import CHANNELS, LAUNDERING
+from run import HERE, channel, split_trials  # noqa: I001  (this folder's run.py)
 
 
 def subset(trials: list, max_per_class: int) -> list:
@@ -76,7 +66,7 @@ def main() -> None:
                              "paths": [str(t.path) for t in kept], "is_synthetic": fake.astype(int).tolist(),
                              "models": {name: {"detector": d.name, "channels": {}} for name, d in detectors.items()}}
         for ch in args.channels:
-            signals = [np.clip(apply_channel(w.astype(np.float32) / INT16_SCALE, ch), -1, 1) for w in waves]  # once for every detector
+            signals = [np.clip(channel(w.astype(np.float32) / INT16_SCALE, ch), -1, 1) for w in waves]  # once for every detector
             for name, detector in detectors.items():
                 started = time.perf_counter()
                 out = [detector.score(s, 16_000, path=t.path.name) for s, t in zip(signals, kept)]

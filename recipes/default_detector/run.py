@@ -31,12 +31,11 @@ from detect.detector import SHIPPED
 from detect.recipes import load_recipe, train_config
 from detect.splits import stable_fraction, validation_split
 from detect.train import default_cache_dir, score_waves, train
-from voxtwin.codec import telephone, transcode
+from voxtwin.codec import CHANNELS, through_channel
 
 HERE = Path(__file__).resolve().parent
 WEIGHTS = HERE.parents[1] / "detect" / "weights"
 VERSION = "2026.11-4"  # of the detector this run installs; default: distillmos-linear@2026.11-4, fast: spectral-linear@2026.11-4 (Kokoro and voxtwin clones in training; 2026.11-2 / 2026.11-3 without them; 2026.11-1: the LFCC-LCNN, fast until 2026.11-3)
-CHANNELS = {"clean": None, "opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64), "telephone_8k": "telephone"}
 
 
 def split_trials(trials, calibration_sources, report_sources):
@@ -57,12 +56,7 @@ def split_trials(trials, calibration_sources, report_sources):
 
 
 def channel(wav: np.ndarray, name: str) -> np.ndarray:
-    spec = CHANNELS[name]
-    if spec is None:
-        return wav
-    if spec == "telephone":
-        return telephone(wav, 16_000)
-    return transcode(wav, 16_000, codec=spec[0], bitrate_kbps=spec[1])
+    return through_channel(wav, 16_000, name)
 
 
 FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear", "whisper-linear", "fused-linear")

@@ -29,12 +29,11 @@ import torch
 
 from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearConfig, build_encoder
 from detect.preprocess import SAMPLE_RATE, load_standardized, standardize
-from voxtwin.codec import telephone, transcode
+from voxtwin.codec import CHANNELS, through_channel
 
 from frontends_loso import read_manifest, report, windows  # noqa: I001  (this folder is on sys.path when the script runs: the same windows and report)
 
 HERE = Path(__file__).resolve().parent
-CHANNELS = ("clean", "opus_16k", "mp3_64k", "telephone_8k")
 LAYERS = (1, 2, 3, 4, 5)  # outputs of the CNN's convolutions 0-5 (0 is a 2->64 projection of the spectrum, skipped)
 BANDS = 4
 LAYER_SETS = {
@@ -46,12 +45,8 @@ LAYER_SETS = {
 
 
 def apply_channel(wav: np.ndarray, name: str) -> np.ndarray:
-    if name == "clean":
-        return wav
-    if name == "telephone_8k":
-        return standardize(telephone(wav, SAMPLE_RATE), SAMPLE_RATE)
-    codec, kbps = {"opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64)}[name]
-    return standardize(transcode(wav, SAMPLE_RATE, codec=codec, bitrate_kbps=kbps), SAMPLE_RATE)
+    """A standardised 16 kHz file through a channel, standardised again as detectors would see it."""
+    return wav if name == "clean" else standardize(through_channel(wav, SAMPLE_RATE, name), SAMPLE_RATE)
 
 
 class LayerStats:
@@ -164,7 +159,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data")
     parser.add_argument("--cache", type=Path, default=Path("runs/detector_v2"))
-    parser.add_argument("--channels", nargs="+", default=list(CHANNELS), choices=CHANNELS)
+    parser.add_argument("--channels", nargs="+", default=list(CHANNELS), choices=list(CHANNELS))
     parser.add_argument("--c", type=float, default=0.01, help="inverse L2 strength of the logistic regression")
     parser.add_argument("--prior", type=float, default=0.5, help="share of synthetic speech the calibrated probabilities assume")
     parser.add_argument("--threads", type=int, default=1)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from detect.augment import AUGMENTATIONS, Augmenter
-from voxtwin.codec import telephone, transcode
+from voxtwin.codec import CHANNELS, LAUNDERING, telephone, through_channel, transcode
 from voxtwin.testing import speechlike
 
 
@@ -36,3 +36,11 @@ def test_augmenter_is_deterministic_per_seed_and_validates_names():
     np.testing.assert_array_equal(aug(wav, 16_000, np.random.default_rng(3)), aug(wav, 16_000, np.random.default_rng(3)))
     with pytest.raises(LookupError):
         Augmenter(("reverb",))
+
+
+@pytest.mark.parametrize("name", [*CHANNELS, *LAUNDERING])
+def test_named_channels_keep_rate_and_length(name):
+    wav = speechlike(duration_s=1.0, seed=3)
+    out = through_channel(wav, 16_000, name)
+    assert out.shape == wav.shape and np.all(np.isfinite(out))
+    assert np.allclose(out, wav) == (name == "clean")
