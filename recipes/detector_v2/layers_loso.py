@@ -53,15 +53,14 @@ class LayerStats:
     """One pass of DistillMOS's CNN; per layer, mean and std over time of (channel x frequency band)."""
 
     def __init__(self) -> None:
-        encoder = build_encoder(pretrained=True).eval()
-        self.encoder = encoder
+        self.encoder = build_encoder(pretrained=True).eval()
         self.gain = DistillMOSLinearConfig().input_gain
         self.outputs: dict[int, torch.Tensor] = {}
-        convolutions = [m for m in encoder.cnn if isinstance(m, torch.nn.Conv2d)]
-        activations = [encoder.cnn[i + 1] for i, m in enumerate(encoder.cnn) if isinstance(m, torch.nn.Conv2d)]
+        # the activation after each of the 6 convolutions: layer k's output is self.outputs[k]
+        activations = [self.encoder.cnn[i + 1] for i, m in enumerate(self.encoder.cnn) if isinstance(m, torch.nn.Conv2d)]
+        assert len(activations) == 6
         for index, act in enumerate(activations):
             act.register_forward_hook(lambda module, args, out, index=index: self.outputs.__setitem__(index, out))
-        assert len(convolutions) == 6
 
     @torch.inference_mode()
     def __call__(self, w: np.ndarray) -> dict[int, np.ndarray]:
