@@ -3,9 +3,11 @@
     python recipes/voice_converter/prepare.py          # once: cache features (~4 min on 2 cores)
     python recipes/voice_converter/train.py [--steps N] [--device cuda] [--out runs/voice_converter/model]
     python recipes/voice_converter/train.py --adversarial   # then: fine-tune best.safetensors against a mel discriminator
+    python recipes/voice_converter/train.py --probe         # fit the content probe (mel -> Whisper content) ...
+    python recipes/voice_converter/train.py --content       # ... and fine-tune adversarial-STEPS on conversions with it
 
 The same command runs on a GPU (--device cuda, and a larger --batch-size if you like). To ship the result:
-    python recipes/voice_converter/train.py --export [--adversarial]  # copies best.safetensors (adversarial-STEPS) into the package
+    python recipes/voice_converter/train.py --export [--adversarial | --content]  # copies best.safetensors (adversarial-STEPS, content-STEPS) into the package
 """
 
 import argparse
@@ -15,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from voice.converter.adversarial import AdversarialSettings, finetune
+from voice.converter.content_probe import ProbeSettings, load_probe, train_probe
 from voice.converter.training import TrainSettings, train
 from voice.converter.weights import SHIPPED, load_weights
 
@@ -31,12 +34,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--device")
     parser.add_argument("--adversarial", action="store_true", help="the second stage: fine-tune OUT/best.safetensors against a mel discriminator")
+    parser.add_argument("--probe", action="store_true", help="fit the content probe (OUT/content_probe.pt) that --content needs")
+    parser.add_argument("--content", action="store_true", help="the third stage: fine-tune the adversarial result on conversions, with the content probe")
     parser.add_argument("--export", action="store_true", help="copy the stage's result into the package and stop")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     overrides = {k: v for k, v in {"steps": args.steps, "batch_size": args.batch_size, "threads": args.threads, "device": args.device}.items() if v is not None}
     adversarial = AdversarialSettings(**{**config["adversarial"], **overrides})
-    result = args.out / (f"adversarial-{adversarial.steps}.safetensors" if args.adversarial else "best.safetensors")
+    content = AdversarialSettings(**{**config["content"], **overrides})
+    probe_path = args.out / "content_probe.pt"
+    adversarial_result = args.out / f"adversarial-{AdversarialSettings(**config['adversarial']).steps}.safetensors"
+    result = args.out / "best.safetensors"
+    if args.adversarial:
+        result = args.out / f"adversarial-{adversarial.steps}.safetensors"
+    if args.content:
+        result = args.out / f"content-{content.steps}.safetensors"
     if args.export:
         load_weights(result)  # refuses a damaged file before it is shipped
         SHIPPED.parent.mkdir(parents=True, exist_ok=True)
@@ -50,6 +62,15 @@ def main() -> None:
         if not (args.out / "best.safetensors").is_file():
             raise SystemExit(f"error: {args.out / 'best.safetensors'} not found: run the L1 stage first")
         print(finetune(args.cache, args.out / "best.safetensors", args.out, adversarial))
+        return
+    if args.probe:
+        print(train_probe(args.cache, probe_path, ProbeSettings(**{**config["probe"], **overrides})))
+        return
+    if args.content:
+        for needed, command in ((adversarial_result, "--adversarial"), (probe_path, "--probe")):
+            if not needed.is_file():
+                raise SystemExit(f"error: {needed} not found: run train.py {command} first")
+        print(finetune(args.cache, adversarial_result, args.out, content, stage="content", probe=load_probe(probe_path, content.device)))
         return
     print(train(args.cache, args.out, settings))
 

@@ -101,6 +101,32 @@ def test_tiny_training_run_writes_weights_and_resumes(tmp_path, piper_speech):
     tuned, info = load_weights(out / "adversarial-3.safetensors")
     assert info["adversarial_steps"] == 3 and tuned.config == model.config
     assert any(not torch.equal(a, b) for a, b in zip(tuned.state_dict().values(), load_weights(first)[0].state_dict().values()))
+    # the content stage: a probe fitted on the same cache, then conversions judged by it, from the adversarial result
+    from voice.converter.content_probe import ProbeSettings, load_probe, train_probe
+
+    probe_path = train_probe(tmp_path / "cache", out / "probe.pt", ProbeSettings(steps=3, batch_size=2, crop_frames=32, channels=8, validate_every=1, validation_share=0.4))
+    probe = load_probe(probe_path)
+    assert all(not p.requires_grad for p in probe.parameters())
+    with pytest.raises(ValueError, match="probe"):
+        finetune(tmp_path / "cache", out / "adversarial-3.safetensors", out, AdversarialSettings(steps=1, content_weight=1.0), stage="content")
+    content = AdversarialSettings(steps=2, batch_size=2, crop_frames=32, validate_every=1, validation_share=0.4, content_weight=1.0)
+    finetune(tmp_path / "cache", out / "adversarial-3.safetensors", out, content, stage="content", probe=probe)
+    history = json.loads((out / "content_history.json").read_text())
+    assert [h["step"] for h in history] == [1, 2] and all(h["content"] > 0 for h in history)
+    assert load_weights(out / "content-2.safetensors")[1]["content_steps"] == 2
+
+
+def test_conversion_targets_take_the_next_speaker_and_move_the_pitch_range():
+    from voice.converter.adversarial import converted_inputs
+
+    voiced = torch.tensor([[1.0, 1.0, 0.0, 1.0], [1.0, 0.0, 1.0, 1.0]])
+    log_f0 = torch.tensor([[0.1, 0.3, 0.0, 0.2], [1.0, 0.0, 1.2, 1.4]]) * voiced
+    speakers = torch.randn(2, 256)
+    pitch, target = converted_inputs(torch.stack([log_f0, voiced], 1), speakers)
+    assert torch.equal(target[0], speakers[1]) and torch.equal(target[1], speakers[0])
+    assert torch.equal(pitch[:, 1], voiced) and torch.all(pitch[:, 0][voiced == 0] == 0)
+    moved = pitch[0, 0][voiced[0] > 0]
+    assert torch.allclose(moved.mean(), torch.tensor(1.2)) and torch.allclose(moved - moved.mean(), log_f0[0][voiced[0] > 0] - 0.2)
 
 
 def test_default_convert_uses_the_trained_converter_and_marks_the_clone(runner, tmp_path, piper_speech):

@@ -5,6 +5,11 @@ transitions come out blurred, and HiFi-GAN renders blurred mels buzzy (DistillMO
 3.8 for true mels through the same vocoder). A small discriminator on mel patches pushes the generator towards
 mels with the fine structure of real ones, while L1 (weighted well above the adversarial terms) and feature
 matching keep it on the content: the recipe of GAN-trained vocoders and acoustic models, applied to the mel.
+
+With `content_weight` > 0 (the third stage, `content`), every step also converts each crop into the next crop's
+speaker (its d-vector, and the pitch moved to that crop's mean): the discriminator sees these conversions too, and a
+frozen content probe (content_probe.py) keeps their content on the source's. Conversion is what users run, and
+reconstruction alone never trains it.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class AdversarialSettings:
     learning_rate: float = 1e-4
     l1_weight: float = 20.0
     feature_weight: float = 2.0
+    content_weight: float = 0.0
     perturbed_share: float = 0.5
     validation_share: float = 0.05
     checkpoint_every: int = 200
@@ -64,10 +70,21 @@ class MelDiscriminator(nn.Module):
         return self.out(x), features
 
 
-def finetune(cache: Path, init: Path, out_dir: Path, settings: AdversarialSettings) -> Path:
-    """Fine-tune the generator in `init` (converter weights) adversarially; writes OUT/adversarial-STEP.safetensors
+def converted_inputs(pitch: torch.Tensor, speaker: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each crop's conversion target within a batch: the next crop's d-vector, and the crop's normalised log-F0
+    shifted by the difference of the two crops' voiced means (intonation kept, range moved)."""
+    log_f0, voiced = pitch[:, 0], pitch[:, 1]
+    mean = (log_f0 * voiced).sum(-1) / voiced.sum(-1).clamp_min(1.0)
+    shifted = (log_f0 + (mean.roll(-1, 0) - mean)[:, None]) * voiced
+    return torch.stack([shifted, voiced], dim=1), speaker.roll(-1, 0)
+
+
+def finetune(cache: Path, init: Path, out_dir: Path, settings: AdversarialSettings, *, stage: str = "adversarial", probe: nn.Module | None = None) -> Path:
+    """Fine-tune the generator in `init` (converter weights) adversarially; writes OUT/STAGE-STEP.safetensors
     every `validate_every` steps and returns the last one's path (validation L1 is not what this stage improves, so
-    there is no best-of selection)."""
+    there is no best-of selection). `probe` (frozen) is required when settings.content_weight > 0."""
+    if settings.content_weight > 0 and probe is None:
+        raise ValueError("content_weight > 0 needs a content probe")
     torch.set_num_threads(settings.threads)
     device = torch.device(settings.device)
     train_files, val_files = split_files(cache, settings.validation_share)
@@ -78,7 +95,7 @@ def finetune(cache: Path, init: Path, out_dir: Path, settings: AdversarialSettin
     opt_g = torch.optim.AdamW(generator.parameters(), lr=settings.learning_rate, betas=(0.8, 0.99))
     opt_d = torch.optim.AdamW(discriminator.parameters(), lr=settings.learning_rate, betas=(0.8, 0.99))
     out_dir.mkdir(parents=True, exist_ok=True)
-    state_path, history_path = out_dir / "adversarial_last.pt", out_dir / "adversarial_history.json"
+    state_path, history_path = out_dir / f"{stage}_last.pt", out_dir / f"{stage}_history.json"
     step, history = 0, []
     if state_path.exists():
         state = torch.load(state_path, map_location=device, weights_only=True)
@@ -88,42 +105,52 @@ def finetune(cache: Path, init: Path, out_dir: Path, settings: AdversarialSettin
         opt_d.load_state_dict(state["opt_d"])
         step = int(state["step"])
         history = json.loads(history_path.read_text()) if history_path.exists() else []
-        log.info("resumed adversarial fine-tuning at step %d", step)
+        log.info("resumed %s fine-tuning at step %d", stage, step)
     rng = np.random.default_rng(settings.seed + step)
-    started, running = time.time(), {"l1": [], "adv": [], "fm": [], "d": []}
+    started, running = time.time(), {"l1": [], "adv": [], "fm": [], "d": [], "content": []}
+    converting = settings.content_weight > 0
     while step < settings.steps:
         content, pitch, mel, speaker = (t.to(device) for t in train_set.batch(rng, settings.batch_size, settings.crop_frames, settings.perturbed_share))
         fake = generator(content, pitch, speaker)
-        # discriminator: least squares, real mels -> 1, generated -> 0
+        converted = generator(content, *converted_inputs(pitch, speaker)) if converting else None
+        # discriminator: least squares, real mels -> 1, generated (and converted) -> 0
         real_score, _ = discriminator(mel)
-        fake_score, _ = discriminator(fake.detach())
+        fakes = torch.cat([fake, converted]) if converting else fake
+        fake_score, _ = discriminator(fakes.detach())
         loss_d = F.mse_loss(real_score, torch.ones_like(real_score)) + F.mse_loss(fake_score, torch.zeros_like(fake_score))
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
         # generator: L1 + fool the discriminator + match its activations on the real mels
-        fake_score, fake_features = discriminator(fake)
+        fake_score, fake_features = discriminator(fakes)
         with torch.no_grad():
             _, real_features = discriminator(mel)
         l1 = F.l1_loss(fake, mel)
         adv = F.mse_loss(fake_score, torch.ones_like(fake_score))
-        fm = sum(F.l1_loss(f, r) for f, r in zip(fake_features, real_features)) / len(fake_features)
+        # feature matching pairs each reconstruction with its own real crop (conversions have no real counterpart)
+        fm = sum(F.l1_loss(f[: len(mel)], r) for f, r in zip(fake_features, real_features)) / len(fake_features)
         loss_g = settings.l1_weight * l1 + adv + settings.feature_weight * fm
+        content_l1 = torch.zeros(())
+        if converting:
+            with torch.no_grad():
+                target = probe(mel)
+            content_l1 = F.l1_loss(probe(converted), target)
+            loss_g = loss_g + settings.content_weight * content_l1
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         torch.nn.utils.clip_grad_norm_(generator.parameters(), 1.0)
         opt_g.step()
-        for key, value in (("l1", l1), ("adv", adv), ("fm", fm), ("d", loss_d)):
+        for key, value in (("l1", l1), ("adv", adv), ("fm", fm), ("d", loss_d), ("content", content_l1)):
             running[key].append(value.item())
         step += 1
         if step % settings.validate_every == 0 or step == settings.steps:
             val = validation_loss(generator, val_set, device) if val_set.items else float("nan")
             history.append({"step": step, **{k: round(float(np.mean(v)), 4) for k, v in running.items()}, "validation_l1": round(val, 4), "seconds": round(time.time() - started, 1)})
-            log.info("adversarial step %d: %s", step, history[-1])
+            log.info("%s step %d: %s", stage, step, history[-1])
             running = {k: [] for k in running}
             history_path.write_text(json.dumps(history, indent=1))
-            save_weights(generator, out_dir / f"adversarial-{step}.safetensors", extra={**info, "adversarial_steps": step, "validation_l1": round(val, 4)})
+            save_weights(generator, out_dir / f"{stage}-{step}.safetensors", extra={**info, f"{stage}_steps": step, "validation_l1": round(val, 4)})
         if step % settings.checkpoint_every == 0 or step == settings.steps:
             save_state(state_path, {"generator": generator.state_dict(), "discriminator": discriminator.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step})
-            (out_dir / "adversarial_settings.json").write_text(json.dumps(asdict(settings), indent=1))
-    return out_dir / f"adversarial-{settings.steps}.safetensors"
+            (out_dir / f"{stage}_settings.json").write_text(json.dumps(asdict(settings), indent=1))
+    return out_dir / f"{stage}-{settings.steps}.safetensors"

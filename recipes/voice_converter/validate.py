@@ -1,0 +1,86 @@
+"""Judge converter weights on the validation speakers (never trained on, and not the VCC 2016 benchmark's), the
+way benchmarks/clone.py judges: one short recording of each validation speaker converted into the next one's
+voice, scored by similarity to the target's own recording, WER against Whisper's transcript of the source's
+HiFi-GAN copy, and DistillMOS. This is where stages, steps and the postfilter gain are chosen.
+
+    python recipes/voice_converter/validate.py runs/voice_converter/model/adversarial-2000.safetensors \\
+        runs/voice_converter/model/content-1000.safetensors [--gains 1.0 1.2] [--json out.json]
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from voice import judges
+from voice.converter.analysis import on_mel_grid, pitch_input
+from voice.converter.backend import target_pitch
+from voice.converter.postfilter import VARIANCE_GAIN, restore_variance
+from voice.converter.training import is_validation_speaker
+from voice.converter.weights import load_weights
+from voice.vocoders import HiFiGAN
+from voxtwin import audio
+
+HERE = Path(__file__).resolve().parent
+MAX_FRAMES = 8 * 86  # recordings under ~8 s, one per speaker
+
+
+def validation_recordings(cache: Path, share: float) -> list[dict]:
+    """The first short recording of each validation speaker, in cache order."""
+    chosen: dict[str, dict] = {}
+    for path in sorted(cache.glob("*.npz")):
+        with np.load(path) as z:
+            speaker = str(z["speaker"])
+            if speaker in chosen or not is_validation_speaker(speaker, share) or z["mel"].shape[1] >= MAX_FRAMES:
+                continue
+            chosen[speaker] = {k: z[k] for k in ("content", "log_f0", "voiced", "mel", "d_vector")}
+    return list(chosen.values())
+
+
+def main() -> None:
+    config = json.loads((HERE / "config.json").read_text())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("weights", nargs="+", type=Path)
+    parser.add_argument("--cache", type=Path, default=Path(config["cache"]))
+    parser.add_argument("--validation-share", type=float, default=0.05, help="as in training (the speakers' hash split)")
+    parser.add_argument("--gains", nargs="+", type=float, default=[VARIANCE_GAIN], help="postfilter gains to try")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    recordings = validation_recordings(args.cache, args.validation_share)
+    if len(recordings) < 2:
+        raise SystemExit(f"error: fewer than two validation speakers in {args.cache}")
+    vocoder = HiFiGAN()
+    to_16k = lambda mel: audio.resample(vocoder.mel_to_wav(mel), vocoder.sample_rate, 16_000)  # noqa: E731
+    models = {w: load_weights(w)[0] for w in args.weights}
+    scores: dict[tuple[Path, float], list] = {(w, g): [] for w in args.weights for g in args.gains}
+    for i, source in enumerate(recordings):
+        target = recordings[(i + 1) % len(recordings)]
+        source_wav, reference = to_16k(torch.from_numpy(source["mel"])[None]), to_16k(torch.from_numpy(target["mel"])[None])
+        text = judges.transcribe(source_wav, 16_000)
+        voiced = source["voiced"] > 0
+        target_f0 = target["log_f0"][target["voiced"] > 0]
+        log_f0 = target_pitch(source["log_f0"], voiced, mean=float(target_f0.mean()), std=float(target_f0.std()))
+        n = source["mel"].shape[1]
+        inputs = (torch.from_numpy(on_mel_grid(source["content"], n).astype(np.float32))[None], torch.from_numpy(pitch_input(log_f0, voiced))[None],
+                  torch.from_numpy(target["d_vector"])[None])
+        for (weights, gain), rows in scores.items():
+            with torch.inference_mode():
+                converted = to_16k(restore_variance(models[weights](*inputs), gain))
+            rows.append((judges.speaker_similarity(converted, 16_000, reference, 16_000),
+                         judges.word_error_rate(judges.transcribe(converted, 16_000), text), judges.distill_mos(converted, 16_000)))
+    table = [{"weights": str(w), "gain": g, "similarity": float(np.mean([r[0] for r in rows])), "wer": float(np.mean([r[1] for r in rows])),
+              "distillmos": float(np.mean([r[2] for r in rows])), "pairs": len(rows)} for (w, g), rows in scores.items()]
+    print(f"{len(recordings)} validation pairs")
+    print("| weights | gain | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- |")
+    for row in table:
+        print(f"| {Path(row['weights']).name} | {row['gain']} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
+    if args.json:
+        args.json.write_text(json.dumps(table, indent=1))
+
+
+if __name__ == "__main__":
+    main()
