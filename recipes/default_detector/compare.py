@@ -6,8 +6,8 @@ Each set of run.py's split (validation: training sources, unseen speakers; calib
 generators and speakers, config.toml; choose on the first two, report the third) is scored file by file with the sliding window,
 calibration and verdicts of `voxtwin detect score`, as recorded and through Opus 16 kbps, MP3 64 kbps and an 8 kHz
 telephone band (`--channels` adds `deepfilternet3`: laundering through a speech enhancer, voxtwin/speech_enhancement.py).
-Prints EER, expected calibration error, the share of fakes called `synthetic` and of real files
-called `real`, and the scoring speed; writes runs/default_detector/compare.json.
+Prints EER, expected calibration error, the share of each class (synthetic, real) in each verdict (`synthetic`,
+`uncertain`, `real`), and the scoring speed; writes runs/default_detector/compare.json.
 """
 
 from __future__ import annotations
@@ -80,8 +80,11 @@ def main() -> None:
                     "real_called_real_percent": 100 * float(np.mean(verdicts[~fake] == "real")),
                     "real_called_synthetic_percent": 100 * float(np.mean(verdicts[~fake] == "synthetic")),
                     "x_real_time_one_file_at_a_time": audio_s / seconds,
+                    # every verdict's share of each class: what a user sees, which EER does not show
+                    "verdict_percent": {label: {v: 100 * float(np.mean(verdicts[is_fake] == v)) for v in ("synthetic", "uncertain", "real")}
+                                        for label, is_fake in (("synthetic", fake), ("real", ~fake))},
                 }
-                print(set_name, name, ch, json.dumps({k: round(v, 3) for k, v in entry.items()}), flush=True)
+                print(set_name, name, ch, json.dumps({k: round(v, 3) for k, v in entry.items() if k != "verdict_percent"}), json.dumps(entry["verdict_percent"]), flush=True)
                 entry["p_synthetic"] = [round(float(x), 5) for x in p]  # per file, in the order of "paths"
         for name, entry in results[set_name]["models"].items():
             entry["mean_eer_percent"] = float(np.mean([c["eer_percent"] for c in entry["channels"].values()]))

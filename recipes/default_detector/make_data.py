@@ -2,7 +2,8 @@
 
 - vocoded copies of real speech from ../shared/data: HiFi-GAN V1 (bundled), WORLD, Griffin-Lim;
 - text-to-speech: Piper (en_US-joe-medium, bundled) at several speaking rates, eSpeak NG in several voices, and
-  Kokoro-82M (its 5 bundled voices reading English from eSpeak NG phonemes);
+  Kokoro-82M (its 5 bundled voices reading English through hibari-tts's G2P), hibari-tts's own voice (3 seeds), and
+  the CMU flite voices when Debian's `flite` is installed (skipped with a message otherwise);
 - voxtwin's own clones: real utterances converted into other real speakers' voices by `voxtwin voice convert`'s
   built-in backends (kNN-WORLD at timbre 0.5 and 1.0, and the trained converter vox-vc), and sentences spoken by
   `voxtwin voice speak` in those voices (piper-knn, and hibari read + vox-vc).
@@ -18,6 +19,9 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +36,8 @@ HERE = Path(__file__).resolve().parent
 MAX_SOURCE_S = 6.0  # vocode at most this much of each real utterance
 ESPEAK_VOICES = [("en-us", 150, 50), ("en-gb-x-rp", 170, 40), ("en-us+f2", 130, 70), ("en-gb-scotland", 160, 55), ("en+klatt2", 150, 45)]
 KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+HIBARI_SEEDS = (0, 1, 2)
+FLITE_VOICES = ("awb", "rms", "slt", "kal16")
 PIPER_SETTINGS = [(1.0, 0.667, 0.8), (0.85, 0.5, 0.6), (1.2, 0.8, 1.0)]
 
 
@@ -79,6 +85,15 @@ def main() -> None:
             rel = f"voxtwin_kokoro/{voice_name}_{j:03d}.flac"
             y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, engine.synthesize(text), engine.sample_rate)
             rows.append(_row(rel, "kokoro-82m", "tts", voice_name, engine.sample_rate, len(y), "voxtwin_kokoro", f"Kokoro v1.0 int8, {voice_name}"))
+
+    hibari = load_tts("hibari")
+    for seed in HIBARI_SEEDS:
+        hibari.seed = seed
+        for j, text in enumerate(track(sentences, description=f"hibari seed {seed}")):
+            rel = f"voxtwin_hibari/heart_seed{seed}_{j:03d}.flac"
+            y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, hibari.synthesize(text), hibari.sample_rate)
+            rows.append(_row(rel, "hibari-tts", "tts", "heart", hibari.sample_rate, len(y), "voxtwin_hibari", f"hibari heart, seed {seed}"))
+    rows += _flite(out, sentences)
 
     rows += _clones(out, real[args.n_vocoded : 2 * args.n_vocoded], sentences, rng)
 
@@ -139,6 +154,27 @@ def _clones(out: Path, real: list, sentences: list[str], rng: random.Random) -> 
             y, rate = voice.speak(rng.choice(sentences), profile, backend=trained_speak)
             _save(out, rel, y, rate)
         rows.append(_row(rel, "voxtwin-vox-vc", "tts", reference.speaker, 16_000, len(y), "voxtwin_clone", "speak hibari + vox-vc"))
+    return rows
+
+
+def _flite(out: Path, sentences: list[str]) -> list[dict]:
+    """CMU flite's clustergen voices (Debian package `flite`), an older family of statistical TTS."""
+    if shutil.which("flite") is None:
+        print("flite is not installed (apt install flite): its voices are left out")
+        return []
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for voice_name in FLITE_VOICES:
+            for j, text in enumerate(track(sentences, description=f"flite {voice_name}")):
+                rel = f"voxtwin_flite/{voice_name}_{j:03d}.flac"
+                if (out / rel).is_file():
+                    y, rate = _existing(out / rel), 16_000
+                else:
+                    wav_path = Path(tmp) / "out.wav"
+                    subprocess.run(["flite", "-voice", voice_name, "-t", text, "-o", str(wav_path)], check=True, capture_output=True)
+                    y, rate = audio.load(wav_path)
+                    _save(out, rel, y, rate)
+                rows.append(_row(rel, "flite", "tts", voice_name, rate, len(y), "voxtwin_flite", f"flite {voice_name}"))
     return rows
 
 

@@ -229,8 +229,11 @@ def main() -> None:
     out = Path(cfg.out_dir).parent / f"report_{cfg.model}.json"
     out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
+    scoring = {"calibration": calibration.to_dict(), "window_s": window_s, "version": VERSION}
+    # always kept with the run, so that compare.py can score a candidate (--models PATH) before it is installed
+    candidate = save_detector(Path(cfg.out_dir).parent / f"candidate_{cfg.model}", model, name=cfg.model, record=record | {"report": report}, scoring=scoring)
+    print(f"wrote {candidate}")
     if not args.no_install:
-        scoring = {"calibration": calibration.to_dict(), "window_s": window_s, "version": VERSION}
         target = WEIGHTS / args.install_as
         save_detector(target, model, name=cfg.model, record=record | {"report": report}, scoring=scoring)
         print(f"installed {target}.safetensors")
