@@ -27,16 +27,31 @@ HERE = Path(__file__).resolve().parent
 MAX_FRAMES = 8 * 86  # recordings under ~8 s, one per speaker
 
 
-def validation_recordings(cache: Path, share: float) -> list[dict]:
-    """The first short recording of each validation speaker, in cache order."""
-    chosen: dict[str, dict] = {}
+def validation_recordings(cache: Path, share: float, *, every: bool = False) -> list[dict]:
+    """Short recordings of the validation speakers, in cache order: the first of each speaker, or all of them."""
+    chosen: list[dict] = []
     for path in sorted(cache.glob("*.npz")):
         with np.load(path) as z:
             speaker = str(z["speaker"])
-            if speaker in chosen or not is_validation_speaker(speaker, share) or z["mel"].shape[1] >= MAX_FRAMES:
+            n = z["mel"].shape[1]
+            if not is_validation_speaker(speaker, share) or (n >= MAX_FRAMES and not every):
                 continue
-            chosen[speaker] = {k: z[k] for k in ("content", "log_f0", "voiced", "mel", "d_vector")}
-    return list(chosen.values())
+            if every or speaker not in {c["speaker"] for c in chosen}:
+                keep = min(n, MAX_FRAMES)  # longer recordings: their first 8 s (content frames cut in proportion)
+                chosen.append({"speaker": speaker, "content": z["content"][: int(len(z["content"]) * keep / n)], "log_f0": z["log_f0"][:keep],
+                               "voiced": z["voiced"][:keep], "mel": z["mel"][:, :keep], "d_vector": z["d_vector"]})
+    return chosen
+
+
+def pairs(recordings: list[dict]) -> list[tuple[dict, dict]]:
+    """Each recording converted into the voice of the next recording by another speaker."""
+    out = []
+    for i, source in enumerate(recordings):
+        others = recordings[i + 1 :] + recordings[:i]
+        target = next((r for r in others if r["speaker"] != source["speaker"]), None)
+        if target is not None:
+            out.append((source, target))
+    return out
 
 
 def main() -> None:
@@ -46,19 +61,19 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(config["cache"]))
     parser.add_argument("--validation-share", type=float, default=0.05, help="as in training (the speakers' hash split)")
     parser.add_argument("--gains", nargs="+", type=float, default=[VARIANCE_GAIN], help="postfilter gains to try")
+    parser.add_argument("--every-recording", action="store_true", help="every validation recording (its first 8 s) as a source (default: one short one per speaker)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    recordings = validation_recordings(args.cache, args.validation_share)
-    if len(recordings) < 2:
+    trials = pairs(validation_recordings(args.cache, args.validation_share, every=args.every_recording))
+    if not trials:
         raise SystemExit(f"error: fewer than two validation speakers in {args.cache}")
     vocoder = HiFiGAN()
     to_16k = lambda mel: audio.resample(vocoder.mel_to_wav(mel), vocoder.sample_rate, 16_000)  # noqa: E731
     models = {w: load_weights(w)[0] for w in args.weights}
     scores: dict[tuple[Path, float], list] = {(w, g): [] for w in args.weights for g in args.gains}
-    for i, source in enumerate(recordings):
-        target = recordings[(i + 1) % len(recordings)]
+    for source, target in trials:
         source_wav, reference = to_16k(torch.from_numpy(source["mel"])[None]), to_16k(torch.from_numpy(target["mel"])[None])
         text = judges.transcribe(source_wav, 16_000)
         voiced = source["voiced"] > 0
@@ -74,7 +89,7 @@ def main() -> None:
                          judges.word_error_rate(judges.transcribe(converted, 16_000), text), judges.distill_mos(converted, 16_000)))
     table = [{"weights": str(w), "gain": g, "similarity": float(np.mean([r[0] for r in rows])), "wer": float(np.mean([r[1] for r in rows])),
               "distillmos": float(np.mean([r[2] for r in rows])), "pairs": len(rows)} for (w, g), rows in scores.items()]
-    print(f"{len(recordings)} validation pairs")
+    print(f"{len(trials)} validation pairs")
     print("| weights | gain | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- |")
     for row in table:
         print(f"| {Path(row['weights']).name} | {row['gain']} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
