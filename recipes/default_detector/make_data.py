@@ -168,7 +168,7 @@ def _flite(out: Path, sentences: list[str]) -> list[dict]:
             for j, text in enumerate(track(sentences, description=f"flite {voice_name}")):
                 rel = f"voxtwin_flite/{voice_name}_{j:03d}.flac"
                 if (out / rel).is_file():
-                    y, rate = _existing(out / rel), 16_000
+                    y, rate = audio.load(out / rel, allow_silence=True)  # the rate as written, not assumed
                 else:
                     wav_path = Path(tmp) / "out.wav"
                     subprocess.run(["flite", "-voice", voice_name, "-t", text, "-o", str(wav_path)], check=True, capture_output=True)
