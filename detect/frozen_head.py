@@ -9,6 +9,7 @@ strength is chosen on a speaker-disjoint validation set, scored as `voxtwin dete
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +84,26 @@ def augmented_copy(copy: dict, *, seed_offset: int = 0) -> tuple[str, object]:
         return np.clip(AUGMENTATIONS.get(name)(wav, SAMPLE_RATE, rng), -1, 1).astype(np.float32)
 
     return f"{'-'.join(choices)}_seed{copy['seed']}", transform
+
+
+def kept_audio(transform, directory: Path):
+    """`transform` with each file's output kept in `directory` (one .npy per file index, written atomically): a
+    copy that is costly to make (a speech enhancer, codecs) is made once and read back by the next detector fitted
+    on the same files and copy. The caller names the directory after the waveforms and the copy."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def kept(wav: np.ndarray, index: int) -> np.ndarray:
+        path = directory / f"{index}.npy"
+        if path.is_file():
+            return np.load(path, allow_pickle=False)
+        out = np.ascontiguousarray(transform(wav, index), dtype=np.float32)
+        partial = path.with_suffix(".partial.npy")
+        np.save(partial, out)
+        os.replace(partial, path)
+        return out
+
+    return kept
 
 
 def window_starts(n_samples: int, window: int, hop: int) -> list[int]:

@@ -66,7 +66,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     """Fit a frozen-front-end detector's head on cached window statistics: the training files as recorded plus one
     augmented copy per entry of head["augmented_copies"]; returns (model, record, score_sets) where
     score_sets(name, waves) scores held-out files window by window as `voxtwin detect score` does (1 s hop)."""
-    from detect.frozen_head import WindowStats, augmented_copy, collect_stats, fit_head, score_stats
+    from detect.frozen_head import WindowStats, augmented_copy, collect_stats, fit_head, kept_audio, score_stats, stats_key
     from detect.models import build_model
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
     from detect.models.whisper_linear import whisper_weights
@@ -94,6 +94,8 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     parts = [cached("fit_clean", fit_waves, train_hop_windows=True)]
     for copy in head["augmented_copies"]:
         label, transform = augmented_copy(copy, seed_offset=cfg.seed)
+        if copy.get("keep_audio"):  # made once, shared by the next model fitted on the same files
+            transform = kept_audio(transform, Path(cfg.out_dir) / "augmented_audio" / f"{label}-{stats_key(fit_waves, {'seed': cfg.seed})}")
         parts.append(cached(f"fit_aug_{label}", fit_waves, train_hop_windows=True, transform=transform, augment_label=label))
     train_stats = WindowStats.concat(parts)
     valid_stats = cached("valid", valid_waves, train_hop_windows=False)
