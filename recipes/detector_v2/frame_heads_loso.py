@@ -31,11 +31,11 @@ import torch
 from torch import nn
 
 from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearConfig, build_encoder
-from detect.preprocess import SAMPLE_RATE, load_standardized
+from detect.preprocess import load_standardized
 from voxtwin.codec import CHANNELS
 
-from frontends_loso import read_manifest, report  # noqa: I001  (this folder is on sys.path when the script runs)
-from layers_loso import apply_channel, cross_fitted_p_synthetic, verdict_shares
+from frontends_loso import read_manifest  # noqa: I001  (this folder is on sys.path when the script runs)
+from layers_loso import apply_channel, channel_results
 
 HERE = Path(__file__).resolve().parent
 WINDOW, HOP, MAX_WINDOWS = 200, 100, 6  # frames: 4 s windows, 2 s hop (50 frames a second)
@@ -224,15 +224,13 @@ def main() -> None:
     for ch, (frames, index) in cached.items():
         starts, owner = window_spans(index)
         windows = window_frames(frames, index, starts, owner)
-        data[ch] = {"owner": owner, "windows": windows, "stats": stats_features(windows, delta=False), "delta": stats_features(windows, delta=True)}
+        delta = stats_features(windows, delta=True)  # [mean, std, mean |change|, std |change|]: window-stats is its first half
+        data[ch] = {"owner": owner, "windows": windows, "stats": delta[:, : 2 * windows.shape[-1]], "delta": delta}
     results = {}
     for head in args.heads:
         started = time.time()
         scores = out_of_fold(head, data, labels, sources, c=args.c, epochs=args.epochs, seed=args.seed, stride=args.stride)
-        results[head] = {ch: report(s, labels, sources) for ch, s in scores.items()}
-        p = cross_fitted_p_synthetic(scores, sources, labels, prior=0.5)
-        for ch in scores:
-            results[head][ch]["verdicts"] = verdict_shares(p[ch], labels)
+        results[head] = channel_results(scores, labels, sources, prior=0.5)
         line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} ({r['sources_over_35']}; pooled {r['pooled_eer']:.1f})" for ch, r in results[head].items())
         print(f"{head:15s} mean/source EER (sources > 35 %): {line}  [{time.time() - started:.0f} s]", flush=True)
         if args.json:

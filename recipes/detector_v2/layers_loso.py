@@ -154,6 +154,15 @@ def verdict_shares(p: np.ndarray, labels: np.ndarray) -> dict:
     return shares
 
 
+def channel_results(scores: dict[str, np.ndarray], labels: np.ndarray, sources: np.ndarray, *, prior: float) -> dict[str, dict]:
+    """{channel: report (EERs per source, pooled) + verdict shares} of out-of-fold file scores per channel."""
+    results = {ch: report(s, labels, sources) for ch, s in scores.items()}
+    p = cross_fitted_p_synthetic(scores, sources, labels, prior=prior)
+    for ch in scores:
+        results[ch]["verdicts"] = verdict_shares(p[ch], labels)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data")
@@ -172,11 +181,7 @@ def main() -> None:
         return
     results = {}
     for name, layers in LAYER_SETS.items():
-        scores = out_of_fold(features, layers, labels, sources, c=args.c)
-        results[name] = {ch: report(s, labels, sources) for ch, s in scores.items()}
-        p = cross_fitted_p_synthetic(scores, sources, labels, prior=args.prior)
-        for ch in scores:
-            results[name][ch]["verdicts"] = verdict_shares(p[ch], labels)
+        results[name] = channel_results(out_of_fold(features, layers, labels, sources, c=args.c), labels, sources, prior=args.prior)
         line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} ({r['sources_over_35']})" for ch, r in results[name].items())
         print(f"{name:28s} mean/source EER (sources > 35 %): {line}", flush=True)
     if args.json:
