@@ -7,7 +7,7 @@ CPU thread. Beside `convert`: the no-conversion baseline (source vs target) and 
 utterances). `speak` is measured on the same 5 targets with 3 sentences each.
 
     python benchmarks/clone.py [--data ../shared/data] [--backend vox-vc|knn-world] [--speak-backend vox-vc|piper-knn]
-                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder compact|hifigan-v1] [--json out.json]
+                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--json out.json]
 
 `--weights` runs vox-vc with a checkpoint from recipes/voice_converter/train.py before it is shipped. None of the
 VCC 2016 speakers is in the converter's training data (the recipe leaves source vcc2016_ccganvc out).
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--speak-backend", default="vox-vc", help="speak backend: vox-vc (default) or piper-knn")
     parser.add_argument("--engine", default=None, help="the TTS voice that reads for `speak`: hibari (vox-vc's default), piper (piper-knn's), kokoro, espeak")
     parser.add_argument("--weights", type=Path, help="vox-vc weights to measure (default: the shipped ones)")
-    parser.add_argument("--vocoder", choices=("auto", "compact", "hifigan-v1"), default="auto", help="vox-vc's vocoder (auto: the shipped compact one when present)")
+    parser.add_argument("--vocoder", default="hifigan-v1", help="vox-vc's vocoder: hifigan-v1 (shipped) or compact vocoder weights from recipes/voice_converter/distill_vocoder.py")
     parser.add_argument("--convert-only", action="store_true")
     parser.add_argument("--speak-only", action="store_true")
     parser.add_argument("--json", type=Path)

@@ -108,7 +108,7 @@ class PiperKnn(SpeakBackend):
 class VoxVc(ConvertBackend):
     """The trained converter (voice/converter/): Whisper content + F0 + the profile's d-vector -> mel -> HiFi-GAN."""
 
-    def __init__(self, *, device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str = "auto", **_) -> None:
+    def __init__(self, *, device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str | os.PathLike = "hifigan-v1", **_) -> None:
         from voice.converter.backend import TrainedConverter
         from voice.converter.weights import SHIPPED
 
@@ -126,7 +126,7 @@ class ReaderVoxVc(SpeakBackend):
 
     languages = ("en",)
 
-    def __init__(self, *, engine: str = "hibari", device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str = "auto", **_) -> None:
+    def __init__(self, *, engine: str = "hibari", device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str | os.PathLike = "hifigan-v1", **_) -> None:
         self.reader = load_tts(engine)
         self.converter = VoxVc(device=device, weights=weights, vocoder=vocoder)
         self.sample_rate = self.converter.sample_rate

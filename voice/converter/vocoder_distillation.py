@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from voice.converter.compact_vocoder import CompactHiFiGAN, VocoderConfig, prune_from, save_vocoder
+from voice.converter.compact_vocoder import CompactHiFiGAN, VocoderConfig, choose_channels, prune_from, refit_layers, save_vocoder
 from voice.converter.training import CachedCorpus, save_state, split_files
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ class DistillSettings:
     threads: int = 2
     device: str = "cpu"
     channels: int = 256
+    refit: bool = False  # re-solve each pruned layer by least squares on `refit_chunks` teacher chunks first
+    refit_chunks: int = 12
 
 
 def _chunks_of(corpus: CachedCorpus, n: int, frames: int, rng: np.random.Generator, converter) -> list[np.ndarray]:
@@ -166,7 +168,7 @@ def _learning_rate(step: int, s: DistillSettings) -> float:
 
 
 def distill(pool_path: Path, out_dir: Path, settings: DistillSettings) -> Path:
-    """Prune V1 into a CompactHiFiGAN (or resume), fine-tune it on the teacher pool; writes
+    """Prune V1 into a CompactHiFiGAN (refit it if asked; or resume), fine-tune it on the teacher pool; writes
     OUT/compact-STEP.safetensors at every validation and returns the one with the lowest validation mel L1."""
     from voice.vocoders import HiFiGAN
 
@@ -192,6 +194,9 @@ def distill(pool_path: Path, out_dir: Path, settings: DistillSettings) -> Path:
         teacher = HiFiGAN("universal").generator
         calibration = [torch.from_numpy(m.astype(np.float32))[None] for m in pool["train_mel"][:16]]
         student = prune_from(teacher, calibration, config)
+        if settings.refit:
+            chunks = torch.from_numpy(pool["train_mel"][: settings.refit_chunks].astype(np.float32))
+            refit_layers(student, teacher, chunks, choose_channels(teacher, calibration, config))
         optimizer = torch.optim.AdamW(student.parameters(), lr=settings.learning_rate, betas=(0.8, 0.99), weight_decay=0.0)
     student = student.to(device).train()
     mel_loss = _MelLoss(device)
