@@ -7,7 +7,7 @@ CPU thread. Beside `convert`: the no-conversion baseline (source vs target) and 
 utterances). `speak` is measured on the same 5 targets with 3 sentences each.
 
     python benchmarks/clone.py [--data ../shared/data] [--backend vox-vc|knn-world] [--speak-backend vox-vc|piper-knn]
-                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--json out.json]
+                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--vocoder-floor] [--json out.json]
 
 `--weights` runs vox-vc with a checkpoint from recipes/voice_converter/train.py before it is shipped. None of the
 VCC 2016 speakers is in the converter's training data (the recipe leaves source vcc2016_ccganvc out).
@@ -29,6 +29,7 @@ from voice.enrollment import enroll
 from voice.matching import DEFAULT_TIMBRE
 from voice.speech import speak
 from voice.backends import load_convert_backend, load_speak_backend
+from voice.vocoders import HiFiGAN
 from voxtwin import audio
 from shared_data import require_shared_data
 
@@ -50,6 +51,7 @@ def main() -> None:
     parser.add_argument("--engine", default=None, help="the TTS voice that reads for `speak`: hibari (vox-vc's default), piper (piper-knn's), kokoro, espeak")
     parser.add_argument("--weights", type=Path, help="vox-vc weights to measure (default: the shipped ones)")
     parser.add_argument("--vocoder", default="hifigan-v1", help="vox-vc's vocoder: hifigan-v1 (shipped) or compact vocoder weights from recipes/voice_converter/distill_vocoder.py")
+    parser.add_argument("--vocoder-floor", action="store_true", help="also judge HiFi-GAN V1's copy of each source (analysis + resynthesis, no conversion): what the vocoder alone costs")
     parser.add_argument("--convert-only", action="store_true")
     parser.add_argument("--speak-only", action="store_true")
     parser.add_argument("--json", type=Path)
@@ -60,10 +62,11 @@ def main() -> None:
     root = args.data / "vcc2016_ccganvc" / "evaluation_all"
     utterances = sorted(p.name for p in (root / "SF1").glob("*.flac"))
     load = lambda spk, utt: audio.load(root / spk / utt, 16_000)[0]  # noqa: E731
-    rows = {"convert": [], "baseline": [], "ceiling": [], "speak": []}
+    rows = {"convert": [], "baseline": [], "ceiling": [], "speak": [], "vocoder_floor": []}
     options = {"timbre": args.timbre, "device": "cpu", **({"weights": args.weights} if args.weights else {}), "vocoder": args.vocoder, **({"engine": args.engine} if args.engine else {})}
     backend = load_speak_backend(args.speak_backend, **options)  # loaded once, as a service would; not timed
     converter = load_convert_backend(args.backend, **options)
+    floor_vocoder = HiFiGAN("universal") if args.vocoder_floor else None
     for t_index, target in enumerate(TARGETS):
         short = [u for u in utterances if 2.5 <= audio.info(root / target / u).duration_s <= 4.0]
         reference_utt = short[t_index % len(short)]
@@ -81,6 +84,9 @@ def main() -> None:
             converted = audio.resample(converted, converter.sample_rate, 16_000)
             rows["convert"].append(_judge(converted, other, text) | {"rtf": elapsed / (len(wav) / 16_000)})
             rows["baseline"].append({"speaker_similarity": judges.speaker_similarity(wav, 16_000, other, 16_000), "distillmos": judges.distill_mos(wav, 16_000)})
+            if floor_vocoder is not None:
+                copy = audio.resample(floor_vocoder.resynthesize(wav, 16_000), floor_vocoder.sample_rate, 16_000)
+                rows["vocoder_floor"].append({"wer": judges.word_error_rate(judges.transcribe(copy, 16_000), text), "distillmos": judges.distill_mos(copy, 16_000)})
             print(f"{source}->{target}: {rows['convert'][-1]}", flush=True)
         for sentence in [] if args.convert_only else SENTENCES:
             started = time.perf_counter()
