@@ -79,9 +79,9 @@ class HiFiGAN(Vocoder):
         return self.mel_to_wav(self.mel(x))
 
 
-class CompactHiFiGANVocoder(Vocoder):
-    """A compact generator from `weights` (a voxtwin-vocoder file), same mel as V1 (22.05 kHz). Not registered in
-    VOCODERS: it has no weights of its own until a recipe run makes some."""
+class CompactHiFiGANVocoder(HiFiGAN):
+    """A compact HiFi-GAN generator from `weights` (a voxtwin-vocoder file): V1's mel (22.05 kHz), its `mel_to_wav`
+    and `resynthesize`. Not registered in VOCODERS: it has no weights of its own until a recipe run makes some."""
 
     def __init__(self, weights: str | Path, device: str | torch.device = "cpu") -> None:
         from voice.converter.compact_vocoder import load_vocoder as load_compact
@@ -89,19 +89,9 @@ class CompactHiFiGANVocoder(Vocoder):
         self.spec = LogMelSpec.hifigan_v1()
         self.sample_rate = self.spec.sample_rate
         self.device = torch.device(device)
-        self.generator, self.info = load_compact(weights)
-        self.generator = self.generator.to(self.device)
+        generator, self.info = load_compact(weights)
+        self.generator = generator.to(self.device)
         self.mel = build_features(self.spec).to(self.device)
-
-    @torch.inference_mode()
-    def mel_to_wav(self, mel: torch.Tensor) -> np.ndarray:
-        """(1, 80, L) log-mel -> waveform at 22.05 kHz."""
-        return self.generator(mel.to(self.device))[0, 0].float().cpu().numpy()
-
-    @torch.inference_mode()
-    def resynthesize(self, wav: np.ndarray, sample_rate: int) -> np.ndarray:
-        x = torch.from_numpy(resample(wav, sample_rate, self.sample_rate))[None].to(self.device)
-        return self.mel_to_wav(self.mel(x))
 
 
 class _AttrDict(dict):

@@ -15,7 +15,6 @@ loading.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from voxtwin.errors import CheckpointError, FormatVersionError
+from voice.converter.weights_file import read_fp16_weights, write_fp16_weights
 
 FORMAT = "voxtwin-vocoder"
 FORMAT_VERSION = 1
@@ -165,10 +164,10 @@ def _kept_inputs(name: str, kept: dict[str, torch.Tensor]) -> torch.Tensor | Non
 
 
 @torch.no_grad()
-def prune_from(teacher: nn.Module, mels: list[torch.Tensor], config: VocoderConfig = VocoderConfig()) -> CompactHiFiGAN:
+def prune_from(teacher: nn.Module, mels: list[torch.Tensor], config: VocoderConfig = VocoderConfig(), *, kept: dict[str, torch.Tensor] | None = None) -> CompactHiFiGAN:
     """A CompactHiFiGAN initialised from a V1 generator (weight norm removed): each layer keeps the channels
-    `choose_channels` picks, with V1's weights between them."""
-    kept = choose_channels(teacher, mels, config)
+    `choose_channels` picks on `mels` (or `kept`, when already chosen), with V1's weights between them."""
+    kept = kept if kept is not None else choose_channels(teacher, mels, config)
     student = CompactHiFiGAN(config)
     state = {}
     for name, layer in _layers(teacher).items():
@@ -242,41 +241,10 @@ def refit_layers(student: CompactHiFiGAN, teacher: nn.Module, mels: torch.Tensor
 
 
 def save_vocoder(model: CompactHiFiGAN, path: Path, *, info: dict | None = None) -> Path:
-    from safetensors.torch import save_file
-
-    tensors = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()}
-    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "config": json.dumps(model.config.to_dict()), "info": json.dumps(info or {})}
-    tmp = path.with_name(f".{path.name}.part")
-    save_file(tensors, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
-    return path
+    return write_fp16_weights(model, path, fmt=FORMAT, format_version=FORMAT_VERSION, config_key="config", config=model.config.to_dict(), info=info)
 
 
 def load_vocoder(path: str | os.PathLike) -> tuple[CompactHiFiGAN, dict]:
     """(generator in eval mode, fp32, info) from a compact vocoder weights file."""
-    from safetensors import SafetensorError, safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: vocoder weights not found")
-    if path.stat().st_size > MAX_BYTES:
-        raise CheckpointError(f"{path}: too large for vocoder weights")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            if meta.get("format") != FORMAT:
-                raise CheckpointError(f"{path}: not voxtwin vocoder weights")
-            version = int(meta.get("format_version", "0"))
-            if version != FORMAT_VERSION:
-                raise FormatVersionError(f"{path}: vocoder weights format version {version}; this voxtwin reads {FORMAT_VERSION}")
-            config = VocoderConfig.from_dict(json.loads(meta["config"]))
-            tensors = {name: f.get_tensor(name) for name in f.keys()}
-        info = json.loads(meta.get("info", "{}"))
-    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{path}: unreadable vocoder weights ({exc.__class__.__name__}: {' '.join(str(exc).split())[:120]})") from None
-    model = CompactHiFiGAN(config)
-    expected = model.state_dict()
-    if set(tensors) != set(expected) or any(tensors[k].shape != expected[k].shape for k in expected):
-        raise CheckpointError(f"{path}: vocoder weights do not match their config")
-    model.load_state_dict({k: v.float() for k, v in tensors.items()})
-    return model.eval(), info
+    build = lambda config: CompactHiFiGAN(VocoderConfig.from_dict(config))  # noqa: E731
+    return read_fp16_weights(path, fmt=FORMAT, format_version=FORMAT_VERSION, config_key="config", what="vocoder weights", max_bytes=MAX_BYTES, build=build)

@@ -180,25 +180,25 @@ def distill(pool_path: Path, out_dir: Path, settings: DistillSettings) -> Path:
     config = VocoderConfig(channels=settings.channels)
     out_dir.mkdir(parents=True, exist_ok=True)
     state_path, history_path = out_dir / "distill_last.pt", out_dir / "distill_history.json"
-    student = CompactHiFiGAN(config)
-    optimizer = torch.optim.AdamW(student.parameters(), lr=settings.learning_rate, betas=(0.8, 0.99), weight_decay=0.0)
     step, history = 0, []
-    if state_path.exists():
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
+    state = torch.load(state_path, map_location="cpu", weights_only=True) if state_path.exists() else None
+    if state is not None:
+        student = CompactHiFiGAN(config)
         student.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
         step, history = int(state["step"]), json.loads(history_path.read_text()) if history_path.exists() else []
         rng = np.random.default_rng(settings.seed + 1 + step)
         log.info("resumed at step %d", step)
     else:
         teacher = HiFiGAN("universal").generator
         calibration = [torch.from_numpy(m.astype(np.float32))[None] for m in pool["train_mel"][:16]]
-        student = prune_from(teacher, calibration, config)
+        kept = choose_channels(teacher, calibration, config)
+        student = prune_from(teacher, calibration, config, kept=kept)
         if settings.refit:
-            chunks = torch.from_numpy(pool["train_mel"][: settings.refit_chunks].astype(np.float32))
-            refit_layers(student, teacher, chunks, choose_channels(teacher, calibration, config))
-        optimizer = torch.optim.AdamW(student.parameters(), lr=settings.learning_rate, betas=(0.8, 0.99), weight_decay=0.0)
-    student = student.to(device).train()
+            refit_layers(student, teacher, torch.from_numpy(pool["train_mel"][: settings.refit_chunks].astype(np.float32)), kept)
+    student = student.to(device).train()  # before the optimizer, so that its resumed state lands on the device too
+    optimizer = torch.optim.AdamW(student.parameters(), lr=settings.learning_rate, betas=(0.8, 0.99), weight_decay=0.0)
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
     mel_loss = _MelLoss(device)
     if not history:
         history.append({"step": 0, **validation_losses(student, pool, mel_loss, device)})
