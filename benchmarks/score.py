@@ -1,11 +1,12 @@
 """Throughput and memory of `voxtwin detect score`.
 
-    python benchmarks/score.py [--files 24] [--models default fast] [--hop-s 1.0] [--jobs 1 0] [--passes 2]
+    python benchmarks/score.py [--files 24] [--models default fast] [--hop-s 1.0] [--jobs 1 0] [--passes 2] [--precisions fp32 auto]
 
 1. A folder of mixed voice messages (Opus/Ogg, M4A, MP3, WAV; 3-30 s; 16-48 kHz) scored as `detect score` does:
    seconds of audio per second of wall time (x real time) on this machine's CPU threads, side by side for each
    `--jobs` value (1 = one file at a time; 0 = the default, one worker process per core) and each shipped detector (or
-   checkpoint), interleaved pass by pass because a shared machine's speed drifts.
+   checkpoint), interleaved pass by pass because a shared machine's speed drifts; with several `--precisions` each
+   detector is timed in each (the default detector's CNN in float32 or bfloat16, voxtwin/precision.py).
 2. Peak memory (RSS) of `voxtwin detect score` on a one-hour Opus file, run as a subprocess per detector.
 """
 
@@ -48,33 +49,34 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 0], help="files scored at once (0 = default)")
     parser.add_argument("--passes", type=int, default=2, help="interleaved passes over all models and jobs")
+    parser.add_argument("--precisions", nargs="+", default=["auto"], choices=["auto", "fp32", "bf16"])
     parser.add_argument("--skip-hour", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         paths, total_s = make_messages(Path(tmp), args.files)
-        detectors = {name: Detector.load(name, device="cpu", hop_s=args.hop_s) for name in args.models}
+        detectors = {(name, precision): Detector.load(name, device="cpu", hop_s=args.hop_s, precision=precision) for name in args.models for precision in args.precisions}
         for detector in detectors.values():
             detector.score_file(paths[0])  # warm-up
         for _ in range(args.passes):
-            for name, detector in detectors.items():
+            for (name, precision), detector in detectors.items():
                 for jobs in args.jobs:
                     start = time.perf_counter()
                     results = list(detector.score_files(paths, jobs=jobs))
                     elapsed = time.perf_counter() - start
                     assert not any(r.error for r in results)
                     print(f"{len(paths)} messages, {total_s:.0f} s of audio, {elapsed:.2f} s wall on {args.threads} threads, jobs {jobs}: "
-                          f"{total_s / elapsed:.0f}x real time (hop {args.hop_s} s, model {name} = {detector.name})", flush=True)
+                          f"{total_s / elapsed:.0f}x real time (hop {args.hop_s} s, model {name} = {detector.name}, {detector.precision})", flush=True)
         if not args.skip_hour:
             hour = Path(tmp) / "hour.opus"
             audio.save(hour, np.tile(speechlike(duration_s=60.0, seed=1), 60), 16_000)
-            for name in args.models:
-                cmd = [sys.executable, "-m", "voxtwin.cli", "detect", "score", str(hour), "--json", "--hop-s", str(args.hop_s), "--model", name]
+            for name, precision in detectors:
+                cmd = [sys.executable, "-m", "voxtwin.cli", "detect", "score", str(hour), "--json", "--hop-s", str(args.hop_s), "--model", name, "--precision", precision]
                 start = time.perf_counter()
                 child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
                 _, _, usage = os.wait4(child.pid, 0)
                 elapsed = time.perf_counter() - start
-                print(f"one-hour Opus file, model {name}: {elapsed:.1f} s wall ({3600 / elapsed:.0f}x real time), peak RSS {usage.ru_maxrss / 1024:.0f} MB", flush=True)
+                print(f"one-hour Opus file, model {name} ({precision}): {elapsed:.1f} s wall ({3600 / elapsed:.0f}x real time), peak RSS {usage.ru_maxrss / 1024:.0f} MB", flush=True)
 
 
 if __name__ == "__main__":

