@@ -1,14 +1,15 @@
-"""One rule for inference precision: bfloat16 for the big convolution stacks where the hardware runs it natively,
-float32 everywhere else.
+"""One rule for inference precision: bfloat16 for the big convolution stacks where the hardware runs it natively and
+the output passed its quality check, float32 everywhere else.
 
 The two costly networks users wait for, DistillMOS's CNN (the `default` detector's front-end) and HiFi-GAN V1 (the
-converter's vocoder), run 2-3x faster under bfloat16 autocast on a CPU with AVX512-BF16 or AMX (and on a CUDA GPU),
-with outputs within ~0.4 % (CNN) and ~3 % (waveform) of float32; the effect on EER, verdicts and clone quality is
-measured in the model cards. On a CPU without native bfloat16 the same autocast is emulated and slower, so "auto"
-keeps float32 there. Heads, calibration, judges and training stay float32.
+converter's vocoder), run ~2x faster under bfloat16 autocast on a CPU with AVX512-BF16 or AMX (and on a CUDA GPU),
+with outputs within ~0.4 % (CNN frames) and ~3 % (waveform) of float32. On a CPU without native bfloat16 the same
+autocast is emulated and slower, so "auto" keeps float32 there. Heads, calibration, judges and training stay float32.
 
-    precision: "auto" (bf16 where native, else fp32), "fp32" (always; reproduces float32 scores exactly) or "bf16"
-    (always, also where emulated). The environment variable VOXTWIN_PRECISION sets the default for every command.
+    precision: "auto", "fp32" (always; reproduces float32 output exactly) or "bf16" (always, also where emulated).
+    "auto" is bf16 where native for networks whose bf16 output passed its check (the CNN: same EER and verdicts,
+    detect/MODEL_CARD.md, Speed) and fp32 for the others (HiFi-GAN: VCC 2016 WER +1.4 points,
+    voice/converter/MODEL_CARD.md, Precision). $VOXTWIN_PRECISION sets the default for every command.
 """
 
 from __future__ import annotations

@@ -90,6 +90,8 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     if cfg.model == "fused-linear":
         pinned["whisper_sha256"] = weights_sha256(whisper_weights())
     model = build_model(cfg.model, **pinned).eval()
+    if hasattr(model, "precision"):
+        model.precision = "fp32"  # fitted, calibrated and reported in float32; precision_offset.py adds bfloat16's offset
     window, train_hop, hop = (int(head[k] * 16_000) for k in ("window_s", "train_hop_s", "hop_s"))
     stats_dir = Path(cfg.out_dir) / f"stats_{cfg.model}_{head['window_s']}s"
     stats_dir.mkdir(parents=True, exist_ok=True)
@@ -245,6 +247,11 @@ def main() -> None:
         target = WEIGHTS / args.install_as
         save_detector(target, model, name=cfg.model, record=record | {"report": report}, scoring=scoring)
         print(f"installed {target}.safetensors")
+        if hasattr(model, "precision"):  # its CNN may run in bfloat16 at scoring time: measure and store the offset
+            import subprocess
+            import sys
+
+            subprocess.run([sys.executable, str(HERE / "precision_offset.py"), "--model", str(target), "--write"], check=True)
 
 
 if __name__ == "__main__":
