@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from voxtwin import exit_codes
+from voxtwin.console import DETECTOR_PRECISION_HELP
 
 app = typer.Typer(no_args_is_help=True, help="Detect synthetic or converted speech; train and benchmark countermeasures.")
 
@@ -17,7 +18,6 @@ ENGINE_HELP = "local (this machine's cores) or ray (shards scored by Ray actors;
 ADDRESS_HELP = "--engine ray: the cluster to join (e.g. ray://head:10001 or auto); default: start a local Ray on this machine."
 RESUME_HELP = "--engine ray: keep the shards a stopped run finished and score only the rest."
 GPUS_HELP = "--engine ray: GPUs per Ray actor (0 = CPU actors)."
-PRECISION_HELP = "The default detector's CNN: auto (bfloat16 where the CPU or GPU runs it natively, ~2.5x faster), fp32 or bf16; default: $VOXTWIN_PRECISION, else auto."
 SHARD_HELP = "--engine ray: files per shard (the unit that is retried and kept for --resume)."
 
 
@@ -157,7 +157,7 @@ def score(
     shard_size: int = typer.Option(64, "--shard-size", min=1, max=100_000, help=SHARD_HELP),
     resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
     num_gpus_per_worker: float = typer.Option(0.0, "--num-gpus-per-worker", min=0.0, max=64.0, help=GPUS_HELP),
-    precision: Optional[str] = typer.Option(None, "--precision", help=PRECISION_HELP),
+    precision: Optional[str] = typer.Option(None, "--precision", help=DETECTOR_PRECISION_HELP),
 ) -> None:
     """Score voice messages for synthetic or converted speech.
 

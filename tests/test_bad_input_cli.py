@@ -142,6 +142,8 @@ def test_unsupported_plot_format_is_refused_before_scoring(runner, tmp_path):
         (["detect", "score", str(TTS_MESSAGE), "--device", "foo"], "unknown device 'foo'"),
         (["detect", "score", str(TTS_MESSAGE), "--json", "--csv"], "--json"),
         (["detect", "score", str(TTS_MESSAGE), "--precision", "half"], "unknown precision 'half'"),
+        (["voice", "speak", "Hi.", "--voice", "x.voice", "-o", "x.wav", "--precision", "half"], "unknown precision 'half'"),
+        (["serve", "--precision", "fp16"], "unknown precision 'fp16'"),
         (["voice", "speak", "Hi.", "--voice", "x.voice", "-o", "x.wav", "--timbre", "2"], "--timbre"),
         (["detect", "train", "--recipe", "asvspoof2019_la", "--set", "train.batch_size=0"], "train.batch_size"),
         (["serve", "--port", "0"], "--port"),

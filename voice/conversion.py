@@ -22,6 +22,7 @@ def convert(
     backend: str | ConvertBackend = "auto",
     model_dir: str | os.PathLike | None = None,
     device: str = "auto",
+    precision: str | None = None,
 ) -> tuple[np.ndarray, int]:
     """Speak the words of `source` in the profile's voice.
 
@@ -32,6 +33,7 @@ def convert(
         backend: A backend name (`auto`, `vox-vc`, `knn-world`, `openvoice`) or a loaded backend; `auto` is the
             best pulled backend, else the built-in one (voice/pretrained/choice.py).
         model_dir: Local checkpoint folder for neural backends (default: their pulled copy).
+        precision: vox-vc's vocoder: auto (= fp32), fp32 or bf16 (voxtwin/precision.py; None: $VOXTWIN_PRECISION).
     Returns:
         (converted speech, its sample rate), at the source's level.
     """
@@ -47,7 +49,7 @@ def convert(
         from voice.pretrained.choice import resolve
 
         choice = resolve("convert", backend, model_dir=model_dir)
-        backend = load_convert_backend(choice.name, timbre=timbre, model_dir=choice.model_dir, device=device)
+        backend = load_convert_backend(choice.name, timbre=timbre, model_dir=choice.model_dir, device=device, precision=precision)
     y = backend.convert(wav, profile)
     peak, out_peak = float(np.max(np.abs(wav))), float(np.max(np.abs(y))) if len(y) else 0.0
     if out_peak > 0:

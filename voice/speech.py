@@ -54,6 +54,7 @@ def speak(
     backend: str | SpeakBackend = "auto",
     model_dir: str | os.PathLike | None = None,
     device: str = "auto",
+    precision: str | None = None,
     on_sentence: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Text -> (speech in the profile's voice, its sample rate).
@@ -65,6 +66,7 @@ def speak(
         language: Language code; the built-in backend speaks "en", XTTS its config's languages.
         backend: A backend name (`auto`, `vox-vc`, `piper-knn`, `xtts`) or a loaded backend; `model_dir` for neural
             ones (default: their pulled copy). `auto`: pulled XTTS-v2 for its languages, else `vox-vc`.
+        precision: vox-vc's vocoder: auto (= fp32), fp32 or bf16 (voxtwin/precision.py; None: $VOXTWIN_PRECISION).
         on_sentence: Called with (done, total) after each sentence, for progress bars.
     """
     if len(text) > MAX_TEXT_CHARS:
@@ -80,7 +82,7 @@ def speak(
         choice = resolve("speak", backend, model_dir=model_dir, language=language)
         backend_name = choice.name
         options = {"engine": engine} if engine else {}
-        backend = load_speak_backend(choice.name, timbre=timbre, model_dir=choice.model_dir, device=device, **options)
+        backend = load_speak_backend(choice.name, timbre=timbre, model_dir=choice.model_dir, device=device, precision=precision, **options)
     if language not in backend.languages:
         raise TTSError(f"unsupported language {language!r}; this backend speaks: {', '.join(backend.languages)}")
     check_script(text, language, speaks=backend.languages, backend=f"the {backend_name} backend")

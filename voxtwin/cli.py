@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from voxtwin import __version__, exit_codes
-from voxtwin.console import emit_json, error_line, progress
+from voxtwin.console import DETECTOR_PRECISION_HELP, emit_json, error_line, progress
 from voxtwin.errors import VoxtwinError
 
 # pyworld and webrtcvad import pkg_resources, which warns on every run; the pin setuptools<81 keeps it working
@@ -169,6 +169,7 @@ def serve(
     timeout_s: float = typer.Option(120.0, "--timeout-s", min=1.0, help="Scoring that takes longer gets 504."),
     queue_size: int = typer.Option(8, "--queue-size", min=0, max=10_000, help="Requests that may wait per worker; more get 503 with Retry-After."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    precision: Optional[str] = typer.Option(None, "--precision", help=DETECTOR_PRECISION_HELP),
 ) -> None:
     """Serve the detector over HTTP: an API (POST /v1/score, /v1/watermark; GET /v1/models, /healthz; docs at
     /docs) and a web page at / for checking a voice message. Needs the `serve` extra."""
@@ -179,12 +180,14 @@ def serve(
     from detect.service.settings import SETTINGS_ENV, ServiceSettings
     from voxtwin.device import resolve_device
     from voxtwin.errors import CheckpointError
+    from voxtwin.precision import resolve_precision
 
     resolve_device(device)
+    resolve_precision(precision, "cpu")
     checkpoint = shipped_or_path(model).with_suffix(".json")
     if not checkpoint.is_file():
         raise CheckpointError(f"{model}: not a shipped detector (default, fast) nor a checkpoint ({checkpoint} missing)")
-    settings = ServiceSettings(model=model, max_upload_mb=max_upload_mb, max_duration_s=max_duration_s, request_timeout_s=timeout_s, queue_size=queue_size, device=device)
+    settings = ServiceSettings(model=model, max_upload_mb=max_upload_mb, max_duration_s=max_duration_s, request_timeout_s=timeout_s, queue_size=queue_size, device=device, precision=precision)
     typer.echo(f"voxtwin serve: http://{host}:{port}/ (API docs at /docs), model {model}, {workers} worker(s); Ctrl-C stops", err=True)
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

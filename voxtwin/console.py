@@ -12,6 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+# `--precision` of `detect score` and `serve` (voxtwin/precision.py)
+DETECTOR_PRECISION_HELP = (
+    "The default detector's CNN: auto (bfloat16 where the CPU or GPU runs it natively, ~2x faster), fp32 or bf16; "
+    "default: $VOXTWIN_PRECISION, else auto."
+)
+
 
 def out_console() -> Console:
     return Console(soft_wrap=False, width=200)

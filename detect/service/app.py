@@ -78,7 +78,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         private = Path(tempfile.mkdtemp(prefix="voxtwin-serve-"))  # mode 0700: this user only
         MultiPartParser.spool_max_size = settings.max_upload_bytes + 1  # uploads stay in memory, never spooled to disk
         state["private"] = app.state.private_dir = private
-        state["detector"] = Detector.load(settings.model, device=settings.device)
+        state["detector"] = Detector.load(settings.model, device=settings.device, precision=settings.precision)
         state["queue"] = ScoringQueue(waiting_limit=settings.queue_size, timeout_s=settings.request_timeout_s)
         try:
             yield

@@ -18,6 +18,7 @@ class ServiceSettings:
     queue_size: int = 8  # requests waiting for a model worker, per worker process; more: 503 with Retry-After
     retry_after_s: int = 5
     device: str = "auto"
+    precision: str | None = None  # the default detector's CNN: auto, fp32 or bf16 (None: $VOXTWIN_PRECISION, else auto)
 
     def __post_init__(self) -> None:
         for name in ("max_upload_mb", "max_duration_s", "request_timeout_s"):

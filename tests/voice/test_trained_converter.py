@@ -142,3 +142,19 @@ def test_default_convert_uses_the_trained_converter_and_marks_the_clone(runner, 
     wav, rate = audio.load(out)
     assert rate == 22_050 and abs(len(wav) / rate - 2 * len(piper_speech[1]) / 16_000) < 0.1
     assert detect_watermark(wav, rate).found
+
+
+def test_the_vocoder_precision_is_float32_under_auto_and_bf16_only_by_name(monkeypatch, piper_speech):
+    from voice.backends import load_convert_backend
+    from voice.converter.backend import TrainedConverter
+    from voxtwin.precision import PRECISION_ENV
+
+    monkeypatch.delenv(PRECISION_ENV, raising=False)
+    assert TrainedConverter().vocoder.precision == "fp32"  # bf16 failed its VCC 2016 WER check: opt-in only
+    reduced = load_convert_backend("vox-vc", device="cpu", precision="bf16")
+    assert reduced.converter.vocoder.precision == "bf16"
+    profile = voice.enroll([piper_speech[0]], sample_rate=16_000, no_consent_reason="test")
+    wav = reduced.convert(piper_speech[1], profile)
+    assert wav.dtype == np.float32 and len(wav) > 0 and np.all(np.isfinite(wav))
+    monkeypatch.setenv(PRECISION_ENV, "bf16")
+    assert TrainedConverter().vocoder.precision == "bf16"  # the environment sets the default
