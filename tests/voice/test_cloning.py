@@ -165,3 +165,13 @@ def test_timbre_help_states_the_library_default():
     from voice.matching import DEFAULT_TIMBRE
 
     assert f"DEFAULT_TIMBRE = {DEFAULT_TIMBRE}" in TIMBRE_HELP
+
+
+def test_wer_reads_numbers_and_spellings_as_whisper_scores_them():
+    """"at three" heard as "at 3" and "neighbour" as "neighbor" are the same words; a wrong word still counts."""
+    from voice import judges
+
+    reference = "The meeting moved to three, ask our neighbour."
+    assert judges.word_error_rate("the meeting moved to 3 ask our neighbor", reference) == 0.0
+    assert judges.word_error_rate("the meeting moved to 3 ask our neighbor", reference, normalizer="plain") == 2 / 8
+    assert judges.word_error_rate("the meeting moved to 4 ask our neighbor", reference) == 1 / 8
