@@ -58,8 +58,8 @@ class HiFiGAN(Vocoder):
             raise CheckpointError("the bundled HiFi-GAN config does not match LogMelSpec.hifigan_v1()")
         self.sample_rate = self.spec.sample_rate
         self.device = torch.device(device)
-        # bf16 halves V1's time but did not pass its quality check on VCC 2016 (voice/converter/MODEL_CARD.md,
-        # "Precision"): float32 under "auto", bfloat16 only when asked for by name
+        # bf16 halves V1's time but did not pass its quality check on VCC 2016 (voice/converter/MODEL_CARD.md, "On a CPU
+        # with native bfloat16"): float32 under "auto", bfloat16 only when asked for by name
         self.precision = resolve_precision(precision, self.device, auto_bf16=False)
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             # the package builds with torch's deprecated weight_norm and prints "Removing weight norm...": neither may

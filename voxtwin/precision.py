@@ -9,7 +9,8 @@ autocast is emulated and slower, so "auto" keeps float32 there. Heads, calibrati
     precision: "auto", "fp32" (always; reproduces float32 output exactly) or "bf16" (always, also where emulated).
     "auto" is bf16 where native for networks whose bf16 output passed its check (the CNN: same EER and verdicts,
     detect/MODEL_CARD.md, Speed) and fp32 for the others (HiFi-GAN: VCC 2016 WER +1.4 points,
-    voice/converter/MODEL_CARD.md, Precision). $VOXTWIN_PRECISION sets the default for every command.
+    voice/converter/MODEL_CARD.md, "On a CPU with native bfloat16"). $VOXTWIN_PRECISION sets the default for every
+    command.
 """
 
 from __future__ import annotations

@@ -111,6 +111,7 @@ class FusedLinear(WindowStatsLinear):
         distill = DistillMOSLinearConfig(pretrained=config.pretrained, encoder_sha256=config.encoder_sha256, input_gain=config.input_gain)
         self.distillmos = DistillMOSLinear(distill, spec)  # its head is unused; its encoder keys never reach our checkpoints
         self.distillmos.requires_grad_(False)
+        self.distillmos.precision = "fp32"  # a research model: no bfloat16 offset was measured for its head
 
     def frames(self, wav: Tensor) -> Tensor:
         a = self.distillmos.frames(wav)
