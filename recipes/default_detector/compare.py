@@ -51,9 +51,13 @@ def main() -> None:
     config = load_recipe(str(HERE / "config.toml"), [])
     train, calibration, report = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])
     splits = {"validation": validation_split(train)[1], "calibration": calibration, "report": report}
-    # with several --precisions each detector is scored in each (named MODEL/PRECISION), side by side
-    detectors = {name if len(args.precisions) == 1 else f"{name}/{precision}": Detector.load(name, device="cpu", precision=precision)
-                 for name in args.models for precision in args.precisions}
+    # with several --precisions each detector is scored in each it resolves to (named MODEL/PRECISION), side by side;
+    # one without a CNN (fast) resolves to fp32 only and is scored once
+    detectors: dict[str, Detector] = {}
+    for name in args.models:
+        for precision in args.precisions:
+            detector = Detector.load(name, device="cpu", precision=precision)
+            detectors.setdefault(name if len(args.precisions) == 1 else f"{name}/{detector.precision}", detector)
     results: dict = {}
     for set_name in args.sets:
         kept, waves = load_trials(subset(splits[set_name], args.max_per_class), WaveformCache(default_cache_dir("")), description=f"{set_name} audio")
