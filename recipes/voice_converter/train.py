@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--device")
     parser.add_argument("--bottleneck", type=int, help="content bottleneck width (default: train.generator.bottleneck in config.json)")
+    parser.add_argument("--content-norm", choices=["crop", "utterance"], help="normalise Whisper's frames over each training crop or over the whole recording, as inference does (default: train.generator.content_norm in config.json)")
     parser.add_argument("--adversarial", action="store_true", help="the second stage: fine-tune OUT/best.safetensors against a mel discriminator")
     parser.add_argument("--probe", action="store_true", help="fit the content probe (OUT/content_probe.pt) that --content needs")
     parser.add_argument("--content", action="store_true", help="the third stage: fine-tune the adversarial result on conversions, with the content probe")
@@ -41,6 +42,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.bottleneck:
         config["train"]["generator"]["bottleneck"] = args.bottleneck
+    if args.content_norm:
+        config["train"]["generator"]["content_norm"] = args.content_norm
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     overrides = {k: v for k, v in {"steps": args.steps, "batch_size": args.batch_size, "threads": args.threads, "device": args.device}.items() if v is not None}
     adversarial = AdversarialSettings(**{**config["adversarial"], **overrides})

@@ -158,3 +158,42 @@ def test_the_vocoder_precision_is_float32_under_auto_and_bf16_only_by_name(monke
     assert wav.dtype == np.float32 and len(wav) > 0 and np.all(np.isfinite(wav))
     monkeypatch.setenv(PRECISION_ENV, "bf16")
     assert TrainedConverter().vocoder.precision == "bf16"  # the environment sets the default
+
+
+def _synthetic_cache(folder, rng, n_files=4, frames=(150, 260)):
+    """Feature files as corpus.py writes them, with content whose level and spread drift over the recording (the
+    case where per-crop and per-recording normalisation differ)."""
+    folder.mkdir()
+    for i in range(n_files):
+        n = int(rng.integers(*frames))
+        drift = np.linspace(0, 3, n * 50 // 86)[:, None]
+        content = (rng.standard_normal((len(drift), 384)) * (1 + drift) + 5 * drift).astype(np.float16)
+        np.savez(folder / f"f{i}.npz", content=content, content_perturbed=content, log_f0=np.full(n, 5.0), voiced=np.ones(n, bool),
+                 mel=rng.standard_normal((80, n)).astype(np.float32) - 5, d_vector=rng.standard_normal(256).astype(np.float32), speaker=f"spk{i}")
+
+
+def test_utterance_normalised_training_sees_the_statistics_inference_uses(tmp_path):
+    from voice.converter.adversarial import AdversarialSettings, finetune
+    from voice.converter.training import CachedCorpus, TrainSettings, train
+
+    rng = np.random.default_rng(0)
+    _synthetic_cache(tmp_path / "cache", rng)
+    files = sorted((tmp_path / "cache").glob("*.npz"))
+    by_crop, by_utterance = CachedCorpus(files), CachedCorpus(files, utterance_norm=True)
+    whole = by_utterance.items[0]["content"].astype(np.float32)
+    assert np.abs(whole.mean(-1)).max() < 0.01 and np.abs(whole.std(-1) - 1).max() < 0.01  # over the whole recording
+    content, *_ = by_utterance.batch(np.random.default_rng(1), 4, 64, 0.0)
+    assert np.abs(content.numpy().mean(-1)).mean() > 0.3  # a crop keeps its place in the recording: not re-centred
+    # inference normalises the whole recording inside the network: the same input as training's pre-normalised crops
+    model = MelGenerator(GeneratorConfig(**TINY, content_norm="utterance")).eval()
+    raw = torch.from_numpy(by_crop.items[0]["content"].astype(np.float32))[None]
+    pitch, speaker = torch.zeros(1, 2, raw.shape[-1]), torch.randn(1, 256)
+    with torch.no_grad():
+        assert torch.allclose(model(raw, pitch, speaker), model(torch.from_numpy(whole)[None], pitch, speaker, normalized=True), atol=1e-2)
+    # both stages train this way, and the weights say how they were trained
+    out = tmp_path / "run"
+    train(tmp_path / "cache", out, TrainSettings(steps=2, batch_size=2, crop_frames=32, validate_every=1, validation_share=0.3, generator={**TINY, "content_norm": "utterance"}))
+    assert load_weights(out / "best.safetensors")[0].config.content_norm == "utterance"
+    tuned = finetune(tmp_path / "cache", out / "best.safetensors", out, AdversarialSettings(steps=1, batch_size=2, crop_frames=32, validate_every=1, validation_share=0.3))
+    assert load_weights(tuned)[0].config.content_norm == "utterance"
+    assert MelGenerator(GeneratorConfig()).config.content_norm == "crop"  # what the shipped 2026.12 weights were trained with

@@ -88,9 +88,10 @@ def finetune(cache: Path, init: Path, out_dir: Path, settings: AdversarialSettin
     torch.set_num_threads(settings.threads)
     device = torch.device(settings.device)
     train_files, val_files = split_files(cache, settings.validation_share)
-    train_set, val_set = CachedCorpus(train_files), CachedCorpus(val_files)
     generator, info = load_weights(init)
     generator = generator.to(device).train()
+    by_utterance = generator.config.content_norm == "utterance"  # as the init weights were trained
+    train_set, val_set = CachedCorpus(train_files, utterance_norm=by_utterance), CachedCorpus(val_files, utterance_norm=by_utterance)
     discriminator = MelDiscriminator().to(device)
     opt_g = torch.optim.AdamW(generator.parameters(), lr=settings.learning_rate, betas=(0.8, 0.99))
     opt_d = torch.optim.AdamW(discriminator.parameters(), lr=settings.learning_rate, betas=(0.8, 0.99))
@@ -111,8 +112,8 @@ def finetune(cache: Path, init: Path, out_dir: Path, settings: AdversarialSettin
     converting = settings.content_weight > 0
     while step < settings.steps:
         content, pitch, mel, speaker = (t.to(device) for t in train_set.batch(rng, settings.batch_size, settings.crop_frames, settings.perturbed_share))
-        fake = generator(content, pitch, speaker)
-        converted = generator(content, *converted_inputs(pitch, speaker)) if converting else None
+        fake = generator(content, pitch, speaker, normalized=by_utterance)
+        converted = generator(content, *converted_inputs(pitch, speaker), normalized=by_utterance) if converting else None
         # discriminator: least squares, real mels -> 1, generated (and converted) -> 0
         real_score, _ = discriminator(mel)
         fakes = torch.cat([fake, converted]) if converting else fake

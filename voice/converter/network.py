@@ -23,6 +23,9 @@ class GeneratorConfig:
     blocks: int = 8
     kernel_size: int = 5
     n_mels: int = 80
+    # how training normalised Whisper's frames: "crop" = over each 1.5 s training crop (2026.12 weights), "utterance"
+    # = over the whole recording before cropping, as inference always does (voice/converter/MODEL_CARD.md)
+    content_norm: str = "crop"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,11 +64,13 @@ class MelGenerator(nn.Module):
         std = content.std(dim=-1, keepdim=True).clamp_min(1e-3)
         return (content - mean) / std
 
-    def forward(self, content: torch.Tensor, pitch: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+    def forward(self, content: torch.Tensor, pitch: torch.Tensor, speaker: torch.Tensor, *, normalized: bool = False) -> torch.Tensor:
         """content (B, 384, L) on the mel grid, pitch (B, 2, L) = [normalised log-F0, voiced], speaker (B, 256)
-        -> log-mel (B, 80, L)."""
+        -> log-mel (B, 80, L). normalized: the content was already normalised over its whole recording (training
+        crops cut from such recordings); otherwise it is normalised here over the L frames given."""
         speaker = F.normalize(speaker, dim=-1)
-        x = self.inp(torch.cat([self.bottleneck(self.normalize_content(content)), pitch], dim=1))
+        content = content if normalized else self.normalize_content(content)
+        x = self.inp(torch.cat([self.bottleneck(content), pitch], dim=1))
         for block in self.blocks:
             x = block(x, speaker)
         return self.out(F.gelu(x))

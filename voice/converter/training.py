@@ -64,14 +64,18 @@ def save_state(path: Path, state: dict) -> None:
 
 
 class CachedCorpus:
-    def __init__(self, files: list[Path]) -> None:
+    def __init__(self, files: list[Path], *, utterance_norm: bool = False) -> None:
+        """utterance_norm: normalise each recording's content over the whole recording here, so that crops carry the
+        statistics inference uses (the generator is then called with normalized=True)."""
+        self.utterance_norm = utterance_norm
+        prepare = (lambda c: MelGenerator.normalize_content(torch.from_numpy(c.astype(np.float32))).numpy()) if utterance_norm else (lambda c: c)  # noqa: E731
         self.items = []
         for path in files:
             with np.load(path) as z:
                 n = z["mel"].shape[1]
                 self.items.append({
-                    "content": on_mel_grid(z["content"], n).astype(np.float16),
-                    "content_perturbed": on_mel_grid(z["content_perturbed"], n).astype(np.float16),
+                    "content": prepare(on_mel_grid(z["content"], n)).astype(np.float16),
+                    "content_perturbed": prepare(on_mel_grid(z["content_perturbed"], n)).astype(np.float16),
                     "pitch": pitch_input(z["log_f0"], z["voiced"]),
                     "mel": z["mel"],
                     "d_vector": z["d_vector"],
@@ -111,7 +115,7 @@ def validation_loss(model: MelGenerator, corpus: CachedCorpus, device: torch.dev
         pitch = torch.from_numpy(item["pitch"])[None].to(device)
         mel = torch.from_numpy(item["mel"])[None].to(device)
         speaker = torch.from_numpy(item["d_vector"])[None].to(device)
-        losses.append(F.l1_loss(model(content, pitch, speaker), mel).item())
+        losses.append(F.l1_loss(model(content, pitch, speaker, normalized=corpus.utterance_norm), mel).item())
     model.train()
     return float(np.mean(losses))
 
@@ -120,9 +124,10 @@ def train(cache: Path, out_dir: Path, settings: TrainSettings) -> Path:
     torch.set_num_threads(settings.threads)
     device = torch.device(settings.device)
     train_files, val_files = split_files(cache, settings.validation_share)
-    train_set, val_set = CachedCorpus(train_files), CachedCorpus(val_files)
-    log.info("train: %d files, validation: %d files (%d speakers held out)", len(train_files), len(val_files), len({item["speaker"] for item in val_set.items}))
     config = GeneratorConfig(**settings.generator)
+    by_utterance = config.content_norm == "utterance"
+    train_set, val_set = CachedCorpus(train_files, utterance_norm=by_utterance), CachedCorpus(val_files, utterance_norm=by_utterance)
+    log.info("train: %d files, validation: %d files (%d speakers held out)", len(train_files), len(val_files), len({item["speaker"] for item in val_set.items}))
     model = MelGenerator(config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -141,7 +146,7 @@ def train(cache: Path, out_dir: Path, settings: TrainSettings) -> Path:
         for group in optimizer.param_groups:
             group["lr"] = _learning_rate(step, settings)
         content, pitch, mel, speaker = (t.to(device) for t in train_set.batch(rng, settings.batch_size, settings.crop_frames, settings.perturbed_share))
-        loss = F.l1_loss(model(content, pitch, speaker), mel)
+        loss = F.l1_loss(model(content, pitch, speaker, normalized=by_utterance), mel)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
