@@ -34,6 +34,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--device")
     parser.add_argument("--bottleneck", type=int, help="content bottleneck width (default: train.generator.bottleneck in config.json)")
+    parser.add_argument("--init", type=Path, help="stage 1 starts from these converter weights instead of random ones (fine-tuning)")
+    parser.add_argument("--learning-rate", type=float, help="stage 1's peak learning rate (default: train.learning_rate in config.json)")
     parser.add_argument("--content-norm", choices=["crop", "utterance"], help="normalise Whisper's frames over each training crop or over the whole recording, as inference does (default: train.generator.content_norm in config.json)")
     parser.add_argument("--adversarial", action="store_true", help="the second stage: fine-tune OUT/best.safetensors against a mel discriminator")
     parser.add_argument("--probe", action="store_true", help="fit the content probe (OUT/content_probe.pt) that --content needs")
@@ -61,7 +63,8 @@ def main() -> None:
         shutil.copyfile(result, SHIPPED)
         print(f"exported {result} -> {SHIPPED}")
         return
-    settings = TrainSettings(**{**config["train"], **overrides})
+    settings = TrainSettings(**{**config["train"], **overrides, **({"init": str(args.init)} if args.init else {}),
+                                **({"learning_rate": args.learning_rate} if args.learning_rate else {})})
     if not args.cache.is_dir() or not any(args.cache.glob("*.npz")):
         raise SystemExit(f"error: no cached features in {args.cache}: run recipes/voice_converter/prepare.py first")
     if args.adversarial:

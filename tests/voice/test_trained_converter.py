@@ -197,3 +197,13 @@ def test_utterance_normalised_training_sees_the_statistics_inference_uses(tmp_pa
     tuned = finetune(tmp_path / "cache", out / "best.safetensors", out, AdversarialSettings(steps=1, batch_size=2, crop_frames=32, validate_every=1, validation_share=0.3))
     assert load_weights(tuned)[0].config.content_norm == "utterance"
     assert MelGenerator(GeneratorConfig()).config.content_norm == "crop"  # what the shipped 2026.12 weights were trained with
+    # fine-tuning crop-trained weights under the other normalisation starts from them; another shape is refused
+    crop_trained = save_weights(MelGenerator(GeneratorConfig(**TINY)), tmp_path / "crop.safetensors")
+    settings = TrainSettings(steps=1, batch_size=2, crop_frames=32, learning_rate=0.0, warmup_steps=0, validate_every=1, validation_share=0.3,
+                             generator={**TINY, "content_norm": "utterance"}, init=str(crop_trained))
+    train(tmp_path / "cache", tmp_path / "tuned", settings)
+    state = torch.load(tmp_path / "tuned" / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(state[k], v) for k, v in load_weights(crop_trained)[0].state_dict().items())  # lr 0: the init, kept
+    settings.generator = {**TINY, "channels": 8}
+    with pytest.raises(ValueError, match="another network shape"):
+        train(tmp_path / "cache", tmp_path / "other", settings)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from voice.converter.analysis import on_mel_grid, pitch_input
 from voice.converter.network import GeneratorConfig, MelGenerator
-from voice.converter.weights import save_weights
+from voice.converter.weights import load_weights, save_weights
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class TrainSettings:
     threads: int = 1
     device: str = "cpu"
     generator: dict = field(default_factory=dict)
+    init: str = ""  # converter weights to start from (fine-tuning, e.g. under another content_norm); "" = random
 
 
 def is_validation_speaker(speaker: str, share: float) -> bool:
@@ -128,7 +129,13 @@ def train(cache: Path, out_dir: Path, settings: TrainSettings) -> Path:
     by_utterance = config.content_norm == "utterance"
     train_set, val_set = CachedCorpus(train_files, utterance_norm=by_utterance), CachedCorpus(val_files, utterance_norm=by_utterance)
     log.info("train: %d files, validation: %d files (%d speakers held out)", len(train_files), len(val_files), len({item["speaker"] for item in val_set.items}))
-    model = MelGenerator(config).to(device)
+    model = MelGenerator(config)
+    if settings.init:
+        start, _ = load_weights(settings.init)
+        if {k: v for k, v in asdict(start.config).items() if k != "content_norm"} != {k: v for k, v in asdict(config).items() if k != "content_norm"}:
+            raise ValueError(f"{settings.init} has another network shape ({start.config}) than this run ({config})")
+        model.load_state_dict(start.state_dict())
+    model = model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
     out_dir.mkdir(parents=True, exist_ok=True)
     state_path, history_path = out_dir / "last.pt", out_dir / "history.json"
