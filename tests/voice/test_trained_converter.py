@@ -204,6 +204,7 @@ def test_utterance_normalised_training_sees_the_statistics_inference_uses(tmp_pa
     train(tmp_path / "cache", tmp_path / "tuned", settings)
     state = torch.load(tmp_path / "tuned" / "last.pt", weights_only=True)["model"]
     assert all(torch.equal(state[k], v) for k, v in load_weights(crop_trained)[0].state_dict().items())  # lr 0: the init, kept
+    assert load_weights(tmp_path / "tuned" / "best.safetensors")[1]["init"] == "crop.safetensors"  # where it started, recorded
     settings.generator = {**TINY, "channels": 8}
     with pytest.raises(ValueError, match="another network shape"):
         train(tmp_path / "cache", tmp_path / "other", settings)

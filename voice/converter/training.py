@@ -129,12 +129,13 @@ def train(cache: Path, out_dir: Path, settings: TrainSettings) -> Path:
     by_utterance = config.content_norm == "utterance"
     train_set, val_set = CachedCorpus(train_files, utterance_norm=by_utterance), CachedCorpus(val_files, utterance_norm=by_utterance)
     log.info("train: %d files, validation: %d files (%d speakers held out)", len(train_files), len(val_files), len({item["speaker"] for item in val_set.items}))
-    model = MelGenerator(config)
+    model, provenance = MelGenerator(config), {}
     if settings.init:
-        start, _ = load_weights(settings.init)
+        start, init_info = load_weights(settings.init)
         if {k: v for k, v in asdict(start.config).items() if k != "content_norm"} != {k: v for k, v in asdict(config).items() if k != "content_norm"}:
             raise ValueError(f"{settings.init} has another network shape ({start.config}) than this run ({config})")
         model.load_state_dict(start.state_dict())
+        provenance = {"init": Path(settings.init).name, "init_info": init_info}
     model = model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -167,7 +168,7 @@ def train(cache: Path, out_dir: Path, settings: TrainSettings) -> Path:
             running = []
             if val < best:
                 best = val
-                save_weights(model, out_dir / "best.safetensors", extra={"step": step, "validation_l1": round(val, 4)})
+                save_weights(model, out_dir / "best.safetensors", extra={"step": step, "validation_l1": round(val, 4), **provenance})
             history_path.write_text(json.dumps(history, indent=1))
         if step % settings.checkpoint_every == 0 or step == settings.steps:
             save_state(state_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best})
