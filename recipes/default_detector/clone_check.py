@@ -1,6 +1,6 @@
 """Do the detectors catch voxtwin's own clones of speakers they never saw, without accusing those speakers' real speech?
 
-    python recipes/default_detector/clone_check.py [--models default fast PATH ...] [--n-clones 40] [--backend vox-vc|knn-world]
+    python recipes/default_detector/clone_check.py [--models default fast PATH ...] [--n-clones 40] [--backend vox-vc|knn-world] [--weights W.safetensors]
 
 Takes real utterances of the held-out speakers (the calibration and report pools of run.py's split), converts each
 into another held-out speaker's voice with `voice.convert` (`--backend`: the trained converter vox-vc, today's
@@ -37,10 +37,14 @@ def main() -> None:
     parser.add_argument("--n-clones", type=int, default=40)
     parser.add_argument("--backend", default="vox-vc", choices=["vox-vc", "knn-world"])
     parser.add_argument("--out", default=None, help="default: runs/default_detector/clone_check[_BACKEND].json")
+    parser.add_argument("--weights", type=Path, help="vox-vc weights whose clones to check (default: the shipped ones), e.g. a candidate from recipes/voice_converter/")
     args = parser.parse_args()
+    if args.weights and args.backend != "vox-vc":
+        parser.error("--weights needs --backend vox-vc")
     from voice.backends import load_convert_backend
 
-    backends = [load_convert_backend(args.backend, timbre=t, device="cpu") for t in (0.5, 1.0)] if args.backend == "knn-world" else [load_convert_backend("vox-vc", device="cpu")] * 2
+    weights = {"weights": args.weights} if args.weights else {}
+    backends = [load_convert_backend(args.backend, timbre=t, device="cpu") for t in (0.5, 1.0)] if args.backend == "knn-world" else [load_convert_backend("vox-vc", device="cpu", **weights)] * 2
     config = load_recipe(str(HERE / "config.toml"), [])
     _, calibration, report = split_trials(read_dataset("manifest", config["root"], "all"), config["calibration_sources"], config["report_sources"])
     cloned_voices, cloned_paths = _training_clones(Path(config["generated"]))
