@@ -18,6 +18,7 @@ from pathlib import Path
 
 from voice.converter.adversarial import AdversarialSettings, finetune
 from voice.converter.content_probe import ProbeSettings, load_probe, train_probe
+from voice.converter.network import CONTENT_NORMS
 from voice.converter.training import TrainSettings, train
 from voice.converter.weights import SHIPPED, load_weights
 
@@ -36,7 +37,7 @@ def main() -> None:
     parser.add_argument("--bottleneck", type=int, help="content bottleneck width (default: train.generator.bottleneck in config.json)")
     parser.add_argument("--init", type=Path, help="stage 1 starts from these converter weights instead of random ones (fine-tuning)")
     parser.add_argument("--learning-rate", type=float, help="stage 1's peak learning rate (default: train.learning_rate in config.json)")
-    parser.add_argument("--content-norm", choices=["crop", "utterance"], help="normalise Whisper's frames over each training crop or over the whole recording, as inference does (default: train.generator.content_norm in config.json)")
+    parser.add_argument("--content-norm", choices=CONTENT_NORMS, help="normalise Whisper's frames over each training crop or over the whole recording, as inference does (default: train.generator.content_norm in config.json)")
     parser.add_argument("--adversarial", action="store_true", help="the second stage: fine-tune OUT/best.safetensors against a mel discriminator")
     parser.add_argument("--probe", action="store_true", help="fit the content probe (OUT/content_probe.pt) that --content needs")
     parser.add_argument("--content", action="store_true", help="the third stage: fine-tune the adversarial result on conversions, with the content probe")

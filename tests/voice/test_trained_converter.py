@@ -196,7 +196,9 @@ def test_utterance_normalised_training_sees_the_statistics_inference_uses(tmp_pa
     assert load_weights(out / "best.safetensors")[0].config.content_norm == "utterance"
     tuned = finetune(tmp_path / "cache", out / "best.safetensors", out, AdversarialSettings(steps=1, batch_size=2, crop_frames=32, validate_every=1, validation_share=0.3))
     assert load_weights(tuned)[0].config.content_norm == "utterance"
-    assert MelGenerator(GeneratorConfig()).config.content_norm == "crop"  # what the shipped 2026.12 weights were trained with
+    assert MelGenerator(GeneratorConfig()).config.content_norm == "crop"  # what 2026.12-1/-2 were trained with
+    with pytest.raises(ValueError, match="content_norm"):
+        GeneratorConfig(content_norm="utterence")
     # fine-tuning crop-trained weights under the other normalisation starts from them; another shape is refused
     crop_trained = save_weights(MelGenerator(GeneratorConfig(**TINY)), tmp_path / "crop.safetensors")
     settings = TrainSettings(steps=1, batch_size=2, crop_frames=32, learning_rate=0.0, warmup_steps=0, validate_every=1, validation_share=0.3,

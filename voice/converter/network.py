@@ -14,6 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 
 
+CONTENT_NORMS = ("crop", "utterance")
+
+
 @dataclass(frozen=True)
 class GeneratorConfig:
     content_dim: int = 384
@@ -27,8 +30,16 @@ class GeneratorConfig:
     # = over the whole recording before cropping, as inference always does (voice/converter/MODEL_CARD.md)
     content_norm: str = "crop"
 
+    def __post_init__(self) -> None:
+        if self.content_norm not in CONTENT_NORMS:
+            raise ValueError(f"content_norm must be one of {', '.join(CONTENT_NORMS)}, not {self.content_norm!r}")
+
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def shape(self) -> dict:
+        """The fields that fix the weights' shapes (content_norm only says how they were trained)."""
+        return {k: v for k, v in asdict(self).items() if k != "content_norm"}
 
 
 class FiLMBlock(nn.Module):

@@ -132,7 +132,7 @@ def train(cache: Path, out_dir: Path, settings: TrainSettings) -> Path:
     model, provenance = MelGenerator(config), {}
     if settings.init:
         start, init_info = load_weights(settings.init)
-        if {k: v for k, v in asdict(start.config).items() if k != "content_norm"} != {k: v for k, v in asdict(config).items() if k != "content_norm"}:
+        if start.config.shape() != config.shape():
             raise ValueError(f"{settings.init} has another network shape ({start.config}) than this run ({config})")
         model.load_state_dict(start.state_dict())
         provenance = {"init": Path(settings.init).name, "init_info": init_info}
