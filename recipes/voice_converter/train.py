@@ -3,8 +3,9 @@
     python recipes/voice_converter/prepare.py          # once: cache features (~4 min on 2 cores)
     python recipes/voice_converter/train.py [--steps N] [--device cuda] [--out runs/voice_converter/model]
     python recipes/voice_converter/train.py --adversarial   # then: fine-tune best.safetensors against a mel discriminator
-    python recipes/voice_converter/train.py --probe         # fit the content probe (mel -> Whisper content) ...
-    python recipes/voice_converter/train.py --content       # ... and fine-tune adversarial-STEPS on conversions with it
+    python recipes/voice_converter/train.py --bridge        # fit the mel bridge that Whisper's encoder reads the generator's mel through ...
+    python recipes/voice_converter/train.py --content       # ... and fine-tune adversarial-STEPS on conversions, Whisper judging content
+    (--content-judge probe: the earlier small probe instead, fitted by train.py --probe)
 
 The same command runs on a GPU (--device cuda, and a larger --batch-size if you like). To ship the result:
     python recipes/voice_converter/train.py --export [--adversarial | --content]  # copies best.safetensors (adversarial-STEPS, content-STEPS) into the package
@@ -18,9 +19,11 @@ from pathlib import Path
 
 from voice.converter.adversarial import AdversarialSettings, finetune
 from voice.converter.content_probe import ProbeSettings, load_probe, train_probe
+from voice.converter.corpus import real_recordings
 from voice.converter.network import CONTENT_NORMS
 from voice.converter.training import TrainSettings, train
 from voice.converter.weights import SHIPPED, load_weights
+from voice.converter.whisper_judge import WhisperJudge, fit_bridge_on_recordings, load_bridge
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,7 +43,10 @@ def main() -> None:
     parser.add_argument("--content-norm", choices=CONTENT_NORMS, help="normalise Whisper's frames over each training crop or over the whole recording, as inference does (default: train.generator.content_norm in config.json)")
     parser.add_argument("--adversarial", action="store_true", help="the second stage: fine-tune OUT/best.safetensors against a mel discriminator")
     parser.add_argument("--probe", action="store_true", help="fit the content probe (OUT/content_probe.pt) that --content needs")
-    parser.add_argument("--content", action="store_true", help="the third stage: fine-tune the adversarial result on conversions, with the content probe")
+    parser.add_argument("--bridge", action="store_true", help="fit the HiFi-GAN -> Whisper mel bridge (OUT/whisper_bridge.json) on training speakers' audio in --data")
+    parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data", help="the corpus --bridge reads audio from (default ../shared/data)")
+    parser.add_argument("--content", action="store_true", help="the third stage: fine-tune the adversarial result on conversions, with a content judge")
+    parser.add_argument("--content-judge", choices=("whisper", "probe"), help="what judges the conversions' content (default: content.content_judge in config.json)")
     parser.add_argument("--export", action="store_true", help="copy the stage's result into the package and stop")
     args = parser.parse_args()
     if args.bottleneck:
@@ -50,8 +56,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     overrides = {k: v for k, v in {"steps": args.steps, "batch_size": args.batch_size, "threads": args.threads, "device": args.device}.items() if v is not None}
     adversarial = AdversarialSettings(**{**config["adversarial"], **overrides})
-    content = AdversarialSettings(**{**config["content"], **overrides})
-    probe_path = args.out / "content_probe.pt"
+    content = AdversarialSettings(**{**config["content"], **overrides, **({"content_judge": args.content_judge} if args.content_judge else {})})
+    probe_path, bridge_path = args.out / "content_probe.pt", args.out / "whisper_bridge.json"
     adversarial_result = args.out / f"adversarial-{AdversarialSettings(**config['adversarial']).steps}.safetensors"
     result = args.out / "best.safetensors"
     if args.adversarial:
@@ -76,11 +82,23 @@ def main() -> None:
     if args.probe:
         print(train_probe(args.cache, probe_path, ProbeSettings(**{**config["probe"], **overrides})))
         return
+    if args.bridge:
+        manifest = args.data / "manifest.csv"
+        if not manifest.is_file():
+            raise SystemExit(f"error: {manifest} not found: the bridge is fitted on ../shared/data's real speech (--data DIR)")
+        recordings = real_recordings(manifest, exclude_sources=tuple(config["exclude_sources"]))
+        bridge = fit_bridge_on_recordings(recordings, validation_share=settings.validation_share)
+        args.out.mkdir(parents=True, exist_ok=True)
+        bridge_path.write_text(json.dumps(bridge, indent=1))
+        print(f"{bridge_path}: residual {bridge['residual_std']} (log10 power) on {bridge['frames']} frames")
+        return
     if args.content:
-        for needed, command in ((adversarial_result, "--adversarial"), (probe_path, "--probe")):
+        judge_file, judge_step = (bridge_path, "--bridge") if content.content_judge == "whisper" else (probe_path, "--probe")
+        for needed, command in ((adversarial_result, "--adversarial"), (judge_file, judge_step)):
             if not needed.is_file():
                 raise SystemExit(f"error: {needed} not found: run train.py {command} first")
-        print(finetune(args.cache, adversarial_result, args.out, content, stage="content", probe=load_probe(probe_path, content.device)))
+        judge = WhisperJudge(load_bridge(bridge_path)).to(content.device) if content.content_judge == "whisper" else load_probe(probe_path, content.device)
+        print(finetune(args.cache, adversarial_result, args.out, content, stage="content", probe=judge))
         return
     print(train(args.cache, args.out, settings))
 

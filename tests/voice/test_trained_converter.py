@@ -114,6 +114,18 @@ def test_tiny_training_run_writes_weights_and_resumes(tmp_path, piper_speech):
     history = json.loads((out / "content_history.json").read_text())
     assert [h["step"] for h in history] == [1, 2] and all(h["content"] > 0 for h in history)
     assert load_weights(out / "content-2.safetensors")[1]["content_steps"] == 2
+    # ... and with Whisper's own encoder as the judge, on reconstructions too (the shipped recipe's setting)
+    from voice.converter.whisper_judge import WhisperJudge, fit_bridge
+
+    judge = WhisperJudge(fit_bridge([piper_speech[0]]))
+    whisper = AdversarialSettings(steps=2, batch_size=2, crop_frames=32, validate_every=1, validation_share=0.4, content_weight=1.0,
+                                  content_judge="whisper", content_on_reconstructions=True)
+    before = load_weights(out / "adversarial-3.safetensors")[0].state_dict()
+    tuned_path = finetune(tmp_path / "cache", out / "adversarial-3.safetensors", out, whisper, stage="content-whisper", probe=judge)
+    tuned, info = load_weights(tuned_path)
+    assert info["content_judge"] == "whisper" and info["content-whisper_steps"] == 2
+    assert all(h["content"] > 0 for h in json.loads((out / "content-whisper_history.json").read_text()))
+    assert any(not torch.equal(a, b) for a, b in zip(tuned.state_dict().values(), before.values()))
 
 
 def test_conversion_targets_take_the_next_speaker_and_move_the_pitch_range():

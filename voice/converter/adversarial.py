@@ -8,8 +8,9 @@ matching keep it on the content: the recipe of GAN-trained vocoders and acoustic
 
 With `content_weight` > 0 (the third stage, `content`), every step also converts each crop into the next crop's
 speaker (its d-vector, and the pitch moved to that crop's mean): the discriminator sees these conversions too, and a
-frozen content probe (content_probe.py) keeps their content on the source's. Conversion is what users run, and
-reconstruction alone never trains it.
+frozen content judge keeps their content on the source's: Whisper's own encoder reading the mel (whisper_judge.py,
+`content_judge="whisper"`) or the earlier, weaker small probe (content_probe.py, "probe"). Conversion is what users
+run, and reconstruction alone never trains it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class AdversarialSettings:
     l1_weight: float = 20.0
     feature_weight: float = 2.0
     content_weight: float = 0.0
+    content_judge: str = "probe"  # what `probe` in finetune() is: "whisper" (whisper_judge.py) or "probe" (content_probe.py)
+    content_on_reconstructions: bool = False  # the content term also judges reconstructions (blur costs words there too)
     perturbed_share: float = 0.5
     validation_share: float = 0.05
     checkpoint_every: int = 200
@@ -82,7 +85,8 @@ def converted_inputs(pitch: torch.Tensor, speaker: torch.Tensor) -> tuple[torch.
 def finetune(cache: Path, init: Path, out_dir: Path, settings: AdversarialSettings, *, stage: str = "adversarial", probe: nn.Module | None = None) -> Path:
     """Fine-tune the generator in `init` (converter weights) adversarially; writes OUT/STAGE-STEP.safetensors
     every `validate_every` steps and returns the last one's path (validation L1 is not what this stage improves, so
-    there is no best-of selection). `probe` (frozen) is required when settings.content_weight > 0."""
+    there is no best-of selection). `probe` (frozen: mel -> content frames, settings.content_judge names it) is
+    required when settings.content_weight > 0."""
     if settings.content_weight > 0 and probe is None:
         raise ValueError("content_weight > 0 needs a content probe")
     torch.set_num_threads(settings.threads)
@@ -135,7 +139,8 @@ def finetune(cache: Path, init: Path, out_dir: Path, settings: AdversarialSettin
         if converting:
             with torch.no_grad():
                 target = probe(mel)
-            content_l1 = F.l1_loss(probe(converted), target)
+            judged = fakes if settings.content_on_reconstructions else converted
+            content_l1 = F.l1_loss(probe(judged), target.repeat(len(judged) // len(target), 1, 1))
             loss_g = loss_g + settings.content_weight * content_l1
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
@@ -150,7 +155,7 @@ def finetune(cache: Path, init: Path, out_dir: Path, settings: AdversarialSettin
             log.info("%s step %d: %s", stage, step, history[-1])
             running = {k: [] for k in running}
             history_path.write_text(json.dumps(history, indent=1))
-            save_weights(generator, out_dir / f"{stage}-{step}.safetensors", extra={**info, f"{stage}_steps": step, "validation_l1": round(val, 4)})
+            save_weights(generator, out_dir / f"{stage}-{step}.safetensors", extra={**info, f"{stage}_steps": step, "validation_l1": round(val, 4), **({"content_judge": settings.content_judge} if converting else {})})
         if step % settings.checkpoint_every == 0 or step == settings.steps:
             save_state(state_path, {"generator": generator.state_dict(), "discriminator": discriminator.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step})
             (out_dir / f"{stage}_settings.json").write_text(json.dumps(asdict(settings), indent=1))
