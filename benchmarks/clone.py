@@ -8,7 +8,12 @@ CPU thread. Beside `convert`: the no-conversion baseline (source vs target) and 
 utterances). `speak` is measured on the same 5 targets with 3 sentences each.
 
     python benchmarks/clone.py [--data ../shared/data] [--backend vox-vc|knn-world] [--speak-backend vox-vc|piper-knn]
-                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--vocoder-floor] [--reader-floor] [--json out.json]
+                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--vocoder-floor] [--reader-floor] [--second-asr] [--json out.json]
+
+`--second-asr` adds `wer_pocketsphinx`: the same WER by a second, unrelated recogniser (CMU PocketSphinx; `pip install
+pocketsphinx`, its English model ships in the wheel), against the same reference text, and the recogniser's own WER on
+the unconverted sources (`source_second_asr`). vox-vc's content stage is trained with Whisper tiny.en's encoder as the
+judge, so a gain that only Whisper hears would show here as no gain.
 
 `--weights` runs vox-vc with a checkpoint from recipes/voice_converter/train.py before it is shipped. None of the
 VCC 2016 speakers is in the converter's training data (the recipe leaves source vcc2016_ccganvc out).
@@ -54,6 +59,7 @@ def main() -> None:
     parser.add_argument("--vocoder", default="hifigan-v1", help="vox-vc's vocoder: hifigan-v1 (shipped) or compact vocoder weights from recipes/voice_converter/distill_vocoder.py")
     parser.add_argument("--vocoder-floor", action="store_true", help="also judge HiFi-GAN V1's copy of each source (analysis + resynthesis, no conversion): what the vocoder alone costs")
     parser.add_argument("--reader-floor", action="store_true", help="also judge the reader's own speech for each `speak` sentence (before conversion): what the reader alone costs")
+    parser.add_argument("--second-asr", action="store_true", help="also WER by CMU PocketSphinx (pip install pocketsphinx), a recogniser unrelated to the Whisper judge vox-vc trains with")
     parser.add_argument("--convert-only", action="store_true")
     parser.add_argument("--speak-only", action="store_true")
     parser.add_argument("--json", type=Path)
@@ -64,7 +70,8 @@ def main() -> None:
     root = args.data / "vcc2016_ccganvc" / "evaluation_all"
     utterances = sorted(p.name for p in (root / "SF1").glob("*.flac"))
     load = lambda spk, utt: audio.load(root / spk / utt, 16_000)[0]  # noqa: E731
-    rows = {"convert": [], "baseline": [], "ceiling": [], "speak": [], "vocoder_floor": [], "reader_floor": []}
+    rows = {"convert": [], "baseline": [], "ceiling": [], "speak": [], "vocoder_floor": [], "reader_floor": [], "source_second_asr": []}
+    second_asr = _pocketsphinx() if args.second_asr else None
     options = {"timbre": args.timbre, "device": "cpu", **({"weights": args.weights} if args.weights else {}), "vocoder": args.vocoder, **({"engine": args.engine} if args.engine else {})}
     backend = load_speak_backend(args.speak_backend, **options)  # loaded once, as a service would; not timed
     converter = load_convert_backend(args.backend, **options)
@@ -87,6 +94,9 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             converted = audio.resample(converted, converter.sample_rate, 16_000)
             rows["convert"].append(_judge(converted, other, text) | {"rtf": elapsed / (len(wav) / 16_000)})
+            if second_asr is not None:
+                rows["convert"][-1]["wer_pocketsphinx"] = judges.word_error_rate(second_asr(converted), text)
+                rows["source_second_asr"].append({"wer_pocketsphinx": judges.word_error_rate(second_asr(wav), text)})
             rows["baseline"].append({"speaker_similarity": judges.speaker_similarity(wav, 16_000, other, 16_000), "distillmos": judges.distill_mos(wav, 16_000)})
             if floor_vocoder is not None:
                 copy = audio.resample(floor_vocoder.resynthesize(wav, 16_000), floor_vocoder.sample_rate, 16_000)
@@ -110,6 +120,23 @@ def main() -> None:
 
 def _judge(wav: np.ndarray, other: np.ndarray, text: str) -> dict:
     return {"speaker_similarity": judges.speaker_similarity(wav, 16_000, other, 16_000)} | _words(wav, text) | {"distillmos": judges.distill_mos(wav, 16_000)}
+
+
+def _pocketsphinx():
+    """16 kHz speech -> text, by CMU PocketSphinx's bundled US English model (a second recogniser)."""
+    try:
+        from pocketsphinx import Decoder
+    except ImportError:
+        raise SystemExit("error: --second-asr needs pocketsphinx: pip install pocketsphinx")
+    decoder = Decoder(samprate=16_000, loglevel="FATAL")
+
+    def transcribe(wav: np.ndarray) -> str:
+        decoder.start_utt()
+        decoder.process_raw((np.clip(wav, -1.0, 1.0) * 32767).astype(np.int16).tobytes(), full_utt=True)
+        decoder.end_utt()
+        return decoder.hyp().hypstr if decoder.hyp() is not None else ""
+
+    return transcribe
 
 
 def _words(wav: np.ndarray, text: str) -> dict:

@@ -47,6 +47,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data", help="the corpus --bridge reads audio from (default ../shared/data)")
     parser.add_argument("--content", action="store_true", help="the third stage: fine-tune the adversarial result on conversions, with a content judge")
     parser.add_argument("--content-judge", choices=("whisper", "probe"), help="what judges the conversions' content (default: content.content_judge in config.json)")
+    parser.add_argument("--content-weight", type=float, help="the content term's weight in stage 3 (default: content.content_weight in config.json)")
     parser.add_argument("--export", action="store_true", help="copy the stage's result into the package and stop")
     args = parser.parse_args()
     if args.bottleneck:
@@ -56,7 +57,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     overrides = {k: v for k, v in {"steps": args.steps, "batch_size": args.batch_size, "threads": args.threads, "device": args.device}.items() if v is not None}
     adversarial = AdversarialSettings(**{**config["adversarial"], **overrides})
-    content = AdversarialSettings(**{**config["content"], **overrides, **({"content_judge": args.content_judge} if args.content_judge else {})})
+    content = AdversarialSettings(**{**config["content"], **overrides, **({"content_judge": args.content_judge} if args.content_judge else {}),
+                                   **({"content_weight": args.content_weight} if args.content_weight else {})})
     probe_path, bridge_path = args.out / "content_probe.pt", args.out / "whisper_bridge.json"
     adversarial_result = args.out / f"adversarial-{AdversarialSettings(**config['adversarial']).steps}.safetensors"
     result = args.out / "best.safetensors"
