@@ -17,7 +17,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from voice.converter.adversarial import AdversarialSettings, finetune
+from voice.converter.adversarial import CONTENT_JUDGES, AdversarialSettings, finetune
 from voice.converter.content_probe import ProbeSettings, load_probe, train_probe
 from voice.converter.corpus import real_recordings
 from voice.converter.network import CONTENT_NORMS
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--bridge", action="store_true", help="fit the HiFi-GAN -> Whisper mel bridge (OUT/whisper_bridge.json) on training speakers' audio in --data")
     parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data", help="the corpus --bridge reads audio from (default ../shared/data)")
     parser.add_argument("--content", action="store_true", help="the third stage: fine-tune the adversarial result on conversions, with a content judge")
-    parser.add_argument("--content-judge", choices=("whisper", "probe"), help="what judges the conversions' content (default: content.content_judge in config.json)")
+    parser.add_argument("--content-judge", choices=CONTENT_JUDGES, help="what judges the conversions' content (default: content.content_judge in config.json)")
     parser.add_argument("--content-weight", type=float, help="the content term's weight in stage 3 (default: content.content_weight in config.json)")
     parser.add_argument("--export", action="store_true", help="copy the stage's result into the package and stop")
     args = parser.parse_args()

@@ -124,6 +124,9 @@ def test_tiny_training_run_writes_weights_and_resumes(tmp_path, piper_speech):
     tuned_path = finetune(tmp_path / "cache", out / "adversarial-3.safetensors", out, whisper, stage="content-whisper", probe=judge)
     tuned, info = load_weights(tuned_path)
     assert info["content_judge"] == "whisper" and info["content-whisper_steps"] == 2
+    assert info["content_weight"] == 1.0 and info["content_on_reconstructions"] is True  # how the stage was run, recorded
+    with pytest.raises(ValueError, match="content_judge"):
+        AdversarialSettings(content_judge="wisper")
     assert all(h["content"] > 0 for h in json.loads((out / "content-whisper_history.json").read_text()))
     assert any(not torch.equal(a, b) for a, b in zip(tuned.state_dict().values(), before.values()))
 

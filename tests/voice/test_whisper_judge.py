@@ -58,6 +58,10 @@ def test_a_damaged_or_foreign_model_file_is_refused(tmp_path):
     truncated.write_bytes(struct.pack("<IH", 6, len(name)) + name + struct.pack("<II", 3, 1) + b"\x05\x00enc")
     with pytest.raises(ValueError):
         read_encoder_weights(truncated)
+    crowded = tmp_path / "crowded.bin"
+    crowded.write_bytes(struct.pack("<IH", 6, len(name)) + name + struct.pack("<II", 3, 10**9))
+    with pytest.raises(ValueError, match="many variables"):
+        read_encoder_weights(crowded)
 
 
 def test_hifigan_frames_land_on_whispers_timeline():

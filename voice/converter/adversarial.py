@@ -31,6 +31,7 @@ from voice.converter.training import CachedCorpus, save_state, split_files, vali
 from voice.converter.weights import load_weights, save_weights
 
 log = logging.getLogger(__name__)
+CONTENT_JUDGES = ("whisper", "probe")
 
 
 @dataclass
@@ -51,6 +52,10 @@ class AdversarialSettings:
     seed: int = 1
     threads: int = 1
     device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.content_judge not in CONTENT_JUDGES:
+            raise ValueError(f"content_judge must be one of {', '.join(CONTENT_JUDGES)}, not {self.content_judge!r}")
 
 
 class MelDiscriminator(nn.Module):
@@ -114,6 +119,7 @@ def finetune(cache: Path, init: Path, out_dir: Path, settings: AdversarialSettin
     rng = np.random.default_rng(settings.seed + step)
     started, running = time.time(), {"l1": [], "adv": [], "fm": [], "d": [], "content": []}
     converting = settings.content_weight > 0
+    content_record = {k: getattr(settings, k) for k in ("content_judge", "content_weight", "content_on_reconstructions")}
     while step < settings.steps:
         content, pitch, mel, speaker = (t.to(device) for t in train_set.batch(rng, settings.batch_size, settings.crop_frames, settings.perturbed_share))
         fake = generator(content, pitch, speaker, normalized=by_utterance)
@@ -155,7 +161,7 @@ def finetune(cache: Path, init: Path, out_dir: Path, settings: AdversarialSettin
             log.info("%s step %d: %s", stage, step, history[-1])
             running = {k: [] for k in running}
             history_path.write_text(json.dumps(history, indent=1))
-            save_weights(generator, out_dir / f"{stage}-{step}.safetensors", extra={**info, f"{stage}_steps": step, "validation_l1": round(val, 4), **({"content_judge": settings.content_judge} if converting else {})})
+            save_weights(generator, out_dir / f"{stage}-{step}.safetensors", extra={**info, f"{stage}_steps": step, "validation_l1": round(val, 4), **(content_record if converting else {})})
         if step % settings.checkpoint_every == 0 or step == settings.steps:
             save_state(state_path, {"generator": generator.state_dict(), "discriminator": discriminator.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step})
             (out_dir / f"{stage}_settings.json").write_text(json.dumps(asdict(settings), indent=1))

@@ -53,12 +53,13 @@ def read_encoder_weights(model_bin: Path | None = None) -> dict[str, np.ndarray]
             raise ValueError(f"{path}: not a CTranslate2 (format 6) Whisper model")
         unpack("I")  # spec revision
         (count,) = unpack("I")
-        for _ in range(min(count, _MAX_VARIABLES)):
+        if count > _MAX_VARIABLES:
+            raise ValueError(f"{path}: implausibly many variables ({count})")
+        for _ in range(count):
             name = string()
             (rank,) = unpack("B")
             shape = unpack("I" * rank) if rank else ()
-            dtype_id, n_bytes = unpack("B"), unpack("I")
-            dtype_id, n_bytes = dtype_id[0], n_bytes[0]
+            (dtype_id,), (n_bytes,) = unpack("B"), unpack("I")
             if n_bytes > _MAX_BYTES:
                 raise ValueError(f"{path}: variable {name} is implausibly large")
             if not name.startswith("encoder/") or dtype_id not in _CT2_DTYPES or rank == 0:
