@@ -99,12 +99,13 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
     return arrays
 
 
-def out_of_fold(features: dict[str, dict], layers: tuple[int, ...], labels: np.ndarray, sources: np.ndarray, *, c: float) -> dict[str, np.ndarray]:
-    """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out."""
+def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float) -> dict[str, np.ndarray]:
+    """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
+    are described by the named arrays of each channel's features side by side (e.g. "layer5")."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    x = {ch: np.hstack([f[f"layer{layer}"].astype(np.float32) for layer in layers]) for ch, f in features.items()}
+    x = {ch: np.hstack([f[name].astype(np.float32) for name in columns]) for ch, f in features.items()}
     owner = {ch: f["owner"] for ch, f in features.items()}
     scores = {ch: np.zeros(len(labels)) for ch in features}
     for source in np.unique(sources):
@@ -181,7 +182,7 @@ def main() -> None:
         return
     results = {}
     for name, layers in LAYER_SETS.items():
-        results[name] = channel_results(out_of_fold(features, layers, labels, sources, c=args.c), labels, sources, prior=args.prior)
+        results[name] = channel_results(out_of_fold(features, tuple(f"layer{k}" for k in layers), labels, sources, c=args.c), labels, sources, prior=args.prior)
         line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} ({r['sources_over_35']})" for ch, r in results[name].items())
         print(f"{name:28s} mean/source EER (sources > 35 %): {line}", flush=True)
     if args.json:

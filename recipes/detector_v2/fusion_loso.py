@@ -1,0 +1,151 @@
+"""Do fused front-ends catch unseen generators better? Leave-one-source-out of three front-ends, alone and fused.
+
+The two shipped detectors read the same 4 s windows through very different front-ends: `default` the statistics
+of DistillMOS's CNN frames (2,048 numbers; a naturalness model's view), `fast` the statistics of the log power
+spectrum (771 numbers: per-bin mean, spread and frame-to-frame change; the signal's own fine texture). In the
+shared-corpus study they fail on different pages (Tortoise's MP3s: 63 % vs 27 %), so fusing them may catch what
+either misses, at ~10 % more scoring time than `default` alone; the issue also names the speaker encoders' frame
+features. Compared on the same windows and folds:
+  distillmos     `default`'s statistics (the last convolution, as shipped)
+  spectral       `fast`'s statistics
+  speaker        the statistics of the Resemblyzer speaker encoder's frames (its last LSTM layer; 512 numbers)
+  A+B            front-ends side by side into one logistic unit (feature fusion)
+  score-mean     the mean of single-front-end models' out-of-fold log-odds (score fusion; no weight is tuned)
+
+Protocol as layers_loso.py: one fold per `source` of ../shared/data (a page is never in both training and test);
+each fold trains on the other sources in every channel given (as recorded and through the 8 kHz telephone band
+by default), scores the held-out files in each channel (mean window log-odds), and verdicts come from Platt scaling
+fitted on the other sources' out-of-fold scores, at the shipped thresholds.
+
+    python recipes/detector_v2/fusion_loso.py --features-only --channels clean   # one channel's caches (~15 CPU min)
+    python recipes/detector_v2/fusion_loso.py --channels clean telephone_8k opus_16k --json runs/detector_v2/fusion.json
+DistillMOS statistics are shared with layers_loso.py (runs/detector_v2/layers-CHANNEL.npz); the others are cached
+in runs/detector_v2/spectral-CHANNEL.npz and speaker-CHANNEL.npz.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from detect.models.spectral_linear import SpectralLinear, SpectralLinearConfig
+from detect.preprocess import SAMPLE_RATE, load_standardized
+from voxtwin.codec import CHANNELS
+from voxtwin.features import WaveformSpec
+
+from frontends_loso import read_manifest, windows  # noqa: I001  (this folder is on sys.path when the script runs)
+from layers_loso import apply_channel, cached_features as cached_distillmos, channel_results, out_of_fold
+
+HERE = Path(__file__).resolve().parent
+MODELS = {
+    "distillmos": ("layer5",),
+    "spectral": ("spectral",),
+    "speaker": ("speaker",),
+    "distillmos+spectral": ("layer5", "spectral"),
+    "distillmos+speaker": ("layer5", "speaker"),
+    "all three": ("layer5", "spectral", "speaker"),
+}
+
+
+class SpectralStats:
+    """`fast`'s statistics of a window: per-bin mean, spread and frame-to-frame change of the log power spectrum."""
+
+    def __init__(self) -> None:
+        self.model = SpectralLinear(SpectralLinearConfig(), WaveformSpec()).eval()
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        frames = self.model.frames(torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))[None])
+        return self.model.window_stats(frames)[0].numpy()
+
+
+class SpeakerStats:
+    """Mean and spread over time of the Resemblyzer speaker encoder's last LSTM layer (256-d, 100 frames a
+    second): the speaker encoders' frame features the issue names. Its weights ship in the resemblyzer wheel."""
+
+    def __init__(self) -> None:
+        from resemblyzer import VoiceEncoder
+
+        self.encoder = VoiceEncoder("cpu", verbose=False).eval()
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        from resemblyzer.audio import wav_to_mel_spectrogram
+
+        mel = torch.from_numpy(wav_to_mel_spectrogram(np.ascontiguousarray(w, dtype=np.float32)))[None]
+        frames = self.encoder.lstm(mel)[0][0]  # (L, 256)
+        return torch.cat([frames.mean(0), frames.std(0, unbiased=False)]).numpy()
+
+
+FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats}
+
+
+@torch.inference_mode()
+def cached_stats(name: str, rows: list[dict], root: Path, cache: Path, channel: str) -> dict[str, np.ndarray]:
+    """A front-end's statistics of every file's windows (the same windows, in the same order, as layers_loso)."""
+    path = cache / f"{name}-{channel}.npz"
+    if path.is_file():
+        with np.load(path) as z:
+            if len(z["owner"]) and int(z["owner"].max()) == len(rows) - 1:
+                return {k: z[k] for k in z.files}
+    describe, out, owner, started = FRONT_ENDS[name](), [], [], time.time()
+    for i, row in enumerate(rows):
+        wav = apply_channel(load_standardized(root / row["path"]), channel)
+        if len(wav) < SAMPLE_RATE // 2:  # as layers_loso pads short files
+            wav = np.tile(wav, int(np.ceil(SAMPLE_RATE / max(1, len(wav))))) if len(wav) else np.zeros(SAMPLE_RATE, np.float32)
+        for w in windows(wav):
+            out.append(describe(w).astype(np.float16))
+            owner.append(i)
+        if (i + 1) % 400 == 0:
+            print(f"  {name} {channel}: {i + 1}/{len(rows)} files ({time.time() - started:.0f} s)", flush=True)
+    arrays = {name: np.asarray(out), "owner": np.asarray(owner)}
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+    return arrays
+
+
+def all_front_ends(rows: list[dict], root: Path, cache: Path, channel: str) -> dict[str, np.ndarray]:
+    distillmos = cached_distillmos(rows, root, cache, channel)
+    features = {"layer5": distillmos["layer5"], "owner": distillmos["owner"]}
+    for name in FRONT_ENDS:
+        stats = cached_stats(name, rows, root, cache, channel)
+        if not np.array_equal(distillmos["owner"], stats["owner"]):
+            raise SystemExit(f"error: the {channel} caches describe different windows; delete {cache}/*-{channel}.npz and rerun")
+        features[name] = stats[name]
+    return features
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data")
+    parser.add_argument("--cache", type=Path, default=Path("runs/detector_v2"))
+    parser.add_argument("--channels", nargs="+", default=["clean", "telephone_8k"], choices=list(CHANNELS))
+    parser.add_argument("--c", type=float, default=0.01, help="inverse L2 strength of the logistic regression")
+    parser.add_argument("--prior", type=float, default=0.5, help="share of synthetic speech the calibrated probabilities assume")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--features-only", action="store_true", help="compute the caches and stop")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    rows, labels, sources = read_manifest(args.data)
+    features = {ch: all_front_ends(rows, args.data, args.cache, ch) for ch in args.channels}
+    if args.features_only:
+        return
+    scores = {name: out_of_fold(features, columns, labels, sources, c=args.c) for name, columns in MODELS.items()}
+    scores["score-mean distillmos, spectral"] = {ch: (scores["distillmos"][ch] + scores["spectral"][ch]) / 2 for ch in args.channels}
+    scores["score-mean of all three"] = {ch: (scores["distillmos"][ch] + scores["spectral"][ch] + scores["speaker"][ch]) / 3 for ch in args.channels}
+    results = {}
+    for name, by_channel in scores.items():
+        results[name] = channel_results(by_channel, labels, sources, prior=args.prior)
+        line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} / {r['pooled_eer']:5.1f} ({r['sources_over_35']})" for ch, r in results[name].items())
+        print(f"{name:32s} mean per source / pooled EER (sources > 35 %): {line}", flush=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"c": args.c, "prior": args.prior, "files": len(rows), "channels": args.channels, "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
