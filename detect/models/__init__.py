@@ -1,8 +1,9 @@
 """Countermeasure models: `build_model(name, **overrides)` for the neural ones and the linear heads on fixed
-front-ends (distillmos-linear: a pretrained frozen CNN; spectral-linear: log-spectrum statistics),
+front-ends (distillmos-linear: a pretrained frozen CNN; spectral-linear: log-spectrum statistics; both side by side:
+distillmos-spectral-linear),
 `GMMCountermeasure` for LFCC-GMM."""
 
-from detect.models import aasist, distillmos_linear, lcnn, rawnet2, spectral_linear, ssl, whisper_linear  # noqa: F401  (registers)
+from detect.models import aasist, distillmos_linear, distillmos_spectral_linear, lcnn, rawnet2, spectral_linear, ssl, whisper_linear  # noqa: F401  (registers)
 from detect.models.registry import BONAFIDE, MODELS, SPOOF, Countermeasure, build_model, count_parameters
 
 __all__ = ["BONAFIDE", "MODELS", "SPOOF", "Countermeasure", "build_model", "count_parameters"]

@@ -82,35 +82,44 @@ class DistillMOSLinear(WindowStatsLinear):
 
     def __init__(self, config: DistillMOSLinearConfig, spec: FeatureSpec) -> None:
         super().__init__(config, spec)
-        if config.pretrained and config.encoder_sha256:
-            found = weights_sha256(distillmos_weights())
-            if found != config.encoder_sha256:
-                raise CheckpointError(
-                    f"this detector was fitted on DistillMOS weights {config.encoder_sha256[:12]}, the installed distillmos package has {found[:12]}; "
-                    "install the distillmos version named in pyproject.toml"
-                )
-        self.encoder = build_encoder(pretrained=config.pretrained).requires_grad_(False)
-        # the CNN's precision (voxtwin/precision.py): None = $VOXTWIN_PRECISION, else auto (bf16 where native)
-        self.precision: str | None = None
-        # the encoder's weights come from the package, never from our checkpoints
-        self.register_state_dict_post_hook(_drop_encoder_keys)
-        self.register_load_state_dict_post_hook(_ignore_missing_encoder_keys)
+        attach_frozen_encoder(self, config)
 
     def frames(self, wav: Tensor) -> Tensor:
-        """(B, T) 16 kHz -> (B, L, 1024) with L = T // 320 frames (20 ms each)."""
-        n = wav.shape[-1] // SAMPLES_PER_FRAME
-        if n == 0:
-            raise ValueError(f"distillmos-linear needs at least {SAMPLES_PER_FRAME} samples, got {wav.shape[-1]}")
-        with inference_precision(self.precision, wav.device):
-            h = self.encoder(wav[:, : n * SAMPLES_PER_FRAME] * self.config.input_gain)  # (B, 1024, L')
-        return h[:, :, :n].transpose(1, 2).float()
-
+        return cnn_frames(self.encoder, wav, input_gain=self.config.input_gain, precision=self.precision)
 
     def head(self, stats: Tensor) -> Tensor:
         z = super().head(stats)
         if self.config.bf16_logit_offset and resolve_precision(self.precision, stats.device) == "bf16":
             z = z + self.config.bf16_logit_offset
         return z
+
+
+def attach_frozen_encoder(model: nn.Module, config) -> None:
+    """Give `model` DistillMOS's CNN as `model.encoder` (checked against config.encoder_sha256), frozen, its
+    precision switch, and state-dict hooks so that the CNN's weights, which come from the package, never enter or
+    are expected in our checkpoints."""
+    if config.pretrained and config.encoder_sha256:
+        found = weights_sha256(distillmos_weights())
+        if found != config.encoder_sha256:
+            raise CheckpointError(
+                f"this detector was fitted on DistillMOS weights {config.encoder_sha256[:12]}, the installed distillmos package has {found[:12]}; "
+                "install the distillmos version named in pyproject.toml"
+            )
+    model.encoder = build_encoder(pretrained=config.pretrained).requires_grad_(False)
+    # the CNN's precision (voxtwin/precision.py): None = $VOXTWIN_PRECISION, else auto (bf16 where native)
+    model.precision = None
+    model.register_state_dict_post_hook(_drop_encoder_keys)
+    model.register_load_state_dict_post_hook(_ignore_missing_encoder_keys)
+
+
+def cnn_frames(encoder: nn.Module, wav: Tensor, *, input_gain: float, precision: str | None) -> Tensor:
+    """(B, T) 16 kHz -> (B, L, 1024) DistillMOS CNN frames with L = T // 320 frames (20 ms each)."""
+    n = wav.shape[-1] // SAMPLES_PER_FRAME
+    if n == 0:
+        raise ValueError(f"the DistillMOS front-end needs at least {SAMPLES_PER_FRAME} samples, got {wav.shape[-1]}")
+    with inference_precision(precision, wav.device):
+        h = encoder(wav[:, : n * SAMPLES_PER_FRAME] * input_gain)  # (B, 1024, L')
+    return h[:, :, :n].transpose(1, 2).float()
 
 
 def _drop_encoder_keys(module, state_dict, prefix, local_metadata) -> None:

@@ -45,32 +45,44 @@ class SpectralLinear(WindowStatsLinear):
         self.register_buffer("window", torch.hann_window(N_FFT), persistent=False)
 
     def frames(self, wav: Tensor) -> Tensor:
-        """(B, T) 16 kHz -> (B, L, 257) log power, L = 1 + (T - 512) // 160 (shorter inputs are zero-padded)."""
-        if wav.shape[-1] < N_FFT:
-            wav = torch.nn.functional.pad(wav, (0, N_FFT - wav.shape[-1]))
-        spectrum = torch.fft.rfft(wav.unfold(-1, N_FFT, HOP) * self.window)
-        return torch.log(spectrum.real.square() + spectrum.imag.square() + self.config.floor)
+        return log_power_frames(wav, self.window, self.config.floor)
 
     def window_stats(self, frames: Tensor) -> Tensor:
-        """(B, L, 257) -> (B, 771): mean, standard deviation and mean absolute frame-to-frame change per bin."""
-        std, mean = torch.std_mean(frames, dim=1, unbiased=False)
-        change = (frames[:, 1:] - frames[:, :-1]).abs().mean(1) if frames.shape[1] > 1 else torch.zeros_like(mean)
-        return torch.cat([mean, std, change], dim=1)
+        return spectral_window_stats(frames)
 
     def stats_of_windows(self, frames: Tensor, first: list[int], length: int) -> Tensor:
-        """The same numbers as window_stats per window, from plain sums (torch.std_mean is ~5x slower than two sums
-        and took a third of `fast`'s scoring time); the frames are centred on the span's mean first so that
-        variance = mean of squares - square of mean loses no precision in float32. Frame-to-frame changes are
-        computed once for the span, not once per overlapping window."""
-        offset = frames.mean(0)
-        centred = frames - offset
-        squares = centred.square()
-        change = (frames[1:] - frames[:-1]).abs()
-        rows = []
-        for a in first:
-            n = min(length, len(frames) - a)
-            shift = centred[a : a + n].sum(0) / n  # the window's mean minus the span's
-            variance = (squares[a : a + n].sum(0) / n - shift.square()).clamp(min=0)
-            moved = change[a : a + n - 1].sum(0) / (n - 1) if n > 1 else torch.zeros_like(shift)
-            rows.append(torch.cat([offset + shift, variance.sqrt(), moved]))
-        return torch.stack(rows)
+        return spectral_stats_of_windows(frames, first, length)
+
+
+def log_power_frames(wav: Tensor, window: Tensor, floor: float) -> Tensor:
+    """(B, T) 16 kHz -> (B, L, 257) log power, L = 1 + (T - 512) // 160 (shorter inputs are zero-padded)."""
+    if wav.shape[-1] < N_FFT:
+        wav = torch.nn.functional.pad(wav, (0, N_FFT - wav.shape[-1]))
+    spectrum = torch.fft.rfft(wav.unfold(-1, N_FFT, HOP) * window)
+    return torch.log(spectrum.real.square() + spectrum.imag.square() + floor)
+
+
+def spectral_window_stats(frames: Tensor) -> Tensor:
+    """(B, L, 257) -> (B, 771): mean, standard deviation and mean absolute frame-to-frame change per bin."""
+    std, mean = torch.std_mean(frames, dim=1, unbiased=False)
+    change = (frames[:, 1:] - frames[:, :-1]).abs().mean(1) if frames.shape[1] > 1 else torch.zeros_like(mean)
+    return torch.cat([mean, std, change], dim=1)
+
+
+def spectral_stats_of_windows(frames: Tensor, first: list[int], length: int) -> Tensor:
+    """(len(first), 771): spectral_window_stats of frames[a : a + length] for each a, from plain sums (torch.std_mean
+    is ~5x slower than two sums and took a third of `fast`'s scoring time); the frames are centred on the span's mean
+    first so that variance = mean of squares - square of mean loses no precision in float32. Frame-to-frame changes
+    are computed once for the span, not once per overlapping window."""
+    offset = frames.mean(0)
+    centred = frames - offset
+    squares = centred.square()
+    change = (frames[1:] - frames[:-1]).abs()
+    rows = []
+    for a in first:
+        n = min(length, len(frames) - a)
+        shift = centred[a : a + n].sum(0) / n  # the window's mean minus the span's
+        variance = (squares[a : a + n].sum(0) / n - shift.square()).clamp(min=0)
+        moved = change[a : a + n - 1].sum(0) / (n - 1) if n > 1 else torch.zeros_like(shift)
+        rows.append(torch.cat([offset + shift, variance.sqrt(), moved]))
+    return torch.stack(rows)

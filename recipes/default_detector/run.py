@@ -70,7 +70,7 @@ def channel(wav: np.ndarray, name: str) -> np.ndarray:
     return through_channel(wav, 16_000, name)
 
 
-FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear", "whisper-linear", "fused-linear")
+FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear", "distillmos-spectral-linear", "whisper-linear", "fused-linear")
 
 
 def fit_frozen(cfg, head: dict, fit, valid, cache):
@@ -83,7 +83,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     from detect.models.whisper_linear import whisper_weights
 
     pinned = {}  # the frozen front-ends' weights the head is fitted on; a checkpoint refuses any other
-    if cfg.model in ("distillmos-linear", "fused-linear"):
+    if cfg.model in ("distillmos-linear", "distillmos-spectral-linear", "fused-linear"):
         pinned["encoder_sha256"] = weights_sha256(distillmos_weights())
     if cfg.model == "whisper-linear":
         pinned["encoder_sha256"] = weights_sha256(whisper_weights())
