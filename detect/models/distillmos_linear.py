@@ -88,10 +88,7 @@ class DistillMOSLinear(WindowStatsLinear):
         return cnn_frames(self.encoder, wav, input_gain=self.config.input_gain, precision=self.precision)
 
     def head(self, stats: Tensor) -> Tensor:
-        z = super().head(stats)
-        if self.config.bf16_logit_offset and resolve_precision(self.precision, stats.device) == "bf16":
-            z = z + self.config.bf16_logit_offset
-        return z
+        return with_bf16_offset(super().head(stats), self.config.bf16_logit_offset, self.precision)
 
 
 def attach_frozen_encoder(model: nn.Module, config) -> None:
@@ -110,6 +107,11 @@ def attach_frozen_encoder(model: nn.Module, config) -> None:
     model.precision = None
     model.register_state_dict_post_hook(_drop_encoder_keys)
     model.register_load_state_dict_post_hook(_ignore_missing_encoder_keys)
+
+
+def with_bf16_offset(z: Tensor, offset: float, precision: str | None) -> Tensor:
+    """Log-odds from statistics of CNN frames made in `precision`, with bfloat16's measured shift added back."""
+    return z + offset if offset and resolve_precision(precision, z.device) == "bf16" else z
 
 
 def cnn_frames(encoder: nn.Module, wav: Tensor, *, input_gain: float, precision: str | None) -> Tensor:

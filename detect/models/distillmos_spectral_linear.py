@@ -14,12 +14,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from detect.models.distillmos_linear import FRAME_DIM, SAMPLES_PER_FRAME, attach_frozen_encoder, cnn_frames
+from detect.models.distillmos_linear import FRAME_DIM, SAMPLES_PER_FRAME, attach_frozen_encoder, cnn_frames, with_bf16_offset
 from detect.models.registry import MODELS
 from detect.models.spectral_linear import BINS, HOP, N_FFT, log_power_frames, spectral_stats_of_windows, spectral_window_stats
 from detect.models.window_stats_linear import WindowStatsLinear
 from voxtwin.features import FeatureSpec, WaveformSpec
-from voxtwin.precision import resolve_precision
 
 CNN_STATS = 2 * FRAME_DIM
 SPECTRAL_STATS = 3 * BINS
@@ -80,7 +79,4 @@ class DistillMOSSpectralLinear(WindowStatsLinear):
         return torch.cat([torch.cat([w.mean(0), w.std(0, unbiased=False)])[None] for w in (frames[a : a + length] for a in first)])
 
     def head(self, stats: Tensor) -> Tensor:
-        z = super().head(stats)
-        if self.config.bf16_logit_offset and resolve_precision(self.precision, stats.device) == "bf16":
-            z = z + self.config.bf16_logit_offset
-        return z
+        return with_bf16_offset(super().head(stats), self.config.bf16_logit_offset, self.precision)
