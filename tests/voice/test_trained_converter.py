@@ -36,6 +36,26 @@ def test_weights_round_trip_in_fp16_and_refuse_foreign_files(tmp_path):
         load_weights(tmp_path / "other.safetensors")
 
 
+def test_averaged_weights_are_the_element_wise_mean_of_one_networks_files(tmp_path):
+    from voice.converter.weight_averaging import average_weights
+
+    paths = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        paths.append(save_weights(MelGenerator(GeneratorConfig(**TINY)), tmp_path / f"w{seed}.safetensors", extra={"step": seed}))
+    parts = [load_weights(p)[0].state_dict() for p in paths]
+    mean, info = average_weights(paths)
+    for name, tensor in mean.state_dict().items():
+        assert torch.allclose(tensor, sum(part[name] for part in parts) / 3, atol=1e-6)
+    assert not torch.equal(mean.state_dict()["out.weight"], parts[0]["out.weight"])
+    assert info["averaged_from"] == ["w0.safetensors", "w1.safetensors", "w2.safetensors"] and info["parts"][2] == {"step": 2}
+    other = save_weights(MelGenerator(GeneratorConfig(**{**TINY, "channels": 8})), tmp_path / "other.safetensors")
+    with pytest.raises(CheckpointError, match="differs"):
+        average_weights([paths[0], other])
+    with pytest.raises(CheckpointError, match="at least two"):
+        average_weights(paths[:1])
+
+
 def test_shipped_weights_are_small_fp16_with_provenance():
     assert SHIPPED.is_file() and SHIPPED.stat().st_size <= 10 * 1024**2
     from safetensors import safe_open
