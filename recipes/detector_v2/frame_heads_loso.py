@@ -21,8 +21,6 @@ Frames (fp16, 1024-d, at most MAX_FRAMES per file) are cached in runs/detector_v
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from pathlib import Path
 
@@ -32,12 +30,10 @@ from torch import nn
 
 from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearConfig, build_encoder
 from detect.preprocess import load_standardized
-from voxtwin.codec import CHANNELS
 
-from frontends_loso import read_manifest  # noqa: I001  (this folder is on sys.path when the script runs)
-from layers_loso import apply_channel, channel_results
+from layers_loso import apply_channel, channel_results  # noqa: I001  (this folder is on sys.path when the script runs)
+from study_options import save_results, start, study_parser
 
-HERE = Path(__file__).resolve().parent
 WINDOW, HOP, MAX_WINDOWS = 200, 100, 6  # frames: 4 s windows, 2 s hop (50 frames a second)
 MAX_FRAMES = 1400  # 28 s: room for six evenly spaced windows of any file in the corpus
 HEADS = ("window-stats", "delta-stats", "attentive", "frame-logistic")
@@ -202,21 +198,13 @@ def out_of_fold(head: str, data: dict, labels: np.ndarray, sources: np.ndarray, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data")
-    parser.add_argument("--cache", type=Path, default=Path("runs/detector_v2"))
-    parser.add_argument("--channels", nargs="+", default=["clean", "telephone_8k"], choices=list(CHANNELS))
+    parser = study_parser(__doc__, channels=["clean", "telephone_8k"], prior=False)
     parser.add_argument("--heads", nargs="+", default=list(HEADS), choices=HEADS)
-    parser.add_argument("--c", type=float, default=0.01, help="inverse L2 strength of the logistic regressions")
     parser.add_argument("--epochs", type=int, default=4, help="epochs of the trained heads (attentive, frame-logistic)")
     parser.add_argument("--stride", type=int, default=2, help="the trained heads see every STRIDE-th frame in training")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--features-only", action="store_true", help="compute the frame caches and stop")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    rows, labels, sources = read_manifest(args.data)
+    rows, labels, sources = start(args)
     cached = {ch: cache_frames(rows, args.data, args.cache, ch) for ch in args.channels}
     if args.features_only:
         return
@@ -233,8 +221,7 @@ def main() -> None:
         results[head] = channel_results(scores, labels, sources, prior=0.5)
         line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} ({r['sources_over_35']}; pooled {r['pooled_eer']:.1f})" for ch, r in results[head].items())
         print(f"{head:15s} mean/source EER (sources > 35 %): {line}  [{time.time() - started:.0f} s]", flush=True)
-        if args.json:
-            args.json.write_text(json.dumps({"c": args.c, "epochs": args.epochs, "files": len(rows), "channels": args.channels, "results": results}, indent=1))
+        save_results(args, results, files=len(rows), epochs=args.epochs)
 
 
 if __name__ == "__main__":

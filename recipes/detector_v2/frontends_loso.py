@@ -17,9 +17,7 @@ Features are cached in runs/detector_v2/ (resumes).
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import time
 from pathlib import Path
 
@@ -31,8 +29,9 @@ from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearC
 from detect.preprocess import SAMPLE_RATE, load_standardized, standardize
 from voxtwin.whisper_encoder import encoder_frames
 
+from study_options import save_results, start, study_parser  # noqa: I001  (this folder is on sys.path when the script runs)
+
 WINDOW_S, HOP_S, MAX_WINDOWS = 4.0, 2.0, 6
-HERE = Path(__file__).resolve().parent
 
 
 def windows(wav: np.ndarray) -> list[np.ndarray]:
@@ -143,24 +142,20 @@ def read_manifest(data: Path) -> tuple[list[dict], np.ndarray, np.ndarray]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data")
-    parser.add_argument("--cache", type=Path, default=Path("runs/detector_v2"))
+    parser = study_parser(__doc__, channels=None, prior=False)
     parser.add_argument("--codec", choices=["opus"], default=None)
-    parser.add_argument("--c", type=float, default=0.01, help="inverse L2 strength of the logistic regression")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    rows, labels, sources = read_manifest(args.data)
+    rows, labels, sources = start(args)
     features = cached_features(rows, args.data, args.cache, codec=args.codec)
+    if args.features_only:
+        return
     owner = features["owner"]
     results = {}
     for name, x in {"distillmos": features["distillmos"], "whisper": features["whisper"], "fused": np.hstack([features["distillmos"], features["whisper"]])}.items():
         results[name] = report(out_of_fold_scores(x, owner, labels, sources, c=args.c), labels, sources)
         r = results[name]
         print(f"{name:10s} pooled {r['pooled_eer']:5.1f}  mean/source {r['mean_source_eer']:5.1f}  worst {r['worst_source']} {r['worst_source_eer']:.1f}  >35%: {r['sources_over_35']}", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps({"codec": args.codec, "c": args.c, "files": len(rows), "results": results}, indent=1))
+    save_results(args, results, files=len(rows), codec=args.codec)
 
 
 if __name__ == "__main__":

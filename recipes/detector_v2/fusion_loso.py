@@ -25,8 +25,6 @@ in runs/detector_v2/spectral-CHANNEL.npz and speaker-CHANNEL.npz.
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from pathlib import Path
 
@@ -35,13 +33,12 @@ import torch
 
 from detect.models.spectral_linear import SpectralLinear, SpectralLinearConfig
 from detect.preprocess import SAMPLE_RATE, load_standardized
-from voxtwin.codec import CHANNELS
 from voxtwin.features import WaveformSpec
 
-from frontends_loso import read_manifest, windows  # noqa: I001  (this folder is on sys.path when the script runs)
+from frontends_loso import windows  # noqa: I001  (this folder is on sys.path when the script runs)
 from layers_loso import apply_channel, cached_features as cached_distillmos, channel_results, out_of_fold
+from study_options import save_results, start, study_parser
 
-HERE = Path(__file__).resolve().parent
 MODELS = {
     "distillmos": ("layer5",),
     "spectral": ("spectral",),
@@ -50,6 +47,7 @@ MODELS = {
     "distillmos+speaker": ("layer5", "speaker"),
     "all three": ("layer5", "spectral", "speaker"),
 }
+SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "score-mean of all three": ("distillmos", "spectral", "speaker")}
 
 
 class SpectralStats:
@@ -119,32 +117,24 @@ def all_front_ends(rows: list[dict], root: Path, cache: Path, channel: str) -> d
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data")
-    parser.add_argument("--cache", type=Path, default=Path("runs/detector_v2"))
-    parser.add_argument("--channels", nargs="+", default=["clean", "telephone_8k"], choices=list(CHANNELS))
-    parser.add_argument("--c", type=float, default=0.01, help="inverse L2 strength of the logistic regression")
-    parser.add_argument("--prior", type=float, default=0.5, help="share of synthetic speech the calibrated probabilities assume")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--features-only", action="store_true", help="compute the caches and stop")
-    parser.add_argument("--json", type=Path)
+    parser = study_parser(__doc__, channels=["clean", "telephone_8k"])
+    parser.add_argument("--weighting", choices=["class", "source"], default="class", help="training windows weighted per class (the recipe) or per source within each class")
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    rows, labels, sources = read_manifest(args.data)
+    rows, labels, sources = start(args)
     features = {ch: all_front_ends(rows, args.data, args.cache, ch) for ch in args.channels}
     if args.features_only:
         return
-    scores = {name: out_of_fold(features, columns, labels, sources, c=args.c) for name, columns in MODELS.items()}
-    scores["score-mean distillmos, spectral"] = {ch: (scores["distillmos"][ch] + scores["spectral"][ch]) / 2 for ch in args.channels}
-    scores["score-mean of all three"] = {ch: (scores["distillmos"][ch] + scores["spectral"][ch] + scores["speaker"][ch]) / 3 for ch in args.channels}
+    scores = {name: out_of_fold(features, MODELS[name], labels, sources, c=args.c, weighting=args.weighting) for name in args.models}
+    for name, parts in SCORE_MEANS.items():
+        if all(part in scores for part in parts):
+            scores[name] = {ch: sum(scores[part][ch] for part in parts) / len(parts) for ch in args.channels}
     results = {}
     for name, by_channel in scores.items():
         results[name] = channel_results(by_channel, labels, sources, prior=args.prior)
         line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} / {r['pooled_eer']:5.1f} ({r['sources_over_35']})" for ch, r in results[name].items())
         print(f"{name:32s} mean per source / pooled EER (sources > 35 %): {line}", flush=True)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"c": args.c, "prior": args.prior, "files": len(rows), "channels": args.channels, "results": results}, indent=1))
+    save_results(args, results, files=len(rows), weighting=args.weighting)
 
 
 if __name__ == "__main__":

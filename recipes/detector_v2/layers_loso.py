@@ -19,8 +19,6 @@ Features are cached per channel in runs/detector_v2/layers-CHANNEL.npz (~15 CPU 
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from pathlib import Path
 
@@ -31,9 +29,10 @@ from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearC
 from detect.preprocess import SAMPLE_RATE, load_standardized, standardize
 from voxtwin.codec import CHANNELS, through_channel
 
-from frontends_loso import read_manifest, report, windows  # noqa: I001  (this folder is on sys.path when the script runs: the same windows and report)
+from frontends_loso import report, windows  # noqa: I001  (this folder is on sys.path when the script runs: the same windows and report)
 
-HERE = Path(__file__).resolve().parent
+from study_options import save_results, start, study_parser
+
 LAYERS = (1, 2, 3, 4, 5)  # outputs of the CNN's convolutions 0-5 (0 is a 2->64 projection of the spectrum, skipped)
 BANDS = 4
 LAYER_SETS = {
@@ -99,9 +98,21 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
     return arrays
 
 
-def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float) -> dict[str, np.ndarray]:
+def source_balanced_weights(window_sources: np.ndarray, window_labels: np.ndarray) -> np.ndarray:
+    """Window weights giving every source the same total weight within its class, and the two classes the same
+    total weight (mean weight 1): a page with many files no longer outvotes the others."""
+    weights = np.zeros(len(window_sources))
+    for label in (0, 1):
+        in_class = window_labels == label
+        names, inverse, counts = np.unique(window_sources[in_class], return_inverse=True, return_counts=True)
+        weights[in_class] = 1.0 / (counts[inverse] * len(names))
+    return weights * len(weights) / 2
+
+
+def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class") -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
-    are described by the named arrays of each channel's features side by side (e.g. "layer5")."""
+    are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
+    "class" (the two classes weigh the same) or "source" (source_balanced_weights)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -113,7 +124,11 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         fit_x = np.vstack([x[ch][train[ch]] for ch in features])
         fit_y = np.concatenate([labels[owner[ch][train[ch]]] for ch in features])
         scaler = StandardScaler().fit(fit_x)
-        model = LogisticRegression(C=c, max_iter=300, class_weight="balanced").fit(scaler.transform(fit_x), fit_y)
+        if weighting == "source":
+            fit_sources = np.concatenate([sources[owner[ch][train[ch]]] for ch in features])
+            model = LogisticRegression(C=c, max_iter=300).fit(scaler.transform(fit_x), fit_y, sample_weight=source_balanced_weights(fit_sources, fit_y))
+        else:
+            model = LogisticRegression(C=c, max_iter=300, class_weight="balanced").fit(scaler.transform(fit_x), fit_y)
         held = np.flatnonzero(sources == source)
         for ch in features:
             test = np.flatnonzero(~train[ch])
@@ -165,18 +180,8 @@ def channel_results(scores: dict[str, np.ndarray], labels: np.ndarray, sources: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data")
-    parser.add_argument("--cache", type=Path, default=Path("runs/detector_v2"))
-    parser.add_argument("--channels", nargs="+", default=list(CHANNELS), choices=list(CHANNELS))
-    parser.add_argument("--c", type=float, default=0.01, help="inverse L2 strength of the logistic regression")
-    parser.add_argument("--prior", type=float, default=0.5, help="share of synthetic speech the calibrated probabilities assume")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--features-only", action="store_true", help="compute the caches and stop")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    rows, labels, sources = read_manifest(args.data)
+    args = study_parser(__doc__, channels=list(CHANNELS)).parse_args()
+    rows, labels, sources = start(args)
     features = {ch: cached_features(rows, args.data, args.cache, ch) for ch in args.channels}
     if args.features_only:
         return
@@ -185,8 +190,7 @@ def main() -> None:
         results[name] = channel_results(out_of_fold(features, tuple(f"layer{k}" for k in layers), labels, sources, c=args.c), labels, sources, prior=args.prior)
         line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} ({r['sources_over_35']})" for ch, r in results[name].items())
         print(f"{name:28s} mean/source EER (sources > 35 %): {line}", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps({"c": args.c, "files": len(rows), "channels": args.channels, "results": results}, indent=1))
+    save_results(args, results, files=len(rows))
 
 
 if __name__ == "__main__":
