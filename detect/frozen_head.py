@@ -3,7 +3,8 @@
 
 The front-end never changes, so each training file's window statistics are computed once (with augmented copies,
 so codecs and telephone bands are seen) and logistic regression is fitted on them in seconds; the regularisation
-strength is chosen on a speaker-disjoint validation set, scored as `voxtwin detect score` scores a file.
+strength is chosen on a speaker-disjoint validation set, scored as `voxtwin detect score` scores a file, or by
+folds that hold out whole sources (`source_folds`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from detect import metrics
 from detect.data import INT16_SCALE
 from detect.parallel_scoring import score_in_parallel
 from detect.preprocess import SAMPLE_RATE, crop
+from detect.source_weights import WEIGHTINGS, source_balanced_weights
 from voxtwin.console import progress
 
 
@@ -171,31 +173,93 @@ def file_scores(window_scores: np.ndarray, owner: np.ndarray, n_files: int) -> n
     return np.bincount(owner, weights=window_scores, minlength=n_files) / np.maximum(np.bincount(owner, minlength=n_files), 1)
 
 
-def fit_head(model, train: WindowStats, train_bonafide: np.ndarray, valid: WindowStats, valid_bonafide: np.ndarray, *, c_grid=(0.01, 0.03, 0.1, 0.3, 1.0)) -> dict:
-    """Fit standardisation + logistic regression (bona fide = 1) into `model`'s head; C chosen by validation EER
-    of file scores. Returns {"C": ..., "valid_eer_percent": ..., "grid": {C: EER}}."""
-    from sklearn.linear_model import LogisticRegression
+def fit_head(
+    model, train: WindowStats, train_bonafide: np.ndarray, valid: WindowStats, valid_bonafide: np.ndarray, *, c_grid=(0.01, 0.03, 0.1, 0.3, 1.0),
+    train_sources: np.ndarray | None = None, weighting: str = "class", source_folds: int = 0,
+) -> dict:
+    """Fit standardisation + logistic regression (bona fide = 1) into `model`'s head.
 
+    Args:
+        train_sources: one source name per training file; needed by the two options below.
+        weighting: "class" (the two classes weigh the same) or "source" (also every source within its class,
+            detect/source_weights.py).
+        source_folds: 0 chooses C by the validation EER of file scores (unseen speakers of the training sources);
+            k > 1 by the pooled out-of-fold file EER of k folds that each hold out whole sources, i.e. by how well
+            the head meets sources it has not seen.
+
+    Returns:
+        {"C": ..., "valid_eer_percent": ..., "grid": {C: validation EER}} (+ "source_fold_grid" with source_folds).
+    """
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {', '.join(WEIGHTINGS)}, not {weighting!r}")
+    if (weighting == "source" or source_folds) and train_sources is None:
+        raise ValueError("source weighting and source folds need train_sources")
     mean = train.stats.mean(0)
     scale = train.stats.std(0) + 1e-6
     x = (train.stats - mean) / scale
     y = train_bonafide[train.owner].astype(int)
+    window_sources = None if train_sources is None else np.asarray(train_sources)[train.owner]
+    weights = source_balanced_weights(window_sources, y) if weighting == "source" else None
     xv = (valid.stats - mean) / scale
-    grid, best = {}, None
+    grid, fitted = {}, {}
     for c in c_grid:
-        clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(x, y)
-        scores = file_scores(clf.decision_function(xv), valid.owner, len(valid_bonafide))
-        eer = 100 * metrics.eer(scores[valid_bonafide], scores[~valid_bonafide])[0]
-        grid[c] = eer
-        if best is None or eer < best[0]:
-            best = (eer, c, clf)
-    eer, c, clf = best
+        fitted[c] = _logistic(x, y, c, weights)
+        scores = file_scores(fitted[c].decision_function(xv), valid.owner, len(valid_bonafide))
+        grid[c] = 100 * metrics.eer(scores[valid_bonafide], scores[~valid_bonafide])[0]
+    result = {}
+    if source_folds:
+        fold_grid = source_fold_eers(x, y, train.owner, np.asarray(train_sources), np.asarray(train_bonafide), c_grid, weighting=weighting, folds=source_folds)
+        c = min(c_grid, key=lambda k: fold_grid[k])
+        result["source_fold_grid"] = {str(k): v for k, v in fold_grid.items()}
+    else:
+        c = min(c_grid, key=lambda k: grid[k])
+    clf = fitted[c]
     with torch.no_grad():
         model.mean.copy_(torch.from_numpy(mean))
         model.scale.copy_(torch.from_numpy(scale))
         model.out.weight.copy_(torch.from_numpy(clf.coef_.astype(np.float32)))
         model.out.bias.copy_(torch.from_numpy(clf.intercept_.astype(np.float32)))
-    return {"C": c, "valid_eer_percent": eer, "grid": {str(k): v for k, v in grid.items()}}
+    return {"C": c, "valid_eer_percent": grid[c], "grid": {str(k): v for k, v in grid.items()}, **result}
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, c: float, weights: np.ndarray | None):
+    from sklearn.linear_model import LogisticRegression
+
+    if weights is None:
+        return LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(x, y)
+    return LogisticRegression(C=c, max_iter=2000).fit(x, y, sample_weight=weights)
+
+
+def source_folds_of(file_sources: np.ndarray, owner: np.ndarray, folds: int) -> dict[str, int]:
+    """{source: fold}: sources dealt out largest first, each to the fold with the fewest windows so far, so the
+    folds hold similar numbers of windows."""
+    names, counts = np.unique(file_sources[owner], return_counts=True)
+    sizes, out = [0] * folds, {}
+    for name, count in sorted(zip(names, counts), key=lambda nc: (-nc[1], nc[0])):
+        fold = sizes.index(min(sizes))
+        out[str(name)] = fold
+        sizes[fold] += int(count)
+    return out
+
+
+def source_fold_eers(
+    x: np.ndarray, y: np.ndarray, owner: np.ndarray, file_sources: np.ndarray, file_bonafide: np.ndarray, c_grid, *, weighting: str, folds: int
+) -> dict[float, float]:
+    """{C: pooled EER (%) of out-of-fold file scores}, each file scored by the head fitted without its source."""
+    fold_of = source_folds_of(file_sources, owner, folds)
+    window_fold = np.array([fold_of[str(s)] for s in file_sources[owner]])
+    window_sources = file_sources[owner]
+    out = {}
+    for c in c_grid:
+        logits = np.zeros(len(y))
+        for fold in range(folds):
+            held = window_fold == fold
+            weights = source_balanced_weights(window_sources[~held], y[~held]) if weighting == "source" else None
+            logits[held] = _logistic(x[~held], y[~held], c, weights).decision_function(x[held])
+        scores = file_scores(logits, owner, len(file_bonafide))
+        seen = np.bincount(owner, minlength=len(file_bonafide)) > 0
+        out[c] = 100 * metrics.eer(scores[seen & file_bonafide], scores[seen & ~file_bonafide])[0]
+    return out
 
 
 def score_stats(model, stats: WindowStats, n_files: int) -> np.ndarray:

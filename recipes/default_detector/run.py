@@ -81,7 +81,11 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     from detect.models import build_model
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
     from detect.models.whisper_linear import whisper_weights
+    from detect.source_weights import WEIGHTINGS
 
+    weighting = head.get("weighting", "class")
+    if weighting not in WEIGHTINGS:
+        raise SystemExit(f"error: head.weighting must be one of {', '.join(WEIGHTINGS)}, not {weighting!r}")
     pinned = {}  # the frozen front-ends' weights the head is fitted on; a checkpoint refuses any other
     if cfg.model in ("distillmos-linear", "distillmos-spectral-linear", "fused-linear"):
         pinned["encoder_sha256"] = weights_sha256(distillmos_weights())
@@ -114,7 +118,8 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     valid_stats = cached("valid", valid_waves, train_hop_windows=False)
     fit_bonafide = np.array([not t.is_spoof for t in fit_kept])
     valid_bonafide = np.array([not t.is_spoof for t in valid_kept])
-    result = fit_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide)
+    train_sources = np.array([t.source for t in fit_kept])
+    result = fit_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide, train_sources=train_sources, weighting=weighting, source_folds=head.get("source_folds", 0))
     logging.info("head: %s", result)
     record = {"recipe": "default_detector", "config": {"model": cfg.model, "seed": cfg.seed, "head": head}, "n_train": len(fit_kept), "n_valid": len(valid_kept),
               "train_sources": sorted({t.source for t in fit_kept}), "head_fit": result, "best_valid_eer_percent": result["valid_eer_percent"]}

@@ -27,6 +27,7 @@ import torch
 
 from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearConfig, build_encoder
 from detect.preprocess import SAMPLE_RATE, load_standardized, standardize
+from detect.source_weights import source_balanced_weights
 from voxtwin.codec import CHANNELS, through_channel
 
 from frontends_loso import report, windows  # noqa: I001  (this folder is on sys.path when the script runs: the same windows and report)
@@ -98,21 +99,10 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
     return arrays
 
 
-def source_balanced_weights(window_sources: np.ndarray, window_labels: np.ndarray) -> np.ndarray:
-    """Window weights giving every source the same total weight within its class, and the two classes the same
-    total weight (mean weight 1): a page with many files no longer outvotes the others."""
-    weights = np.zeros(len(window_sources))
-    for label in (0, 1):
-        in_class = window_labels == label
-        names, inverse, counts = np.unique(window_sources[in_class], return_inverse=True, return_counts=True)
-        weights[in_class] = 1.0 / (counts[inverse] * len(names))
-    return weights * len(weights) / 2
-
-
 def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class") -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
-    "class" (the two classes weigh the same) or "source" (source_balanced_weights)."""
+    "class" (the two classes weigh the same) or "source" (detect/source_weights.py)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
