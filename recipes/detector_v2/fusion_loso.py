@@ -33,6 +33,7 @@ import torch
 
 from detect.models.spectral_linear import SpectralLinear, SpectralLinearConfig
 from detect.preprocess import SAMPLE_RATE, load_standardized
+from detect.source_weights import WEIGHTINGS
 from voxtwin.features import WaveformSpec
 
 from frontends_loso import windows  # noqa: I001  (this folder is on sys.path when the script runs)
@@ -118,7 +119,7 @@ def all_front_ends(rows: list[dict], root: Path, cache: Path, channel: str) -> d
 
 def main() -> None:
     parser = study_parser(__doc__, channels=["clean", "telephone_8k"])
-    parser.add_argument("--weighting", choices=["class", "source"], default="class", help="training windows weighted per class (the recipe) or per source within each class")
+    parser.add_argument("--weighting", choices=WEIGHTINGS, default="class", help="training windows weighted per class (the recipe) or per source within each class")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     args = parser.parse_args()
     rows, labels, sources = start(args)
