@@ -4,7 +4,10 @@ voice, scored by similarity to the target's own recording, WER against Whisper's
 HiFi-GAN copy, and DistillMOS. This is where stages, steps and the postfilter gain are chosen.
 
     python recipes/voice_converter/validate.py runs/voice_converter/model/adversarial-2000.safetensors \\
-        runs/voice_converter/model/content-1000.safetensors [--gains 1.0 1.2] [--json out.json]
+        runs/voice_converter/model/content-1000.safetensors [--gains 1.0 1.2] [--enhance] [--json out.json]
+
+--enhance also judges every conversion after DeepFilterNet3 (voxtwin/speech_enhancement.py): does an enhancer
+after the vocoder make conversions sound more natural without losing the voice or the words?
 """
 
 import argparse
@@ -22,6 +25,7 @@ from voice.converter.training import is_validation_speaker
 from voice.converter.weights import load_weights
 from voice.vocoders import HiFiGAN
 from voxtwin import audio
+from voxtwin.speech_enhancement import enhance
 
 HERE = Path(__file__).resolve().parent
 MAX_FRAMES = 8 * 86  # recordings under ~8 s, one per speaker
@@ -62,6 +66,7 @@ def main() -> None:
     parser.add_argument("--validation-share", type=float, default=0.05, help="as in training (the speakers' hash split)")
     parser.add_argument("--gains", nargs="+", type=float, default=[VARIANCE_GAIN], help="postfilter gains to try")
     parser.add_argument("--every-recording", action="store_true", help="every validation recording (its first 8 s) as a source (default: one short one per speaker)")
+    parser.add_argument("--enhance", action="store_true", help="also judge each conversion after DeepFilterNet3 enhancement")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -72,7 +77,8 @@ def main() -> None:
     vocoder = HiFiGAN()
     to_16k = lambda mel: audio.resample(vocoder.mel_to_wav(mel), vocoder.sample_rate, 16_000)  # noqa: E731
     models = {w: load_weights(w)[0] for w in args.weights}
-    scores: dict[tuple[Path, float], list] = {(w, g): [] for w in args.weights for g in args.gains}
+    stages = (False, True) if args.enhance else (False,)
+    scores: dict[tuple[Path, float, bool], list] = {(w, g, e): [] for w in args.weights for g in args.gains for e in stages}
     for source, target in trials:
         source_wav, reference = to_16k(torch.from_numpy(source["mel"])[None]), to_16k(torch.from_numpy(target["mel"])[None])
         text = judges.transcribe(source_wav, 16_000)
@@ -82,17 +88,19 @@ def main() -> None:
         n = source["mel"].shape[1]
         inputs = (torch.from_numpy(on_mel_grid(source["content"], n).astype(np.float32))[None], torch.from_numpy(pitch_input(log_f0, voiced))[None],
                   torch.from_numpy(target["d_vector"])[None])
-        for (weights, gain), rows in scores.items():
+        for (weights, gain, enhanced), rows in scores.items():
             with torch.inference_mode():
                 converted = to_16k(restore_variance(models[weights](*inputs), gain))
+            if enhanced:
+                converted = enhance(converted, 16_000)
             rows.append((judges.speaker_similarity(converted, 16_000, reference, 16_000),
                          judges.word_error_rate(judges.transcribe(converted, 16_000), text), judges.distill_mos(converted, 16_000)))
-    table = [{"weights": str(w), "gain": g, "similarity": float(np.mean([r[0] for r in rows])), "wer": float(np.mean([r[1] for r in rows])),
-              "distillmos": float(np.mean([r[2] for r in rows])), "pairs": len(rows)} for (w, g), rows in scores.items()]
+    table = [{"weights": str(w), "gain": g, "enhanced": e, "similarity": float(np.mean([r[0] for r in rows])), "wer": float(np.mean([r[1] for r in rows])),
+              "distillmos": float(np.mean([r[2] for r in rows])), "pairs": len(rows)} for (w, g, e), rows in scores.items()]
     print(f"{len(trials)} validation pairs")
-    print("| weights | gain | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- |")
+    print("| weights | gain | enhanced | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- | --- |")
     for row in table:
-        print(f"| {Path(row['weights']).name} | {row['gain']} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
+        print(f"| {Path(row['weights']).name} | {row['gain']} | {'DeepFilterNet3' if row['enhanced'] else '-'} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
     if args.json:
         args.json.write_text(json.dumps(table, indent=1))
 
