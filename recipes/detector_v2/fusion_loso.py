@@ -9,6 +9,8 @@ features. Compared on the same windows and folds:
   distillmos     `default`'s statistics (the last convolution, as shipped)
   spectral       `fast`'s statistics
   speaker        the statistics of the Resemblyzer speaker encoder's frames (its last LSTM layer; 512 numbers)
+  dnsmos         DNSMOS P.835's last convolution, pooling, hidden layer and scores (speechmos wheel; 1,475 numbers)
+  prosody        the F0 and energy contours' statistics (WORLD; 47 numbers)
   A+B            front-ends side by side into one logistic unit (feature fusion)
   score-mean     the mean of single-front-end models' out-of-fold log-odds (score fusion; no weight is tuned)
 
@@ -17,10 +19,10 @@ each fold trains on the other sources in every channel given (as recorded and th
 by default), scores the held-out files in each channel (mean window log-odds), and verdicts come from Platt scaling
 fitted on the other sources' out-of-fold scores, at the shipped thresholds.
 
-    python recipes/detector_v2/fusion_loso.py --features-only --channels clean   # one channel's caches (~15 CPU min)
+    python recipes/detector_v2/fusion_loso.py --features-only --channels clean   # one channel's caches (those --models read)
     python recipes/detector_v2/fusion_loso.py --channels clean telephone_8k opus_16k --json runs/detector_v2/fusion.json
 DistillMOS statistics are shared with layers_loso.py (runs/detector_v2/layers-CHANNEL.npz); the others are cached
-in runs/detector_v2/spectral-CHANNEL.npz and speaker-CHANNEL.npz.
+in runs/detector_v2/NAME-CHANNEL.npz, each computed only when a chosen model reads it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ MODELS = {
     "distillmos+spectral": ("layer5", "spectral"),
     "distillmos+speaker": ("layer5", "speaker"),
     "all three": ("layer5", "spectral", "speaker"),
+    "dnsmos": ("dnsmos",),
+    "distillmos+dnsmos": ("layer5", "dnsmos"),
+    "distillmos+spectral+dnsmos": ("layer5", "spectral", "dnsmos"),
+    "prosody": ("prosody",),
+    "distillmos+spectral+prosody": ("layer5", "spectral", "prosody"),
 }
 SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "score-mean of all three": ("distillmos", "spectral", "speaker")}
 
@@ -79,7 +86,92 @@ class SpeakerStats:
         return torch.cat([frames.mean(0), frames.std(0, unbiased=False)]).numpy()
 
 
-FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats}
+class DnsmosStats:
+    """DNSMOS P.835's frames (the speechmos wheel's sig_bak_ovr.onnx, a quality model trained on degraded speech, like
+    DistillMOS but another network and data): per (channel, band) time means and per-channel spreads of its last
+    convolution, its own max pooling, its last hidden layer and its three scores (1,475 numbers). The graph takes
+    exactly 9.01 s; its framing is reopened to any length (frames of 320 samples, hop 160), so a 4 s window is
+    read once, not padded. Shorter windows are tiled to 4 s."""
+
+    OUTPUTS = ("mos_estimator_logpow/conv2d_6/Relu:0", "mos_estimator_logpow/global_max_pooling2d/Max:0", "mos_estimator_logpow/dense_1/Relu:0")
+
+    def __init__(self) -> None:
+        try:
+            import onnx
+            import onnxruntime
+            import speechmos
+        except ImportError:
+            raise SystemExit("error: the dnsmos front-end needs: pip install speechmos onnx") from None
+        from onnx import numpy_helper
+
+        model = onnx.load(Path(speechmos.__file__).parent / "dnsmos_models" / "sig_bak_ovr.onnx")
+        for tensor in model.graph.initializer:
+            value = numpy_helper.to_array(tensor)
+            if tensor.name == "input_1:01_cropping_end":  # [:, :144000] -> [:, :-160]
+                tensor.CopyFrom(numpy_helper.from_array(np.array([value[0], -160], dtype=value.dtype), tensor.name))
+            elif tensor.name in ("shape_tensor", "shape_tensor1"):  # (-1, 900, 160) -> (1, -1, 160)
+                tensor.CopyFrom(numpy_helper.from_array(np.array([1, -1, 160], dtype=value.dtype), tensor.name))
+        model.graph.input[0].type.tensor_type.shape.dim[1].dim_param = "samples"
+        for name in self.OUTPUTS:
+            model.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        self.session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        n = 4 * SAMPLE_RATE
+        if len(w) < n:
+            w = np.tile(w, int(np.ceil(n / max(1, len(w)))))[:n]
+        w = np.ascontiguousarray(w[: len(w) // 160 * 160], dtype=np.float32)[None]
+        scores, frames, pooled, hidden = self.session.run(None, {"input_1": w})
+        frames = frames[0]  # (64 channels, time, 20 bands)
+        return np.concatenate([frames.mean(1).ravel(), frames.std(1).mean(1), pooled[0], hidden[0], scores[0]])
+
+
+class ProsodyStats:
+    """The pitch and loudness contours' statistics (WORLD DIO + StoneMask F0 and frame log-energy, 5 ms hop; 47
+    numbers): how often and how long the voice is voiced, the spread and smoothness of log-F0 (frame-to-frame
+    change, its second difference, the jitter-like residual after a 50 ms median) and of the energy. Synthetic
+    pitch is said to be too smooth; unlike the spectrum, a contour survives codecs and the telephone band."""
+
+    HOP = 80  # 5 ms at 16 kHz
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        import pyworld
+        from scipy.ndimage import median_filter
+
+        x = np.ascontiguousarray(w, dtype=np.float64)
+        f0, times = pyworld.dio(x, SAMPLE_RATE, f0_floor=50.0, f0_ceil=600.0, frame_period=1000 * self.HOP / SAMPLE_RATE)
+        f0 = pyworld.stonemask(x, f0, times, SAMPLE_RATE)
+        frames = np.lib.stride_tricks.sliding_window_view(np.pad(x, (0, 400)), 400)[:: self.HOP][: len(f0)]
+        energy = np.log(np.mean(frames**2, axis=1) + 1e-8)
+        voiced = f0 > 0
+        # voiced runs: count per second and mean length
+        edges = np.diff(np.concatenate([[0], voiced.astype(int), [0]]))
+        runs = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+        seconds = len(f0) * self.HOP / SAMPLE_RATE
+        out = [voiced.mean(), len(runs) / seconds, runs.mean() * self.HOP / SAMPLE_RATE if len(runs) else 0.0]
+        log_f0 = np.log(f0[voiced]) if voiced.sum() >= 8 else np.zeros(8)
+        within = np.concatenate([np.diff(np.log(f0[a:b])) for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)) if b - a >= 3] or [np.zeros(2)])
+        second = np.diff(within) if len(within) > 1 else np.zeros(1)
+        residual = log_f0 - median_filter(log_f0, size=11, mode="nearest")
+        out += _moments(log_f0 - log_f0.mean()) + _moments(within) + _moments(np.abs(within)) + _moments(second) + _moments(residual)
+        out += list(np.histogram(np.abs(within), bins=[0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, np.inf])[0] / max(1, len(within)))
+        d_energy = np.diff(energy)
+        out += _moments(energy - energy.mean()) + _moments(d_energy) + [np.corrcoef(energy[voiced], np.log(f0[voiced]))[0, 1] if voiced.sum() > 8 else 0.0]
+        return np.nan_to_num(np.asarray(out, dtype=np.float32))
+
+
+def _moments(x: np.ndarray) -> list[float]:
+    """Spread, 5 / 50 / 95th percentiles and excess kurtosis of a contour's values."""
+    if len(x) < 2:
+        return [0.0] * 5
+    sd = x.std()
+    kurtosis = float(np.mean((x - x.mean()) ** 4) / sd**4 - 3) if sd > 0 else 0.0
+    return [sd, *np.percentile(x, [5, 50, 95]), kurtosis]
+
+
+FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats}
 
 
 @torch.inference_mode()
@@ -106,10 +198,11 @@ def cached_stats(name: str, rows: list[dict], root: Path, cache: Path, channel: 
     return arrays
 
 
-def all_front_ends(rows: list[dict], root: Path, cache: Path, channel: str) -> dict[str, np.ndarray]:
+def all_front_ends(rows: list[dict], root: Path, cache: Path, channel: str, models: list[str]) -> dict[str, np.ndarray]:
+    """The statistics the chosen models read (DistillMOS's always: it defines the windows), cached per channel."""
     distillmos = cached_distillmos(rows, root, cache, channel)
     features = {"layer5": distillmos["layer5"], "owner": distillmos["owner"]}
-    for name in FRONT_ENDS:
+    for name in sorted({part for model in models for part in MODELS[model]} & set(FRONT_ENDS)):
         stats = cached_stats(name, rows, root, cache, channel)
         if not np.array_equal(distillmos["owner"], stats["owner"]):
             raise SystemExit(f"error: the {channel} caches describe different windows; delete {cache}/*-{channel}.npz and rerun")
@@ -123,7 +216,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     args = parser.parse_args()
     rows, labels, sources = start(args)
-    features = {ch: all_front_ends(rows, args.data, args.cache, ch) for ch in args.channels}
+    features = {ch: all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.channels}
     if args.features_only:
         return
     scores = {name: out_of_fold(features, MODELS[name], labels, sources, c=args.c, weighting=args.weighting) for name in args.models}
