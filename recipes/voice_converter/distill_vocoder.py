@@ -3,11 +3,15 @@ pruned from V1 and fine-tuned to copy V1's waveform on real and converted mels; 
 
     python recipes/voice_converter/prepare.py            # once: cache features (the converter's cache)
     python recipes/voice_converter/distill_vocoder.py [--steps N] [--refit] [--threads 2] [--device cuda]
+    python recipes/voice_converter/distill_vocoder.py --adversarial-weight 0.1 --out runs/voice_converter/model/vocoder-gan
     python benchmarks/clone.py --vocoder runs/voice_converter/model/vocoder/compact-STEP.safetensors   # judge it
 
 First run: V1's waveforms for the teacher pool (`vocoder.chunks` chunks of 1.9 s, ~10 min on 2 cores), kept in
 OUT/teacher_pool.npz. `--refit` re-solves every pruned layer by least squares before fine-tuning (~4 min). The same
-command runs on a GPU (--device cuda). Results so far: voice/converter/MODEL_CARD.md.
+command runs on a GPU (--device cuda). `--adversarial-weight W` (> 0) adds waveform critics (period and scale
+discriminators, voice/converter/waveform_discriminators.py) that learn to tell V1's waveform from the student's, as
+HiFi-GAN was trained; it resumes a spectral-only run's distill_last.pt with fresh critics (copy it to the new --out).
+Results so far: voice/converter/MODEL_CARD.md.
 """
 
 import argparse
@@ -29,9 +33,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--device")
     parser.add_argument("--refit", action="store_true", help="re-solve the pruned layers by least squares before fine-tuning")
+    parser.add_argument("--adversarial-weight", type=float, help="> 0: train against waveform critics too (their losses times this)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    overrides = {k: v for k, v in {"steps": args.steps, "threads": args.threads, "device": args.device, "refit": args.refit or None}.items() if v is not None}
+    overrides = {k: v for k, v in {"steps": args.steps, "threads": args.threads, "device": args.device, "refit": args.refit or None, "adversarial_weight": args.adversarial_weight}.items() if v is not None}
     settings = DistillSettings(**{**config["vocoder"], **overrides})
     if not args.cache.is_dir() or not any(args.cache.glob("*.npz")):
         raise SystemExit(f"error: no cached features in {args.cache}: run recipes/voice_converter/prepare.py first")

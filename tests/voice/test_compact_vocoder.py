@@ -132,3 +132,57 @@ def test_compact_vocoder_weights_resynthesize_like_any_vocoder(tmp_path):
     vocoder = CompactHiFiGANVocoder(path)
     y = vocoder.resynthesize(np.random.default_rng(0).standard_normal(16_000).astype(np.float32) * 0.1, 16_000)
     assert vocoder.sample_rate == 22_050 and abs(len(y) - 22_050) <= 256 and np.all(np.isfinite(y))
+
+
+def test_waveform_critics_learn_to_tell_a_clean_tone_from_a_buzzy_copy():
+    from voice.converter.waveform_discriminators import WaveformDiscriminators, discriminator_loss, feature_matching_loss, generator_loss
+
+    torch.manual_seed(0)
+    t = torch.arange(2048) / 22_050
+    clean = torch.stack([0.3 * torch.sin(2 * torch.pi * f * t) for f in (140.0, 180.0, 220.0, 260.0)])
+    buzzy = clean + 0.15 * torch.sign(torch.sin(2 * torch.pi * 3_000 * t))  # the same tones with a 3 kHz square-wave buzz
+    critics = WaveformDiscriminators()
+    optimizer = torch.optim.AdamW(critics.parameters(), lr=1e-3, betas=(0.8, 0.99))
+    losses = []
+    for _ in range(40):
+        loss = discriminator_loss(critics(clean), critics(buzzy))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.3 * losses[0]
+    with torch.no_grad():
+        real, fake = critics(clean), critics(buzzy)
+        # every critic but the coarsest scale (5.5 kHz: the buzz is averaged away there) tells them apart
+        assert sum(bool(r.mean() > f.mean() + 0.5) for (r, _), (f, _) in zip(real, fake)) >= 6
+        assert generator_loss(fake) > generator_loss(real)  # the student is pushed toward the target's scores
+        assert feature_matching_loss(real, real) == 0 and feature_matching_loss(real, fake) > 0
+
+
+def test_adversarial_distillation_saves_its_critics_and_resumes_a_spectral_run(tmp_path, monkeypatch):
+    from voice.converter import vocoder_distillation as vd
+
+    torch.manual_seed(0)
+    teacher = CompactHiFiGAN(WIDE).eval()
+
+    class FakeV1:
+        def __init__(self, *a, **k):
+            self.generator = teacher
+
+    monkeypatch.setattr("voice.vocoders.HiFiGAN", FakeV1)
+    mels = np.stack([m[0].numpy() for m in _mels(6, 40)]).astype(np.float16)
+    with torch.no_grad():
+        waves = np.stack([teacher(torch.from_numpy(m.astype(np.float32))[None])[0, 0].numpy() for m in mels]).astype(np.float16)
+    pool = tmp_path / "pool.npz"
+    np.savez(pool, train_mel=mels[:4], train_wave=waves[:4], val_mel=mels[4:], val_wave=waves[4:])
+    settings = vd.DistillSettings(steps=2, batch_size=2, core_frames=8, context_frames=4, checkpoint_every=2, validate_every=2, threads=1, channels=16)
+    vd.distill(pool, tmp_path / "out", settings)  # spectral only
+    assert "critics" not in torch.load(tmp_path / "out" / "distill_last.pt", weights_only=True)
+    settings.steps, settings.adversarial_weight = 4, 0.1
+    vd.distill(pool, tmp_path / "out", settings)  # resumes at step 2 with fresh critics
+    state = torch.load(tmp_path / "out" / "distill_last.pt", weights_only=True)
+    assert state["step"] == 4 and "critics" in state and "critic_optimizer" in state
+    settings.steps = 6
+    vd.distill(pool, tmp_path / "out", settings)  # and resumes the critics too
+    history = json.loads((tmp_path / "out" / "distill_history.json").read_text())
+    assert [h["step"] for h in history] == [0, 2, 4, 6] and all(np.isfinite(h["mel_l1"]) for h in history)

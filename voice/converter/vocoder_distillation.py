@@ -5,7 +5,10 @@ The teacher's output is precomputed once (`teacher_pool`): chunks of mels from t
 recording's own mel) and the shipped converter's output for it in another speaker's voice (what `convert` feeds the
 vocoder). Training crops a chunk with context on both sides and compares only the middle, where V1 had the same
 context. Loss: multi-resolution STFT (log magnitude + spectral convergence), the 80-band mel L1 HiFi-GAN is trained
-with, and a small waveform L1 that keeps the phase near V1's.
+with, and a small waveform L1 that keeps the phase near V1's. Those losses alone left the student buzzy, so with
+`adversarial_weight` > 0 waveform critics (voice/converter/waveform_discriminators.py) also learn to tell V1's
+waveform from the student's, and the student is trained against them (least-squares GAN + feature matching), as
+HiFi-GAN itself was trained; that needs many steps, i.e. a GPU (`--device cuda`), though it runs on a CPU.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import torch.nn.functional as F
 
 from voice.converter.compact_vocoder import CompactHiFiGAN, VocoderConfig, choose_channels, prune_from, refit_layers, save_vocoder
 from voice.converter.training import CachedCorpus, save_state, split_files
+from voice.converter.waveform_discriminators import WaveformDiscriminators, discriminator_loss, feature_matching_loss, generator_loss
 
 log = logging.getLogger(__name__)
 HOP = 256
@@ -51,6 +55,9 @@ class DistillSettings:
     channels: int = 256
     refit: bool = False  # re-solve each pruned layer by least squares on `refit_chunks` teacher chunks first
     refit_chunks: int = 12
+    adversarial_weight: float = 0.0  # > 0: waveform critics join (their losses times this; 0 = spectral copying only)
+    feature_matching_weight: float = 2.0  # relative to the adversarial term, as HiFi-GAN
+    discriminator_learning_rate: float = 2e-4
 
 
 def _chunks_of(corpus: CachedCorpus, n: int, frames: int, rng: np.random.Generator, converter) -> list[np.ndarray]:
@@ -199,6 +206,13 @@ def distill(pool_path: Path, out_dir: Path, settings: DistillSettings) -> Path:
     optimizer = torch.optim.AdamW(student.parameters(), lr=settings.learning_rate, betas=(0.8, 0.99), weight_decay=0.0)
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
+    critics = critic_optimizer = None
+    if settings.adversarial_weight > 0:
+        critics = WaveformDiscriminators().to(device).train()
+        critic_optimizer = torch.optim.AdamW(critics.parameters(), lr=settings.discriminator_learning_rate, betas=(0.8, 0.99), weight_decay=0.0)
+        if state is not None and "critics" in state:  # a spectral-only checkpoint resumes with fresh critics
+            critics.load_state_dict(state["critics"])
+            critic_optimizer.load_state_dict(state["critic_optimizer"])
     mel_loss = _MelLoss(device)
     if not history:
         history.append({"step": 0, **validation_losses(student, pool, mel_loss, device)})
@@ -210,6 +224,13 @@ def distill(pool_path: Path, out_dir: Path, settings: DistillSettings) -> Path:
         mel, target = (t.to(device) for t in _batch(pool["train_mel"], pool["train_wave"], rng, settings))
         y = _core(student(mel), settings)
         loss = stft_loss(y, target) + settings.mel_weight * mel_loss(y, target) + settings.wave_weight * F.l1_loss(y, target) / target.abs().mean().clamp_min(1e-4)
+        if critics is not None:
+            critic_loss = discriminator_loss(critics(target), critics(y.detach()))
+            critic_optimizer.zero_grad(set_to_none=True)
+            critic_loss.backward()
+            critic_optimizer.step()
+            real, fake = critics(target), critics(y)
+            loss = loss + settings.adversarial_weight * (generator_loss(fake) + settings.feature_matching_weight * feature_matching_loss(real, fake))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(student.parameters(), 10.0)
@@ -217,7 +238,8 @@ def distill(pool_path: Path, out_dir: Path, settings: DistillSettings) -> Path:
         step += 1
         running.append(loss.item())
         if step % settings.checkpoint_every == 0 or step == settings.steps:
-            save_state(state_path, {"model": student.state_dict(), "optimizer": optimizer.state_dict(), "step": step})
+            critic_state = {"critics": critics.state_dict(), "critic_optimizer": critic_optimizer.state_dict()} if critics is not None else {}
+            save_state(state_path, {"model": student.state_dict(), "optimizer": optimizer.state_dict(), "step": step, **critic_state})
             log.info("step %d: loss %.4f (%.2f s/step)", step, float(np.mean(running)), (time.perf_counter() - started) / len(running))
             running, started = [], time.perf_counter()
         if step % settings.validate_every == 0 or step == settings.steps:
