@@ -229,8 +229,12 @@ def distill(pool_path: Path, out_dir: Path, settings: DistillSettings) -> Path:
             critic_optimizer.zero_grad(set_to_none=True)
             critic_loss.backward()
             critic_optimizer.step()
-            real, fake = critics(target), critics(y)
+            critics.requires_grad_(False)  # the student's step: gradients flow through the critics, not into them
+            with torch.no_grad():
+                real = critics(target)
+            fake = critics(y)
             loss = loss + settings.adversarial_weight * (generator_loss(fake) + settings.feature_matching_weight * feature_matching_loss(real, fake))
+            critics.requires_grad_(True)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(student.parameters(), 10.0)
