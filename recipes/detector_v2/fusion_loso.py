@@ -21,8 +21,9 @@ fitted on the other sources' out-of-fold scores, at the shipped thresholds.
 
     python recipes/detector_v2/fusion_loso.py --features-only --channels clean   # one channel's caches (those --models read)
     python recipes/detector_v2/fusion_loso.py --channels clean telephone_8k opus_16k --json runs/detector_v2/fusion.json
-DistillMOS statistics are shared with layers_loso.py (runs/detector_v2/layers-CHANNEL.npz); the others are cached
-in runs/detector_v2/NAME-CHANNEL.npz, each computed only when a chosen model reads it.
+The front-ends live in front_ends.py. DistillMOS statistics are shared with layers_loso.py
+(runs/detector_v2/layers-CHANNEL.npz); the others are cached in runs/detector_v2/NAME-CHANNEL.npz, each computed
+only when a chosen model reads it.
 """
 
 from __future__ import annotations
@@ -33,12 +34,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detect.models.spectral_linear import SpectralLinear, SpectralLinearConfig
 from detect.preprocess import SAMPLE_RATE, load_standardized
 from detect.source_weights import WEIGHTINGS
-from voxtwin.features import WaveformSpec
 
-from frontends_loso import windows  # noqa: I001  (this folder is on sys.path when the script runs)
+from front_ends import FRONT_ENDS  # noqa: I001  (this folder is on sys.path when the script runs)
+from frontends_loso import windows
 from layers_loso import apply_channel, cached_features as cached_distillmos, channel_results, out_of_fold
 from study_options import save_results, start, study_parser
 
@@ -58,120 +58,6 @@ MODELS = {
 SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "score-mean of all three": ("distillmos", "spectral", "speaker")}
 
 
-class SpectralStats:
-    """`fast`'s statistics of a window: per-bin mean, spread and frame-to-frame change of the log power spectrum."""
-
-    def __init__(self) -> None:
-        self.model = SpectralLinear(SpectralLinearConfig(), WaveformSpec()).eval()
-
-    def __call__(self, w: np.ndarray) -> np.ndarray:
-        frames = self.model.frames(torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))[None])
-        return self.model.window_stats(frames)[0].numpy()
-
-
-class SpeakerStats:
-    """Mean and spread over time of the Resemblyzer speaker encoder's last LSTM layer (256-d, 100 frames a
-    second): the speaker encoders' frame features the issue names. Its weights ship in the resemblyzer wheel."""
-
-    def __init__(self) -> None:
-        from resemblyzer import VoiceEncoder
-
-        self.encoder = VoiceEncoder("cpu", verbose=False).eval()
-
-    def __call__(self, w: np.ndarray) -> np.ndarray:
-        from resemblyzer.audio import wav_to_mel_spectrogram
-
-        mel = torch.from_numpy(wav_to_mel_spectrogram(np.ascontiguousarray(w, dtype=np.float32)))[None]
-        frames = self.encoder.lstm(mel)[0][0]  # (L, 256)
-        return torch.cat([frames.mean(0), frames.std(0, unbiased=False)]).numpy()
-
-
-class DnsmosStats:
-    """DNSMOS P.835's frames (the speechmos wheel's sig_bak_ovr.onnx, a quality model trained on degraded speech, like
-    DistillMOS but another network and data): per (channel, band) time means and per-channel spreads of its last
-    convolution, its own max pooling, its last hidden layer and its three scores (1,475 numbers). The graph takes
-    exactly 9.01 s; its framing is reopened to any length (frames of 320 samples, hop 160), so a 4 s window is
-    read once, not padded. Shorter windows are tiled to 4 s."""
-
-    OUTPUTS = ("mos_estimator_logpow/conv2d_6/Relu:0", "mos_estimator_logpow/global_max_pooling2d/Max:0", "mos_estimator_logpow/dense_1/Relu:0")
-
-    def __init__(self) -> None:
-        try:
-            import onnx
-            import onnxruntime
-            import speechmos
-        except ImportError:
-            raise SystemExit("error: the dnsmos front-end needs: pip install speechmos onnx") from None
-        from onnx import numpy_helper
-
-        model = onnx.load(Path(speechmos.__file__).parent / "dnsmos_models" / "sig_bak_ovr.onnx")
-        for tensor in model.graph.initializer:
-            value = numpy_helper.to_array(tensor)
-            if tensor.name == "input_1:01_cropping_end":  # [:, :144000] -> [:, :-160]
-                tensor.CopyFrom(numpy_helper.from_array(np.array([value[0], -160], dtype=value.dtype), tensor.name))
-            elif tensor.name in ("shape_tensor", "shape_tensor1"):  # (-1, 900, 160) -> (1, -1, 160)
-                tensor.CopyFrom(numpy_helper.from_array(np.array([1, -1, 160], dtype=value.dtype), tensor.name))
-        model.graph.input[0].type.tensor_type.shape.dim[1].dim_param = "samples"
-        for name in self.OUTPUTS:
-            model.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        self.session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-
-    def __call__(self, w: np.ndarray) -> np.ndarray:
-        n = 4 * SAMPLE_RATE
-        if len(w) < n:
-            w = np.tile(w, int(np.ceil(n / max(1, len(w)))))[:n]
-        w = np.ascontiguousarray(w[: len(w) // 160 * 160], dtype=np.float32)[None]
-        scores, frames, pooled, hidden = self.session.run(None, {"input_1": w})
-        frames = frames[0]  # (64 channels, time, 20 bands)
-        return np.concatenate([frames.mean(1).ravel(), frames.std(1).mean(1), pooled[0], hidden[0], scores[0]])
-
-
-class ProsodyStats:
-    """The pitch and loudness contours' statistics (WORLD DIO + StoneMask F0 and frame log-energy, 5 ms hop; 47
-    numbers): how often and how long the voice is voiced, the spread and smoothness of log-F0 (frame-to-frame
-    change, its second difference, the jitter-like residual after a 50 ms median) and of the energy. Synthetic
-    pitch is said to be too smooth; unlike the spectrum, a contour survives codecs and the telephone band."""
-
-    HOP = 80  # 5 ms at 16 kHz
-
-    def __call__(self, w: np.ndarray) -> np.ndarray:
-        import pyworld
-        from scipy.ndimage import median_filter
-
-        x = np.ascontiguousarray(w, dtype=np.float64)
-        f0, times = pyworld.dio(x, SAMPLE_RATE, f0_floor=50.0, f0_ceil=600.0, frame_period=1000 * self.HOP / SAMPLE_RATE)
-        f0 = pyworld.stonemask(x, f0, times, SAMPLE_RATE)
-        frames = np.lib.stride_tricks.sliding_window_view(np.pad(x, (0, 400)), 400)[:: self.HOP][: len(f0)]
-        energy = np.log(np.mean(frames**2, axis=1) + 1e-8)
-        voiced = f0 > 0
-        # voiced runs: count per second and mean length
-        edges = np.diff(np.concatenate([[0], voiced.astype(int), [0]]))
-        runs = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
-        seconds = len(f0) * self.HOP / SAMPLE_RATE
-        out = [voiced.mean(), len(runs) / seconds, runs.mean() * self.HOP / SAMPLE_RATE if len(runs) else 0.0]
-        log_f0 = np.log(f0[voiced]) if voiced.sum() >= 8 else np.zeros(8)
-        within = np.concatenate([np.diff(np.log(f0[a:b])) for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)) if b - a >= 3] or [np.zeros(2)])
-        second = np.diff(within) if len(within) > 1 else np.zeros(1)
-        residual = log_f0 - median_filter(log_f0, size=11, mode="nearest")
-        out += _moments(log_f0 - log_f0.mean()) + _moments(within) + _moments(np.abs(within)) + _moments(second) + _moments(residual)
-        out += list(np.histogram(np.abs(within), bins=[0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, np.inf])[0] / max(1, len(within)))
-        d_energy = np.diff(energy)
-        out += _moments(energy - energy.mean()) + _moments(d_energy) + [np.corrcoef(energy[voiced], np.log(f0[voiced]))[0, 1] if voiced.sum() > 8 else 0.0]
-        return np.nan_to_num(np.asarray(out, dtype=np.float32))
-
-
-def _moments(x: np.ndarray) -> list[float]:
-    """Spread, 5 / 50 / 95th percentiles and excess kurtosis of a contour's values."""
-    if len(x) < 2:
-        return [0.0] * 5
-    sd = x.std()
-    kurtosis = float(np.mean((x - x.mean()) ** 4) / sd**4 - 3) if sd > 0 else 0.0
-    return [sd, *np.percentile(x, [5, 50, 95]), kurtosis]
-
-
-FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats}
 
 
 @torch.inference_mode()
