@@ -78,13 +78,13 @@ def test_weights_round_trip_in_fp16_and_refuse_foreign_or_mismatched_files(tmp_p
         load_vocoder(tmp_path / "missing.safetensors")
 
 
-def test_tiny_distillation_writes_weights_and_resumes(tmp_path, monkeypatch):
-    from voice.converter import vocoder_distillation as vd
-
+def _tiny_teacher_pool(tmp_path, monkeypatch):
+    """A small random generator stands in for V1 (the distillation prunes the V1 it loads); its output for 6 mels is
+    the teacher pool (4 training, 2 validation chunks)."""
     torch.manual_seed(0)
     teacher = CompactHiFiGAN(WIDE).eval()
 
-    class FakeV1:  # the distillation prunes the V1 generator it loads; here a small random one
+    class FakeV1:
         def __init__(self, *a, **k):
             self.generator = teacher
 
@@ -94,6 +94,13 @@ def test_tiny_distillation_writes_weights_and_resumes(tmp_path, monkeypatch):
         waves = np.stack([teacher(torch.from_numpy(m.astype(np.float32))[None])[0, 0].numpy() for m in mels]).astype(np.float16)
     pool = tmp_path / "pool.npz"
     np.savez(pool, train_mel=mels[:4], train_wave=waves[:4], val_mel=mels[4:], val_wave=waves[4:])
+    return pool
+
+
+def test_tiny_distillation_writes_weights_and_resumes(tmp_path, monkeypatch):
+    from voice.converter import vocoder_distillation as vd
+
+    pool = _tiny_teacher_pool(tmp_path, monkeypatch)
     settings = vd.DistillSettings(steps=4, batch_size=2, core_frames=8, context_frames=4, checkpoint_every=2, validate_every=2, threads=1, channels=16)
     best = vd.distill(pool, tmp_path / "out", settings)
     history = json.loads((tmp_path / "out" / "distill_history.json").read_text())
@@ -162,19 +169,7 @@ def test_waveform_critics_learn_to_tell_a_clean_tone_from_a_buzzy_copy():
 def test_adversarial_distillation_saves_its_critics_and_resumes_a_spectral_run(tmp_path, monkeypatch):
     from voice.converter import vocoder_distillation as vd
 
-    torch.manual_seed(0)
-    teacher = CompactHiFiGAN(WIDE).eval()
-
-    class FakeV1:
-        def __init__(self, *a, **k):
-            self.generator = teacher
-
-    monkeypatch.setattr("voice.vocoders.HiFiGAN", FakeV1)
-    mels = np.stack([m[0].numpy() for m in _mels(6, 40)]).astype(np.float16)
-    with torch.no_grad():
-        waves = np.stack([teacher(torch.from_numpy(m.astype(np.float32))[None])[0, 0].numpy() for m in mels]).astype(np.float16)
-    pool = tmp_path / "pool.npz"
-    np.savez(pool, train_mel=mels[:4], train_wave=waves[:4], val_mel=mels[4:], val_wave=waves[4:])
+    pool = _tiny_teacher_pool(tmp_path, monkeypatch)
     settings = vd.DistillSettings(steps=2, batch_size=2, core_frames=8, context_frames=4, checkpoint_every=2, validate_every=2, threads=1, channels=16)
     vd.distill(pool, tmp_path / "out", settings)  # spectral only
     assert "critics" not in torch.load(tmp_path / "out" / "distill_last.pt", weights_only=True)

@@ -21,6 +21,17 @@ PERIODS = (2, 3, 5, 7, 11)
 SLOPE = 0.1
 
 
+def _critique(convs: nn.ModuleList, post: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """A critic's pass: leaky-ReLU convolutions, then the scoring convolution; (scores, every layer's output)."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), SLOPE)
+        features.append(x)
+    x = post(x)
+    features.append(x)
+    return x.flatten(1), features
+
+
 class PeriodDiscriminator(nn.Module):
     def __init__(self, period: int, channels: tuple[int, ...] = (32, 64, 128, 256)) -> None:
         super().__init__()
@@ -34,14 +45,7 @@ class PeriodDiscriminator(nn.Module):
         b, c, t = wav.shape
         if t % self.period:
             wav = F.pad(wav, (0, self.period - t % self.period), mode="reflect")
-        x = wav.view(b, c, -1, self.period)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), SLOPE)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _critique(self.convs, self.post, wav.view(b, c, -1, self.period))
 
 
 class ScaleDiscriminator(nn.Module):
@@ -52,13 +56,7 @@ class ScaleDiscriminator(nn.Module):
         self.post = weight_norm(nn.Conv1d(channels, 1, 3, padding=1))
 
     def forward(self, wav: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        x, features = wav, []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), SLOPE)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _critique(self.convs, self.post, wav)
 
 
 class WaveformDiscriminators(nn.Module):
