@@ -58,7 +58,7 @@ class WorldSpec(FeatureSpec):
         return World(self)
 
 
-def world_f0(wav: np.ndarray, *, sample_rate: int, hop_length: int, f0_min_hz: float, f0_max_hz: float) -> tuple[np.ndarray, np.ndarray]:
+def world_f0(wav: np.ndarray, *, sample_rate: int, hop_length: float, f0_min_hz: float, f0_max_hz: float) -> tuple[np.ndarray, np.ndarray]:
     """(f0 in Hz per frame, frame times) of one mono signal: WORLD DIO refined by StoneMask."""
     import pyworld
 

@@ -8,6 +8,11 @@ HiFi-GAN copy, and DistillMOS. This is where stages, steps and the postfilter ga
 
 --enhance also judges every conversion after DeepFilterNet3 (voxtwin/speech_enhancement.py): does an enhancer
 after the vocoder make conversions sound more natural without losing the voice or the words?
+--speak judges `speak` instead: each validation speaker is the target of hibari's voice reading three sentences
+(not benchmarks/clone.py's), scored by similarity to the speaker's recording, WER against the sentence, DistillMOS;
+this is where speak's own postfilter gain is chosen.
+--pitch world fcpe judges each pitch tracker (the source's contour and the target's mean and spread; FCPE's F0 is
+computed from the recordings in --data, WORLD's is the cached one the weights were trained on).
 """
 
 import argparse
@@ -18,17 +23,24 @@ import numpy as np
 import torch
 
 from voice import judges
-from voice.converter.analysis import on_mel_grid, pitch_input
+from voice.converter.analysis import MEL_RATE_HZ, PITCH_TRACKERS, analyse, on_mel_grid, pitch, pitch_input, prepare
 from voice.converter.backend import target_pitch
+from voice.converter.corpus import real_recordings
 from voice.converter.postfilter import VARIANCE_GAIN, restore_variance
 from voice.converter.training import is_validation_speaker
 from voice.converter.weights import load_weights
+from voice.tts import load_tts
 from voice.vocoders import HiFiGAN
 from voxtwin import audio
 from voxtwin.speech_enhancement import enhance
 
 HERE = Path(__file__).resolve().parent
 MAX_FRAMES = 8 * 86  # recordings under ~8 s, one per speaker
+SPEAK_SENTENCES = [  # for --speak; none of them is in benchmarks/clone.py, so a gain chosen here is not fitted to it
+    "The train to the airport leaves every twenty minutes from platform four.",
+    "Could you pick up some bread and a bottle of milk on your way home?",
+    "We finally painted the kitchen a pale shade of green last weekend.",
+]
 
 
 def validation_recordings(cache: Path, share: float, *, every: bool = False) -> list[dict]:
@@ -42,9 +54,58 @@ def validation_recordings(cache: Path, share: float, *, every: bool = False) -> 
                 continue
             if every or speaker not in {c["speaker"] for c in chosen}:
                 keep = min(n, MAX_FRAMES)  # longer recordings: their first 8 s (content frames cut in proportion)
-                chosen.append({"speaker": speaker, "content": z["content"][: int(len(z["content"]) * keep / n)], "log_f0": z["log_f0"][:keep],
+                chosen.append({"key": path.stem, "speaker": speaker, "content": z["content"][: int(len(z["content"]) * keep / n)], "log_f0": z["log_f0"][:keep],
                                "voiced": z["voiced"][:keep], "mel": z["mel"][:, :keep], "d_vector": z["d_vector"]})
     return chosen
+
+
+def judge_speak(targets: list[dict], args) -> None:
+    """hibari's voice reads SPEAK_SENTENCES into each validation speaker's voice, for every weights x gain."""
+    vocoder = HiFiGAN()
+    to_16k = lambda mel: audio.resample(vocoder.mel_to_wav(mel), vocoder.sample_rate, 16_000)  # noqa: E731
+    reader = load_tts("hibari")
+    read = [analyse(prepare(audio.resample(reader.synthesize(s), reader.sample_rate, 16_000)), with_mel=False) for s in SPEAK_SENTENCES]
+    models = {w: load_weights(w)[0] for w in args.weights}
+    scores: dict[tuple[Path, float], list] = {(w, g): [] for w in args.weights for g in args.gains}
+    for target in targets:
+        reference = to_16k(torch.from_numpy(target["mel"])[None])
+        target_f0 = target["log_f0"][target["voiced"] > 0]
+        for sentence, utt in zip(SPEAK_SENTENCES, read):
+            n = len(utt.log_f0)
+            log_f0 = target_pitch(utt.log_f0, utt.voiced, mean=float(target_f0.mean()), std=float(target_f0.std()))
+            inputs = (torch.from_numpy(on_mel_grid(utt.content, n))[None], torch.from_numpy(pitch_input(log_f0, utt.voiced))[None], torch.from_numpy(target["d_vector"])[None])
+            for (weights, gain), rows in scores.items():
+                with torch.inference_mode():
+                    spoken = to_16k(restore_variance(models[weights](*inputs), gain))
+                rows.append((judges.speaker_similarity(spoken, 16_000, reference, 16_000),
+                             judges.word_error_rate(judges.transcribe(spoken, 16_000), sentence), judges.distill_mos(spoken, 16_000)))
+    table = [{"weights": str(w), "gain": g, "speak": True, "similarity": float(np.mean([r[0] for r in rows])), "wer": float(np.mean([r[1] for r in rows])),
+              "distillmos": float(np.mean([r[2] for r in rows])), "sentences": len(rows)} for (w, g), rows in scores.items()]
+    print(f"speak: {len(targets)} validation speakers x {len(SPEAK_SENTENCES)} sentences")
+    print("| weights | gain | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- |")
+    for row in table:
+        print(f"| {Path(row['weights']).name} | {row['gain']} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
+    if args.json:
+        args.json.write_text(json.dumps(table, indent=1))
+
+
+def pitch_contour(recording: dict, tracker: str, data: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(log F0, voiced) of a cached validation recording from one tracker: WORLD's is cached; others are computed
+    from the recording itself, prepared and cut exactly as the cache was."""
+    if tracker == "world":
+        return recording["log_f0"], recording["voiced"] > 0
+    manifest = data / "manifest.csv"
+    if not manifest.is_file():
+        raise SystemExit(f"error: {manifest} not found: --pitch {tracker} reads the recordings (--data DIR)")
+    path = {r.key: r.path for r in real_recordings(manifest)}.get(recording["key"])
+    if path is None:
+        raise SystemExit(f"error: the cache's recording {recording['key']} is not in {manifest}")
+    wav, _ = audio.load(path, 16_000)
+    wav = prepare(wav[: 30 * 16_000])  # as voice/converter/corpus.py's cache
+    n_total = int(np.ceil(len(wav) / 16_000 * MEL_RATE_HZ))
+    log_f0, voiced = pitch(wav, max(n_total, len(recording["log_f0"])), tracker=tracker)
+    keep = len(recording["log_f0"])
+    return log_f0[:keep], voiced[:keep]
 
 
 def pairs(recordings: list[dict]) -> list[tuple[dict, dict]]:
@@ -67,40 +128,50 @@ def main() -> None:
     parser.add_argument("--gains", nargs="+", type=float, default=[VARIANCE_GAIN], help="postfilter gains to try")
     parser.add_argument("--every-recording", action="store_true", help="every validation recording (its first 8 s) as a source (default: one short one per speaker)")
     parser.add_argument("--enhance", action="store_true", help="also judge each conversion after DeepFilterNet3 enhancement")
+    parser.add_argument("--speak", action="store_true", help="judge `speak` (hibari reading SPEAK_SENTENCES into each validation speaker's voice) instead of conversions")
+    parser.add_argument("--pitch", nargs="+", choices=PITCH_TRACKERS, default=["world"], help="pitch trackers to try")
+    parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data", help="the recordings behind the cache (for --pitch fcpe)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    trials = pairs(validation_recordings(args.cache, args.validation_share, every=args.every_recording))
+    recordings = validation_recordings(args.cache, args.validation_share, every=args.every_recording)
+    if args.speak:
+        return judge_speak(recordings, args)
+    contours = {tracker: [pitch_contour(r, tracker, args.data) for r in recordings] for tracker in args.pitch}
+    for i, r in enumerate(recordings):
+        r["pitch"] = {tracker: contours[tracker][i] for tracker in args.pitch}
+    trials = pairs(recordings)
     if not trials:
         raise SystemExit(f"error: fewer than two validation speakers in {args.cache}")
     vocoder = HiFiGAN()
     to_16k = lambda mel: audio.resample(vocoder.mel_to_wav(mel), vocoder.sample_rate, 16_000)  # noqa: E731
     models = {w: load_weights(w)[0] for w in args.weights}
     stages = (False, True) if args.enhance else (False,)
-    scores: dict[tuple[Path, float, bool], list] = {(w, g, e): [] for w in args.weights for g in args.gains for e in stages}
+    scores: dict[tuple[Path, float, bool, str], list] = {(w, g, e, t): [] for w in args.weights for g in args.gains for e in stages for t in args.pitch}
     for source, target in trials:
         source_wav, reference = to_16k(torch.from_numpy(source["mel"])[None]), to_16k(torch.from_numpy(target["mel"])[None])
         text = judges.transcribe(source_wav, 16_000)
-        voiced = source["voiced"] > 0
-        target_f0 = target["log_f0"][target["voiced"] > 0]
-        log_f0 = target_pitch(source["log_f0"], voiced, mean=float(target_f0.mean()), std=float(target_f0.std()))
         n = source["mel"].shape[1]
-        inputs = (torch.from_numpy(on_mel_grid(source["content"], n).astype(np.float32))[None], torch.from_numpy(pitch_input(log_f0, voiced))[None],
-                  torch.from_numpy(target["d_vector"])[None])
-        for (weights, gain, enhanced), rows in scores.items():
+        inputs = {}
+        for tracker in args.pitch:
+            (source_f0, voiced), (target_f0, target_voiced) = source["pitch"][tracker], target["pitch"][tracker]
+            log_f0 = target_pitch(source_f0, voiced, mean=float(target_f0[target_voiced].mean()), std=float(target_f0[target_voiced].std()))
+            inputs[tracker] = (torch.from_numpy(on_mel_grid(source["content"], n).astype(np.float32))[None], torch.from_numpy(pitch_input(log_f0, voiced))[None],
+                               torch.from_numpy(target["d_vector"])[None])
+        for (weights, gain, enhanced, tracker), rows in scores.items():
             with torch.inference_mode():
-                converted = to_16k(restore_variance(models[weights](*inputs), gain))
+                converted = to_16k(restore_variance(models[weights](*inputs[tracker]), gain))
             if enhanced:
                 converted = enhance(converted, 16_000)
             rows.append((judges.speaker_similarity(converted, 16_000, reference, 16_000),
                          judges.word_error_rate(judges.transcribe(converted, 16_000), text), judges.distill_mos(converted, 16_000)))
-    table = [{"weights": str(w), "gain": g, "enhanced": e, "similarity": float(np.mean([r[0] for r in rows])), "wer": float(np.mean([r[1] for r in rows])),
-              "distillmos": float(np.mean([r[2] for r in rows])), "pairs": len(rows)} for (w, g, e), rows in scores.items()]
+    table = [{"weights": str(w), "gain": g, "enhanced": e, "pitch": t, "similarity": float(np.mean([r[0] for r in rows])), "wer": float(np.mean([r[1] for r in rows])),
+              "distillmos": float(np.mean([r[2] for r in rows])), "pairs": len(rows)} for (w, g, e, t), rows in scores.items()]
     print(f"{len(trials)} validation pairs")
-    print("| weights | gain | enhanced | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- | --- |")
+    print("| weights | gain | enhanced | pitch | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- | --- | --- |")
     for row in table:
-        print(f"| {Path(row['weights']).name} | {row['gain']} | {'DeepFilterNet3' if row['enhanced'] else '-'} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
+        print(f"| {Path(row['weights']).name} | {row['gain']} | {'DeepFilterNet3' if row['enhanced'] else '-'} | {row['pitch']} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
     if args.json:
         args.json.write_text(json.dumps(table, indent=1))
 

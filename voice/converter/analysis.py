@@ -55,13 +55,18 @@ def prepare(wav: np.ndarray) -> np.ndarray:
     return np.clip(normalize_loudness(np.asarray(wav, dtype=np.float32), SAMPLE_RATE), -1.0, 1.0)
 
 
-def pitch(wav: np.ndarray, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
-    """(log F0, voiced) on the mel frame grid, WORLD DIO + StoneMask."""
-    import pyworld
+PITCH_TRACKERS = ("world", "fcpe")  # WORLD DIO + StoneMask (what vox-vc was trained on until now) or FCPE (torchfcpe)
 
-    x = np.ascontiguousarray(wav, dtype=np.float64)
-    f0, times = pyworld.dio(x, SAMPLE_RATE, f0_floor=F0_MIN_HZ, f0_ceil=F0_MAX_HZ, frame_period=1000.0 / MEL_RATE_HZ)
-    f0 = pyworld.stonemask(x, f0, times, SAMPLE_RATE)
+
+def pitch(wav: np.ndarray, n_frames: int, *, tracker: str = "world") -> tuple[np.ndarray, np.ndarray]:
+    """(log F0, voiced) on the mel frame grid."""
+    from voxtwin.neural_pitch import fcpe_f0
+    from voxtwin.pitch_features import world_f0
+
+    if tracker not in PITCH_TRACKERS:
+        raise ValueError(f"unknown pitch tracker {tracker!r} (known: {', '.join(PITCH_TRACKERS)})")
+    track = world_f0 if tracker == "world" else fcpe_f0
+    f0, _ = track(wav, sample_rate=SAMPLE_RATE, hop_length=SAMPLE_RATE / MEL_RATE_HZ, f0_min_hz=F0_MIN_HZ, f0_max_hz=F0_MAX_HZ)
     f0 = np.pad(f0, (0, max(0, n_frames - len(f0))))[:n_frames]
     voiced = f0 > 0
     return np.where(voiced, np.log(np.maximum(f0, 1.0)), 0.0).astype(np.float32), voiced
