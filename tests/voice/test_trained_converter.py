@@ -179,6 +179,24 @@ def test_default_convert_uses_the_trained_converter_and_marks_the_clone(runner, 
     assert detect_watermark(wav, rate).found
 
 
+def test_speak_and_convert_each_use_their_own_postfilter_gain(piper_speech):
+    from voice.backends import ReaderVoxVc, VoxVc
+    from voice.converter.postfilter import SPEAK_VARIANCE_GAIN, VARIANCE_GAIN
+
+    profile = voice.enroll([piper_speech[0]], sample_rate=16_000, no_consent_reason="test")
+    stats = {"log_f0_mean": profile.frames.log_f0_mean, "log_f0_std": profile.frames.log_f0_std}
+    convert, speak = VoxVc(device="cpu").converter, ReaderVoxVc(device="cpu").converter.converter
+    assert (convert.postfilter_gain, speak.postfilter_gain) == (VARIANCE_GAIN, SPEAK_VARIANCE_GAIN) and SPEAK_VARIANCE_GAIN != VARIANCE_GAIN
+    assert VoxVc(device="cpu", postfilter_gain=1.0).converter.postfilter_gain == 1.0  # benchmarks/clone.py --postfilter-gain
+    shaped = {gain: None for gain in (1.0, VARIANCE_GAIN, SPEAK_VARIANCE_GAIN)}
+    for gain in shaped:
+        convert.postfilter_gain = gain
+        shaped[gain] = convert.mel(piper_speech[1], profile.embedding, **stats)
+    raw = shaped[1.0]
+    for gain in (VARIANCE_GAIN, SPEAK_VARIANCE_GAIN):  # each band's movement around its mean scaled by that gain
+        assert torch.allclose(shaped[gain].std(-1), gain * raw.std(-1), rtol=1e-3)
+
+
 def test_the_vocoder_precision_is_float32_under_auto_and_bf16_only_by_name(monkeypatch, piper_speech):
     from voice.backends import load_convert_backend
     from voice.converter.backend import TrainedConverter

