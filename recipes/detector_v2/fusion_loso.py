@@ -54,6 +54,11 @@ MODELS = {
     "distillmos+spectral+dnsmos": ("layer5", "spectral", "dnsmos"),
     "prosody": ("prosody",),
     "distillmos+spectral+prosody": ("layer5", "spectral", "prosody"),
+    # a cheaper `default`: the CNN stopped early (layers_loso.py's per-layer statistics), beside the spectrum; convolutions
+    # 0-2 are a third of the CNN's multiply-adds, 0-3 two thirds, 0-4 93 %
+    "conv1-2+spectral": ("layer1", "layer2", "spectral"),
+    "conv1-3+spectral": ("layer1", "layer2", "layer3", "spectral"),
+    "conv1-4+spectral": ("layer1", "layer2", "layer3", "layer4", "spectral"),
 }
 SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "score-mean of all three": ("distillmos", "spectral", "speaker")}
 
@@ -87,7 +92,7 @@ def cached_stats(name: str, rows: list[dict], root: Path, cache: Path, channel: 
 def all_front_ends(rows: list[dict], root: Path, cache: Path, channel: str, models: list[str]) -> dict[str, np.ndarray]:
     """The statistics the chosen models read (DistillMOS's always: it defines the windows), cached per channel."""
     distillmos = cached_distillmos(rows, root, cache, channel)
-    features = {"layer5": distillmos["layer5"], "owner": distillmos["owner"]}
+    features = {k: distillmos[k] for k in {"layer5", "owner"} | {part for model in models for part in MODELS[model] if part.startswith("layer")}}
     for name in sorted({part for model in models for part in MODELS[model]} & set(FRONT_ENDS)):
         stats = cached_stats(name, rows, root, cache, channel)
         if not np.array_equal(distillmos["owner"], stats["owner"]):

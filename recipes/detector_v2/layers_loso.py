@@ -1,8 +1,9 @@
 """Which DistillMOS layers catch unseen generators, in which channel? Leave-one-source-out on ../shared/data.
 
 The shipped `default` detector reads only the last of the six convolutions of DistillMOS's CNN. Earlier layers
-see finer time-frequency detail (where vocoders leave their traces) and cost less: the first three convolutions are
-a third of the CNN's multiply-adds, so a detector that stops there would score ~3x faster. For every file, in four
+see finer time-frequency detail (where vocoders leave their traces) and cost less: convolutions 0-3 are two thirds
+of the CNN's multiply-adds and 0-2 one third (counted with forward hooks, 2026-12-03; this said "a third" for 0-3
+until then), so a detector that stops after conv 2 would score up to ~3x faster. For every file, in four
 channels (as recorded, Opus 16 kbps, MP3 64 kbps, the 8 kHz telephone band), 4 s windows (2 s hop, at most 6 per
 file) are described per layer by the mean and standard deviation over time of each channel in four frequency bands
 (the last layer: its own 4 rows, i.e. exactly the shipped detector's statistics).
@@ -38,7 +39,7 @@ LAYERS = (1, 2, 3, 4, 5)  # outputs of the CNN's convolutions 0-5 (0 is a 2->64 
 BANDS = 4
 LAYER_SETS = {
     "last (shipped)": (5,),
-    "conv 1-3 (1/3 of the cost)": (1, 2, 3),
+    "conv 1-3 (2/3 of the cost)": (1, 2, 3),
     "conv 1-4": (1, 2, 3, 4),
     "all": (1, 2, 3, 4, 5),
 }
