@@ -89,19 +89,35 @@ def judge_speak(targets: list[dict], args) -> None:
         args.json.write_text(json.dumps(table, indent=1))
 
 
+def recording_audio(recording: dict, data: Path) -> np.ndarray:
+    """The recording behind a cache entry, prepared and cut exactly as voice/converter/corpus.py's cache was."""
+    manifest = data / "manifest.csv"
+    if not manifest.is_file():
+        raise SystemExit(f"error: {manifest} not found: this option reads the recordings (--data DIR)")
+    path = {r.key: r.path for r in real_recordings(manifest)}.get(recording["key"])
+    if path is None:
+        raise SystemExit(f"error: the cache's recording {recording['key']} is not in {manifest}")
+    wav, _ = audio.load(path, 16_000)
+    return prepare(wav[: 30 * 16_000])
+
+
+def short_reference(recording: dict, seconds: float, data: Path) -> None:
+    """The d-vector and the pitch frames of `seconds` of the recording from 0.5 s (or its end), like a short enrolment."""
+    wav = recording_audio(recording, data)
+    start = min(8_000, max(0, len(wav) - int(seconds * 16_000)))
+    segment = wav[start : start + int(seconds * 16_000)]
+    recording["reference_d_vector"] = judges.speaker_embedding(segment, 16_000)
+    first = int(start / 16_000 * MEL_RATE_HZ)
+    frames = np.arange(first, min(len(recording["log_f0"]), first + int(seconds * MEL_RATE_HZ)))
+    recording["reference_frames"] = frames if recording["voiced"][frames].sum() >= 10 else np.arange(len(recording["log_f0"]))
+
+
 def pitch_contour(recording: dict, tracker: str, data: Path) -> tuple[np.ndarray, np.ndarray]:
     """(log F0, voiced) of a cached validation recording from one tracker: WORLD's is cached; others are computed
     from the recording itself, prepared and cut exactly as the cache was."""
     if tracker == "world":
         return recording["log_f0"], recording["voiced"] > 0
-    manifest = data / "manifest.csv"
-    if not manifest.is_file():
-        raise SystemExit(f"error: {manifest} not found: --pitch {tracker} reads the recordings (--data DIR)")
-    path = {r.key: r.path for r in real_recordings(manifest)}.get(recording["key"])
-    if path is None:
-        raise SystemExit(f"error: the cache's recording {recording['key']} is not in {manifest}")
-    wav, _ = audio.load(path, 16_000)
-    wav = prepare(wav[: 30 * 16_000])  # as voice/converter/corpus.py's cache
+    wav = recording_audio(recording, data)
     n_total = int(np.ceil(len(wav) / 16_000 * MEL_RATE_HZ))
     log_f0, voiced = pitch(wav, max(n_total, len(recording["log_f0"])), tracker=tracker)
     keep = len(recording["log_f0"])
@@ -130,6 +146,7 @@ def main() -> None:
     parser.add_argument("--enhance", action="store_true", help="also judge each conversion after DeepFilterNet3 enhancement")
     parser.add_argument("--speak", action="store_true", help="judge `speak` (hibari reading SPEAK_SENTENCES into each validation speaker's voice) instead of conversions")
     parser.add_argument("--pitch", nargs="+", choices=PITCH_TRACKERS, default=["world"], help="pitch trackers to try")
+    parser.add_argument("--reference-seconds", type=float, help="take each target's d-vector and pitch range from this much of its recording (from 0.5 s), as a user's short reference would, instead of the whole recording")
     parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data", help="the recordings behind the cache (for --pitch fcpe)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
@@ -141,6 +158,9 @@ def main() -> None:
     contours = {tracker: [pitch_contour(r, tracker, args.data) for r in recordings] for tracker in args.pitch}
     for i, r in enumerate(recordings):
         r["pitch"] = {tracker: contours[tracker][i] for tracker in args.pitch}
+    if args.reference_seconds:
+        for r in recordings:
+            short_reference(r, args.reference_seconds, args.data)
     trials = pairs(recordings)
     if not trials:
         raise SystemExit(f"error: fewer than two validation speakers in {args.cache}")
@@ -156,9 +176,11 @@ def main() -> None:
         inputs = {}
         for tracker in args.pitch:
             (source_f0, voiced), (target_f0, target_voiced) = source["pitch"][tracker], target["pitch"][tracker]
+            if "reference_frames" in target:
+                target_f0, target_voiced = target_f0[target["reference_frames"]], target_voiced[target["reference_frames"]]
             log_f0 = target_pitch(source_f0, voiced, mean=float(target_f0[target_voiced].mean()), std=float(target_f0[target_voiced].std()))
             inputs[tracker] = (torch.from_numpy(on_mel_grid(source["content"], n).astype(np.float32))[None], torch.from_numpy(pitch_input(log_f0, voiced))[None],
-                               torch.from_numpy(target["d_vector"])[None])
+                               torch.from_numpy(target.get("reference_d_vector", target["d_vector"]))[None])
         for (weights, gain, enhanced, tracker), rows in scores.items():
             with torch.inference_mode():
                 converted = to_16k(restore_variance(models[weights](*inputs[tracker]), gain))
