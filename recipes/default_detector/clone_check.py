@@ -1,6 +1,9 @@
 """Do the detectors catch voxtwin's own clones of speakers they never saw, without accusing those speakers' real speech?
 
-    python recipes/default_detector/clone_check.py [--models default fast PATH ...] [--n-clones 40] [--backend vox-vc|knn-world] [--weights W.safetensors]
+    python recipes/default_detector/clone_check.py [--models default fast PATH ...] [--n-clones 40] [--backend vox-vc|knn-world] [--weights W.safetensors] [--speak]
+
+--speak makes the clones with `voice.speak` (hibari's voice read into the target's voice by vox-vc, as `voxtwin voice
+speak` does) from sentences that are not in make_data.py's, instead of converting the held-out utterances.
 
 Takes real utterances of the held-out speakers (the calibration and report pools of run.py's split), converts each
 into another held-out speaker's voice with `voice.convert` (`--backend`: the trained converter vox-vc, today's
@@ -29,6 +32,12 @@ from voice.enrollment import EnrollmentError
 from voxtwin import audio
 
 MAX_SOURCE_S = 10
+SPEAK_SENTENCES = [  # not in sentences.txt, which make_data.py's training clones read
+    "The library closes early on Sundays, so bring the books back before four.",
+    "My phone battery died, please text my sister instead of calling me.",
+    "They said the flight was delayed again because of the storm in Denver.",
+    "Remember to water the tomatoes while we are away next week.",
+]
 
 
 def main() -> None:
@@ -38,13 +47,15 @@ def main() -> None:
     parser.add_argument("--backend", default="vox-vc", choices=["vox-vc", "knn-world"])
     parser.add_argument("--out", default=None, help="default: runs/default_detector/clone_check[_BACKEND].json")
     parser.add_argument("--weights", type=Path, help="vox-vc weights whose clones to check (default: the shipped ones), e.g. a candidate from recipes/voice_converter/")
+    parser.add_argument("--speak", action="store_true", help="clones by `voice.speak` (hibari + vox-vc) instead of `voice.convert`")
     args = parser.parse_args()
-    if args.weights and args.backend != "vox-vc":
-        parser.error("--weights needs --backend vox-vc")
-    from voice.backends import load_convert_backend
+    if (args.weights or args.speak) and args.backend != "vox-vc":
+        parser.error("--weights and --speak need --backend vox-vc")
+    from voice.backends import load_convert_backend, load_speak_backend
 
     weights = {"weights": args.weights} if args.weights else {}
     backends = [load_convert_backend(args.backend, timbre=t, device="cpu") for t in (0.5, 1.0)] if args.backend == "knn-world" else [load_convert_backend("vox-vc", device="cpu", **weights)] * 2
+    speaker = load_speak_backend("vox-vc", device="cpu", **weights) if args.speak else None
     config = load_recipe(str(HERE / "config.toml"), [])
     _, calibration, report = split_trials(read_dataset("manifest", config["root"], "all"), config["calibration_sources"], config["report_sources"])
     cloned_voices, cloned_paths = _training_clones(Path(config["generated"]))
@@ -59,8 +70,11 @@ def main() -> None:
             profile = voice.enroll([reference.path], no_consent_reason="detector evaluation")
         except EnrollmentError:
             continue
-        wav, rate = audio.load(trial.path)
-        clones.append(voice.convert(wav[: MAX_SOURCE_S * rate], profile, sample_rate=rate, backend=backends[i % 2]))
+        if speaker is not None:
+            clones.append(voice.speak(SPEAK_SENTENCES[i % len(SPEAK_SENTENCES)], profile, backend=speaker))
+        else:
+            wav, rate = audio.load(trial.path)
+            clones.append(voice.convert(wav[: MAX_SOURCE_S * rate], profile, sample_rate=rate, backend=backends[i % 2]))
         targets.add(reference.speaker)
     real_waves = [audio.load(t.path) for t in real if t.speaker in targets]
     print(f"{len(clones)} clones of {len(targets)} held-out speakers; {len(real_waves)} real files of those speakers")
@@ -76,7 +90,7 @@ def main() -> None:
             "eer_percent": 100 * metrics.eer(-p_real, -p_clone)[0],
         }
         print(name, json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in results[name].items()}))
-    args.out = args.out or f"runs/default_detector/clone_check_{args.backend}.json"
+    args.out = args.out or f"runs/default_detector/clone_check_{args.backend}{'_speak' if args.speak else ''}.json"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.out}")

@@ -100,20 +100,33 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
     return arrays
 
 
-def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class") -> dict[str, np.ndarray]:
+def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class",
+                copies: tuple[dict[str, dict], ...] = ()) -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
-    "class" (the two classes weigh the same) or "source" (detect/source_weights.py)."""
+    "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
+    made from the files (vocoded_copies_loso.py; each {channel: {name: array, "owner": original file}}), trained on
+    in every fold that does not hold their original's source out."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    x = {ch: np.hstack([f[name].astype(np.float32) for name in columns]) for ch, f in features.items()}
+    if copies and weighting != "class":
+        raise ValueError("copies are only studied with class weighting")
+    stack = lambda f: np.hstack([f[name].astype(np.float32) for name in columns])  # noqa: E731
+    x = {ch: stack(f) for ch, f in features.items()}
     owner = {ch: f["owner"] for ch, f in features.items()}
+    copy_x = [{ch: stack(copy[ch]) for ch in features} for copy in copies]
     scores = {ch: np.zeros(len(labels)) for ch in features}
     for source in np.unique(sources):
         train = {ch: sources[owner[ch]] != source for ch in features}
-        fit_x = np.vstack([x[ch][train[ch]] for ch in features])
-        fit_y = np.concatenate([labels[owner[ch][train[ch]]] for ch in features])
+        parts_x = [x[ch][train[ch]] for ch in features]
+        parts_y = [labels[owner[ch][train[ch]]] for ch in features]
+        for copy, cx in zip(copies, copy_x):
+            for ch in features:
+                keep = sources[copy[ch]["owner"]] != source
+                parts_x.append(cx[ch][keep])
+                parts_y.append(np.ones(int(keep.sum()), dtype=labels.dtype))
+        fit_x, fit_y = np.vstack(parts_x), np.concatenate(parts_y)
         scaler = StandardScaler().fit(fit_x)
         if weighting == "source":
             fit_sources = np.concatenate([sources[owner[ch][train[ch]]] for ch in features])
