@@ -1,6 +1,6 @@
 """Do the detectors catch voxtwin's own clones of speakers they never saw, without accusing those speakers' real speech?
 
-    python recipes/default_detector/clone_check.py [--models default fast PATH ...] [--n-clones 40] [--backend vox-vc|knn-world] [--weights W.safetensors] [--speak]
+    python recipes/default_detector/clone_check.py [--models default fast PATH ...] [--n-clones 40] [--backend vox-vc|knn-world] [--weights W.safetensors] [--speak [--postfilter-gain G]]
 
 --speak makes the clones with `voice.speak` (hibari's voice read into the target's voice by vox-vc, as `voxtwin voice
 speak` does) from sentences that are not in make_data.py's, instead of converting the held-out utterances.
@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="default: runs/default_detector/clone_check[_BACKEND].json")
     parser.add_argument("--weights", type=Path, help="vox-vc weights whose clones to check (default: the shipped ones), e.g. a candidate from recipes/voice_converter/")
     parser.add_argument("--speak", action="store_true", help="clones by `voice.speak` (hibari + vox-vc) instead of `voice.convert`")
+    parser.add_argument("--postfilter-gain", type=float, help="with --speak: vox-vc's postfilter gain (default: speak's shipped one)")
     args = parser.parse_args()
     if (args.weights or args.speak) and args.backend != "vox-vc":
         parser.error("--weights and --speak need --backend vox-vc")
@@ -55,7 +56,8 @@ def main() -> None:
 
     weights = {"weights": args.weights} if args.weights else {}
     backends = [load_convert_backend(args.backend, timbre=t, device="cpu") for t in (0.5, 1.0)] if args.backend == "knn-world" else [load_convert_backend("vox-vc", device="cpu", **weights)] * 2
-    speaker = load_speak_backend("vox-vc", device="cpu", **weights) if args.speak else None
+    gain = {"postfilter_gain": args.postfilter_gain} if args.postfilter_gain else {}
+    speaker = load_speak_backend("vox-vc", device="cpu", **weights, **gain) if args.speak else None
     config = load_recipe(str(HERE / "config.toml"), [])
     _, calibration, report = split_trials(read_dataset("manifest", config["root"], "all"), config["calibration_sources"], config["report_sources"])
     cloned_voices, cloned_paths = _training_clones(Path(config["generated"]))
@@ -90,7 +92,7 @@ def main() -> None:
             "eer_percent": 100 * metrics.eer(-p_real, -p_clone)[0],
         }
         print(name, json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in results[name].items()}))
-    args.out = args.out or f"runs/default_detector/clone_check_{args.backend}{'_speak' if args.speak else ''}.json"
+    args.out = args.out or f"runs/default_detector/clone_check_{args.backend}{'_speak' if args.speak else ''}{f'_gain{args.postfilter_gain}' if args.postfilter_gain else ''}.json"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.out}")
