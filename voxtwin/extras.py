@@ -29,8 +29,8 @@ OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
     "uvicorn": ("uvicorn", "serve"),
     "starlette": ("fastapi", "serve"),
     "multipart": ("python-multipart", "serve"),
-    "torchfcpe": ("torchfcpe", "pitch"),
     "python_multipart": ("python-multipart", "serve"),
+    "torchfcpe": ("torchfcpe", "pitch"),
 }
 
 

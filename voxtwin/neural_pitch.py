@@ -1,9 +1,10 @@
 """F0 from FCPE, a neural pitch tracker (torchfcpe: RVC's F0 model, MIT, its weights inside the wheel).
 
-WORLD's DIO + StoneMask (voxtwin/pitch_features.py) is fast but makes voicing errors on breathy, creaky or
-noisy speech (unvoiced consonants called voiced, octave jumps), which a converter renders as buzz. FCPE was
-trained on far more varied audio. Same contract as `world_f0`: F0 in Hz per frame (0 = unvoiced) on a grid of
-`hop_length` samples, so either tracker can feed the same code.
+WORLD's DIO + StoneMask (voxtwin/pitch_features.py) is fast but leaves many voiced frames unvoiced (on 8 of the
+converter's training recordings it called 22-65 % of frames voiced where Harvest called 60-83 %; FCPE agreed with
+Harvest's voicing on 78-86 % of frames, DIO on 61-83 %). Same contract as `world_f0`: F0 in Hz per frame (0 =
+unvoiced) on a grid of `hop_length` samples, so either tracker can feed the same code. Measured as the converter's
+tracker and not adopted (voice/converter/MODEL_CARD.md); `pip install -e ".[pitch]"`.
 """
 
 from __future__ import annotations
