@@ -16,6 +16,7 @@ computed from the recordings in --data, WORLD's is the cached one the weights we
 """
 
 import argparse
+import functools
 import json
 from pathlib import Path
 
@@ -94,11 +95,16 @@ def recording_audio(recording: dict, data: Path) -> np.ndarray:
     manifest = data / "manifest.csv"
     if not manifest.is_file():
         raise SystemExit(f"error: {manifest} not found: this option reads the recordings (--data DIR)")
-    path = {r.key: r.path for r in real_recordings(manifest)}.get(recording["key"])
+    path = _recording_paths(manifest).get(recording["key"])
     if path is None:
         raise SystemExit(f"error: the cache's recording {recording['key']} is not in {manifest}")
     wav, _ = audio.load(path, 16_000)
     return prepare(wav[: 30 * 16_000])
+
+
+@functools.lru_cache(maxsize=1)
+def _recording_paths(manifest: Path) -> dict[str, Path]:
+    return {r.key: r.path for r in real_recordings(manifest)}
 
 
 def short_reference(recording: dict, seconds: float, data: Path) -> None:
@@ -147,10 +153,12 @@ def main() -> None:
     parser.add_argument("--speak", action="store_true", help="judge `speak` (hibari reading SPEAK_SENTENCES into each validation speaker's voice) instead of conversions")
     parser.add_argument("--pitch", nargs="+", choices=PITCH_TRACKERS, default=["world"], help="pitch trackers to try")
     parser.add_argument("--reference-seconds", type=float, help="take each target's d-vector and pitch range from this much of its recording (from 0.5 s), as a user's short reference would, instead of the whole recording")
-    parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data", help="the recordings behind the cache (for --pitch fcpe)")
+    parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data", help="the recordings behind the cache (for --pitch fcpe and --reference-seconds)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.speak and (args.reference_seconds or args.pitch != ["world"] or args.enhance):
+        parser.error("--speak judges the shipped way of speaking: not with --reference-seconds, --pitch or --enhance")
     torch.set_num_threads(args.threads)
     recordings = validation_recordings(args.cache, args.validation_share, every=args.every_recording)
     if args.speak:
