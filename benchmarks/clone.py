@@ -74,7 +74,7 @@ def main() -> None:
     rows = {"convert": [], "baseline": [], "ceiling": [], "speak": [], "vocoder_floor": [], "reader_floor": [], "source_second_asr": []}
     second_asr = _pocketsphinx() if args.second_asr else None
     options = {"timbre": args.timbre, "device": "cpu", **({"weights": args.weights} if args.weights else {}), "vocoder": args.vocoder, **({"engine": args.engine} if args.engine else {}),
-               **({"postfilter_gain": args.postfilter_gain} if args.postfilter_gain else {})}
+               **({"postfilter_gain": args.postfilter_gain} if args.postfilter_gain is not None else {})}
     backend = load_speak_backend(args.speak_backend, **options)  # loaded once, as a service would; not timed
     converter = load_convert_backend(args.backend, **options)
     if args.reader_floor and not hasattr(backend, "reader"):
@@ -114,7 +114,7 @@ def main() -> None:
                 rows["reader_floor"].append(_words(read, sentence) | {"distillmos": judges.distill_mos(read, 16_000)})
     summary = {name: {k: round(float(np.mean([r[k] for r in values])), 4) for k in values[0]} for name, values in rows.items() if values}
     summary["pairs"] = len(rows["convert"])
-    summary |= {"backend": args.backend, "speak_backend": args.speak_backend, "timbre": args.timbre, "engine": args.engine, "weights": str(args.weights or "shipped"), "postfilter_gain": args.postfilter_gain or "shipped"}
+    summary |= {"backend": args.backend, "speak_backend": args.speak_backend, "timbre": args.timbre, "engine": args.engine, "weights": str(args.weights or "shipped"), "postfilter_gain": "shipped" if args.postfilter_gain is None else args.postfilter_gain}
     print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))

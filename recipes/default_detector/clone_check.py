@@ -52,12 +52,18 @@ def main() -> None:
     args = parser.parse_args()
     if (args.weights or args.speak) and args.backend != "vox-vc":
         parser.error("--weights and --speak need --backend vox-vc")
+    if args.postfilter_gain is not None and not args.speak:
+        parser.error("--postfilter-gain needs --speak")
     from voice.backends import load_convert_backend, load_speak_backend
 
     weights = {"weights": args.weights} if args.weights else {}
-    backends = [load_convert_backend(args.backend, timbre=t, device="cpu") for t in (0.5, 1.0)] if args.backend == "knn-world" else [load_convert_backend("vox-vc", device="cpu", **weights)] * 2
-    gain = {"postfilter_gain": args.postfilter_gain} if args.postfilter_gain else {}
-    speaker = load_speak_backend("vox-vc", device="cpu", **weights, **gain) if args.speak else None
+    if args.speak:
+        gain = {"postfilter_gain": args.postfilter_gain} if args.postfilter_gain is not None else {}
+        speaker, backends = load_speak_backend("vox-vc", device="cpu", **weights, **gain), []
+    elif args.backend == "knn-world":
+        speaker, backends = None, [load_convert_backend(args.backend, timbre=t, device="cpu") for t in (0.5, 1.0)]
+    else:
+        speaker, backends = None, [load_convert_backend("vox-vc", device="cpu", **weights)] * 2
     config = load_recipe(str(HERE / "config.toml"), [])
     _, calibration, report = split_trials(read_dataset("manifest", config["root"], "all"), config["calibration_sources"], config["report_sources"])
     cloned_voices, cloned_paths = _training_clones(Path(config["generated"]))
@@ -92,7 +98,7 @@ def main() -> None:
             "eer_percent": 100 * metrics.eer(-p_real, -p_clone)[0],
         }
         print(name, json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in results[name].items()}))
-    args.out = args.out or f"runs/default_detector/clone_check_{args.backend}{'_speak' if args.speak else ''}{f'_gain{args.postfilter_gain}' if args.postfilter_gain else ''}.json"
+    args.out = args.out or f"runs/default_detector/clone_check_{args.backend}{'_speak' if args.speak else ''}{f'_gain{args.postfilter_gain}' if args.postfilter_gain is not None else ''}.json"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.out}")
