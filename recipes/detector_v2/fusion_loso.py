@@ -39,7 +39,7 @@ from detect.source_weights import WEIGHTINGS
 
 from front_ends import FRONT_ENDS  # noqa: I001  (this folder is on sys.path when the script runs)
 from frontends_loso import windows
-from layers_loso import apply_channel, cached_features as cached_distillmos, channel_results, out_of_fold
+from layers_loso import apply_channel, cached_features as cached_distillmos, out_of_fold, printed_results
 from study_options import save_results, start, study_parser
 
 MODELS = {
@@ -114,11 +114,7 @@ def main() -> None:
     for name, parts in SCORE_MEANS.items():
         if all(part in scores for part in parts):
             scores[name] = {ch: sum(scores[part][ch] for part in parts) / len(parts) for ch in args.channels}
-    results = {}
-    for name, by_channel in scores.items():
-        results[name] = channel_results(by_channel, labels, sources, prior=args.prior)
-        line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} / {r['pooled_eer']:5.1f} ({r['sources_over_35']})" for ch, r in results[name].items())
-        print(f"{name:32s} mean per source / pooled EER (sources > 35 %): {line}", flush=True)
+    results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior) for name, by_channel in scores.items()}
     save_results(args, results, files=len(rows), weighting=args.weighting)
 
 

@@ -183,6 +183,14 @@ def channel_results(scores: dict[str, np.ndarray], labels: np.ndarray, sources: 
     return results
 
 
+def printed_results(name: str, scores: dict[str, np.ndarray], labels: np.ndarray, sources: np.ndarray, *, prior: float) -> dict[str, dict]:
+    """channel_results of one model, with its one-line summary printed (mean per-source / pooled EER per channel)."""
+    results = channel_results(scores, labels, sources, prior=prior)
+    line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} / {r['pooled_eer']:5.1f} ({r['sources_over_35']})" for ch, r in results.items())
+    print(f"{name:32s} mean per source / pooled EER (sources > 35 %): {line}", flush=True)
+    return results
+
+
 def main() -> None:
     args = study_parser(__doc__, channels=list(CHANNELS)).parse_args()
     rows, labels, sources = start(args)

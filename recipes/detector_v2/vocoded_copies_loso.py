@@ -29,7 +29,7 @@ from voice.vocoders import load_vocoder
 from front_ends import FRONT_ENDS  # noqa: I001  (this folder is on sys.path when the script runs)
 from frontends_loso import windows
 from fusion_loso import all_front_ends
-from layers_loso import LayerStats, apply_channel, channel_results, out_of_fold
+from layers_loso import LayerStats, apply_channel, out_of_fold, printed_results
 from study_options import save_results, start, study_parser
 
 MAX_SOURCE_S = 6.0  # as make_data.py
@@ -85,12 +85,8 @@ def main() -> None:
     trials = {"no copies": []} | {f"+ {name} copies": [name] for name in args.vocoders}
     if len(args.vocoders) > 1:
         trials["+ " + " and ".join(args.vocoders) + " copies"] = list(args.vocoders)
-    results = {}
-    for name, chosen in trials.items():
-        scores = out_of_fold(features, COLUMNS, labels, sources, c=args.c, copies=tuple(copies[v] for v in chosen))
-        results[name] = channel_results(scores, labels, sources, prior=args.prior)
-        line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} / {r['pooled_eer']:5.1f} ({r['sources_over_35']})" for ch, r in results[name].items())
-        print(f"{name:32s} mean per source / pooled EER (sources > 35 %): {line}", flush=True)
+    results = {name: printed_results(name, out_of_fold(features, COLUMNS, labels, sources, c=args.c, copies=tuple(copies[v] for v in chosen)), labels, sources, prior=args.prior)
+               for name, chosen in trials.items()}
     save_results(args, results, files=len(rows), vocoders=args.vocoders)
 
 

@@ -60,6 +60,16 @@ def validation_recordings(cache: Path, share: float, *, every: bool = False) -> 
     return chosen
 
 
+def judge(wav: np.ndarray, reference: np.ndarray, text: str) -> tuple[float, float, float]:
+    """(similarity to the target's recording, WER against `text`, DistillMOS) of one 16 kHz output, as clone.py judges."""
+    return (judges.speaker_similarity(wav, 16_000, reference, 16_000), judges.word_error_rate(judges.transcribe(wav, 16_000), text),
+            judges.distill_mos(wav, 16_000))
+
+
+def means(rows: list[tuple[float, float, float]]) -> dict[str, float]:
+    return {key: float(np.mean([r[i] for r in rows])) for i, key in enumerate(("similarity", "wer", "distillmos"))}
+
+
 def judge_speak(targets: list[dict], args) -> None:
     """hibari's voice reads SPEAK_SENTENCES into each validation speaker's voice, for every weights x gain."""
     vocoder = HiFiGAN()
@@ -78,10 +88,8 @@ def judge_speak(targets: list[dict], args) -> None:
             for (weights, gain), rows in scores.items():
                 with torch.inference_mode():
                     spoken = to_16k(restore_variance(models[weights](*inputs), gain))
-                rows.append((judges.speaker_similarity(spoken, 16_000, reference, 16_000),
-                             judges.word_error_rate(judges.transcribe(spoken, 16_000), sentence), judges.distill_mos(spoken, 16_000)))
-    table = [{"weights": str(w), "gain": g, "speak": True, "similarity": float(np.mean([r[0] for r in rows])), "wer": float(np.mean([r[1] for r in rows])),
-              "distillmos": float(np.mean([r[2] for r in rows])), "sentences": len(rows)} for (w, g), rows in scores.items()]
+                rows.append(judge(spoken, reference, sentence))
+    table = [{"weights": str(w), "gain": g, "speak": True, **means(rows), "sentences": len(rows)} for (w, g), rows in scores.items()]
     print(f"speak: {len(targets)} validation speakers x {len(SPEAK_SENTENCES)} sentences")
     print("| weights | gain | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- |")
     for row in table:
@@ -194,10 +202,8 @@ def main() -> None:
                 converted = to_16k(restore_variance(models[weights](*inputs[tracker]), gain))
             if enhanced:
                 converted = enhance(converted, 16_000)
-            rows.append((judges.speaker_similarity(converted, 16_000, reference, 16_000),
-                         judges.word_error_rate(judges.transcribe(converted, 16_000), text), judges.distill_mos(converted, 16_000)))
-    table = [{"weights": str(w), "gain": g, "enhanced": e, "pitch": t, "similarity": float(np.mean([r[0] for r in rows])), "wer": float(np.mean([r[1] for r in rows])),
-              "distillmos": float(np.mean([r[2] for r in rows])), "pairs": len(rows)} for (w, g, e, t), rows in scores.items()]
+            rows.append(judge(converted, reference, text))
+    table = [{"weights": str(w), "gain": g, "enhanced": e, "pitch": t, **means(rows), "pairs": len(rows)} for (w, g, e, t), rows in scores.items()]
     print(f"{len(trials)} validation pairs")
     print("| weights | gain | enhanced | pitch | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- | --- | --- |")
     for row in table:
