@@ -3,7 +3,7 @@ front-ends (distillmos-linear: a pretrained frozen CNN; spectral-linear: log-spe
 distillmos-spectral-linear),
 `GMMCountermeasure` for LFCC-GMM."""
 
-from detect.models import aasist, distillmos_linear, distillmos_spectral_linear, lcnn, rawnet2, spectral_linear, ssl, whisper_linear  # noqa: F401  (registers)
+from detect.models import aasist, distillmos_linear, distillmos_spectral_linear, lcnn, rawnet2, spectral_linear, ssl, student_spectral_linear, whisper_linear  # noqa: F401  (registers)
 from detect.models.registry import BONAFIDE, MODELS, SPOOF, Countermeasure, build_model, count_parameters
 
 __all__ = ["BONAFIDE", "MODELS", "SPOOF", "Countermeasure", "build_model", "count_parameters"]

@@ -102,7 +102,13 @@ def attach_frozen_encoder(model: nn.Module, config) -> None:
                 f"this detector was fitted on DistillMOS weights {config.encoder_sha256[:12]}, the installed distillmos package has {found[:12]}; "
                 "install the distillmos version named in pyproject.toml"
             )
-    model.encoder = build_encoder(pretrained=config.pretrained).requires_grad_(False)
+    freeze_as_encoder(model, build_encoder(pretrained=config.pretrained))
+
+
+def freeze_as_encoder(model: nn.Module, encoder: nn.Module) -> None:
+    """`encoder` becomes `model.encoder`, frozen, with the precision switch and the hooks that keep its weights
+    (which come from elsewhere: a package, a shipped file) out of our checkpoints."""
+    model.encoder = encoder.requires_grad_(False)
     # the CNN's precision (voxtwin/precision.py): None = $VOXTWIN_PRECISION, else auto (bf16 where native)
     model.precision = None
     model.register_state_dict_post_hook(_drop_encoder_keys)

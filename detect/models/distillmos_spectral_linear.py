@@ -49,8 +49,12 @@ class DistillMOSSpectralLinear(WindowStatsLinear):
 
     def __init__(self, config: DistillMOSSpectralLinearConfig, spec: FeatureSpec) -> None:
         super().__init__(config, spec)
-        attach_frozen_encoder(self, config)
+        self.attach_encoder(config)
         self.register_buffer("window", torch.hann_window(N_FFT), persistent=False)
+
+    def attach_encoder(self, config) -> None:
+        """The CNN that makes the 1024-d frames: DistillMOS's own (a subclass may bring another)."""
+        attach_frozen_encoder(self, config)
 
     def frames(self, wav: Tensor) -> tuple[Tensor, Tensor]:
         """(B, T) 16 kHz -> ((B, T // 320, 1024) CNN frames, (B, 1 + (T - 512) // 160, 257) log power)."""

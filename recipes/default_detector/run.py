@@ -70,7 +70,7 @@ def channel(wav: np.ndarray, name: str) -> np.ndarray:
     return through_channel(wav, 16_000, name)
 
 
-FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear", "distillmos-spectral-linear", "whisper-linear", "fused-linear")
+FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear", "distillmos-spectral-linear", "distillmos-student-spectral-linear", "whisper-linear", "fused-linear")
 
 
 def fit_frozen(cfg, head: dict, fit, valid, cache):
@@ -80,6 +80,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     from detect.frozen_head import WindowStats, augmented_copy, collect_stats, fit_head, kept_audio, score_stats, stats_key
     from detect.models import build_model
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
+    from detect.models.student_spectral_linear import student_weights
     from detect.models.whisper_linear import whisper_weights
     from detect.source_weights import WEIGHTINGS
 
@@ -89,6 +90,8 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     pinned = {}  # the frozen front-ends' weights the head is fitted on; a checkpoint refuses any other
     if cfg.model in ("distillmos-linear", "distillmos-spectral-linear", "fused-linear"):
         pinned["encoder_sha256"] = weights_sha256(distillmos_weights())
+    if cfg.model == "distillmos-student-spectral-linear":
+        pinned["student_sha256"] = weights_sha256(student_weights())
     if cfg.model == "whisper-linear":
         pinned["encoder_sha256"] = weights_sha256(whisper_weights())
     if cfg.model == "fused-linear":

@@ -1,0 +1,54 @@
+"""`distillmos-spectral-linear` with the distilled StudentCNN in place of DistillMOS's CNN: the same statistics
+(2 x 1024 CNN + 3 x 257 spectral) and the same one logistic unit, ~4x less CNN work.
+
+The student (detect/models/student_cnn.py) ships in the package (detect/weights/student_cnn.safetensors, fp16);
+the head is ours and lives in the detector's checkpoint, pinned to the student's SHA-256 so a checkpoint never runs
+on a student it was not fitted on. The distillmos package is not needed to score with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from detect.models.distillmos_linear import freeze_as_encoder, weights_sha256
+from detect.models.distillmos_spectral_linear import DistillMOSSpectralLinear
+from detect.models.registry import MODELS
+from detect.models.student_cnn import SHIPPED, StudentCNN, load_student
+from voxtwin.errors import CheckpointError
+
+
+@dataclass(frozen=True)
+class StudentSpectralLinearConfig:
+    pretrained: bool = True  # False builds the student with random weights (tests; nothing to load)
+    student_sha256: str = ""  # SHA-256 of the student weights the head was fitted on ("" = not checked)
+    input_gain: float = 1.8  # as distillmos-linear: the student was distilled on the teacher's input
+    floor: float = 1e-8  # as spectral-linear
+    bf16_logit_offset: float = 0.0  # as distillmos-linear (recipes/default_detector/precision_offset.py)
+
+    @classmethod
+    def tiny(cls) -> "StudentSpectralLinearConfig":
+        return cls(pretrained=False)
+
+
+def student_weights():
+    """The shipped student's weights file (detect/weights/student_cnn.safetensors)."""
+    if not SHIPPED.is_file():
+        raise CheckpointError(f"the student CNN's weights are missing from the package ({SHIPPED}); reinstall voxtwin")
+    return SHIPPED
+
+
+@MODELS.register("distillmos-student-spectral-linear")
+class StudentSpectralLinear(DistillMOSSpectralLinear):
+    Config = StudentSpectralLinearConfig
+
+    def attach_encoder(self, config: StudentSpectralLinearConfig) -> None:
+        if config.pretrained:
+            path = student_weights()
+            found = weights_sha256(path)
+            if config.student_sha256 and found != config.student_sha256:
+                raise CheckpointError(f"this detector was fitted on student CNN weights {config.student_sha256[:12]}, the package has "
+                                      f"{found[:12]}; reinstall the voxtwin version the detector came with")
+            encoder = load_student(path)
+        else:
+            encoder = StudentCNN().eval()
+        freeze_as_encoder(self, encoder)

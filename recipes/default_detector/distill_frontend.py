@@ -1,0 +1,67 @@
+"""Distil DistillMOS's CNN into the narrower StudentCNN that `distillmos-student-spectral-linear` reads.
+
+The student is trained only on the recipe's training files (the same split as run.py: the calibration and report
+sources and their real speakers never reach it), with the teacher's frames as targets (no labels), so that a head
+fitted on its frames can be judged on the calibration and report sets exactly as the other detectors are.
+
+    python recipes/default_detector/distill_frontend.py --out runs/default_detector/student [--steps 1500] [--device cuda]
+    python recipes/default_detector/distill_frontend.py --out runs/default_detector/student --export detect/weights/student_cnn.safetensors
+Resumes from OUT/student_last.pt; --export writes the fp16 safetensors the detector loads (with the run's history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import torch
+
+from detect.data import WaveformCache, load_trials
+from detect.frontend_distillation import DistillationSettings, distill
+from detect.models.distillmos_linear import build_encoder, distillmos_weights, weights_sha256
+from detect.models.student_cnn import StudentCNN, save_student
+from detect.recipes import load_recipe
+from detect.splits import validation_split
+from detect.train import default_cache_dir
+from run import HERE, recipe_trials, split_trials  # noqa: I001  (this folder's run.py)
+
+
+def export(run: Path, target: Path) -> None:
+    state = torch.load(run / "student_last.pt", map_location="cpu", weights_only=True)
+    student = StudentCNN(tuple(state["widths"]))
+    student.load_state_dict(state["student"])
+    metadata = {"teacher_sha256": weights_sha256(distillmos_weights()), "step": state["step"], "settings": state["settings"],
+                "history": state["history"], "recipe": "recipes/default_detector/distill_frontend.py"}
+    save_student(student, target, metadata=metadata)
+    print(f"wrote {target} (step {state['step']}, valid explained variance {state['history'][-1]['valid_explained_variance']:.4f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, history)")
+    parser.add_argument("--steps", type=int, default=DistillationSettings.steps)
+    parser.add_argument("--batch-size", type=int, default=DistillationSettings.batch_size)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--export", type=Path, help="write the run's student as fp16 safetensors here and stop")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="recipe config override (as run.py)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.export:
+        export(args.out, args.export)
+        return
+    config = load_recipe(str(HERE / "config.toml"), args.overrides)
+    train_trials, _, _ = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])
+    fit, valid = validation_split(train_trials)
+    cache = WaveformCache(default_cache_dir())
+    _, fit_waves = load_trials(fit, cache, description="Training audio")
+    _, valid_waves = load_trials(valid, cache, description="Validation audio")
+    settings = DistillationSettings(steps=args.steps, batch_size=args.batch_size)
+    (args.out / "settings.json").parent.mkdir(parents=True, exist_ok=True)
+    (args.out / "settings.json").write_text(json.dumps({"files": len(fit_waves), "valid_files": len(valid_waves)} | {k: str(v) for k, v in vars(settings).items()}, indent=2))
+    distill(build_encoder(pretrained=True), fit_waves, valid_waves, args.out, settings, device=args.device)
+
+
+if __name__ == "__main__":
+    main()
