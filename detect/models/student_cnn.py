@@ -5,8 +5,7 @@ spectrogram). The student keeps the same input, kernels, strides and output layo
 50 frames per second, after the same LeakyReLU), so a window-statistics head reads it exactly as it reads the
 teacher, but its inner layers are narrower. It starts from the teacher's own filters (the strongest ones of each
 layer, `pruned_from`) and is then trained to copy the teacher's frames (detect/frontend_distillation.py,
-recipes/default_detector/distill_frontend.py). Its weights ship in the package as fp16 safetensors
-(detect/weights/student_cnn.safetensors) and are loaded without pickle.
+recipes/default_detector/distill_frontend.py), which exports it as fp16 safetensors (loaded without pickle).
 """
 
 from __future__ import annotations

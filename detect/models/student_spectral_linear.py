@@ -1,9 +1,11 @@
 """`distillmos-spectral-linear` with the distilled StudentCNN in place of DistillMOS's CNN: the same statistics
 (2 x 1024 CNN + 3 x 257 spectral) and the same one logistic unit, ~4x less CNN work.
 
-The student (detect/models/student_cnn.py) ships in the package (detect/weights/student_cnn.safetensors, fp16);
-the head is ours and lives in the detector's checkpoint, pinned to the student's SHA-256 so a checkpoint never runs
-on a student it was not fitted on. The distillmos package is not needed to score with it.
+The student (detect/models/student_cnn.py) is read from detect/weights/student_cnn.safetensors (fp16), which
+recipes/default_detector/distill_frontend.py --export writes; it is not shipped, because the detector on it lost
+2 points of calibration-set EER against `default` (detect/MODEL_CARD.md, "A distilled student CNN"). The head is
+ours and lives in the detector's checkpoint, pinned to the student's SHA-256 so a checkpoint never runs on a student
+it was not fitted on.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ class StudentSpectralLinearConfig:
 def student_weights():
     """The shipped student's weights file (detect/weights/student_cnn.safetensors)."""
     if not SHIPPED.is_file():
-        raise CheckpointError(f"the student CNN's weights are missing from the package ({SHIPPED}); reinstall voxtwin")
+        raise CheckpointError(f"no student CNN weights at {SHIPPED} (they are not shipped: this detector was measured, not adopted); make them with "
+                              "recipes/default_detector/distill_frontend.py --out RUN, then --export " + str(SHIPPED))
     return SHIPPED
 
 

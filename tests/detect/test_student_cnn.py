@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from detect.checkpoints import load_detector, save_detector
+from detect.checkpoints import save_detector
 from detect.frontend_distillation import DistillationSettings, distill, explained_variance, frame_loss
 from detect.models import build_model
 from detect.models.distillmos_linear import build_encoder
@@ -100,6 +100,17 @@ def test_detector_on_the_student_keeps_only_its_head_in_the_checkpoint(tmp_path)
         assert set(f.keys()) == {"mean", "scale", "out.weight", "out.bias"}
 
 
-def test_detector_refuses_a_student_it_was_not_fitted_on():
-    with pytest.raises(CheckpointError, match="student CNN"):
+def test_detector_reads_the_student_file_and_refuses_one_it_was_not_fitted_on(tmp_path, monkeypatch):
+    from detect.models import student_spectral_linear
+    from detect.models.distillmos_linear import weights_sha256
+
+    monkeypatch.setattr(student_spectral_linear, "SHIPPED", tmp_path / "student_cnn.safetensors")
+    with pytest.raises(CheckpointError, match="distill_frontend.py"):
+        build_model("distillmos-student-spectral-linear")
+    torch.manual_seed(0)
+    student = StudentCNN((8, 8, 16, 16, 16, 256)).eval()
+    path = save_student(student, tmp_path / "student_cnn.safetensors", metadata={})
+    model = build_model("distillmos-student-spectral-linear", student_sha256=weights_sha256(path))
+    assert model.encoder.widths == (8, 8, 16, 16, 16, 256) and not any(p.requires_grad for p in model.encoder.parameters())
+    with pytest.raises(CheckpointError, match="fitted on student CNN weights"):
         build_model("distillmos-student-spectral-linear", student_sha256="0" * 64)
