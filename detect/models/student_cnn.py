@@ -21,7 +21,7 @@ from voxtwin.errors import CheckpointError
 TEACHER_WIDTHS = (64, 64, 128, 256, 256, 256)
 STUDENT_WIDTHS = (32, 32, 64, 96, 128, 256)  # ~4.5x faster than the teacher on 2 AVX2 cores (30 s of speech)
 HOP_LENGTH, WIN_LENGTH = 160, 320  # DistillMOS's STFT: 10 ms hop, 20 ms Hann window, no centring
-SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "student_cnn.safetensors"
+WEIGHTS_FILE = Path(__file__).resolve().parents[1] / "weights" / "student_cnn.safetensors"
 
 
 def compressed_spectrogram(wav: Tensor) -> Tensor:
@@ -87,7 +87,7 @@ def save_student(student: StudentCNN, path: Path, *, metadata: dict) -> Path:
     return path
 
 
-def load_student(path: Path = SHIPPED) -> StudentCNN:
+def load_student(path: Path = WEIGHTS_FILE) -> StudentCNN:
     """The student in float32 from a safetensors file (no pickle); a clear error when missing or malformed."""
     from safetensors import SafetensorError, safe_open
 

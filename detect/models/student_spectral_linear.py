@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from detect.models.distillmos_linear import freeze_as_encoder, weights_sha256
 from detect.models.distillmos_spectral_linear import DistillMOSSpectralLinear
 from detect.models.registry import MODELS
-from detect.models.student_cnn import SHIPPED, StudentCNN, load_student
+from detect.models.student_cnn import WEIGHTS_FILE, StudentCNN, load_student
 from voxtwin.errors import CheckpointError
 
 
@@ -33,11 +33,11 @@ class StudentSpectralLinearConfig:
 
 
 def student_weights():
-    """The shipped student's weights file (detect/weights/student_cnn.safetensors)."""
-    if not SHIPPED.is_file():
-        raise CheckpointError(f"no student CNN weights at {SHIPPED} (they are not shipped: this detector was measured, not adopted); make them with "
-                              "recipes/default_detector/distill_frontend.py --out RUN, then --export " + str(SHIPPED))
-    return SHIPPED
+    """The student's weights as the recipe exports them (detect/weights/student_cnn.safetensors; not in the package)."""
+    if not WEIGHTS_FILE.is_file():
+        raise CheckpointError(f"no student CNN weights at {WEIGHTS_FILE} (they are not shipped: this detector was measured, not adopted); make them with "
+                              "recipes/default_detector/distill_frontend.py --out RUN, then --export " + str(WEIGHTS_FILE))
+    return WEIGHTS_FILE
 
 
 @MODELS.register("distillmos-student-spectral-linear")
@@ -49,8 +49,8 @@ class StudentSpectralLinear(DistillMOSSpectralLinear):
             path = student_weights()
             found = weights_sha256(path)
             if config.student_sha256 and found != config.student_sha256:
-                raise CheckpointError(f"this detector was fitted on student CNN weights {config.student_sha256[:12]}, the package has "
-                                      f"{found[:12]}; reinstall the voxtwin version the detector came with")
+                raise CheckpointError(f"this detector was fitted on student CNN weights {config.student_sha256[:12]}, {WEIGHTS_FILE} has "
+                                      f"{found[:12]}; export the student the detector was fitted on")
             encoder = load_student(path)
         else:
             encoder = StudentCNN().eval()

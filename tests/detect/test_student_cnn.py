@@ -104,7 +104,7 @@ def test_detector_reads_the_student_file_and_refuses_one_it_was_not_fitted_on(tm
     from detect.models import student_spectral_linear
     from detect.models.distillmos_linear import weights_sha256
 
-    monkeypatch.setattr(student_spectral_linear, "SHIPPED", tmp_path / "student_cnn.safetensors")
+    monkeypatch.setattr(student_spectral_linear, "WEIGHTS_FILE", tmp_path / "student_cnn.safetensors")
     with pytest.raises(CheckpointError, match="distill_frontend.py"):
         build_model("distillmos-student-spectral-linear")
     torch.manual_seed(0)
