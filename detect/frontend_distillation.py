@@ -22,10 +22,12 @@ import torch
 from torch import Tensor, nn
 
 from detect.augment import Augmenter
+from detect.data import INT16_SCALE
 from detect.models.student_cnn import STUDENT_WIDTHS, StudentCNN, pruned_from
+from detect.preprocess import crop
 
 log = logging.getLogger(__name__)
-INT16_SCALE = 32768.0
+CHANNEL_AUGMENTATIONS = ("codec", "telephone", "noise", "rawboost", "gain")  # the recipe's (detect/augment.py)
 
 
 @dataclass(frozen=True)
@@ -42,20 +44,20 @@ class DistillationSettings:
     seed: int = 0
 
 
-def random_crops(waves: list[np.ndarray], rng: np.random.Generator, *, count: int, length: int, augmenter: Augmenter | None, augment_prob: float) -> Tensor:
-    """(count, length) float32 crops of random files at random offsets (short files tiled), some augmented."""
+def random_crops(waves: list[np.ndarray], rng: np.random.Generator, *, count: int, length: int, augment_prob: float,
+                 augmentations: tuple[str, ...] = CHANNEL_AUGMENTATIONS) -> Tensor:
+    """(count, length) float32 crops of random files at random offsets (short files tiled), each put through one
+    of `augmentations` with probability `augment_prob`."""
     out = np.empty((count, length), dtype=np.float32)
     for i in range(count):
         wav = waves[int(rng.integers(len(waves)))].astype(np.float32) / INT16_SCALE
-        if len(wav) < length:
-            wav = np.tile(wav, -(-length // len(wav)))
-        start = int(rng.integers(len(wav) - length + 1))
-        crop = wav[start : start + length]
-        if augmenter is not None and rng.random() < augment_prob:
-            name = augmenter.names[int(rng.integers(len(augmenter.names)))]
-            crop = Augmenter(names=(name,), prob=1.0)(crop, 16_000, rng)[:length]
-            crop = np.pad(crop, (0, length - len(crop)))
-        out[i] = crop
+        tiled = max(len(wav), -(-length // len(wav)) * len(wav))
+        segment = crop(wav, length, start=int(rng.integers(tiled - length + 1)))
+        if augment_prob > 0 and rng.random() < augment_prob:
+            name = augmentations[int(rng.integers(len(augmentations)))]
+            segment = Augmenter(names=(name,), prob=1.0)(segment, 16_000, rng)[:length]
+            segment = np.pad(segment, (0, length - len(segment)))
+        out[i] = segment
     return torch.from_numpy(out)
 
 
@@ -79,7 +81,7 @@ def distill(teacher: nn.Module, train_waves: list[np.ndarray], valid_waves: list
     last = out / "student_last.pt"
     teacher = teacher.to(device).eval().requires_grad_(False)
     gain = settings.input_gain
-    valid = random_crops(valid_waves, np.random.default_rng(settings.seed + 1), count=32, length=settings.crop_samples, augmenter=None, augment_prob=0).to(device) * gain
+    valid = random_crops(valid_waves, np.random.default_rng(settings.seed + 1), count=32, length=settings.crop_samples, augment_prob=0).to(device) * gain
     with torch.inference_mode():
         valid_teacher = torch.cat([teacher(v) for v in valid.split(8)])
     if last.is_file():
@@ -99,7 +101,6 @@ def distill(teacher: nn.Module, train_waves: list[np.ndarray], valid_waves: list
     if last.is_file():
         optimiser.load_state_dict(state["optimiser"])
         schedule.load_state_dict(state["schedule"])
-    augmenter = Augmenter(names=("codec", "telephone", "noise", "rawboost", "gain"))
     rng = np.random.default_rng(settings.seed * 1000 + step)
 
     def validate() -> float:
@@ -115,8 +116,7 @@ def distill(teacher: nn.Module, train_waves: list[np.ndarray], valid_waves: list
     student.train()
     started, running = time.perf_counter(), []
     while step < settings.steps:
-        crops = random_crops(train_waves, rng, count=settings.batch_size, length=settings.crop_samples, augmenter=augmenter,
-                             augment_prob=settings.augment_prob).to(device) * gain
+        crops = random_crops(train_waves, rng, count=settings.batch_size, length=settings.crop_samples, augment_prob=settings.augment_prob).to(device) * gain
         with torch.inference_mode():
             target = teacher(crops)
         loss, parts = frame_loss(student(crops), target.clone(), inverse_variance, stats_weight=settings.stats_weight)

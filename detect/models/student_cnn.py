@@ -25,20 +25,17 @@ WEIGHTS_FILE = Path(__file__).resolve().parents[1] / "weights" / "student_cnn.sa
 
 
 def compressed_spectrogram(wav: Tensor) -> Tensor:
-    """DistillMOS's input: the complex STFT with its magnitude compressed to the power 0.3.
+    """DistillMOS's input, computed by the distillmos package itself (its pinned version; the student must see
+    exactly what the teacher sees): the complex STFT with its magnitude compressed to the power 0.3.
 
     Args:
         wav: (B, T) 16 kHz.
     Returns:
         (B, 2, 161, frames) real and imaginary parts, frames = 1 + (T - 160) // 160.
     """
-    pad = (WIN_LENGTH - HOP_LENGTH) // 2
-    x = nn.functional.pad(wav, (pad, pad), mode="reflect")
-    spec = torch.stft(x, n_fft=WIN_LENGTH, hop_length=HOP_LENGTH, win_length=WIN_LENGTH, center=False, return_complex=True,
-                      window=torch.hann_window(WIN_LENGTH, device=wav.device, dtype=wav.dtype))
-    ri = torch.view_as_real(spec)
-    magnitude = ri.pow(2).sum(-1, keepdim=True).sqrt().clamp_min(1e-12)
-    return (magnitude.pow(0.3) * ri / magnitude).permute(0, 3, 1, 2)
+    from distillmos.sqa import _complex_compressed
+
+    return _complex_compressed(wav, HOP_LENGTH, WIN_LENGTH).permute(0, 3, 1, 2)
 
 
 class StudentCNN(nn.Module):

@@ -47,8 +47,7 @@ class StudentSpectralLinear(DistillMOSSpectralLinear):
     def attach_encoder(self, config: StudentSpectralLinearConfig) -> None:
         if config.pretrained:
             path = student_weights()
-            found = weights_sha256(path)
-            if config.student_sha256 and found != config.student_sha256:
+            if config.student_sha256 and (found := weights_sha256(path)) != config.student_sha256:
                 raise CheckpointError(f"this detector was fitted on student CNN weights {config.student_sha256[:12]}, {WEIGHTS_FILE} has "
                                       f"{found[:12]}; export the student the detector was fitted on")
             encoder = load_student(path)
