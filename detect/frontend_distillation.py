@@ -48,6 +48,7 @@ class DistillationSettings:
     save_every: int = 100
     seed: int = 0
     head_weight: float = 0.0  # weight of the head's log-odds term (needs a HeadDirection)
+    warmup_steps: int = 0  # linear learning-rate warm-up: a run from a converged student (init) is jolted by a cold Adam without it
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,13 @@ def explained_variance(student: Tensor, teacher: Tensor, inverse_variance: Tenso
     return 1.0 - float(((student - teacher).pow(2) * inverse_variance[None, :, None]).mean())
 
 
+def learning_rate_factor(step: int, settings: DistillationSettings) -> float:
+    """Linear warm-up over settings.warmup_steps, then cosine decay to 0 at settings.steps."""
+    if step < settings.warmup_steps:
+        return (step + 1) / settings.warmup_steps
+    return 0.5 * (1 + math.cos(math.pi * min(step, settings.steps) / settings.steps))
+
+
 def distill(teacher: nn.Module, train_waves: list[np.ndarray], valid_waves: list[np.ndarray], out: Path, settings: DistillationSettings,
             *, device: str = "cpu", head: HeadDirection | None = None, init: Path | None = None) -> Path:
     """Run (or resume) the distillation into `out`; returns out / "student_last.pt" (torch, weights_only-loadable).
@@ -147,7 +155,7 @@ def distill(teacher: nn.Module, train_waves: list[np.ndarray], valid_waves: list
         teacher_logits = head.logit(valid_teacher)
         inverse_logit_variance = 1.0 / teacher_logits.var().clamp_min(1e-6)
     optimiser = torch.optim.AdamW(student.parameters(), lr=settings.learning_rate, weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, settings.steps) / settings.steps)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: learning_rate_factor(s, settings))
     if last.is_file():
         optimiser.load_state_dict(state["optimiser"])
         schedule.load_state_dict(state["schedule"])

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from detect.checkpoints import save_detector
-from detect.frontend_distillation import DistillationSettings, HeadDirection, distill, explained_variance, frame_loss, head_loss
+from detect.frontend_distillation import DistillationSettings, HeadDirection, distill, explained_variance, frame_loss, head_loss, learning_rate_factor
 from detect.models import build_model
 from detect.models.distillmos_linear import build_encoder
 from detect.models.student_cnn import STUDENT_WIDTHS, StudentCNN, compressed_spectrogram, load_student, pruned_from, save_student
@@ -108,6 +108,14 @@ def test_head_aware_run_starts_from_an_earlier_student_and_copies_the_heads_log_
     start = torch.load(first, weights_only=True)["history"][-1]
     assert runs[10.0][0]["valid_explained_variance"] == pytest.approx(start["valid_explained_variance"], rel=1e-5)  # began where the first ended
     assert runs[10.0][-1]["valid_head_explained_variance"] > runs[0.0][-1]["valid_head_explained_variance"] + 0.5
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    settings = DistillationSettings(steps=100, warmup_steps=10)
+    factors = [learning_rate_factor(s, settings) for s in range(101)]
+    assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
+    assert all(a <= b for a, b in zip(factors[:10], factors[1:10])) and factors[100] == pytest.approx(0.0, abs=1e-12)
+    assert learning_rate_factor(0, DistillationSettings(steps=100)) == 1.0  # no warm-up: as before
 
 
 def test_student_round_trips_through_fp16_safetensors(tmp_path):
