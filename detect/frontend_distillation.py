@@ -7,11 +7,6 @@ barely moves counts as much as a loud one, as it does after the head's standardi
 training files with the recipe's channel augmentations (codec, telephone band, noise, RawBoost, gain), so the
 student also copies the teacher on degraded speech. The teacher runs on the fly (no frame cache to store); the
 run checkpoints every `save_every` steps and resumes.
-
-A student that copies 90 % of the frames' variance can still miss the few directions a detector's head reads. Given
-a fitted head's weights on the CNN statistics (`HeadDirection`), a third term asks the student's crop statistics to
-give the head the teacher's log-odds (squared error, divided by the log-odds' variance over the teacher's
-validation crops); `init` starts such a run from an earlier student instead of the pruned teacher.
 """
 
 from __future__ import annotations
@@ -47,32 +42,6 @@ class DistillationSettings:
     stats_weight: float = 1.0  # weight of the crop-statistics term beside the frame term
     save_every: int = 100
     seed: int = 0
-    head_weight: float = 0.0  # weight of the head's log-odds term (needs a HeadDirection)
-    warmup_steps: int = 0  # linear learning-rate warm-up: a run from a converged student (init) is jolted by a cold Adam without it
-
-
-@dataclass(frozen=True)
-class HeadDirection:
-    """What a linear head reads from a crop's CNN statistics: log-odds = sum(weight * [mean, std] / scale) + const."""
-
-    weight: Tensor  # (2 * D,)
-    scale: Tensor  # (2 * D,)
-
-    @classmethod
-    def of_detector(cls, path: Path) -> "HeadDirection":
-        """The CNN half of a fitted DistillMOS-frame detector's head (distillmos-linear, distillmos-spectral-linear)."""
-        from detect.checkpoints import load_detector
-        from detect.models.distillmos_linear import FRAME_DIM
-
-        model, _, _ = load_detector(path)
-        if not hasattr(model, "out") or model.out.weight.shape[1] < 2 * FRAME_DIM:
-            raise ValueError(f"{path} is not a detector with a linear head on DistillMOS frame statistics")
-        return cls(model.out.weight[0, : 2 * FRAME_DIM].detach().clone(), model.scale[: 2 * FRAME_DIM].clone())
-
-    def logit(self, frames: Tensor) -> Tensor:
-        """(B, D, L) frames -> (B,) the head's CNN log-odds, without its constant."""
-        stats = torch.cat([frames.mean(-1), frames.std(-1, unbiased=False)], dim=1)
-        return stats @ (self.weight / self.scale).to(stats)
 
 
 def random_crops(waves: list[np.ndarray], rng: np.random.Generator, *, count: int, length: int, augment_prob: float,
@@ -100,30 +69,14 @@ def frame_loss(student: Tensor, teacher: Tensor, inverse_variance: Tensor, *, st
     return frames + stats_weight * (means + stds), {"frames": float(frames.detach()), "means": float(means.detach()), "stds": float(stds.detach())}
 
 
-def head_loss(student: Tensor, teacher: Tensor, head: HeadDirection, inverse_logit_variance: Tensor) -> Tensor:
-    """Squared error of the head's log-odds from the student's frames against the teacher's, variance-normalised."""
-    return ((head.logit(student) - head.logit(teacher)).pow(2) * inverse_logit_variance).mean()
-
-
 def explained_variance(student: Tensor, teacher: Tensor, inverse_variance: Tensor) -> float:
     """1 - normalised frame error: 1 = a perfect copy, 0 = no better than each dimension's mean."""
     return 1.0 - float(((student - teacher).pow(2) * inverse_variance[None, :, None]).mean())
 
 
-def learning_rate_factor(step: int, settings: DistillationSettings) -> float:
-    """Linear warm-up over settings.warmup_steps, then cosine decay to 0 at settings.steps."""
-    if step < settings.warmup_steps:
-        return (step + 1) / settings.warmup_steps
-    return 0.5 * (1 + math.cos(math.pi * min(step, settings.steps) / settings.steps))
-
-
 def distill(teacher: nn.Module, train_waves: list[np.ndarray], valid_waves: list[np.ndarray], out: Path, settings: DistillationSettings,
-            *, device: str = "cpu", head: HeadDirection | None = None, init: Path | None = None) -> Path:
-    """Run (or resume) the distillation into `out`; returns out / "student_last.pt" (torch, weights_only-loadable).
-    `head` adds the log-odds term (settings.head_weight); `init`, a student_last.pt of another run, is where a new
-    run starts (its weights and frame variances; a fresh optimiser)."""
-    if settings.head_weight and head is None:
-        raise ValueError("head_weight needs a HeadDirection")
+            *, device: str = "cpu") -> Path:
+    """Run (or resume) the distillation into `out`; returns out / "student_last.pt" (torch, weights_only-loadable)."""
     out.mkdir(parents=True, exist_ok=True)
     last = out / "student_last.pt"
     teacher = teacher.to(device).eval().requires_grad_(False)
@@ -138,52 +91,35 @@ def distill(teacher: nn.Module, train_waves: list[np.ndarray], valid_waves: list
         inverse_variance = state["inverse_variance"].to(device)
         step, history = int(state["step"]), list(state["history"])
         log.info("resuming at step %d", step)
-    elif init is not None:
-        state = torch.load(init, map_location=device, weights_only=True)
-        student = StudentCNN(tuple(state["widths"])).to(device)
-        student.load_state_dict(state["student"])
-        inverse_variance = state["inverse_variance"].to(device)
-        step, history = 0, []
-        log.info("starting from %s (its step %d)", init, int(state["step"]))
     else:
         student = pruned_from(teacher.cpu(), settings.widths).to(device)
         teacher.to(device)
         inverse_variance = 1.0 / valid_teacher.var(dim=(0, 2)).clamp_min(1e-6)
         step, history = 0, []
-    if head is not None:
-        head = HeadDirection(head.weight.to(device), head.scale.to(device))
-        teacher_logits = head.logit(valid_teacher)
-        inverse_logit_variance = 1.0 / teacher_logits.var().clamp_min(1e-6)
     optimiser = torch.optim.AdamW(student.parameters(), lr=settings.learning_rate, weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: learning_rate_factor(s, settings))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, settings.steps) / settings.steps)))
     if last.is_file():
         optimiser.load_state_dict(state["optimiser"])
         schedule.load_state_dict(state["schedule"])
     rng = np.random.default_rng(settings.seed * 1000 + step)
 
-    def validate() -> dict:
+    def validate() -> float:
         student.eval()
         with torch.inference_mode():
             copy = torch.cat([student(v) for v in valid.split(8)])
         student.train()
-        scores = {"valid_explained_variance": explained_variance(copy, valid_teacher, inverse_variance)}
-        if head is not None:  # share of the teacher's log-odds variance the student's log-odds reproduce
-            scores["valid_head_explained_variance"] = 1.0 - float(head_loss(copy, valid_teacher, head, inverse_logit_variance))
-        return scores
+        return explained_variance(copy, valid_teacher, inverse_variance)
 
     if step == 0:
-        history.append({"step": 0} | validate())
-        log.info("step 0 (%s): %s", "initial student" if init else "pruned teacher", history[-1])
+        history.append({"step": 0, "valid_explained_variance": validate()})
+        log.info("step 0 (pruned teacher): valid explained variance %.4f", history[-1]["valid_explained_variance"])
     student.train()
     started, running = time.perf_counter(), []
     while step < settings.steps:
         crops = random_crops(train_waves, rng, count=settings.batch_size, length=settings.crop_samples, augment_prob=settings.augment_prob).to(device) * gain
         with torch.inference_mode():
             target = teacher(crops)
-        copy, target = student(crops), target.clone()
-        loss, parts = frame_loss(copy, target, inverse_variance, stats_weight=settings.stats_weight)
-        if settings.head_weight:
-            loss = loss + settings.head_weight * head_loss(copy, target, head, inverse_logit_variance)
+        loss, parts = frame_loss(student(crops), target.clone(), inverse_variance, stats_weight=settings.stats_weight)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -191,9 +127,10 @@ def distill(teacher: nn.Module, train_waves: list[np.ndarray], valid_waves: list
         step += 1
         running.append(loss.item())
         if step % settings.save_every == 0 or step == settings.steps:
-            entry = {"step": step, "train_loss": float(np.mean(running))} | validate() | {"seconds_per_step": (time.perf_counter() - started) / len(running)}
+            entry = {"step": step, "train_loss": float(np.mean(running)), "valid_explained_variance": validate(),
+                     "seconds_per_step": (time.perf_counter() - started) / len(running)}
             history.append(entry)
-            log.info("step %d: %s", step, ", ".join(f"{k} {v:.4f}" for k, v in entry.items() if k != "step"))
+            log.info("step %d: train loss %.4f, valid explained variance %.4f (%.2f s/step)", step, entry["train_loss"], entry["valid_explained_variance"], entry["seconds_per_step"])
             started, running = time.perf_counter(), []
             torch.save({"student": student.state_dict(), "widths": list(student.widths), "inverse_variance": inverse_variance.cpu(),
                         "optimiser": optimiser.state_dict(), "schedule": schedule.state_dict(), "step": step, "history": history,

@@ -6,11 +6,7 @@ fitted on its frames can be judged on the calibration and report sets exactly as
 
     python recipes/default_detector/distill_frontend.py --out runs/default_detector/student [--steps 1500] [--device cuda]
     python recipes/default_detector/distill_frontend.py --out runs/default_detector/student --export detect/weights/student_cnn.safetensors
-    python recipes/default_detector/distill_frontend.py --out runs/default_detector/student-head --init runs/default_detector/student/student_last.pt \
-        --head-of detect/weights/default.safetensors --steps 600 --learning-rate 1e-4 --warmup-steps 100
 Resumes from OUT/student_last.pt; --export writes the fp16 safetensors the detector loads (with the run's history).
---init starts a new run from an earlier student; --head-of adds the head-aware term: the student's crop statistics
-must also give that detector's head (its DistillMOS half) the teacher's log-odds (detect/frontend_distillation.py).
 """
 
 from __future__ import annotations
@@ -23,7 +19,7 @@ from pathlib import Path
 import torch
 
 from detect.data import WaveformCache, load_trials
-from detect.frontend_distillation import DistillationSettings, HeadDirection, distill
+from detect.frontend_distillation import DistillationSettings, distill
 from detect.models.distillmos_linear import build_encoder, distillmos_weights, weights_sha256
 from detect.models.student_cnn import StudentCNN, save_student
 from detect.recipes import load_recipe
@@ -47,11 +43,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, history)")
     parser.add_argument("--steps", type=int, default=DistillationSettings.steps)
     parser.add_argument("--batch-size", type=int, default=DistillationSettings.batch_size)
-    parser.add_argument("--learning-rate", type=float, default=DistillationSettings.learning_rate)
-    parser.add_argument("--warmup-steps", type=int, default=DistillationSettings.warmup_steps, help="linear learning-rate warm-up (use with --init)")
-    parser.add_argument("--init", type=Path, help="start from this student_last.pt of an earlier run (new optimiser)")
-    parser.add_argument("--head-of", type=Path, help="a fitted DistillMOS-frame detector whose head's log-odds the student must keep")
-    parser.add_argument("--head-weight", type=float, default=1.0, help="weight of that term (with --head-of)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--export", type=Path, help="write the run's student as fp16 safetensors here and stop")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="recipe config override (as run.py)")
@@ -66,12 +57,10 @@ def main() -> None:
     cache = WaveformCache(default_cache_dir())
     _, fit_waves = load_trials(fit, cache, description="Training audio")
     _, valid_waves = load_trials(valid, cache, description="Validation audio")
-    head = HeadDirection.of_detector(args.head_of) if args.head_of else None
-    settings = DistillationSettings(steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate, warmup_steps=args.warmup_steps, head_weight=args.head_weight if head else 0.0)
+    settings = DistillationSettings(steps=args.steps, batch_size=args.batch_size)
     (args.out / "settings.json").parent.mkdir(parents=True, exist_ok=True)
-    (args.out / "settings.json").write_text(json.dumps({"files": len(fit_waves), "valid_files": len(valid_waves), "init": str(args.init), "head_of": str(args.head_of)}
-                                                      | {k: str(v) for k, v in vars(settings).items()}, indent=2))
-    distill(build_encoder(pretrained=True), fit_waves, valid_waves, args.out, settings, device=args.device, head=head, init=args.init)
+    (args.out / "settings.json").write_text(json.dumps({"files": len(fit_waves), "valid_files": len(valid_waves)} | {k: str(v) for k, v in vars(settings).items()}, indent=2))
+    distill(build_encoder(pretrained=True), fit_waves, valid_waves, args.out, settings, device=args.device)
 
 
 if __name__ == "__main__":

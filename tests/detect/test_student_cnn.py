@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from detect.checkpoints import save_detector
-from detect.frontend_distillation import DistillationSettings, HeadDirection, distill, explained_variance, frame_loss, head_loss, learning_rate_factor
+from detect.frontend_distillation import DistillationSettings, distill, explained_variance, frame_loss
 from detect.models import build_model
 from detect.models.distillmos_linear import build_encoder
 from detect.models.student_cnn import STUDENT_WIDTHS, StudentCNN, compressed_spectrogram, load_student, pruned_from, save_student
@@ -70,52 +70,6 @@ def test_distillation_improves_the_copy_and_resumes(tmp_path):
     longer = dataclasses.replace(settings, steps=18)
     state = torch.load(distill(teacher, waves[:4], waves[4:], tmp_path, longer), weights_only=True)
     assert [h["step"] for h in state["history"]] == [0, 6, 12, 18]  # resumed, not restarted
-
-
-@torch.inference_mode()
-def test_head_direction_is_what_the_detectors_head_reads_from_the_cnn_frames(tmp_path):
-    torch.manual_seed(0)
-    model = build_model("distillmos-linear", pretrained=False).eval()
-    model.mean.normal_()
-    model.scale.uniform_(0.5, 2.0)
-    model.out.weight.normal_()
-    head = HeadDirection.of_detector(save_detector(tmp_path / "d", model, name="distillmos-linear"))
-    a, b = torch.randn(2, 1024, 30), torch.randn(2, 1024, 30)  # (B, D, L), as the CNN returns them
-    detector = model.head(model.window_stats(a.transpose(1, 2))) - model.head(model.window_stats(b.transpose(1, 2)))
-    torch.testing.assert_close(head.logit(a) - head.logit(b), detector, rtol=1e-4, atol=1e-3)
-    assert float(head_loss(a, a, head, torch.tensor(1.0))) == 0
-    assert float(head_loss(a, b, head, torch.tensor(1.0))) == pytest.approx(float(detector.pow(2).mean()), rel=1e-3)
-    fast = build_model("spectral-linear")
-    with pytest.raises(ValueError, match="not a detector with a linear head on DistillMOS"):
-        HeadDirection.of_detector(save_detector(tmp_path / "f", fast, name="spectral-linear"))
-
-
-def test_head_aware_run_starts_from_an_earlier_student_and_copies_the_heads_log_odds_better(tmp_path):
-    torch.manual_seed(0)
-    teacher = build_encoder(pretrained=False).eval()
-    waves = [(speechlike(duration_s=1.5, seed=s) * 20000).astype(np.int16) for s in range(6)]
-    settings = DistillationSettings(widths=(8, 8, 16, 16, 16, 256), steps=6, batch_size=2, crop_samples=8000, save_every=6, learning_rate=3e-3, augment_prob=0.0)
-    first = distill(teacher, waves[:4], waves[4:], tmp_path / "first", settings)
-    weight = torch.zeros(2048)
-    weight[:8] = 1.0  # a head that reads the means of eight frame dimensions
-    head = HeadDirection(weight, torch.ones(2048))
-    with pytest.raises(ValueError, match="needs a HeadDirection"):
-        distill(teacher, waves[:4], waves[4:], tmp_path / "x", dataclasses.replace(settings, head_weight=1.0))
-    runs = {}
-    for head_weight in (0.0, 10.0):  # same start, same crops; only the loss differs
-        longer = dataclasses.replace(settings, steps=12, learning_rate=1e-3, head_weight=head_weight)
-        runs[head_weight] = torch.load(distill(teacher, waves[:4], waves[4:], tmp_path / str(head_weight), longer, head=head, init=first), weights_only=True)["history"]
-    start = torch.load(first, weights_only=True)["history"][-1]
-    assert runs[10.0][0]["valid_explained_variance"] == pytest.approx(start["valid_explained_variance"], rel=1e-5)  # began where the first ended
-    assert runs[10.0][-1]["valid_head_explained_variance"] > runs[0.0][-1]["valid_head_explained_variance"] + 0.5
-
-
-def test_learning_rate_warms_up_then_decays_to_zero():
-    settings = DistillationSettings(steps=100, warmup_steps=10)
-    factors = [learning_rate_factor(s, settings) for s in range(101)]
-    assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
-    assert all(a <= b for a, b in zip(factors[:10], factors[1:10])) and factors[100] == pytest.approx(0.0, abs=1e-12)
-    assert learning_rate_factor(0, DistillationSettings(steps=100)) == 1.0  # no warm-up: as before
 
 
 def test_student_round_trips_through_fp16_safetensors(tmp_path):
