@@ -10,7 +10,8 @@ HiFi-GAN copy, and DistillMOS. This is where stages, steps and the postfilter ga
 after the vocoder make conversions sound more natural without losing the voice or the words?
 --speak judges `speak` instead: each validation speaker is the target of hibari's voice reading three sentences
 (not benchmarks/clone.py's), scored by similarity to the speaker's recording, WER against the sentence, DistillMOS;
-this is where speak's own postfilter gain is chosen.
+this is where speak's own postfilter gain is chosen. --engine hibari piper compares readers (per target too, with the
+target's mean F0: is a male reader better for male voices? It was not, voice/converter/MODEL_CARD.md).
 --pitch world fcpe judges each pitch tracker (the source's contour and the target's mean and spread; FCPE's F0 is
 computed from the recordings in --data, WORLD's is the cached one the weights were trained on).
 """
@@ -71,31 +72,40 @@ def means(rows: list[tuple[float, float, float]]) -> dict[str, float]:
 
 
 def judge_speak(targets: list[dict], args) -> None:
-    """hibari's voice reads SPEAK_SENTENCES into each validation speaker's voice, for every weights x gain."""
+    """A reader (hibari's voice, or args.engine) reads SPEAK_SENTENCES into each validation speaker's voice, for every
+    weights x gain x reader; the per-target means (with the target's mean F0) go to the JSON too."""
     vocoder = HiFiGAN()
     to_16k = lambda mel: audio.resample(vocoder.mel_to_wav(mel), vocoder.sample_rate, 16_000)  # noqa: E731
-    reader = load_tts("hibari")
-    read = [analyse(prepare(audio.resample(reader.synthesize(s), reader.sample_rate, 16_000)), with_mel=False) for s in SPEAK_SENTENCES]
+    readers = {name: load_tts(name) for name in args.engine}
+    read = {name: [analyse(prepare(audio.resample(r.synthesize(s), r.sample_rate, 16_000)), with_mel=False) for s in SPEAK_SENTENCES] for name, r in readers.items()}
     models = {w: load_weights(w)[0] for w in args.weights}
-    scores: dict[tuple[Path, float], list] = {(w, g): [] for w in args.weights for g in args.gains}
-    for target in targets:
+    runs = [(w, g, e) for w in args.weights for g in args.gains for e in args.engine]
+    scores: dict[tuple, list] = {(*run, t): [] for run in runs for t in range(len(targets))}
+    for t, target in enumerate(targets):
         reference = to_16k(torch.from_numpy(target["mel"])[None])
         target_f0 = target["log_f0"][target["voiced"] > 0]
-        for sentence, utt in zip(SPEAK_SENTENCES, read):
-            n = len(utt.log_f0)
-            log_f0 = target_pitch(utt.log_f0, utt.voiced, mean=float(target_f0.mean()), std=float(target_f0.std()))
-            inputs = (torch.from_numpy(on_mel_grid(utt.content, n))[None], torch.from_numpy(pitch_input(log_f0, utt.voiced))[None], torch.from_numpy(target["d_vector"])[None])
-            for (weights, gain), rows in scores.items():
-                with torch.inference_mode():
-                    spoken = to_16k(restore_variance(models[weights](*inputs), gain))
-                rows.append(judge(spoken, reference, sentence))
-    table = [{"weights": str(w), "gain": g, "speak": True, **means(rows), "sentences": len(rows)} for (w, g), rows in scores.items()]
+        for engine, utterances in read.items():
+            for sentence, utt in zip(SPEAK_SENTENCES, utterances):
+                n = len(utt.log_f0)
+                log_f0 = target_pitch(utt.log_f0, utt.voiced, mean=float(target_f0.mean()), std=float(target_f0.std()))
+                inputs = (torch.from_numpy(on_mel_grid(utt.content, n))[None], torch.from_numpy(pitch_input(log_f0, utt.voiced))[None], torch.from_numpy(target["d_vector"])[None])
+                for weights, gain in {(w, g) for w, g, e in runs if e == engine}:
+                    with torch.inference_mode():
+                        spoken = to_16k(restore_variance(models[weights](*inputs), gain))
+                    scores[(weights, gain, engine, t)].append(judge(spoken, reference, sentence))
+    table = [{"weights": str(w), "gain": g, "engine": e, "speak": True, **means(rows), "sentences": len(rows)}
+             for w, g, e in runs for rows in [[r for t in range(len(targets)) for r in scores[(w, g, e, t)]]]]
+    per_target = [{"weights": str(w), "gain": g, "engine": e, "speaker": targets[t]["speaker"], "f0_hz": float(np.exp(targets[t]["log_f0"][targets[t]["voiced"] > 0].mean())), **means(rows)}
+                  for (w, g, e, t), rows in scores.items()]
     print(f"speak: {len(targets)} validation speakers x {len(SPEAK_SENTENCES)} sentences")
-    print("| weights | gain | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- |")
+    print("| weights | gain | reader | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- | --- |")
     for row in table:
-        print(f"| {Path(row['weights']).name} | {row['gain']} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
+        print(f"| {Path(row['weights']).name} | {row['gain']} | {row['engine']} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
+    print("per target: | speaker | F0 Hz | reader | similarity | WER | DistillMOS |")
+    for row in per_target:
+        print(f"| {row['speaker']} | {row['f0_hz']:.0f} | {row['engine']} (gain {row['gain']}) | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
     if args.json:
-        args.json.write_text(json.dumps(table, indent=1))
+        args.json.write_text(json.dumps({"table": table, "per_target": per_target}, indent=1))
 
 
 def recording_audio(recording: dict, data: Path) -> np.ndarray:
@@ -159,6 +169,7 @@ def main() -> None:
     parser.add_argument("--every-recording", action="store_true", help="every validation recording (its first 8 s) as a source (default: one short one per speaker)")
     parser.add_argument("--enhance", action="store_true", help="also judge each conversion after DeepFilterNet3 enhancement")
     parser.add_argument("--speak", action="store_true", help="judge `speak` (hibari reading SPEAK_SENTENCES into each validation speaker's voice) instead of conversions")
+    parser.add_argument("--engine", nargs="+", default=["hibari"], help="with --speak: the readers to try (voice/tts.py engines)")
     parser.add_argument("--pitch", nargs="+", choices=PITCH_TRACKERS, default=["world"], help="pitch trackers to try")
     parser.add_argument("--reference-seconds", type=float, help="take each target's d-vector and pitch range from this much of its recording (from 0.5 s), as a user's short reference would, instead of the whole recording")
     parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "data", help="the recordings behind the cache (for --pitch fcpe and --reference-seconds)")
