@@ -81,10 +81,16 @@ def test_student_round_trips_through_fp16_safetensors(tmp_path):
     for (name, a), (_, b) in zip(student.state_dict().items(), loaded.state_dict().items()):
         torch.testing.assert_close(b, a.half().float(), msg=name)
     (tmp_path / "bad.safetensors").write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="not a student CNN checkpoint"):
+    with pytest.raises(CheckpointError, match="unreadable student CNN weights"):
         load_student(tmp_path / "bad.safetensors")
-    with pytest.raises(CheckpointError, match="no student CNN weights"):
+    with pytest.raises(CheckpointError, match="student CNN weights not found"):
         load_student(tmp_path / "missing.safetensors")
+    from voxtwin.weights_file import write_fp16_weights
+
+    other = write_fp16_weights(student, tmp_path / "other.safetensors", fmt="voxtwin-vc", format_version=1, config_key="config",
+                               config={"widths": list(student.widths)}, info={})
+    with pytest.raises(CheckpointError, match="not voxtwin student CNN weights"):
+        load_student(other)  # right tensors, another format: refused
 
 
 def test_detector_on_the_student_keeps_only_its_head_in_the_checkpoint(tmp_path):

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from voice.converter.weights_file import read_fp16_weights, write_fp16_weights
+from voxtwin.weights_file import read_fp16_weights, write_fp16_weights
 
 FORMAT = "voxtwin-vocoder"
 FORMAT_VERSION = 1

@@ -1,5 +1,5 @@
 """The converter's weights file: fp16 safetensors with the generator config and provenance in the metadata
-(voice/converter/weights_file.py: loading checks the format name and version and the tensor shapes before any
+(voxtwin/weights_file.py: loading checks the format name and version and the tensor shapes before any
 weight reaches the network)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from voice.converter.network import GeneratorConfig, MelGenerator
-from voice.converter.weights_file import read_fp16_weights, write_fp16_weights
+from voxtwin.weights_file import read_fp16_weights, write_fp16_weights
 
 FORMAT = "voxtwin-converter"
 FORMAT_VERSION = 1

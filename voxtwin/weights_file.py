@@ -1,6 +1,7 @@
 """One file of network weights: fp16 safetensors whose metadata holds the format name and version, the network's
-config (JSON, under `config_key`) and provenance (`info`). The converter (weights.py) and the compact vocoder
-(compact_vocoder.py) store theirs this way.
+config (JSON, under `config_key`) and provenance (`info`). The converter and the compact vocoder
+(voice/converter/weights.py, compact_vocoder.py) and the detectors' distilled student CNN (detect/models/student_cnn.py)
+store theirs this way.
 
 Reading refuses, with a one-line CheckpointError, a missing or oversized file, another format, another version, an
 unreadable file or config, and tensors whose names or shapes differ from the network the config builds.
