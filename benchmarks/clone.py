@@ -19,6 +19,9 @@ judge, so a gain that only Whisper hears would show here as no gain.
 d-vectors (voice/judges.py), a second speaker encoder. vox-vc is conditioned on Resemblyzer's d-vector, the encoder
 that judges `speaker_similarity`, so a likeness only Resemblyzer hears would show here as no gain over the baseline.
 
+Rows name their source and target speakers; `python benchmarks/clone_intervals.py OUT.json` gives every mean a 95 %
+bootstrap interval (target voices drawn whole).
+
 `--weights` runs vox-vc with a checkpoint from recipes/voice_converter/train.py before it is shipped. None of the
 VCC 2016 speakers is in the converter's training data (the recipe leaves source vcc2016_ccganvc out).
 """
@@ -92,7 +95,7 @@ def main() -> None:
         other_utt = next(u for u in utterances if u != reference_utt and audio.info(root / target / u).duration_s >= 2.0)
         reference, other = load(target, reference_utt), load(target, other_utt)
         profile = enroll([reference], sample_rate=16_000, no_consent_reason="benchmark on VCC 2016")
-        rows["ceiling"].append(similarity(reference, other))
+        rows["ceiling"].append(similarity(reference, other) | {"target": target})
         for s_index, source in enumerate([] if args.speak_only else SOURCES):
             source_utt = [u for u in utterances if u not in (reference_utt, other_utt)][(3 * t_index + s_index) % (len(utterances) - 2)]
             wav = load(source, source_utt)
@@ -101,25 +104,25 @@ def main() -> None:
             converted = converter.convert(wav, profile)
             elapsed = time.perf_counter() - started
             converted = audio.resample(converted, converter.sample_rate, 16_000)
-            rows["convert"].append(similarity(converted, other) | _quality(converted, text) | {"rtf": elapsed / (len(wav) / 16_000)})
+            rows["convert"].append(similarity(converted, other) | _quality(converted, text) | {"rtf": elapsed / (len(wav) / 16_000), "source": source, "target": target})
             if second_asr is not None:
                 rows["convert"][-1]["wer_pocketsphinx"] = judges.word_error_rate(second_asr(converted), text)
-                rows["source_second_asr"].append({"wer_pocketsphinx": judges.word_error_rate(second_asr(wav), text)})
-            rows["baseline"].append(similarity(wav, other) | {"distillmos": judges.distill_mos(wav, 16_000)})
+                rows["source_second_asr"].append({"wer_pocketsphinx": judges.word_error_rate(second_asr(wav), text), "source": source, "target": target})
+            rows["baseline"].append(similarity(wav, other) | {"distillmos": judges.distill_mos(wav, 16_000), "source": source, "target": target})
             if floor_vocoder is not None:
                 copy = audio.resample(floor_vocoder.resynthesize(wav, 16_000), floor_vocoder.sample_rate, 16_000)
-                rows["vocoder_floor"].append(_words(copy, text) | {"distillmos": judges.distill_mos(copy, 16_000)})
+                rows["vocoder_floor"].append(_words(copy, text) | {"distillmos": judges.distill_mos(copy, 16_000), "source": source, "target": target})
             print(f"{source}->{target}: {rows['convert'][-1]}", flush=True)
         for sentence in [] if args.convert_only else SENTENCES:
             started = time.perf_counter()
             spoken, rate = speak(sentence, profile, backend=backend)
             elapsed = time.perf_counter() - started
             spoken16 = audio.resample(spoken, rate, 16_000)
-            rows["speak"].append(similarity(spoken16, other) | _quality(spoken16, sentence) | {"rtf": elapsed / (len(spoken) / rate)})
+            rows["speak"].append(similarity(spoken16, other) | _quality(spoken16, sentence) | {"rtf": elapsed / (len(spoken) / rate), "target": target})
             if args.reader_floor and t_index == 0:  # the reader's voice does not depend on the target: once per sentence
                 read = audio.resample(backend.reader.synthesize(sentence), backend.reader.sample_rate, 16_000)
                 rows["reader_floor"].append(_words(read, sentence) | {"distillmos": judges.distill_mos(read, 16_000)})
-    summary = {name: {k: round(float(np.mean([r[k] for r in values])), 4) for k in values[0]} for name, values in rows.items() if values}
+    summary = {name: {k: round(float(np.mean([r[k] for r in values])), 4) for k, v in values[0].items() if not isinstance(v, str)} for name, values in rows.items() if values}
     summary["pairs"] = len(rows["convert"])
     summary |= {"backend": args.backend, "speak_backend": args.speak_backend, "timbre": args.timbre, "engine": args.engine, "weights": str(args.weights or "shipped"), "postfilter_gain": "shipped" if args.postfilter_gain is None else args.postfilter_gain}
     print(json.dumps(summary, indent=2))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detect.metrics import eer
+from voxtwin.grouped_bootstrap import grouped_resamples, percentile_interval
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,7 @@ def paired_eer_difference(
         raise ValueError("both detectors need scores for the same channels")
     if not is_fake.any() or is_fake.all():
         raise ValueError("the set needs real and synthetic files")
-    labels = np.asarray(groups if groups is not None else np.arange(len(is_fake)).astype(str))
-    members = {cls: [np.flatnonzero((labels == g) & (is_fake == cls)) for g in np.unique(labels[is_fake == cls])] for cls in (False, True)}
+    labels = groups if groups is not None else range(len(is_fake))
     channels = list(scores_a)
     a = {ch: np.asarray(scores_a[ch], dtype=float) for ch in channels}
     b = {ch: np.asarray(scores_b[ch], dtype=float) for ch in channels}
@@ -57,16 +57,10 @@ def paired_eer_difference(
         return np.array([eer_points(b[ch][index], fake) - eer_points(a[ch][index], fake) for ch in channels])
 
     observed = differences(np.arange(len(is_fake)))
-    rng = np.random.default_rng(seed)
-    drawn = np.empty((draws, len(channels)))
-    for d in range(draws):
-        picked = [of_class[i] for of_class in members.values() for i in rng.integers(len(of_class), size=len(of_class))]
-        drawn[d] = differences(np.concatenate(picked))
-    tail = 100 * (1 - level) / 2
+    drawn = np.array([differences(index) for index in grouped_resamples(labels, draws=draws, seed=seed, strata=is_fake)])
     result = {}
     for i, ch in enumerate([*channels, "mean"]):
         values = drawn.mean(axis=1) if ch == "mean" else drawn[:, i]
         point = float(observed.mean()) if ch == "mean" else float(observed[i])
-        low, high = np.percentile(values, [tail, 100 - tail])
-        result[ch] = Difference(point, float(low), float(high))
+        result[ch] = Difference(point, *percentile_interval(values, level))
     return result

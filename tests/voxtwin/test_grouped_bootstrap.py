@@ -1,0 +1,59 @@
+"""Grouped bootstrap resampling (voxtwin/grouped_bootstrap.py) and the clone benchmark's intervals built on it
+(benchmarks/clone_intervals.py)."""
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voxtwin.grouped_bootstrap import grouped_resamples, percentile_interval
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_draws_take_whole_groups_within_each_stratum():
+    groups = ["a", "a", "a", "b", "b", "c", "d", "d"]
+    strata = [0, 0, 0, 0, 0, 1, 1, 1]  # a, b in one stratum; c, d in the other
+    for index in grouped_resamples(groups, draws=50, seed=3, strata=strata):
+        counts = Counter(groups[i] for i in index)
+        assert all(counts[g] % Counter(groups)[g] == 0 for g in counts)  # a group comes whole (possibly twice)
+        assert sum(counts[g] // Counter(groups)[g] for g in "ab") == 2 and sum(counts[g] // Counter(groups)[g] for g in "cd") == 2
+    with pytest.raises(ValueError, match="one label per file"):
+        next(grouped_resamples(groups, draws=1, strata=[0]))
+
+
+def test_percentile_interval_is_the_central_share():
+    assert percentile_interval(np.arange(101), 0.9) == pytest.approx((5.0, 95.0))
+
+
+def clone_json(tmp_path, *, with_targets: bool) -> Path:
+    rng = np.random.default_rng(0)
+    targets = [f"T{i}" for i in range(5)]
+    convert = [{"speaker_similarity": 0.7 + 0.1 * t + 0.01 * rng.standard_normal(), "wer": 0.1, "rtf": 0.5} | ({"source": f"S{s}", "target": targets[t]} if with_targets else {})
+               for t in range(5) for s in range(5)]
+    rows = {"convert": convert, "speak": [], "reader_floor": [{"wer": 0.0, "distillmos": 4.5}] * 3}
+    path = tmp_path / "clone.json"
+    path.write_text(json.dumps({"summary": {}, "rows": rows}))
+    return path
+
+
+@pytest.mark.parametrize("with_targets", [True, False], ids=["named targets", "target order (older files)"])
+def test_clone_intervals_group_by_target_and_skip_what_cannot_be_grouped(tmp_path, with_targets):
+    script = str(ROOT / "benchmarks/clone_intervals.py")
+    done = subprocess.run([sys.executable, script, str(clone_json(tmp_path, with_targets=with_targets)), "--draws", "300", "--json", str(tmp_path / "out.json")],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "reader_floor: skipped" in done.stdout
+    similarity = json.loads((tmp_path / "out.json").read_text())["systems"]["convert"]["speaker_similarity"]
+    assert similarity["mean"] == pytest.approx(0.9, abs=0.01)
+    assert similarity["high"] - similarity["low"] > 0.1  # the targets differ by 0.1 each: drawing them whole shows it
+    by_pair = subprocess.run([sys.executable, script, str(tmp_path / "clone.json"), "--group-by", "pair", "--draws", "300", "--json", str(tmp_path / "pair.json")],
+                             capture_output=True, text=True, cwd=ROOT)
+    pair = json.loads((tmp_path / "pair.json").read_text())["systems"]["convert"]["speaker_similarity"]
+    assert by_pair.returncode == 0 and pair["high"] - pair["low"] < similarity["high"] - similarity["low"]
+    bad = subprocess.run([sys.executable, script, str(tmp_path / "missing.json")], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode != 0 and "is not benchmarks/clone.py --json output" in bad.stderr and "Traceback" not in bad.stderr
