@@ -117,6 +117,24 @@ class ProsodyStats:
         return np.nan_to_num(np.asarray(out, dtype=np.float32))
 
 
+class DynamicsStats:
+    """How `default`'s DistillMOS frames move: per dimension of the 1024-d frames (20 ms hop), the spread over the
+    window of the frame-to-frame difference. `default` reads each dimension's mean and spread, which say nothing of
+    how smoothly it moves; generated speech is said to be too smooth, or to jitter where vocoders join frames."""
+
+    def __init__(self) -> None:
+        from detect.models.distillmos_linear import DistillMOSLinearConfig, build_encoder, cnn_frames
+
+        self.encoder = build_encoder(pretrained=True).eval()
+        self.frames = lambda w: cnn_frames(self.encoder, w, input_gain=DistillMOSLinearConfig().input_gain, precision="fp32")
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        frames = self.frames(torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))[None])[0]  # (L, 1024)
+        if len(frames) < 3:
+            return np.zeros(frames.shape[1], dtype=np.float32)
+        return frames.diff(dim=0).std(0, unbiased=False).numpy()
+
+
 def _moments(x: np.ndarray) -> list[float]:
     """Spread, 5 / 50 / 95th percentiles and excess kurtosis of a contour's values."""
     if len(x) < 2:
@@ -126,4 +144,4 @@ def _moments(x: np.ndarray) -> list[float]:
     return [sd, *np.percentile(x, [5, 50, 95]), kurtosis]
 
 
-FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats}
+FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats}

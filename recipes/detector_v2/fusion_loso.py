@@ -54,6 +54,7 @@ MODELS = {
     "distillmos+spectral+dnsmos": ("layer5", "spectral", "dnsmos"),
     "prosody": ("prosody",),
     "distillmos+spectral+prosody": ("layer5", "spectral", "prosody"),
+    "distillmos+dynamics+spectral": ("layer5", "dynamics", "spectral"),
     # a cheaper `default`: the CNN stopped early (layers_loso.py's per-layer statistics), beside the spectrum; convolutions
     # 0-2 are a third of the CNN's multiply-adds, 0-3 two thirds, 0-4 93 %
     "conv1-2+spectral": ("layer1", "layer2", "spectral"),

@@ -178,6 +178,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.speak and (args.reference_seconds or args.pitch != ["world"] or args.enhance):
         parser.error("--speak judges the shipped way of speaking: not with --reference-seconds, --pitch or --enhance")
+    if not args.speak and args.engine != ["hibari"]:
+        parser.error("--engine names speak's readers: use it with --speak")
     torch.set_num_threads(args.threads)
     recordings = validation_recordings(args.cache, args.validation_share, every=args.every_recording)
     if args.speak:
