@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from voice.matching import FrameSet
-from voxtwin.errors import CheckpointError, FormatVersionError
+from voxtwin.errors import CheckpointError
+from voxtwin.weights_file import open_versioned
 
 FORMAT = "voxtwin-voice"
 FORMAT_VERSION = 1
@@ -73,24 +74,9 @@ class VoiceProfile:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> VoiceProfile:
-        from safetensors import SafetensorError, safe_open
-
-        path = Path(path)
-        if not path.is_file():
-            raise CheckpointError(f"{path}: voice profile not found")
-        if path.stat().st_size > MAX_PROFILE_BYTES:
-            raise CheckpointError(f"{path}: too large for a voice profile")
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-                if meta.get("format") != FORMAT:
-                    raise CheckpointError(f"{path}: not a voxtwin voice profile")
-                version = int(meta.get("format_version", "0"))
-                if version > FORMAT_VERSION:
-                    raise FormatVersionError(f"{path}: voice profile format version {version} is newer than this voxtwin reads ({FORMAT_VERSION}); upgrade voxtwin")
-                if version != FORMAT_VERSION:
-                    raise FormatVersionError(f"{path}: unsupported voice profile format version {version}")
-                tensors = {name: f.get_tensor(name).numpy() for name in f.keys()}
+        with open_versioned(path, fmt=FORMAT, format_version=FORMAT_VERSION, what="voice profile", max_bytes=MAX_PROFILE_BYTES,
+                            not_ours="not a voxtwin voice profile") as (meta, stored):
+            tensors = {name: t.numpy() for name, t in stored.items()}
             profile = json.loads(meta["profile"])
             frames = FrameSet(
                 coded_envelope=tensors["coded_envelope"],
@@ -103,8 +89,7 @@ class VoiceProfile:
             embedding = tensors["embedding"]
             reference = tensors.get("reference_speech")
             reference_speech = None if reference is None else (reference.astype(np.float32) / 32767.0)
-        except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
-            raise CheckpointError(f"{path}: unreadable voice profile ({exc.__class__.__name__}: {' '.join(str(exc).split())[:120]})") from None
+        path = Path(path)
         if len(frames.coded_envelope) == 0 or len(frames.match) != len(frames.coded_envelope) or embedding.shape != (256,):
             raise CheckpointError(f"{path}: voice profile is inconsistent (frame or embedding shapes)")
         return cls(embedding=embedding, frames=frames, info=profile, reference_speech=reference_speech)

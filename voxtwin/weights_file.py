@@ -1,7 +1,7 @@
 """One file of network weights: fp16 safetensors whose metadata holds the format name and version, the network's
 config (JSON, under `config_key`) and provenance (`info`). The converter and the compact vocoder
 (voice/converter/weights.py, compact_vocoder.py) and the detectors' distilled student CNN (detect/models/student_cnn.py)
-store theirs this way.
+store theirs this way; voice profiles (voice/profile.py) are read through the same checks (`open_versioned`).
 
 Reading refuses, with a one-line CheckpointError, a missing or oversized file, another format, another version, an
 unreadable file or config, and tensors whose names or shapes differ from the network the config builds.
@@ -9,10 +9,11 @@ unreadable file or config, and tensors whose names or shapes differ from the net
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 import torch
 from torch import nn
@@ -34,11 +35,12 @@ def write_fp16_weights(model: nn.Module, path: Path, *, fmt: str, format_version
     return path
 
 
-def read_fp16_weights(
-    path: str | os.PathLike, *, fmt: str, format_version: int, config_key: str, what: str, max_bytes: int, build: Callable[[dict], Net]
-) -> tuple[Net, dict]:
-    """(network built by `build(config dict)` with the file's weights, in eval mode, fp32; info). `what` names the
-    file in errors, e.g. "converter weights"."""
+@contextlib.contextmanager
+def open_versioned(path: str | os.PathLike, *, fmt: str, format_version: int, what: str, max_bytes: int,
+                   not_ours: str | None = None) -> Iterator[tuple[dict, dict[str, torch.Tensor]]]:
+    """A voxtwin safetensors file's (metadata, tensors), after the checks every such file gets: it exists, is at
+    most `max_bytes`, names `fmt` and `format_version`. Errors while reading it, or in the caller's `with` block
+    that parses it, become one-line CheckpointErrors naming the file and `what` it should be."""
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
@@ -50,15 +52,26 @@ def read_fp16_weights(
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
             if meta.get("format") != fmt:
-                raise CheckpointError(f"{path}: not voxtwin {what}")
+                raise CheckpointError(f"{path}: {not_ours or 'not voxtwin ' + what}")
             version = int(meta.get("format_version", "0"))
+            if version > format_version:
+                raise FormatVersionError(f"{path}: {what} format version {version} is newer than this voxtwin reads ({format_version}); upgrade voxtwin")
             if version != format_version:
-                raise FormatVersionError(f"{path}: {what} format version {version}; this voxtwin reads {format_version}")
-            model = build(json.loads(meta[config_key]))
+                raise FormatVersionError(f"{path}: unsupported {what} format version {version}; this voxtwin reads {format_version}")
             tensors = {name: f.get_tensor(name) for name in f.keys()}
-        info = json.loads(meta.get("info", "{}"))
+        yield meta, tensors
     except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{path}: unreadable {what} ({exc.__class__.__name__}: {' '.join(str(exc).split())[:120]})") from None
+
+
+def read_fp16_weights(
+    path: str | os.PathLike, *, fmt: str, format_version: int, config_key: str, what: str, max_bytes: int, build: Callable[[dict], Net]
+) -> tuple[Net, dict]:
+    """(network built by `build(config dict)` with the file's weights, in eval mode, fp32; info). `what` names the
+    file in errors, e.g. "converter weights"."""
+    with open_versioned(path, fmt=fmt, format_version=format_version, what=what, max_bytes=max_bytes) as (meta, tensors):
+        model = build(json.loads(meta[config_key]))
+        info = json.loads(meta.get("info", "{}"))
     expected = model.state_dict()
     if set(tensors) != set(expected) or any(tensors[k].shape != expected[k].shape for k in expected):
         raise CheckpointError(f"{path}: {what} do not match their config")
