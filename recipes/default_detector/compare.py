@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detect import metrics
 from detect.calibration import expected_calibration_error
 from detect.data import INT16_SCALE, WaveformCache, load_trials
 from detect.detector import Detector
+from detect.paired_bootstrap import eer_points
 from detect.recipes import load_recipe
 from detect.splits import stable_fraction, validation_split
 from detect.train import default_cache_dir
@@ -75,7 +75,7 @@ def main() -> None:
                 p = np.array([r.p_synthetic if r.p_synthetic is not None else 0.5 for r in out])
                 verdicts = np.array([r.verdict for r in out])
                 entry = results[set_name]["models"][name]["channels"][ch] = {
-                    "eer_percent": 100 * metrics.eer(-p[~fake], -p[fake])[0],
+                    "eer_percent": eer_points(p, fake),
                     "ece": expected_calibration_error(p, fake),
                     "fake_called_synthetic_percent": 100 * float(np.mean(verdicts[fake] == "synthetic")),
                     "real_called_real_percent": 100 * float(np.mean(verdicts[~fake] == "real")),
