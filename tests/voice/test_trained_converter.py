@@ -264,3 +264,40 @@ def test_utterance_normalised_training_sees_the_statistics_inference_uses(tmp_pa
     settings.generator = {**TINY, "channels": 8}
     with pytest.raises(ValueError, match="another network shape"):
         train(tmp_path / "cache", tmp_path / "other", settings)
+
+
+def test_a_cache_repitched_by_fcpe_trains_weights_that_convert_with_fcpe(tmp_path, piper_speech, monkeypatch):
+    """prepare.py --pitch fcpe: a copy of the cache with only FCPE's contour swapped in; the weights trained on it
+    record their tracker, and conversion then tracks the source's pitch with the same one."""
+    from voice.converter import backend
+    from voice.converter.analysis import pitch, prepare
+    from voice.converter.corpus import Recording, cache_features, repitch_cache
+    from voice.converter.training import CachedCorpus, TrainSettings, train
+
+    speech = [piper_speech[0], piper_speech[1], piper_speech[0][::-1].copy()]
+    recordings = [Recording(audio.save(tmp_path / f"{i}.wav", wav, 16_000), f"spk{i}", "test") for i, wav in enumerate(speech)]
+    world = cache_features(recordings, tmp_path / "world")
+    fcpe = repitch_cache(recordings, tmp_path / "world", tmp_path / "fcpe", tracker="fcpe")
+    with np.load(world[1]) as before, np.load(fcpe[1]) as after:
+        assert str(after["pitch_tracker"]) == "fcpe" and "pitch_tracker" not in before.files
+        for key in ("content", "content_perturbed", "mel", "d_vector"):
+            assert np.array_equal(before[key], after[key])  # only the contour changes
+        expected_f0, expected_voiced = pitch(prepare(audio.load(recordings[1].path, 16_000)[0]), after["mel"].shape[1], tracker="fcpe")
+        assert np.array_equal(after["log_f0"], expected_f0) and np.array_equal(after["voiced"], expected_voiced)
+        assert not np.array_equal(before["voiced"], after["voiced"])  # the trackers disagree on voicing
+    assert CachedCorpus(world).pitch_tracker == "world" and CachedCorpus(fcpe).pitch_tracker == "fcpe"
+    with pytest.raises(ValueError, match="mixes pitch trackers"):
+        CachedCorpus([world[0], fcpe[1]])
+    with pytest.raises(ValueError, match="unknown pitch tracker"):
+        repitch_cache(recordings, tmp_path / "world", tmp_path / "other", tracker="yin")
+    # the weights trained on the FCPE cache say so, and the converter built on them tracks pitch with FCPE
+    settings = TrainSettings(steps=1, batch_size=2, crop_frames=32, validate_every=1, validation_share=0.4, generator=TINY)
+    train(tmp_path / "fcpe", tmp_path / "run", settings)
+    weights = tmp_path / "run" / "best.safetensors"
+    assert load_weights(weights)[1]["pitch_tracker"] == "fcpe"
+    used = []
+    real_analyse = backend.analyse
+    monkeypatch.setattr(backend, "analyse", lambda wav, **kw: used.append(kw["tracker"]) or real_analyse(wav, **kw))
+    mel = backend.TrainedConverter(weights).mel(piper_speech[1], np.ones(256, np.float32) / 16, log_f0_mean=5.0, log_f0_std=0.2)
+    assert used == ["fcpe"] and mel.shape[1] == 80
+    assert backend.TrainedConverter(SHIPPED).pitch_tracker == "world"  # weights without the field were trained on WORLD's

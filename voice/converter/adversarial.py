@@ -161,7 +161,8 @@ def finetune(cache: Path, init: Path, out_dir: Path, settings: AdversarialSettin
             log.info("%s step %d: %s", stage, step, history[-1])
             running = {k: [] for k in running}
             history_path.write_text(json.dumps(history, indent=1))
-            save_weights(generator, out_dir / f"{stage}-{step}.safetensors", extra={**info, f"{stage}_steps": step, "validation_l1": round(val, 4), **(content_record if converting else {})})
+            save_weights(generator, out_dir / f"{stage}-{step}.safetensors", extra={**info, f"{stage}_steps": step, "validation_l1": round(val, 4), "pitch_tracker": train_set.pitch_tracker,
+                                                                                         **(content_record if converting else {})})
         if step % settings.checkpoint_every == 0 or step == settings.steps:
             save_state(state_path, {"generator": generator.state_dict(), "discriminator": discriminator.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step})
             (out_dir / f"{stage}_settings.json").write_text(json.dumps(asdict(settings), indent=1))

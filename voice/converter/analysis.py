@@ -83,9 +83,9 @@ def mel_of(wav: np.ndarray) -> np.ndarray:
         return _mel_module(torch.from_numpy(resample(wav, SAMPLE_RATE, MEL.sample_rate))[None])[0].numpy()
 
 
-def analyse(wav: np.ndarray, *, with_mel: bool) -> Utterance:
-    """16 kHz mono speech (already `prepare`d) -> Utterance."""
+def analyse(wav: np.ndarray, *, with_mel: bool, tracker: str = "world") -> Utterance:
+    """16 kHz mono speech (already `prepare`d) -> Utterance; `tracker`: the pitch tracker the weights were trained on."""
     mel = mel_of(wav) if with_mel else None
     n_mel = mel.shape[1] if mel is not None else int(np.ceil(len(wav) / SAMPLE_RATE * MEL_RATE_HZ))
-    log_f0, voiced = pitch(wav, n_mel)
+    log_f0, voiced = pitch(wav, n_mel, tracker=tracker)
     return Utterance(content=encoder_frames(wav), log_f0=log_f0, voiced=voiced, mel=mel)

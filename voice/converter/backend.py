@@ -42,6 +42,7 @@ class TrainedConverter:
         self.postfilter_gain = postfilter_gain
         self.device = torch.device(device)
         model, self.info = load_weights(weights)
+        self.pitch_tracker = self.info.get("pitch_tracker", "world")  # weights before 2026.12-5 were trained on WORLD's
         self.model = model.to(self.device)
         if str(vocoder) == V1:
             self.vocoder = HiFiGAN("universal", device=self.device, precision=precision)
@@ -51,7 +52,7 @@ class TrainedConverter:
 
     @torch.inference_mode()
     def mel(self, wav_16k: np.ndarray, speaker: np.ndarray, *, log_f0_mean: float, log_f0_std: float) -> torch.Tensor:
-        utt = analyse(prepare(wav_16k), with_mel=False)
+        utt = analyse(prepare(wav_16k), with_mel=False, tracker=self.pitch_tracker)
         n = len(utt.log_f0)
         log_f0 = target_pitch(utt.log_f0, utt.voiced, mean=log_f0_mean, std=log_f0_std)
         content = torch.from_numpy(on_mel_grid(utt.content, n))[None].to(self.device)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voice.converter.analysis import analyse, prepare, stretch_frames
+from voice.converter.analysis import PITCH_TRACKERS, analyse, pitch, prepare, stretch_frames
 from voxtwin.whisper_encoder import SAMPLE_RATE, encoder_frames
 from voxtwin import audio
 
@@ -82,4 +82,31 @@ def cache_features(recordings: list[Recording], cache: Path, *, max_duration_s: 
         done.append(out)
         if (i + 1) % 50 == 0:
             log.info("features: %d / %d", i + 1, len(recordings))
+    return done
+
+
+def repitch_cache(recordings: list[Recording], cache: Path, out: Path, *, tracker: str, max_duration_s: float = 30.0) -> list[Path]:
+    """Copy a features cache with log-F0 and voicing from another pitch tracker (everything else as cached), so a
+    converter can be trained on that tracker's contours without computing Whisper's frames again. Resumes."""
+    if tracker not in PITCH_TRACKERS:
+        raise ValueError(f"unknown pitch tracker {tracker!r} (known: {', '.join(PITCH_TRACKERS)})")
+    out.mkdir(parents=True, exist_ok=True)
+    done = []
+    for i, rec in enumerate(recordings):
+        source, target = cache / f"{rec.key}.npz", out / f"{rec.key}.npz"
+        if not source.exists():
+            raise FileNotFoundError(f"{source} not cached: run recipes/voice_converter/prepare.py first")
+        if not target.exists():
+            with np.load(source) as z:
+                arrays = {k: z[k] for k in z.files}
+            wav, _ = audio.load(rec.path, SAMPLE_RATE)
+            wav = prepare(wav[: int(max_duration_s * SAMPLE_RATE)])
+            arrays["log_f0"], arrays["voiced"] = pitch(wav, arrays["mel"].shape[1], tracker=tracker)
+            arrays["pitch_tracker"] = np.array(tracker)  # read by training.CachedCorpus, recorded in the weights
+            tmp = target.with_suffix(".part.npz")
+            np.savez(tmp, **arrays)
+            tmp.rename(target)
+        done.append(target)
+        if (i + 1) % 50 == 0:
+            log.info("pitch (%s): %d / %d", tracker, i + 1, len(recordings))
     return done

@@ -71,8 +71,10 @@ class CachedCorpus:
         self.utterance_norm = utterance_norm
         prepare = (lambda c: MelGenerator.normalize_content(torch.from_numpy(c.astype(np.float32))).numpy()) if utterance_norm else (lambda c: c)  # noqa: E731
         self.items = []
+        trackers = set()
         for path in files:
             with np.load(path) as z:
+                trackers.add(str(z["pitch_tracker"]) if "pitch_tracker" in z.files else "world")  # caches before FCPE: WORLD's
                 n = z["mel"].shape[1]
                 self.items.append({
                     "content": prepare(on_mel_grid(z["content"], n)).astype(np.float16),
@@ -82,6 +84,9 @@ class CachedCorpus:
                     "d_vector": z["d_vector"],
                     "speaker": str(z["speaker"]),
                 })
+        if len(trackers) > 1:
+            raise ValueError(f"the cache mixes pitch trackers ({', '.join(sorted(trackers))}): one tracker per cache")
+        self.pitch_tracker = trackers.pop() if trackers else "world"  # the weights record it; inference uses the same
 
     def batch(self, rng: np.random.Generator, size: int, crop: int, perturbed_share: float):
         content, pitch, mel, speaker = [], [], [], []
@@ -168,7 +173,7 @@ def train(cache: Path, out_dir: Path, settings: TrainSettings) -> Path:
             running = []
             if val < best:
                 best = val
-                save_weights(model, out_dir / "best.safetensors", extra={"step": step, "validation_l1": round(val, 4), **provenance})
+                save_weights(model, out_dir / "best.safetensors", extra={"step": step, "validation_l1": round(val, 4), "pitch_tracker": train_set.pitch_tracker, **provenance})
             history_path.write_text(json.dumps(history, indent=1))
         if step % settings.checkpoint_every == 0 or step == settings.steps:
             save_state(state_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best})
