@@ -106,17 +106,19 @@ def main() -> None:
     parser = study_parser(__doc__, channels=["clean", "telephone_8k"])
     parser.add_argument("--weighting", choices=WEIGHTINGS, default="class", help="training windows weighted per class (the recipe) or per source within each class")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--one-class-dims", type=int, default=0, metavar="K",
+                        help="a one-class head fitted on real windows only, K PCA dimensions (detect/one_class_head.py); 0: the logistic head")
     args = parser.parse_args()
     rows, labels, sources = start(args)
     features = {ch: all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.channels}
     if args.features_only:
         return
-    scores = {name: out_of_fold(features, MODELS[name], labels, sources, c=args.c, weighting=args.weighting) for name in args.models}
+    scores = {name: out_of_fold(features, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims) for name in args.models}
     for name, parts in SCORE_MEANS.items():
         if all(part in scores for part in parts):
             scores[name] = {ch: sum(scores[part][ch] for part in parts) / len(parts) for ch in args.channels}
     results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior) for name, by_channel in scores.items()}
-    save_results(args, results, files=len(rows), weighting=args.weighting)
+    save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from detect.one_class_head import RealSpeechGaussian
 from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearConfig, build_encoder
 from detect.preprocess import SAMPLE_RATE, load_standardized, standardize
 from detect.source_weights import source_balanced_weights
@@ -101,12 +102,13 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
 
 
 def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class",
-                copies: tuple[dict[str, dict], ...] = ()) -> dict[str, np.ndarray]:
+                copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0) -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
     made from the files (vocoded_copies_loso.py; each {channel: {name: array, "owner": original file}}), trained on
-    in every fold that does not hold their original's source out."""
+    in every fold that does not hold their original's source out. `one_class_dims` > 0: instead of the logistic
+    regression, a one-class head that sees only the training sources' real windows (detect/one_class_head.py)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -128,7 +130,9 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
                 parts_y.append(np.ones(int(keep.sum()), dtype=labels.dtype))
         fit_x, fit_y = np.vstack(parts_x), np.concatenate(parts_y)
         scaler = StandardScaler().fit(fit_x)
-        if weighting == "source":
+        if one_class_dims:
+            model = RealSpeechGaussian(one_class_dims).fit(scaler.transform(fit_x[fit_y == 0]))
+        elif weighting == "source":
             fit_sources = np.concatenate([sources[owner[ch][train[ch]]] for ch in features])
             model = LogisticRegression(C=c, max_iter=300).fit(scaler.transform(fit_x), fit_y, sample_weight=source_balanced_weights(fit_sources, fit_y))
         else:
