@@ -301,3 +301,7 @@ def test_a_cache_repitched_by_fcpe_trains_weights_that_convert_with_fcpe(tmp_pat
     mel = backend.TrainedConverter(weights).mel(piper_speech[1], np.ones(256, np.float32) / 16, log_f0_mean=5.0, log_f0_std=0.2)
     assert used == ["fcpe"] and mel.shape[1] == 80
     assert backend.TrainedConverter(SHIPPED).pitch_tracker == "world"  # weights without the field were trained on WORLD's
+    model, info = load_weights(weights)
+    odd = save_weights(model, tmp_path / "odd.safetensors", extra={**info, "pitch_tracker": "yin"})
+    with pytest.raises(CheckpointError, match="unknown pitch tracker 'yin'"):
+        backend.TrainedConverter(odd)

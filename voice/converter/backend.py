@@ -9,11 +9,12 @@ import os
 import numpy as np
 import torch
 
-from voice.converter.analysis import analyse, on_mel_grid, pitch_input, prepare
+from voice.converter.analysis import PITCH_TRACKERS, analyse, on_mel_grid, pitch_input, prepare
 from voice.converter.postfilter import VARIANCE_GAIN, restore_variance
 from voice.converter.weights import SHIPPED, load_weights
 from voice.profile import VoiceProfile
 from voice.vocoders import CompactHiFiGANVocoder, HiFiGAN
+from voxtwin.errors import CheckpointError
 from voxtwin.whisper_encoder import SAMPLE_RATE
 
 MIN_LOG_F0_STD = 0.05
@@ -42,7 +43,9 @@ class TrainedConverter:
         self.postfilter_gain = postfilter_gain
         self.device = torch.device(device)
         model, self.info = load_weights(weights)
-        self.pitch_tracker = self.info.get("pitch_tracker", "world")  # weights before 2026.12-5 were trained on WORLD's
+        self.pitch_tracker = self.info.get("pitch_tracker", "world")  # weights without the field (every release so far): WORLD's
+        if self.pitch_tracker not in PITCH_TRACKERS:
+            raise CheckpointError(f"{weights}: trained on an unknown pitch tracker {self.pitch_tracker!r} (this voxtwin knows {', '.join(PITCH_TRACKERS)})")
         self.model = model.to(self.device)
         if str(vocoder) == V1:
             self.vocoder = HiFiGAN("universal", device=self.device, precision=precision)
