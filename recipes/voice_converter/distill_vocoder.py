@@ -5,6 +5,7 @@ pruned from V1 and fine-tuned to copy V1's waveform on real and converted mels; 
     python recipes/voice_converter/distill_vocoder.py [--steps N] [--refit] [--threads 2] [--device cuda]
     python recipes/voice_converter/distill_vocoder.py --adversarial-weight 0.1 --steps 3000 --out runs/voice_converter/vocoder-gan
     python benchmarks/clone.py --vocoder runs/voice_converter/model/vocoder/compact-STEP.safetensors   # judge it
+    python recipes/voice_converter/vocoder_diagnosis.py runs/voice_converter/vocoder-gan/compact-STEP.safetensors   # what it gets wrong
 
 First run: V1's waveforms for the teacher pool (`vocoder.chunks` chunks of 1.9 s, ~10 min on 2 cores), kept in
 OUT/teacher_pool.npz. `--refit` re-solves every pruned layer by least squares before fine-tuning (~4 min). The same
