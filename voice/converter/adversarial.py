@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from voice.converter.stage_settings import StageSettings
 from voice.converter.training import CachedCorpus, save_state, split_files, validation_loss
 from voice.converter.weights import load_weights, save_weights
 
@@ -35,23 +36,18 @@ CONTENT_JUDGES = ("whisper", "probe")
 
 
 @dataclass
-class AdversarialSettings:
+class AdversarialSettings(StageSettings):
     steps: int = 2000
-    batch_size: int = 16
-    crop_frames: int = 128
     learning_rate: float = 1e-4
+    seed: int = 1
+    crop_frames: int = 128
     l1_weight: float = 20.0
     feature_weight: float = 2.0
     content_weight: float = 0.0
     content_judge: str = "probe"  # what `probe` in finetune() is: "whisper" (whisper_judge.py) or "probe" (content_probe.py)
     content_on_reconstructions: bool = False  # the content term also judges reconstructions (blur costs words there too)
     perturbed_share: float = 0.5
-    validation_share: float = 0.05
     checkpoint_every: int = 200
-    validate_every: int = 250
-    seed: int = 1
-    threads: int = 1
-    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if self.content_judge not in CONTENT_JUDGES:

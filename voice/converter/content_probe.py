@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from voice.converter.network import MelGenerator
+from voice.converter.stage_settings import StageSettings
 from voice.converter.training import CachedCorpus, save_state, split_files
 
 log = logging.getLogger(__name__)
@@ -29,17 +30,11 @@ FORMAT = "voxtwin-content-probe"
 
 
 @dataclass
-class ProbeSettings:
+class ProbeSettings(StageSettings):
     steps: int = 1500
-    batch_size: int = 16
-    crop_frames: int = 128
-    learning_rate: float = 1e-3
-    channels: int = 192
-    validation_share: float = 0.05
-    validate_every: int = 250
     seed: int = 2
-    threads: int = 1
-    device: str = "cpu"
+    crop_frames: int = 128
+    channels: int = 192
 
 
 class ContentProbe(nn.Module):

@@ -22,25 +22,21 @@ import torch.nn.functional as F
 
 from voice.converter.analysis import on_mel_grid, pitch_input
 from voice.converter.network import GeneratorConfig, MelGenerator
+from voice.converter.stage_settings import StageSettings
 from voice.converter.weights import load_weights, save_weights
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class TrainSettings:
+class TrainSettings(StageSettings):
     steps: int = 6000
-    batch_size: int = 16
-    crop_frames: int = 128
     learning_rate: float = 2e-3
+    validate_every: int = 500
+    crop_frames: int = 128
     warmup_steps: int = 200
     perturbed_share: float = 0.5
-    validation_share: float = 0.05
     checkpoint_every: int = 200
-    validate_every: int = 500
-    seed: int = 0
-    threads: int = 1
-    device: str = "cpu"
     generator: dict = field(default_factory=dict)
     init: str = ""  # converter weights to start from (fine-tuning, e.g. under another content_norm); "" = random
 

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from voice.converter.compact_vocoder import CompactHiFiGAN, VocoderConfig, choose_channels, prune_from, refit_layers, save_vocoder
+from voice.converter.stage_settings import StageSettings
 from voice.converter.training import CachedCorpus, save_state, split_files
 from voice.converter.waveform_discriminators import WaveformDiscriminators, discriminator_loss, feature_matching_loss, generator_loss
 
@@ -34,24 +35,20 @@ STFT_RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))
 
 
 @dataclass
-class DistillSettings:
+class DistillSettings(StageSettings):
+    steps: int = 3000
+    batch_size: int = 4
+    learning_rate: float = 3e-4
+    threads: int = 2
     chunks: int = 480  # teacher chunks for training (half real mels, half conversions)
     validation_chunks: int = 24
     chunk_frames: int = 160
-    steps: int = 3000
-    batch_size: int = 4
     core_frames: int = 48  # frames whose samples are compared
     context_frames: int = 12  # on each side, given to the student, not compared
-    learning_rate: float = 3e-4
     warmup_steps: int = 50
     wave_weight: float = 0.2  # on the L1 relative to the target's mean magnitude
     mel_weight: float = 1.0
     checkpoint_every: int = 100
-    validate_every: int = 250
-    validation_share: float = 0.05
-    seed: int = 0
-    threads: int = 2
-    device: str = "cpu"
     channels: int = 256
     refit: bool = False  # re-solve each pruned layer by least squares on `refit_chunks` teacher chunks first
     refit_chunks: int = 12
