@@ -54,35 +54,43 @@ def perturbed_content(wav: np.ndarray, factor: float, n_frames: int) -> np.ndarr
     return stretch_frames(encoder_frames(shifted), n_frames)
 
 
+def _fill_cache(recordings: list[Recording], folder: Path, make, *, what: str, max_duration_s: float) -> list[Path]:
+    """One .npz per recording in `folder`, `make(recording, prepared 16 kHz speech)` -> its arrays, written atomically
+    (a stopped run never leaves half a file) and only where missing, so extraction resumes. Returns the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    done = []
+    for i, rec in enumerate(recordings):
+        out = folder / f"{rec.key}.npz"
+        if not out.exists():
+            wav, _ = audio.load(rec.path, SAMPLE_RATE)
+            arrays = make(rec, prepare(wav[: int(max_duration_s * SAMPLE_RATE)]))
+            tmp = out.with_suffix(".part.npz")
+            np.savez(tmp, **arrays)
+            tmp.rename(out)
+        done.append(out)
+        if (i + 1) % 50 == 0:
+            log.info("%s: %d / %d", what, i + 1, len(recordings))
+    return done
+
+
 def cache_features(recordings: list[Recording], cache: Path, *, max_duration_s: float = 30.0) -> list[Path]:
     """Write (or find) one .npz per recording; returns the cached paths."""
     from voice.judges import speaker_embedding
 
-    cache.mkdir(parents=True, exist_ok=True)
-    done = []
-    for i, rec in enumerate(recordings):
-        out = cache / f"{rec.key}.npz"
-        if not out.exists():
-            wav, _ = audio.load(rec.path, SAMPLE_RATE)
-            wav = prepare(wav[: int(max_duration_s * SAMPLE_RATE)])
-            utt = analyse(wav, with_mel=True)
-            tmp = out.with_suffix(".part.npz")
-            np.savez(
-                tmp,
-                content=utt.content.astype(np.float16),
-                content_perturbed=perturbed_content(wav, perturbation_factor(rec.key), len(utt.content)).astype(np.float16),
-                log_f0=utt.log_f0,
-                voiced=utt.voiced,
-                mel=utt.mel.astype(np.float32),
-                d_vector=speaker_embedding(wav, SAMPLE_RATE).astype(np.float32),
-                speaker=np.array(rec.speaker),
-                source=np.array(rec.source),
-            )
-            tmp.rename(out)
-        done.append(out)
-        if (i + 1) % 50 == 0:
-            log.info("features: %d / %d", i + 1, len(recordings))
-    return done
+    def features(rec: Recording, wav: np.ndarray) -> dict[str, np.ndarray]:
+        utt = analyse(wav, with_mel=True)
+        return {
+            "content": utt.content.astype(np.float16),
+            "content_perturbed": perturbed_content(wav, perturbation_factor(rec.key), len(utt.content)).astype(np.float16),
+            "log_f0": utt.log_f0,
+            "voiced": utt.voiced,
+            "mel": utt.mel.astype(np.float32),
+            "d_vector": speaker_embedding(wav, SAMPLE_RATE).astype(np.float32),
+            "speaker": np.array(rec.speaker),
+            "source": np.array(rec.source),
+        }
+
+    return _fill_cache(recordings, cache, features, what="features", max_duration_s=max_duration_s)
 
 
 def repitch_cache(recordings: list[Recording], cache: Path, out: Path, *, tracker: str, max_duration_s: float = 30.0) -> list[Path]:
@@ -90,23 +98,15 @@ def repitch_cache(recordings: list[Recording], cache: Path, out: Path, *, tracke
     converter can be trained on that tracker's contours without computing Whisper's frames again. Resumes."""
     if tracker not in PITCH_TRACKERS:
         raise ValueError(f"unknown pitch tracker {tracker!r} (known: {', '.join(PITCH_TRACKERS)})")
-    out.mkdir(parents=True, exist_ok=True)
-    done = []
-    for i, rec in enumerate(recordings):
-        source, target = cache / f"{rec.key}.npz", out / f"{rec.key}.npz"
-        if not source.exists():
-            raise FileNotFoundError(f"{source} not cached: run recipes/voice_converter/prepare.py first")
-        if not target.exists():
-            with np.load(source) as z:
-                arrays = {k: z[k] for k in z.files}
-            wav, _ = audio.load(rec.path, SAMPLE_RATE)
-            wav = prepare(wav[: int(max_duration_s * SAMPLE_RATE)])
-            arrays["log_f0"], arrays["voiced"] = pitch(wav, arrays["mel"].shape[1], tracker=tracker)
-            arrays["pitch_tracker"] = np.array(tracker)  # read by training.CachedCorpus, recorded in the weights
-            tmp = target.with_suffix(".part.npz")
-            np.savez(tmp, **arrays)
-            tmp.rename(target)
-        done.append(target)
-        if (i + 1) % 50 == 0:
-            log.info("pitch (%s): %d / %d", tracker, i + 1, len(recordings))
-    return done
+    missing = next((cache / f"{rec.key}.npz" for rec in recordings if not (cache / f"{rec.key}.npz").exists()), None)
+    if missing is not None:
+        raise FileNotFoundError(f"{missing} not cached: run recipes/voice_converter/prepare.py first")
+
+    def repitched(rec: Recording, wav: np.ndarray) -> dict[str, np.ndarray]:
+        with np.load(cache / f"{rec.key}.npz") as z:
+            arrays = {k: z[k] for k in z.files}
+        arrays["log_f0"], arrays["voiced"] = pitch(wav, arrays["mel"].shape[1], tracker=tracker)
+        arrays["pitch_tracker"] = np.array(tracker)  # read by training.CachedCorpus, recorded in the weights
+        return arrays
+
+    return _fill_cache(recordings, out, repitched, what=f"pitch ({tracker})", max_duration_s=max_duration_s)
