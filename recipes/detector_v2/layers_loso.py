@@ -108,7 +108,8 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
     made from the files (vocoded_copies_loso.py; each {channel: {name: array, "owner": original file}}), trained on
     in every fold that does not hold their original's source out. `one_class_dims` > 0: instead of the logistic
-    regression, a one-class head that sees only the training sources' real windows (detect/one_class_head.py)."""
+    regression, a one-class head fitted on the training sources' real windows only (detect/one_class_head.py),
+    after the same standardisation (which, as for the logistic head, uses every training window)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
