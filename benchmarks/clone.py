@@ -122,7 +122,7 @@ def main() -> None:
             spoken, rate = speak(sentence, profile, backend=backend)
             elapsed = time.perf_counter() - started
             spoken16 = audio.resample(spoken, rate, 16_000)
-            rows["speak"].append(similarity(spoken16, other) | _quality(spoken16, sentence) | {"rtf": elapsed / (len(spoken) / rate), "target": target})
+            rows["speak"].append(similarity(spoken16, other) | _quality(spoken16, sentence) | {"rtf": elapsed / (len(spoken) / rate), "target": target, "sentence": SENTENCES.index(sentence)})
             if args.reader_floor and t_index == 0:  # the reader's voice does not depend on the target: once per sentence
                 read = audio.resample(backend.reader.synthesize(sentence), backend.reader.sample_rate, 16_000)
                 rows["reader_floor"].append(_words(read, sentence) | {"distillmos": judges.distill_mos(read, 16_000)})

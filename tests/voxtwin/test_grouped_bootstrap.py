@@ -57,3 +57,41 @@ def test_clone_intervals_group_by_target_and_skip_what_cannot_be_grouped(tmp_pat
     assert by_pair.returncode == 0 and pair["high"] - pair["low"] < similarity["high"] - similarity["low"]
     bad = subprocess.run([sys.executable, script, str(tmp_path / "missing.json")], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode != 0 and "is not benchmarks/clone.py --json output" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_clone_intervals_pair_two_runs_and_refuse_runs_of_different_pairs(tmp_path):
+    """--baseline: the mean difference pair by pair, with an interval far tighter than either run's own, because
+    the spread between targets cancels; speak rows that name only their target pair in order; other pairs refused."""
+    script = str(ROOT / "benchmarks/clone_intervals.py")
+    rng = np.random.default_rng(1)
+    base_rows, new_rows = [], []
+    for t in range(5):
+        for s in range(5):
+            level = 0.5 + 0.08 * t + 0.02 * rng.standard_normal()  # targets differ a lot
+            names = {"source": f"S{s}", "target": f"T{t}", "utterance": f"{s}.flac"}
+            base_rows.append({"speaker_similarity": level, "wer": 0.1} | names)
+            new_rows.append({"speaker_similarity": level + 0.03 + 0.002 * rng.standard_normal(), "wer": 0.1} | names)
+    speak_base = [{"distillmos": 3.0 + 0.3 * t, "target": f"T{t}"} for t in range(5) for _ in range(3)]
+    speak_new = [{"distillmos": 3.0 + 0.3 * t - 0.2, "target": f"T{t}"} for t in range(5) for _ in range(3)]
+    base, new = tmp_path / "base.json", tmp_path / "new.json"
+    base.write_text(json.dumps({"rows": {"convert": base_rows, "speak": speak_base}}))
+    new.write_text(json.dumps({"rows": {"convert": list(reversed(new_rows)), "speak": speak_new}}))  # order must not matter for named pairs
+    done = subprocess.run([sys.executable, script, str(new), "--baseline", str(base), "--draws", "300", "--json", str(tmp_path / "d.json")],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "d.json").read_text())
+    assert report["differences"] is True
+    similarity = report["systems"]["convert"]["speaker_similarity"]
+    assert similarity["mean"] == pytest.approx(0.03, abs=0.002) and 0.02 < similarity["low"] <= similarity["high"] < 0.04
+    assert report["systems"]["convert"]["wer"]["mean"] == pytest.approx(0.0)
+    assert report["systems"]["speak"]["distillmos"]["mean"] == pytest.approx(-0.2)
+    alone = subprocess.run([sys.executable, script, str(new), "--draws", "300", "--json", str(tmp_path / "alone.json")], capture_output=True, text=True, cwd=ROOT)
+    own = json.loads((tmp_path / "alone.json").read_text())["systems"]["convert"]["speaker_similarity"]
+    assert alone.returncode == 0 and own["high"] - own["low"] > 5 * (similarity["high"] - similarity["low"])
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"rows": {"convert": base_rows[:-1], "speak": speak_base}}))
+    refused = subprocess.run([sys.executable, script, str(new), "--baseline", str(other), "--draws", "50"], capture_output=True, text=True, cwd=ROOT)
+    assert refused.returncode == 0 and "convert: skipped (the two runs do not hold the same pairs)" in refused.stdout
+    other.write_text(json.dumps({"rows": {"convert": base_rows[:-1]}}))
+    nothing = subprocess.run([sys.executable, script, str(new), "--baseline", str(other), "--draws", "50"], capture_output=True, text=True, cwd=ROOT)
+    assert nothing.returncode != 0 and "could be paired" in nothing.stderr and "Traceback" not in nothing.stderr
