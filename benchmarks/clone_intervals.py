@@ -109,7 +109,7 @@ def main() -> None:
         except ValueError as exc:  # e.g. the reader's floor: one row per sentence, not per target
             print(f"{system}: skipped ({exc}{'' if baseline is not None else '; try --group-by pair'})")
             continue
-        print(f"{system}{' minus baseline' if baseline is not None else ''} ({len(system_rows)} rows, grouped by {args.group_by}): "
+        print(f"{system}{', this run minus --baseline' if baseline is not None else ''} ({len(system_rows)} rows, grouped by {args.group_by}): "
               + ", ".join(f"{k} {v['mean']:.3f} [{v['low']:.3f}, {v['high']:.3f}]" for k, v in report[system].items()))
     if baseline is not None and not report:
         raise SystemExit(f"error: no system of {args.clone_json} could be paired with {args.baseline}")

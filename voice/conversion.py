@@ -33,7 +33,7 @@ def convert(
         backend: A backend name (`auto`, `vox-vc`, `knn-world`, `openvoice`) or a loaded backend; `auto` is the
             best pulled backend, else the built-in one (voice/pretrained/choice.py).
         model_dir: Local checkpoint folder for neural backends (default: their pulled copy).
-        precision: vox-vc's vocoder: auto (= fp32), fp32 or bf16 (voxtwin/precision.py; None: $VOXTWIN_PRECISION).
+        precision: vox-vc's vocoder: auto (= bf16 where native, else fp32), fp32 or bf16 (voxtwin/precision.py; None: $VOXTWIN_PRECISION).
     Returns:
         (converted speech, its sample rate), at the source's level.
     """

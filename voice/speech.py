@@ -66,7 +66,7 @@ def speak(
         language: Language code; the built-in backend speaks "en", XTTS its config's languages.
         backend: A backend name (`auto`, `vox-vc`, `piper-knn`, `xtts`) or a loaded backend; `model_dir` for neural
             ones (default: their pulled copy). `auto`: pulled XTTS-v2 for its languages, else `vox-vc`.
-        precision: vox-vc's vocoder: auto (= fp32), fp32 or bf16 (voxtwin/precision.py; None: $VOXTWIN_PRECISION).
+        precision: vox-vc's vocoder: auto (= bf16 where native, else fp32), fp32 or bf16 (voxtwin/precision.py; None: $VOXTWIN_PRECISION).
         on_sentence: Called with (done, total) after each sentence, for progress bars.
     """
     if len(text) > MAX_TEXT_CHARS:

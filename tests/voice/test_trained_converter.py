@@ -197,13 +197,21 @@ def test_speak_and_convert_each_use_their_own_postfilter_gain(piper_speech):
         assert torch.allclose(shaped[gain].std(-1), gain * raw.std(-1), rtol=1e-3)
 
 
-def test_the_vocoder_precision_is_float32_under_auto_and_bf16_only_by_name(monkeypatch, piper_speech):
+def test_the_vocoder_runs_bf16_under_auto_only_where_native_and_by_name(monkeypatch, piper_speech):
     from voice.backends import load_convert_backend
     from voice.converter.backend import TrainedConverter
+    from voice.vocoders import HiFiGAN
+    from voxtwin import precision
     from voxtwin.precision import PRECISION_ENV
 
     monkeypatch.delenv(PRECISION_ENV, raising=False)
-    assert TrainedConverter().vocoder.precision == "fp32"  # bf16 failed its VCC 2016 WER check: opt-in only
+    monkeypatch.setattr(precision, "native_bf16", lambda device_type: False)
+    assert TrainedConverter().vocoder.precision == "fp32"  # emulated bfloat16 is slower: float32
+    monkeypatch.setattr(precision, "native_bf16", lambda device_type: True)
+    assert TrainedConverter().vocoder.precision == "bf16"  # native: V1 in bf16 passed its VCC 2016 check as vox-vc's vocoder
+    assert TrainedConverter(precision="fp32").vocoder.precision == "fp32"
+    assert HiFiGAN().precision == "fp32"  # V1 on its own (judges, copies) keeps float32 under auto
+    monkeypatch.setattr(precision, "native_bf16", lambda device_type: False)
     reduced = load_convert_backend("vox-vc", device="cpu", precision="bf16")
     assert reduced.converter.vocoder.precision == "bf16"
     profile = voice.enroll([piper_speech[0]], sample_rate=16_000, no_consent_reason="test")
