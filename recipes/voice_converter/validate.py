@@ -5,6 +5,9 @@ HiFi-GAN copy, and DistillMOS. This is where stages, steps and the postfilter ga
 
     python recipes/voice_converter/validate.py runs/voice_converter/model/adversarial-2000.safetensors \\
         runs/voice_converter/model/content-1000.safetensors [--gains 1.0 1.2] [--enhance] [--json out.json]
+    python recipes/voice_converter/validate.py WEIGHTS --gains 1.2 --band-gains runs/voice_converter/bands.json
+
+--band-gains tries per-band postfilter gains (band_variance.py --json) beside the uniform --gains.
 
 --enhance also judges every conversion after DeepFilterNet3 (voxtwin/speech_enhancement.py): does an enhancer
 after the vocoder make conversions sound more natural without losing the voice or the words?
@@ -148,6 +151,17 @@ def pitch_contour(recording: dict, tracker: str, data: Path) -> tuple[np.ndarray
     return log_f0[:keep], voiced[:keep]
 
 
+def band_gains(path: Path) -> list[float]:
+    """The per-band gains in a band_variance.py --json file."""
+    try:
+        gains = json.loads(path.read_text())["gains"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(f"error: {path} is not a band_variance.py --json file ({exc.__class__.__name__})")
+    if len(gains) != 80 or not all(isinstance(g, (int, float)) and 0 < g < 10 for g in gains):
+        raise SystemExit(f"error: {path} does not hold 80 positive band gains")
+    return [float(g) for g in gains]
+
+
 def pairs(recordings: list[dict]) -> list[tuple[dict, dict]]:
     """Each recording converted into the voice of the next recording by another speaker."""
     out = []
@@ -166,6 +180,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(config["cache"]))
     parser.add_argument("--validation-share", type=float, default=0.05, help="as in training (the speakers' hash split)")
     parser.add_argument("--gains", nargs="+", type=float, default=[VARIANCE_GAIN], help="postfilter gains to try")
+    parser.add_argument("--band-gains", nargs="+", type=Path, default=[], help="per-band postfilter gains to try too (band_variance.py --json files)")
     parser.add_argument("--every-recording", action="store_true", help="every validation recording (its first 8 s) as a source (default: one short one per speaker)")
     parser.add_argument("--enhance", action="store_true", help="also judge each conversion after DeepFilterNet3 enhancement")
     parser.add_argument("--speak", action="store_true", help="judge `speak` (hibari reading SPEAK_SENTENCES into each validation speaker's voice) instead of conversions")
@@ -180,6 +195,9 @@ def main() -> None:
         parser.error("--speak judges the shipped way of speaking: not with --reference-seconds, --pitch or --enhance")
     if not args.speak and args.engine != ["hibari"]:
         parser.error("--engine names speak's readers: use it with --speak")
+    if args.speak and args.band_gains:
+        parser.error("--band-gains is measured for conversions: not with --speak")
+    postfilters = {gain: gain for gain in args.gains} | {path.name: band_gains(path) for path in args.band_gains}
     torch.set_num_threads(args.threads)
     recordings = validation_recordings(args.cache, args.validation_share, every=args.every_recording)
     if args.speak:
@@ -197,7 +215,7 @@ def main() -> None:
     to_16k = lambda mel: audio.resample(vocoder.mel_to_wav(mel), vocoder.sample_rate, 16_000)  # noqa: E731
     models = {w: load_weights(w)[0] for w in args.weights}
     stages = (False, True) if args.enhance else (False,)
-    scores: dict[tuple[Path, float, bool, str], list] = {(w, g, e, t): [] for w in args.weights for g in args.gains for e in stages for t in args.pitch}
+    scores: dict[tuple[Path, float | str, bool, str], list] = {(w, g, e, t): [] for w in args.weights for g in postfilters for e in stages for t in args.pitch}
     for source, target in trials:
         source_wav, reference = to_16k(torch.from_numpy(source["mel"])[None]), to_16k(torch.from_numpy(target["mel"])[None])
         text = judges.transcribe(source_wav, 16_000)
@@ -212,7 +230,7 @@ def main() -> None:
                                torch.from_numpy(target.get("reference_d_vector", target["d_vector"]))[None])
         for (weights, gain, enhanced, tracker), rows in scores.items():
             with torch.inference_mode():
-                converted = to_16k(restore_variance(models[weights](*inputs[tracker]), gain))
+                converted = to_16k(restore_variance(models[weights](*inputs[tracker]), postfilters[gain]))
             if enhanced:
                 converted = enhance(converted, 16_000)
             rows.append(judge(converted, reference, text))

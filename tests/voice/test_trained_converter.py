@@ -2,6 +2,7 @@
 conversion through the CLI's default backend with the watermark on the output."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -313,3 +314,52 @@ def test_a_cache_repitched_by_fcpe_trains_weights_that_convert_with_fcpe(tmp_pat
     odd = save_weights(model, tmp_path / "odd.safetensors", extra={**info, "pitch_tracker": "yin"})
     with pytest.raises(CheckpointError, match="unknown pitch tracker 'yin'"):
         backend.TrainedConverter(odd)
+
+
+def test_per_band_postfilter_gains_scale_each_band_and_refuse_the_wrong_count():
+    from voice.converter.postfilter import restore_variance
+
+    mel = torch.randn(1, 80, 200) - 5
+    gains = torch.linspace(1.0, 1.5, 80)
+    shaped = restore_variance(mel, gains.tolist())
+    assert torch.allclose(shaped.std(-1)[0], gains * mel.std(-1)[0], rtol=1e-4)
+    assert torch.allclose(shaped.mean(-1), mel.mean(-1), atol=1e-4)  # each band keeps its level
+    with pytest.raises(ValueError, match="79"):
+        restore_variance(mel, [1.2] * 79)
+
+
+def test_band_variance_recipe_finds_the_bands_the_network_flattens(tmp_path):
+    """recipes/voice_converter/band_variance.py with the shipped weights on a synthetic cache whose low bands move a
+    lot and high bands hardly: the measured deficit (recording / reconstruction spread) is far larger in the low
+    bands, --scale-to sets the gains' mean, validate.py takes the file, and a bad file or no cache is a one-line error."""
+    import subprocess
+    import sys
+
+    from voice.converter.training import is_validation_speaker
+
+    root = Path(__file__).resolve().parents[2]
+    rng = np.random.default_rng(0)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    speakers = [s for s in (f"spk{i}" for i in range(200)) if is_validation_speaker(s, 0.05)][:2]
+    for i, speaker in enumerate(speakers):
+        n = 300
+        motion = np.concatenate([np.full(40, 3.0), np.full(40, 0.05)])[:, None]  # lively low bands, still high bands
+        mel = (-5 + motion * rng.standard_normal((80, n))).astype(np.float32)
+        np.savez(cache / f"f{i}.npz", content=rng.standard_normal((n * 50 // 86, 384)).astype(np.float16), log_f0=np.full(n, 5.0), voiced=np.ones(n, bool),
+                 mel=mel, d_vector=(v := rng.standard_normal(256).astype(np.float32)) / np.linalg.norm(v), speaker=speaker)
+    recipe = str(root / "recipes/voice_converter/band_variance.py")
+    weights = str(root / "voice/converter/weights/vox-vc.safetensors")
+    done = subprocess.run([sys.executable, recipe, weights, "--cache", str(cache), "--json", str(tmp_path / "raw.json")], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    raw = np.array(json.loads((tmp_path / "raw.json").read_text())["gains"])
+    assert raw.shape == (80,) and raw[:40].mean() > 3 * raw[40:].mean()
+    scaled = subprocess.run([sys.executable, recipe, weights, "--cache", str(cache), "--scale-to", "1.2", "--json", str(tmp_path / "scaled.json")], capture_output=True, text=True, cwd=root)
+    gains = np.array(json.loads((tmp_path / "scaled.json").read_text())["gains"])
+    assert scaled.returncode == 0 and gains.mean() == pytest.approx(1.2, abs=1e-3) and np.allclose(gains, raw * 1.2 / raw.mean(), atol=2e-4)
+    validate = str(root / "recipes/voice_converter/validate.py")
+    (tmp_path / "bad.json").write_text(json.dumps({"gains": [1.2] * 10}))
+    bad = subprocess.run([sys.executable, validate, weights, "--cache", str(cache), "--band-gains", str(tmp_path / "bad.json")], capture_output=True, text=True, cwd=root)
+    assert bad.returncode != 0 and "does not hold 80 positive band gains" in bad.stderr and "Traceback" not in bad.stderr
+    empty = subprocess.run([sys.executable, recipe, weights, "--cache", str(tmp_path / "none")], capture_output=True, text=True, cwd=root)
+    assert empty.returncode != 0 and "no validation recordings" in empty.stderr and "Traceback" not in empty.stderr

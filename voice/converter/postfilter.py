@@ -9,6 +9,8 @@ on the VCC 2016 benchmark (voice/converter/MODEL_CARD.md has the tables).
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 
 VARIANCE_GAIN = 1.2
@@ -18,7 +20,13 @@ VARIANCE_GAIN = 1.2
 SPEAK_VARIANCE_GAIN = 1.3
 
 
-def restore_variance(mel: torch.Tensor, gain: float = VARIANCE_GAIN) -> torch.Tensor:
-    """(..., n_mels, L) log-mel -> the same with each band's deviation from its mean over time scaled by `gain`."""
+def restore_variance(mel: torch.Tensor, gain: float | Sequence[float] = VARIANCE_GAIN) -> torch.Tensor:
+    """(..., n_mels, L) log-mel -> the same with each band's deviation from its mean over time scaled by `gain`: one
+    number for every band, or one per band (e.g. the deficit recipes/voice_converter/band_variance.py measures)."""
     mean = mel.mean(dim=-1, keepdim=True)
+    if not isinstance(gain, (int, float)):
+        gain = torch.as_tensor(gain, dtype=mel.dtype, device=mel.device)
+        if gain.shape != (mel.shape[-2],):
+            raise ValueError(f"{tuple(gain.shape)} band gains for {mel.shape[-2]} mel bands")
+        gain = gain[:, None]
     return mean + gain * (mel - mean)
