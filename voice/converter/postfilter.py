@@ -9,9 +9,13 @@ on the VCC 2016 benchmark (voice/converter/MODEL_CARD.md has the tables).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Sequence
 
 import torch
+
+from voxtwin.errors import VoxtwinError
 
 VARIANCE_GAIN = 1.2
 # `speak` converts hibari's clean studio voice, not recorded speech, and had slack in similarity and WER but not in
@@ -30,3 +34,14 @@ def restore_variance(mel: torch.Tensor, gain: float | Sequence[float] = VARIANCE
             raise ValueError(f"{tuple(gain.shape)} band gains for {mel.shape[-2]} mel bands")
         gain = gain[:, None]
     return mean + gain * (mel - mean)
+
+
+def read_band_gains(path: str | Path, n_mels: int = 80) -> list[float]:
+    """Per-band gains from a recipes/voice_converter/band_variance.py --json file; anything else is a VoxtwinError."""
+    try:
+        gains = json.loads(Path(path).read_text())["gains"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise VoxtwinError(f"{path} is not a band_variance.py --json file ({exc.__class__.__name__})") from None
+    if not isinstance(gains, list) or len(gains) != n_mels or not all(isinstance(g, (int, float)) and 0 < g < 10 for g in gains):
+        raise VoxtwinError(f"{path} does not hold {n_mels} positive band gains")
+    return [float(g) for g in gains]
