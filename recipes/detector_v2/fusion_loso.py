@@ -102,23 +102,35 @@ def all_front_ends(rows: list[dict], root: Path, cache: Path, channel: str, mode
     return features
 
 
+def paired_sources(labels: np.ndarray, sources: np.ndarray) -> set[str]:
+    """The sources that hold both real and synthetic files: within them a page's recording channel and loudness are
+    shared by both classes, so they cannot be what separates them."""
+    return {s for s in np.unique(sources) if len(np.unique(labels[sources == s])) == 2}
+
+
 def main() -> None:
     parser = study_parser(__doc__, channels=["clean", "telephone_8k"])
     parser.add_argument("--weighting", choices=WEIGHTINGS, default="class", help="training windows weighted per class (the recipe) or per source within each class")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--one-class-dims", type=int, default=0, metavar="K",
                         help="a one-class head fitted on real windows only, K PCA dimensions (detect/one_class_head.py); 0: the logistic head")
+    parser.add_argument("--train-on", choices=["all", "paired"], default="all",
+                        help="fit each fold on every other source (the recipe) or only on sources that hold both real and synthetic files")
     args = parser.parse_args()
     rows, labels, sources = start(args)
     features = {ch: all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.channels}
     if args.features_only:
         return
-    scores = {name: out_of_fold(features, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims) for name in args.models}
+    train_sources = paired_sources(labels, sources) if args.train_on == "paired" else None
+    if train_sources is not None:
+        print(f"fitting on the {len(train_sources)} sources with both classes: {', '.join(sorted(train_sources))}")
+    scores = {name: out_of_fold(features, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,
+                                train_sources=train_sources) for name in args.models}
     for name, parts in SCORE_MEANS.items():
         if all(part in scores for part in parts):
             scores[name] = {ch: sum(scores[part][ch] for part in parts) / len(parts) for ch in args.channels}
     results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior) for name, by_channel in scores.items()}
-    save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims)
+    save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims, train_on=args.train_on)
 
 
 if __name__ == "__main__":

@@ -102,14 +102,15 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
 
 
 def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class",
-                copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0) -> dict[str, np.ndarray]:
+                copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0, train_sources: set[str] | None = None) -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
     made from the files (vocoded_copies_loso.py; each {channel: {name: array, "owner": original file}}), trained on
     in every fold that does not hold their original's source out. `one_class_dims` > 0: instead of the logistic
     regression, a one-class head fitted on the training sources' real windows only (detect/one_class_head.py),
-    after the same standardisation (which, as for the logistic head, uses every training window)."""
+    after the same standardisation (which, as for the logistic head, uses every training window). `train_sources`:
+    fit only on windows of these sources (every file is still scored by the fold that held its source out)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -122,8 +123,9 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     scores = {ch: np.zeros(len(labels)) for ch in features}
     for source in np.unique(sources):
         train = {ch: sources[owner[ch]] != source for ch in features}
-        parts_x = [x[ch][train[ch]] for ch in features]
-        parts_y = [labels[owner[ch][train[ch]]] for ch in features]
+        fit = {ch: train[ch] & (np.isin(sources[owner[ch]], sorted(train_sources)) if train_sources is not None else True) for ch in features}
+        parts_x = [x[ch][fit[ch]] for ch in features]
+        parts_y = [labels[owner[ch][fit[ch]]] for ch in features]
         for copy, cx in zip(copies, copy_x):
             for ch in features:
                 keep = sources[copy[ch]["owner"]] != source
@@ -134,7 +136,7 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         if one_class_dims:
             model = RealSpeechGaussian(one_class_dims).fit(scaler.transform(fit_x[fit_y == 0]))
         elif weighting == "source":
-            fit_sources = np.concatenate([sources[owner[ch][train[ch]]] for ch in features])
+            fit_sources = np.concatenate([sources[owner[ch][fit[ch]]] for ch in features])
             model = LogisticRegression(C=c, max_iter=300).fit(scaler.transform(fit_x), fit_y, sample_weight=source_balanced_weights(fit_sources, fit_y))
         else:
             model = LogisticRegression(C=c, max_iter=300, class_weight="balanced").fit(scaler.transform(fit_x), fit_y)
