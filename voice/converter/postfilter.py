@@ -28,8 +28,8 @@ def restore_variance(mel: torch.Tensor, gain: float | Sequence[float] = VARIANCE
     """(..., n_mels, L) log-mel -> the same with each band's deviation from its mean over time scaled by `gain`: one
     number for every band, or one per band (e.g. the deficit recipes/voice_converter/band_variance.py measures)."""
     mean = mel.mean(dim=-1, keepdim=True)
-    if not isinstance(gain, (int, float)):
-        gain = torch.as_tensor(gain, dtype=mel.dtype, device=mel.device)
+    gain = torch.as_tensor(gain, dtype=mel.dtype, device=mel.device)
+    if gain.ndim:
         if gain.shape != (mel.shape[-2],):
             raise ValueError(f"{tuple(gain.shape)} band gains for {mel.shape[-2]} mel bands")
         gain = gain[:, None]
