@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from detect.paired_sources import sources_with_both_classes
 from detect.preprocess import SAMPLE_RATE, load_standardized
 from detect.source_weights import WEIGHTINGS
 
@@ -102,12 +103,6 @@ def all_front_ends(rows: list[dict], root: Path, cache: Path, channel: str, mode
     return features
 
 
-def paired_sources(labels: np.ndarray, sources: np.ndarray) -> set[str]:
-    """The sources that hold both real and synthetic files: within them a page's recording channel and loudness are
-    shared by both classes, so they cannot be what separates them."""
-    return {s for s in np.unique(sources) if len(np.unique(labels[sources == s])) == 2}
-
-
 def main() -> None:
     parser = study_parser(__doc__, channels=["clean", "telephone_8k"])
     parser.add_argument("--weighting", choices=WEIGHTINGS, default="class", help="training windows weighted per class (the recipe) or per source within each class")
@@ -121,7 +116,7 @@ def main() -> None:
     features = {ch: all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.channels}
     if args.features_only:
         return
-    train_sources = paired_sources(labels, sources) if args.train_on == "paired" else None
+    train_sources = sources_with_both_classes(labels == 1, sources) if args.train_on == "paired" else None
     if train_sources is not None:
         print(f"fitting on the {len(train_sources)} sources with both classes: {', '.join(sorted(train_sources))}")
     scores = {name: out_of_fold(features, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,

@@ -5,10 +5,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+from detect.paired_sources import sources_with_both_classes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "recipes" / "detector_v2"))
 
-from fusion_loso import paired_sources  # noqa: E402
 from layers_loso import out_of_fold  # noqa: E402
 
 
@@ -27,12 +29,21 @@ def test_fitting_on_paired_sources_ignores_a_channel_that_only_real_only_and_fak
     labels = np.repeat([g[1] for g in groups], n)
     sources = np.repeat([g[0] for g in groups], n)
     features = {"clean": {"f": x, "owner": np.arange(len(x))}}
-    assert paired_sources(labels, sources) == {"P", "T"}
+    assert sources_with_both_classes(labels == 1, sources) == {"P", "T"}
 
     def margin(train_sources):
         scores = out_of_fold(features, ("f",), labels, sources, c=1.0, train_sources=train_sources)["clean"]  # bona fide log-odds
         held = sources == "T"
         return scores[held & (labels == 0)].mean() - scores[held & (labels == 1)].mean()
 
-    every, paired = margin(None), margin(paired_sources(labels, sources))
+    every, paired = margin(None), margin(sources_with_both_classes(labels == 1, sources))
     assert paired > 2 and paired > every + 2  # fitted where the channel says nothing, the head reads the cue
+
+
+def test_sources_with_both_classes_names_only_mixed_sources():
+    assert sources_with_both_classes([0, 1, 0, 0, 1, 1], ["a", "a", "b", "b", "c", "c"]) == {"a"}
+    assert sources_with_both_classes([], []) == set()
+
+
+    with pytest.raises(ValueError, match="one class and one source per file"):
+        sources_with_both_classes([0, 1], ["a"])
