@@ -3,8 +3,8 @@
 A demo page's real and synthetic files share its recording chain, loudness and codec, so within such a page only
 the synthesis itself can separate them; a real-only corpus and a fake-only page differ in everything at once, and
 a head fitted on them can learn the channel instead. Fitting only on pages with both classes is the
-leave-one-source-out study's best training set so far (recipes/detector_v2/README.md, "Only pages that hold both
-classes?"); the default detector's recipe offers it as `[head] train_sources = "paired"`.
+leave-one-source-out study's best training set so far, but not in the default detector's own protocol, which offers
+it as `[head] train_sources = "paired"` (recipes/detector_v2/README.md, "Only pages that hold both classes?").
 """
 
 from __future__ import annotations
