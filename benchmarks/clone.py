@@ -136,7 +136,7 @@ def main() -> None:
             if args.reader_floor and t_index == 0:  # the reader's voice does not depend on the target: once per sentence
                 read = audio.resample(backend.reader.synthesize(sentence), backend.reader.sample_rate, 16_000)
                 rows["reader_floor"].append(_words(read, sentence) | {"distillmos": judges.distill_mos(read, 16_000)})
-    summary = {name: {k: round(float(np.mean([r[k] for r in values])), 4) for k, v in values[0].items() if not isinstance(v, str)} for name, values in rows.items() if values}
+    summary = {name: {k: round(float(np.mean([r[k] for r in values])), 4) for k, v in values[0].items() if not isinstance(v, str) and k != "sentence"} for name, values in rows.items() if values}
     summary["pairs"] = len(rows["convert"])
     summary |= {"backend": args.backend, "speak_backend": args.speak_backend, "timbre": args.timbre, "engine": args.engine, "weights": str(args.weights or "shipped"), "postfilter_gain": str(args.postfilter_band_gains) if args.postfilter_band_gains else "shipped" if args.postfilter_gain is None else args.postfilter_gain}
     print(json.dumps(summary, indent=2))
