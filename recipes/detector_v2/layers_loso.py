@@ -121,9 +121,10 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     owner = {ch: f["owner"] for ch, f in features.items()}
     copy_x = [{ch: stack(copy[ch]) for ch in features} for copy in copies]
     scores = {ch: np.zeros(len(labels)) for ch in features}
+    fittable = {ch: np.isin(sources[owner[ch]], sorted(train_sources)) if train_sources is not None else True for ch in features}  # the same every fold
     for source in np.unique(sources):
         train = {ch: sources[owner[ch]] != source for ch in features}
-        fit = {ch: train[ch] & (np.isin(sources[owner[ch]], sorted(train_sources)) if train_sources is not None else True) for ch in features}
+        fit = {ch: train[ch] & fittable[ch] for ch in features}
         parts_x = [x[ch][fit[ch]] for ch in features]
         parts_y = [labels[owner[ch][fit[ch]]] for ch in features]
         for copy, cx in zip(copies, copy_x):
