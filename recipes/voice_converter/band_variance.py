@@ -22,6 +22,7 @@ import torch
 
 from validate import HERE, validation_recordings  # noqa: I001  (this folder's scripts)
 from voice.converter.analysis import on_mel_grid, pitch_input
+from voice.converter.postfilter import write_band_gains
 from voice.converter.weights import load_weights
 
 
@@ -60,9 +61,7 @@ def main() -> None:
         print(f"  bands {start:2d}-{start + 9:2d}: {mean[start:start + 10].mean():.3f}")
     gains = mean * (args.scale_to / mean.mean()) if args.scale_to else mean
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"weights": str(args.weights), "recordings": len(recordings), "scaled_to": args.scale_to,
-                                         "gains": [round(float(g), 4) for g in gains]}, indent=1))
+        write_band_gains(args.json, gains, weights=str(args.weights), recordings=len(recordings), scaled_to=args.scale_to)
         print(f"wrote {len(gains)} band gains (mean {gains.mean():.3f}) to {args.json}")
 
 

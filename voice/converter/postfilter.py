@@ -36,8 +36,14 @@ def restore_variance(mel: torch.Tensor, gain: float | Sequence[float] = VARIANCE
     return mean + gain * (mel - mean)
 
 
+def write_band_gains(path: str | Path, gains: Sequence[float], **provenance) -> None:
+    """Per-band gains as read_band_gains reads them, beside what made them (weights, recordings, scaling)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps({**provenance, "gains": [round(float(g), 4) for g in gains]}, indent=1))
+
+
 def read_band_gains(path: str | Path, n_mels: int = 80) -> list[float]:
-    """Per-band gains from a recipes/voice_converter/band_variance.py --json file; anything else is a VoxtwinError."""
+    """Per-band gains from a write_band_gains file (recipes/voice_converter/band_variance.py --json); anything else is a VoxtwinError."""
     try:
         gains = json.loads(Path(path).read_text())["gains"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
