@@ -6,6 +6,7 @@
     python recipes/voice_converter/train.py --bridge        # fit the mel bridge that Whisper's encoder reads the generator's mel through ...
     python recipes/voice_converter/train.py --content       # ... and fine-tune adversarial-STEPS on conversions, Whisper judging content
     (--content-judge probe: the earlier small probe instead, fitted by train.py --probe)
+    python recipes/voice_converter/train.py --refiner       # a flow-matching mel refiner behind the shipped weights (--behind W)
 
 The same command runs on a GPU (--device cuda, and a larger --batch-size if you like). To ship the result:
     python recipes/voice_converter/train.py --export [--adversarial | --content]  # copies best.safetensors (adversarial-STEPS, content-STEPS) into the package
@@ -21,6 +22,7 @@ from voice.converter.adversarial import CONTENT_JUDGES, AdversarialSettings, fin
 from voice.converter.content_probe import ProbeSettings, load_probe, train_probe
 from voice.converter.corpus import real_recordings
 from voice.converter.network import CONTENT_NORMS
+from voice.converter.refiner_training import RefinerSettings, train_refiner
 from voice.converter.training import TrainSettings, train
 from voice.converter.weights import SHIPPED, load_weights
 from voice.converter.whisper_judge import WhisperJudge, fit_bridge_on_recordings, load_bridge
@@ -48,6 +50,8 @@ def main() -> None:
     parser.add_argument("--content", action="store_true", help="the third stage: fine-tune the adversarial result on conversions, with a content judge")
     parser.add_argument("--content-judge", choices=CONTENT_JUDGES, help="what judges the conversions' content (default: content.content_judge in config.json)")
     parser.add_argument("--content-weight", type=float, help="the content term's weight in stage 3 (default: content.content_weight in config.json)")
+    parser.add_argument("--refiner", action="store_true", help="train the flow-matching mel refiner (voice/converter/mel_refiner.py) behind frozen converter weights into OUT/refiner-best.safetensors")
+    parser.add_argument("--behind", type=Path, default=SHIPPED, help="the converter weights the refiner is trained behind (default: the shipped vox-vc)")
     parser.add_argument("--export", action="store_true", help="copy the stage's result into the package and stop")
     args = parser.parse_args()
     if args.bottleneck:
@@ -80,6 +84,9 @@ def main() -> None:
         if not (args.out / "best.safetensors").is_file():
             raise SystemExit(f"error: {args.out / 'best.safetensors'} not found: run the L1 stage first")
         print(finetune(args.cache, args.out / "best.safetensors", args.out, adversarial))
+        return
+    if args.refiner:
+        print(train_refiner(args.cache, args.behind, args.out, RefinerSettings(**{**config["refiner"], **overrides})))
         return
     if args.probe:
         print(train_probe(args.cache, probe_path, ProbeSettings(**{**config["probe"], **overrides})))

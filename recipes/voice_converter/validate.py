@@ -8,6 +8,8 @@ HiFi-GAN copy, and DistillMOS. This is where stages, steps and the postfilter ga
     python recipes/voice_converter/validate.py WEIGHTS --gains 1.2 --band-gains runs/voice_converter/bands.json
 
 --band-gains tries per-band postfilter gains (band_variance.py --json) beside the uniform --gains.
+--refiner R also judges each weights file followed by the flow-matching mel refiner R trained behind it
+(train.py --refiner; before the postfilter, as TrainedConverter runs it).
 
 --enhance also judges every conversion after DeepFilterNet3 (voxtwin/speech_enhancement.py): does an enhancer
 after the vocoder make conversions sound more natural without losing the voice or the words?
@@ -31,6 +33,7 @@ from voice import judges
 from voice.converter.analysis import MEL_RATE_HZ, PITCH_TRACKERS, analyse, on_mel_grid, pitch, pitch_input, prepare
 from voice.converter.backend import target_pitch
 from voice.converter.corpus import real_recordings
+from voice.converter.mel_refiner import file_sha256, load_refiner
 from voice.converter.postfilter import VARIANCE_GAIN, read_band_gains, restore_variance
 from voice.converter.training import is_validation_speaker
 from voice.converter.weights import load_weights
@@ -171,6 +174,7 @@ def main() -> None:
     parser.add_argument("--validation-share", type=float, default=0.05, help="as in training (the speakers' hash split)")
     parser.add_argument("--gains", nargs="+", type=float, default=[VARIANCE_GAIN], help="postfilter gains to try")
     parser.add_argument("--band-gains", nargs="+", type=Path, default=[], help="per-band postfilter gains to try too (band_variance.py --json files)")
+    parser.add_argument("--refiner", nargs="+", type=Path, default=[], help="flow-matching mel refiners to try behind the weights they were trained behind (train.py --refiner)")
     parser.add_argument("--every-recording", action="store_true", help="every validation recording (its first 8 s) as a source (default: one short one per speaker)")
     parser.add_argument("--enhance", action="store_true", help="also judge each conversion after DeepFilterNet3 enhancement")
     parser.add_argument("--speak", action="store_true", help="judge `speak` (hibari reading SPEAK_SENTENCES into each validation speaker's voice) instead of conversions")
@@ -185,8 +189,8 @@ def main() -> None:
         parser.error("--speak judges the shipped way of speaking: not with --reference-seconds, --pitch or --enhance")
     if not args.speak and args.engine != ["hibari"]:
         parser.error("--engine names speak's readers: use it with --speak")
-    if args.speak and args.band_gains:
-        parser.error("--band-gains is measured for conversions: not with --speak")
+    if args.speak and (args.band_gains or args.refiner):
+        parser.error("--band-gains and --refiner are measured for conversions here: not with --speak")
     try:
         postfilters = {gain: gain for gain in args.gains} | {path.name: read_band_gains(path) for path in args.band_gains}
     except VoxtwinError as exc:
@@ -207,8 +211,18 @@ def main() -> None:
     vocoder = HiFiGAN()
     to_16k = lambda mel: audio.resample(vocoder.mel_to_wav(mel), vocoder.sample_rate, 16_000)  # noqa: E731
     models = {w: load_weights(w)[0] for w in args.weights}
+    refiners, chains = {}, [(w, None) for w in args.weights]
+    for path in args.refiner:
+        try:
+            refiners[path], info = load_refiner(path)
+        except VoxtwinError as exc:
+            raise SystemExit(f"error: {exc}")
+        behind = [w for w in args.weights if info.get("generator_sha256") == file_sha256(w)]
+        if not behind:
+            raise SystemExit(f"error: {path} was trained behind none of the weights given")
+        chains += [(w, path) for w in behind]
     stages = (False, True) if args.enhance else (False,)
-    scores: dict[tuple[Path, float | str, bool, str], list] = {(w, g, e, t): [] for w in args.weights for g in postfilters for e in stages for t in args.pitch}
+    scores: dict[tuple[Path, Path | None, float | str, bool, str], list] = {(w, r, g, e, t): [] for w, r in chains for g in postfilters for e in stages for t in args.pitch}
     for source, target in trials:
         source_wav, reference = to_16k(torch.from_numpy(source["mel"])[None]), to_16k(torch.from_numpy(target["mel"])[None])
         text = judges.transcribe(source_wav, 16_000)
@@ -221,17 +235,20 @@ def main() -> None:
             log_f0 = target_pitch(source_f0, voiced, mean=float(target_f0[target_voiced].mean()), std=float(target_f0[target_voiced].std()))
             inputs[tracker] = (torch.from_numpy(on_mel_grid(source["content"], n).astype(np.float32))[None], torch.from_numpy(pitch_input(log_f0, voiced))[None],
                                torch.from_numpy(target.get("reference_d_vector", target["d_vector"]))[None])
-        for (weights, gain, enhanced, tracker), rows in scores.items():
+        for (weights, refiner, gain, enhanced, tracker), rows in scores.items():
             with torch.inference_mode():
-                converted = to_16k(restore_variance(models[weights](*inputs[tracker]), postfilters[gain]))
+                mel = models[weights](*inputs[tracker])
+                if refiner is not None:
+                    mel = refiners[refiner].refine(mel, inputs[tracker][2])
+                converted = to_16k(restore_variance(mel, postfilters[gain]))
             if enhanced:
                 converted = enhance(converted, 16_000)
             rows.append(judge(converted, reference, text))
-    table = [{"weights": str(w), "gain": g, "enhanced": e, "pitch": t, **means(rows), "pairs": len(rows)} for (w, g, e, t), rows in scores.items()]
+    table = [{"weights": str(w), "refiner": str(r) if r else None, "gain": g, "enhanced": e, "pitch": t, **means(rows), "pairs": len(rows)} for (w, r, g, e, t), rows in scores.items()]
     print(f"{len(trials)} validation pairs")
-    print("| weights | gain | enhanced | pitch | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- | --- | --- |")
+    print("| weights | refiner | gain | enhanced | pitch | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in table:
-        print(f"| {Path(row['weights']).name} | {row['gain']} | {'DeepFilterNet3' if row['enhanced'] else '-'} | {row['pitch']} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
+        print(f"| {Path(row['weights']).name} | {Path(row['refiner']).name if row['refiner'] else '-'} | {row['gain']} | {'DeepFilterNet3' if row['enhanced'] else '-'} | {row['pitch']} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
     if args.json:
         args.json.write_text(json.dumps(table, indent=1))
 

@@ -1,0 +1,130 @@
+"""The flow-matching mel refiner (voice/converter/mel_refiner.py): it learns what the generator's averaged mel lacks,
+is deterministic at conversion, and only runs behind the generator weights it was trained behind."""
+
+import numpy as np
+import pytest
+import torch
+
+from voice.converter.mel_refiner import MelRefiner, RefinerConfig, file_sha256, flow_matching_loss, load_refiner, save_refiner
+from voice.converter.network import GeneratorConfig, MelGenerator
+from voice.converter.weights import SHIPPED, save_weights
+from voxtwin.errors import CheckpointError
+
+SMALL = {"channels": 32, "blocks": 2, "sigma": 0.2, "steps": 6}
+TINY_GENERATOR = {"channels": 16, "blocks": 1, "bottleneck": 4, "content_norm": "utterance"}
+
+
+def _detail(coarse: torch.Tensor) -> torch.Tensor:
+    """What the 'true' mel adds to the averaged one in this toy: structure that depends on the averaged mel."""
+    return 0.8 * torch.sin(3 * coarse)
+
+
+def test_euler_steps_carry_the_start_to_the_mel_along_straight_paths():
+    refiner = MelRefiner(RefinerConfig(**SMALL))
+    coarse, speaker = torch.randn(2, 80, 30), torch.randn(2, 256)
+    truth = coarse + _detail(coarse)
+    refiner.forward = lambda x, t, c, s: (truth - x) / (1 - t)[:, None, None]  # the exact velocity towards `truth`
+    assert torch.allclose(refiner.refine(coarse, speaker), truth, atol=1e-4)
+    start = refiner.start(coarse, torch.Generator().manual_seed(0))
+    assert abs(float((start - coarse).std()) - SMALL["sigma"]) < 0.02  # noise of the configured spread around the averaged mel
+
+
+def test_training_the_refiner_lowers_its_flow_matching_loss_and_refining_is_deterministic():
+    torch.manual_seed(0)
+    refiner = MelRefiner(RefinerConfig(**{**SMALL, "channels": 64}))
+    optimizer = torch.optim.Adam(refiner.parameters(), lr=3e-3)
+    speaker = torch.randn(8, 256)
+    held_out = torch.randn(8, 80, 16)
+
+    def held_out_loss() -> float:
+        with torch.no_grad():
+            return float(flow_matching_loss(refiner, held_out, held_out + _detail(held_out), speaker, generator=torch.Generator().manual_seed(1)))
+
+    before = held_out_loss()
+    noise = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        coarse = torch.randn(8, 80, 16)
+        loss = flow_matching_loss(refiner, coarse, coarse + _detail(coarse), speaker, generator=noise)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert held_out_loss() < 0.75 * before
+    refined = refiner.refine(held_out[:2], speaker[:2])
+    assert torch.equal(refined, refiner.refine(held_out[:2], speaker[:2]))  # a fixed seed: the same conversion every time
+    assert not torch.equal(refined, refiner.refine(held_out[:2], speaker[:2], seed=1))
+
+
+def test_refiner_weights_round_trip_and_are_tied_to_their_generator(tmp_path):
+    refiner = MelRefiner(RefinerConfig(**SMALL))
+    torch.nn.init.normal_(refiner.out.weight)  # not the zero init: a round trip must carry real values
+    generator = save_weights(MelGenerator(GeneratorConfig(**TINY_GENERATOR)), tmp_path / "gen.safetensors")
+    path = save_refiner(refiner, tmp_path / "refiner.safetensors", generator_sha256=file_sha256(generator), extra={"step": 3})
+    loaded, info = load_refiner(path, generator=generator)
+    assert info["step"] == 3 and loaded.config == refiner.config
+    assert torch.allclose(loaded.out.weight, refiner.out.weight.half().float())
+    with pytest.raises(CheckpointError, match="other converter weights"):
+        load_refiner(path, generator=SHIPPED)
+    (tmp_path / "junk.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(CheckpointError):
+        load_refiner(tmp_path / "junk.safetensors")
+
+
+def _cache(folder, rng, n_files=4):
+    folder.mkdir()
+    for i in range(n_files):
+        n = int(rng.integers(120, 200))
+        content = rng.standard_normal((n * 50 // 86, 384)).astype(np.float16)
+        np.savez(folder / f"f{i}.npz", content=content, content_perturbed=content, log_f0=np.full(n, 5.0), voiced=np.ones(n, bool),
+                 mel=rng.standard_normal((80, n)).astype(np.float32) - 5, d_vector=rng.standard_normal(256).astype(np.float32), speaker=f"spk{i}")
+
+
+def test_refiner_training_resumes_and_the_converter_runs_it_only_behind_its_generator(tmp_path, piper_speech):
+    from voice.converter.backend import TrainedConverter
+    from voice.converter.refiner_training import RefinerSettings, train_refiner
+
+    _cache(tmp_path / "cache", np.random.default_rng(0))
+    generator = save_weights(MelGenerator(GeneratorConfig(**TINY_GENERATOR)), tmp_path / "gen.safetensors")
+    settings = RefinerSettings(steps=2, batch_size=2, crop_frames=32, validate_every=1, checkpoint_every=1, validation_share=0.3, warmup_steps=1, refiner=SMALL)
+    best = train_refiner(tmp_path / "cache", generator, tmp_path / "run", settings)
+    assert torch.load(tmp_path / "run" / "refiner_last.pt", weights_only=True)["step"] == 2
+    settings.steps = 3
+    train_refiner(tmp_path / "cache", generator, tmp_path / "run", settings)  # resumes at step 2
+    history = [h["step"] for h in __import__("json").loads((tmp_path / "run" / "refiner_history.json").read_text())]
+    assert history == [1, 2, 3]
+    other = save_weights(MelGenerator(GeneratorConfig(**{**TINY_GENERATOR, "channels": 8})), tmp_path / "other.safetensors")
+    with pytest.raises(ValueError, match="other converter weights"):
+        train_refiner(tmp_path / "cache", other, tmp_path / "run", settings)
+
+    refiner, _ = load_refiner(best)
+    torch.nn.init.normal_(refiner.out.weight, std=0.1)  # a refiner that moves the mel, to see that it runs
+    moving = save_refiner(refiner, tmp_path / "moving.safetensors", generator_sha256=file_sha256(generator))
+    wav, stats = piper_speech[0][:16_000], {"log_f0_mean": 5.0, "log_f0_std": 0.2}
+    speaker = np.ones(256, np.float32) / 16
+    plain = TrainedConverter(generator, postfilter_gain=1.0).mel(wav, speaker, **stats)
+    refined = TrainedConverter(generator, postfilter_gain=1.0, refiner=moving).mel(wav, speaker, **stats)
+    assert refined.shape == plain.shape and not torch.allclose(refined, plain, atol=1e-3)
+    with pytest.raises(CheckpointError, match="other converter weights"):
+        TrainedConverter(SHIPPED, refiner=moving)
+
+
+def test_validate_recipe_refuses_a_refiner_for_other_weights_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from voice.converter.training import is_validation_speaker
+
+    root = Path(__file__).resolve().parents[2]
+    rng = np.random.default_rng(0)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for i, speaker in enumerate([s for s in (f"spk{i}" for i in range(200)) if is_validation_speaker(s, 0.05)][:2]):
+        np.savez(cache / f"f{i}.npz", content=rng.standard_normal((170, 384)).astype(np.float16), log_f0=np.full(300, 5.0), voiced=np.ones(300, bool),
+                 mel=rng.standard_normal((80, 300)).astype(np.float32) - 5, d_vector=rng.standard_normal(256).astype(np.float32), speaker=speaker)
+    generator = save_weights(MelGenerator(GeneratorConfig(**TINY_GENERATOR)), tmp_path / "gen.safetensors")
+    refiner = save_refiner(MelRefiner(RefinerConfig(**SMALL)), tmp_path / "refiner.safetensors", generator_sha256=file_sha256(generator))
+    (tmp_path / "junk.safetensors").write_bytes(b"junk")
+    validate = [sys.executable, str(root / "recipes/voice_converter/validate.py"), str(SHIPPED), "--cache", str(cache), "--refiner"]
+    for path, message in ((refiner, "trained behind none of the weights given"), (tmp_path / "junk.safetensors", "unreadable mel refiner weights")):
+        done = subprocess.run([*validate, str(path)], capture_output=True, text=True, cwd=root)
+        assert done.returncode != 0 and message in done.stderr and "Traceback" not in done.stderr, done.stderr

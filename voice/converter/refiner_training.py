@@ -1,0 +1,122 @@
+"""Train the flow-matching mel refiner (mel_refiner.py) behind frozen converter weights, on the cached features.
+Resumable.
+
+Each step cuts crops as the generator's training does (half of them with the speaker-perturbed content, so the
+generator's mel carries the errors conversion makes), runs the frozen generator on them and fits the refiner's
+velocity towards the true mel. Validation speakers (by hash, as every stage) are never trained on; the kept weights
+are those with the lowest flow-matching loss on them, measured with fixed noise and times.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from voice.converter.mel_refiner import MelRefiner, RefinerConfig, file_sha256, flow_matching_loss, save_refiner
+from voice.converter.stage_settings import StageSettings
+from voice.converter.training import CachedCorpus, save_state, split_files
+from voice.converter.weights import load_weights
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RefinerSettings(StageSettings):
+    steps: int = 6000
+    learning_rate: float = 1e-3
+    warmup_steps: int = 200
+    validate_every: int = 250
+    checkpoint_every: int = 100
+    crop_frames: int = 128
+    perturbed_share: float = 0.5
+    seed: int = 4
+    refiner: dict = field(default_factory=dict)
+
+
+def _learning_rate(step: int, s: RefinerSettings) -> float:
+    if step < s.warmup_steps:
+        return s.learning_rate * (step + 1) / s.warmup_steps
+    progress = (step - s.warmup_steps) / max(1, s.steps - s.warmup_steps)
+    return s.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+@torch.no_grad()
+def validation_loss(refiner: MelRefiner, generator, corpus: CachedCorpus, device: torch.device, *, draws: int = 4) -> float:
+    """Mean flow-matching loss over the validation recordings, `draws` fixed (noise, time) draws each."""
+    refiner.eval()
+    losses = []
+    noise = torch.Generator().manual_seed(1234)
+    for item in corpus.items:
+        content = torch.from_numpy(item["content"].astype(np.float32))[None].to(device)
+        pitch = torch.from_numpy(item["pitch"])[None].to(device)
+        mel = torch.from_numpy(item["mel"])[None].to(device)
+        speaker = torch.from_numpy(item["d_vector"])[None].to(device)
+        coarse = generator(content, pitch, speaker, normalized=corpus.utterance_norm)
+        for _ in range(draws):
+            losses.append(flow_matching_loss(refiner, coarse, mel, speaker, generator=noise).item())
+    refiner.train()
+    return float(np.mean(losses))
+
+
+def train_refiner(cache: Path, generator_weights: Path, out_dir: Path, settings: RefinerSettings) -> Path:
+    """Train into OUT (refiner_last.pt, refiner_history.json); returns OUT/refiner-best.safetensors."""
+    torch.set_num_threads(settings.threads)
+    device = torch.device(settings.device)
+    generator, generator_info = load_weights(generator_weights)
+    generator = generator.to(device).eval().requires_grad_(False)
+    by_utterance = generator.config.content_norm == "utterance"
+    train_files, val_files = split_files(cache, settings.validation_share)
+    train_set, val_set = CachedCorpus(train_files, utterance_norm=by_utterance), CachedCorpus(val_files, utterance_norm=by_utterance)
+    log.info("refiner: train %d files, validation %d files, behind %s", len(train_files), len(val_files), generator_weights.name)
+    refiner = MelRefiner(RefinerConfig(**settings.refiner)).to(device)
+    optimizer = torch.optim.AdamW(refiner.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state_path, history_path, best_path = out_dir / "refiner_last.pt", out_dir / "refiner_history.json", out_dir / "refiner-best.safetensors"
+    generator_sha256 = file_sha256(generator_weights)
+    step, best, history = 0, float("inf"), []
+    if state_path.exists():
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        if state.get("generator_sha256") != generator_sha256:
+            raise ValueError(f"{state_path} was trained behind other converter weights than {generator_weights}")
+        refiner.load_state_dict(state["refiner"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, best = int(state["step"]), float(state["best"])
+        history = json.loads(history_path.read_text()) if history_path.exists() else []
+        log.info("resumed the refiner at step %d (best validation loss %.4f)", step, best)
+    rng = np.random.default_rng(settings.seed + step)
+    noise = torch.Generator().manual_seed(settings.seed + step)
+    started, running = time.time(), []
+    while step < settings.steps:
+        for group in optimizer.param_groups:
+            group["lr"] = _learning_rate(step, settings)
+        content, pitch, mel, speaker = (t.to(device) for t in train_set.batch(rng, settings.batch_size, settings.crop_frames, settings.perturbed_share))
+        with torch.no_grad():
+            coarse = generator(content, pitch, speaker, normalized=by_utterance)
+        loss = flow_matching_loss(refiner, coarse, mel, speaker, generator=noise)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(refiner.parameters(), 1.0)
+        optimizer.step()
+        running.append(loss.item())
+        step += 1
+        if step % settings.validate_every == 0 or step == settings.steps:
+            val = validation_loss(refiner, generator, val_set, device) if val_set.items else float("nan")
+            history.append({"step": step, "train_loss": float(np.mean(running)), "validation_loss": val, "seconds": round(time.time() - started, 1)})
+            log.info("refiner step %d: train %.4f, validation %.4f", step, np.mean(running), val)
+            running = []
+            if val < best:
+                best = val
+                save_refiner(refiner, best_path, generator_sha256=generator_sha256,
+                             extra={"step": step, "validation_loss": round(val, 4), "generator": generator_weights.name, "generator_step": generator_info.get("step")})
+            history_path.write_text(json.dumps(history, indent=1))
+        if step % settings.checkpoint_every == 0 or step == settings.steps:
+            save_state(state_path, {"refiner": refiner.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best, "generator_sha256": generator_sha256})
+            (out_dir / "refiner_settings.json").write_text(json.dumps(asdict(settings), indent=1))
+    return best_path
