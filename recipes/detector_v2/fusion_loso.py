@@ -111,7 +111,11 @@ def main() -> None:
                         help="a one-class head fitted on real windows only, K PCA dimensions (detect/one_class_head.py); 0: the logistic head")
     parser.add_argument("--train-on", choices=["all", "paired"], default="all",
                         help="fit each fold on every other source (the recipe) or only on sources that hold both real and synthetic files")
+    parser.add_argument("--paired-weight", type=float, default=1.0, metavar="W",
+                        help="with --train-on all: windows of sources that hold both classes weigh W times the others of their class (1: the recipe)")
     args = parser.parse_args()
+    if args.paired_weight != 1.0 and args.train_on != "all":
+        parser.error("--paired-weight weighs the paired sources among all of them: use it with --train-on all")
     rows, labels, sources = start(args)
     features = {ch: all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.channels}
     if args.features_only:
@@ -120,12 +124,13 @@ def main() -> None:
     if train_sources is not None:
         print(f"fitting on the {len(train_sources)} sources with both classes: {', '.join(sorted(train_sources))}")
     scores = {name: out_of_fold(features, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,
-                                train_sources=train_sources) for name in args.models}
+                                train_sources=train_sources, paired_weight=args.paired_weight) for name in args.models}
     for name, parts in SCORE_MEANS.items():
         if all(part in scores for part in parts):
             scores[name] = {ch: sum(scores[part][ch] for part in parts) / len(parts) for ch in args.channels}
     results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior) for name, by_channel in scores.items()}
-    save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims, train_on=args.train_on)
+    save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims, train_on=args.train_on,
+                 paired_weight=args.paired_weight)
 
 
 if __name__ == "__main__":

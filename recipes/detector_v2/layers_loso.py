@@ -29,6 +29,7 @@ import torch
 from detect.one_class_head import RealSpeechGaussian
 from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearConfig, build_encoder
 from detect.preprocess import SAMPLE_RATE, load_standardized, standardize
+from detect.paired_sources import paired_emphasis_weights
 from detect.source_weights import source_balanced_weights
 from voxtwin.codec import CHANNELS, through_channel
 
@@ -102,7 +103,8 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
 
 
 def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class",
-                copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0, train_sources: set[str] | None = None) -> dict[str, np.ndarray]:
+                copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0, train_sources: set[str] | None = None,
+                paired_weight: float = 1.0) -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
@@ -110,12 +112,16 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     in every fold that does not hold their original's source out. `one_class_dims` > 0: instead of the logistic
     regression, a one-class head fitted on the training sources' real windows only (detect/one_class_head.py),
     after the same standardisation (which, as for the logistic head, uses every training window). `train_sources`:
-    fit only on windows of these sources (every file is still scored by the fold that held its source out)."""
+    fit only on windows of these sources (every file is still scored by the fold that held its source out).
+    `paired_weight` != 1 (class weighting only): windows of the fold's sources that hold both classes weigh that many
+    times the others of their class (detect/paired_sources.py paired_emphasis_weights)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
     if copies and weighting != "class":
         raise ValueError("copies are only studied with class weighting")
+    if paired_weight != 1.0 and (weighting != "class" or copies or one_class_dims):
+        raise ValueError("paired_weight is only studied with class weighting, without copies or a one-class head")
     stack = lambda f: np.hstack([f[name].astype(np.float32) for name in columns])  # noqa: E731
     x = {ch: stack(f) for ch, f in features.items()}
     owner = {ch: f["owner"] for ch, f in features.items()}
@@ -139,6 +145,9 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         elif weighting == "source":
             fit_sources = np.concatenate([sources[owner[ch][fit[ch]]] for ch in features])
             model = LogisticRegression(C=c, max_iter=300).fit(scaler.transform(fit_x), fit_y, sample_weight=source_balanced_weights(fit_sources, fit_y))
+        elif paired_weight != 1.0:
+            fit_sources = np.concatenate([sources[owner[ch][fit[ch]]] for ch in features])
+            model = LogisticRegression(C=c, max_iter=300).fit(scaler.transform(fit_x), fit_y, sample_weight=paired_emphasis_weights(fit_sources, fit_y, paired_weight))
         else:
             model = LogisticRegression(C=c, max_iter=300, class_weight="balanced").fit(scaler.transform(fit_x), fit_y)
         held = np.flatnonzero(sources == source)

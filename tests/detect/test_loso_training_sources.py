@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detect.paired_sources import sources_with_both_classes
+from detect.paired_sources import paired_emphasis_weights, sources_with_both_classes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "recipes" / "detector_v2"))
 
@@ -38,6 +38,25 @@ def test_fitting_on_paired_sources_ignores_a_channel_that_only_real_only_and_fak
 
     every, paired = margin(None), margin(sources_with_both_classes(labels == 1, sources))
     assert paired > 2 and paired > every + 2  # fitted where the channel says nothing, the head reads the cue
+
+    # weighting the paired pages up instead of dropping the rest (fusion_loso.py --paired-weight) moves the head the same way, by degrees
+    weighted = {w: out_of_fold(features, ("f",), labels, sources, c=1.0, paired_weight=w)["clean"] for w in (3.0, 30.0)}
+    margins = [every] + [scores[(sources == "T") & (labels == 0)].mean() - scores[(sources == "T") & (labels == 1)].mean() for scores in weighted.values()]
+    assert margins[0] < margins[1] < margins[2]
+    with pytest.raises(ValueError, match="class weighting"):
+        out_of_fold(features, ("f",), labels, sources, c=1.0, paired_weight=3.0, weighting="source")
+
+
+def test_paired_emphasis_weights_favour_paired_sources_within_each_class():
+    sources = np.array(["p", "p", "p", "r", "r", "f"])
+    labels = np.array([0, 0, 1, 0, 0, 1])  # p holds both classes; r is real only, f fake only
+    w = paired_emphasis_weights(sources, labels, 4.0)
+    assert w[0] == pytest.approx(4 * w[3]) and w[2] == pytest.approx(4 * w[5])
+    assert w[labels == 0].sum() == pytest.approx(w[labels == 1].sum()) and w.mean() == pytest.approx(1.0)
+    balanced = paired_emphasis_weights(sources, labels, 1.0)  # scikit-learn's class_weight="balanced"
+    assert balanced == pytest.approx(len(labels) / (2 * np.bincount(labels)[labels]))
+    with pytest.raises(ValueError, match="positive"):
+        paired_emphasis_weights(sources, labels, 0.0)
 
 
 def test_sources_with_both_classes_names_only_mixed_sources():
