@@ -8,7 +8,7 @@ CPU thread. Beside `convert`: the no-conversion baseline (source vs target) and 
 utterances). `speak` is measured on the same 5 targets with 3 sentences each.
 
     python benchmarks/clone.py [--data ../shared/data] [--backend vox-vc|knn-world] [--speak-backend vox-vc|piper-knn]
-                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--vocoder-floor] [--reader-floor] [--second-asr] [--second-speaker-judge] [--postfilter-gain G | --postfilter-band-gains F.json] [--mel-refiner R.safetensors] [--json out.json]
+                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--vocoder-floor] [--reader-floor] [--second-asr] [--second-speaker-judge] [--postfilter-gain G | --postfilter-band-gains F.json] [--mel-refiner R.safetensors [--refiner-temperature T]] [--json out.json]
 
 `--second-asr` adds `wer_pocketsphinx`: the same WER by a second, unrelated recogniser (CMU PocketSphinx; `pip install
 pocketsphinx`, its English model ships in the wheel), against the same reference text, and the recogniser's own WER on
@@ -74,6 +74,7 @@ def main() -> None:
     parser.add_argument("--postfilter-gain", type=float, help="vox-vc's postfilter gain for convert and speak (default: each one's shipped gain)")
     parser.add_argument("--postfilter-band-gains", type=Path, help="per-band postfilter gains for convert and speak instead (recipes/voice_converter/band_variance.py --json)")
     parser.add_argument("--mel-refiner", type=Path, help="vox-vc with a flow-matching mel refiner trained behind its weights (train.py --refiner), for convert and speak")
+    parser.add_argument("--refiner-temperature", type=float, default=1.0, help="with --mel-refiner: the spread of its start noise (1 = as trained)")
     parser.add_argument("--utterances-per-pair", type=int, default=1, choices=range(1, 7), metavar="K",
                         help="convert K different source utterances per source-target pair (default 1: the 25 conversions of every published table; 3 gives 75 conversions, narrowing what varies within targets by up to ~1.7x)")
     parser.add_argument("--convert-only", action="store_true")
@@ -89,7 +90,7 @@ def main() -> None:
     rows = {"convert": [], "baseline": [], "ceiling": [], "speak": [], "vocoder_floor": [], "reader_floor": [], "source_second_asr": []}
     second_asr = _pocketsphinx() if args.second_asr else None
     options = {"timbre": args.timbre, "device": "cpu", **({"weights": args.weights} if args.weights else {}), "vocoder": args.vocoder, **({"engine": args.engine} if args.engine else {}),
-               **({"postfilter_gain": args.postfilter_gain} if args.postfilter_gain is not None else {}), **({"refiner": args.mel_refiner} if args.mel_refiner else {})}
+               **({"postfilter_gain": args.postfilter_gain} if args.postfilter_gain is not None else {}), **({"refiner": args.mel_refiner, "refiner_temperature": args.refiner_temperature} if args.mel_refiner else {})}
     if args.postfilter_band_gains:
         if args.postfilter_gain is not None:
             parser.error("--postfilter-gain or --postfilter-band-gains, not both")
@@ -142,7 +143,7 @@ def main() -> None:
                 rows["reader_floor"].append(_words(read, sentence) | {"distillmos": judges.distill_mos(read, 16_000)})
     summary = {name: {k: round(float(np.mean([r[k] for r in values])), 4) for k, v in values[0].items() if not isinstance(v, str) and k != "sentence"} for name, values in rows.items() if values}
     summary["pairs"] = len(rows["convert"])
-    summary |= {"backend": args.backend, "speak_backend": args.speak_backend, "timbre": args.timbre, "engine": args.engine, "weights": str(args.weights or "shipped"), "mel_refiner": str(args.mel_refiner or "none"), "postfilter_gain": str(args.postfilter_band_gains) if args.postfilter_band_gains else "shipped" if args.postfilter_gain is None else args.postfilter_gain}
+    summary |= {"backend": args.backend, "speak_backend": args.speak_backend, "timbre": args.timbre, "engine": args.engine, "weights": str(args.weights or "shipped"), "mel_refiner": str(args.mel_refiner or "none"), "refiner_temperature": args.refiner_temperature if args.mel_refiner else None, "postfilter_gain": str(args.postfilter_band_gains) if args.postfilter_band_gains else "shipped" if args.postfilter_gain is None else args.postfilter_gain}
     print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))

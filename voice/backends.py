@@ -109,13 +109,14 @@ class VoxVc(ConvertBackend):
     """The trained converter (voice/converter/): Whisper content + F0 + the profile's d-vector -> mel -> HiFi-GAN."""
 
     def __init__(self, *, device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str | os.PathLike = "hifigan-v1", precision: str | None = None,
-                 postfilter_gain: float | None = None, refiner: str | os.PathLike | None = None, **_) -> None:
+                 postfilter_gain: float | None = None, refiner: str | os.PathLike | None = None, refiner_temperature: float = 1.0, **_) -> None:
         from voice.converter.backend import TrainedConverter
         from voice.converter.postfilter import VARIANCE_GAIN
         from voice.converter.weights import SHIPPED
 
         self.converter = TrainedConverter(weights or SHIPPED, device=resolve_device(device), vocoder=vocoder, precision=precision,
-                                          postfilter_gain=VARIANCE_GAIN if postfilter_gain is None else postfilter_gain, refiner=refiner)
+                                          postfilter_gain=VARIANCE_GAIN if postfilter_gain is None else postfilter_gain, refiner=refiner,
+                                          refiner_temperature=refiner_temperature)
         self.sample_rate = self.converter.sample_rate
 
     def convert(self, wav_16k: np.ndarray, profile: VoiceProfile) -> np.ndarray:
@@ -130,12 +131,13 @@ class ReaderVoxVc(SpeakBackend):
     languages = ("en",)
 
     def __init__(self, *, engine: str = "hibari", device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str | os.PathLike = "hifigan-v1", precision: str | None = None,
-                 postfilter_gain: float | None = None, refiner: str | os.PathLike | None = None, **_) -> None:
+                 postfilter_gain: float | None = None, refiner: str | os.PathLike | None = None, refiner_temperature: float = 1.0, **_) -> None:
         from voice.converter.postfilter import SPEAK_VARIANCE_GAIN
 
         self.reader = load_tts(engine)
         self.converter = VoxVc(device=device, weights=weights, vocoder=vocoder, precision=precision,
-                               postfilter_gain=SPEAK_VARIANCE_GAIN if postfilter_gain is None else postfilter_gain, refiner=refiner)
+                               postfilter_gain=SPEAK_VARIANCE_GAIN if postfilter_gain is None else postfilter_gain, refiner=refiner,
+                               refiner_temperature=refiner_temperature)
         self.sample_rate = self.converter.sample_rate
 
     def say(self, sentence: str, profile: VoiceProfile, language: str) -> np.ndarray:

@@ -175,6 +175,7 @@ def main() -> None:
     parser.add_argument("--gains", nargs="+", type=float, default=[VARIANCE_GAIN], help="postfilter gains to try")
     parser.add_argument("--band-gains", nargs="+", type=Path, default=[], help="per-band postfilter gains to try too (band_variance.py --json files)")
     parser.add_argument("--refiner", nargs="+", type=Path, default=[], help="flow-matching mel refiners to try behind the weights they were trained behind (train.py --refiner)")
+    parser.add_argument("--refiner-temperatures", nargs="+", type=float, default=[1.0], help="with --refiner: start-noise spreads to try (1 = as trained)")
     parser.add_argument("--every-recording", action="store_true", help="every validation recording (its first 8 s) as a source (default: one short one per speaker)")
     parser.add_argument("--enhance", action="store_true", help="also judge each conversion after DeepFilterNet3 enhancement")
     parser.add_argument("--speak", action="store_true", help="judge `speak` (hibari reading SPEAK_SENTENCES into each validation speaker's voice) instead of conversions")
@@ -220,9 +221,9 @@ def main() -> None:
         behind = [w for w in args.weights if info.get("generator_sha256") == file_sha256(w)]
         if not behind:
             raise SystemExit(f"error: {path} was trained behind none of the weights given")
-        chains += [(w, path) for w in behind]
+        chains += [(w, (path, temperature)) for w in behind for temperature in args.refiner_temperatures]
     stages = (False, True) if args.enhance else (False,)
-    scores: dict[tuple[Path, Path | None, float | str, bool, str], list] = {(w, r, g, e, t): [] for w, r in chains for g in postfilters for e in stages for t in args.pitch}
+    scores: dict[tuple[Path, tuple[Path, float] | None, float | str, bool, str], list] = {(w, r, g, e, t): [] for w, r in chains for g in postfilters for e in stages for t in args.pitch}
     for source, target in trials:
         source_wav, reference = to_16k(torch.from_numpy(source["mel"])[None]), to_16k(torch.from_numpy(target["mel"])[None])
         text = judges.transcribe(source_wav, 16_000)
@@ -239,16 +240,17 @@ def main() -> None:
             with torch.inference_mode():
                 mel = models[weights](*inputs[tracker])
                 if refiner is not None:
-                    mel = refiners[refiner].refine(mel, inputs[tracker][2])
+                    mel = refiners[refiner[0]].refine(mel, inputs[tracker][2], temperature=refiner[1])
                 converted = to_16k(restore_variance(mel, postfilters[gain]))
             if enhanced:
                 converted = enhance(converted, 16_000)
             rows.append(judge(converted, reference, text))
-    table = [{"weights": str(w), "refiner": str(r) if r else None, "gain": g, "enhanced": e, "pitch": t, **means(rows), "pairs": len(rows)} for (w, r, g, e, t), rows in scores.items()]
+    table = [{"weights": str(w), "refiner": str(r[0]) if r else None, "refiner_temperature": r[1] if r else None, "gain": g, "enhanced": e, "pitch": t, **means(rows), "pairs": len(rows)} for (w, r, g, e, t), rows in scores.items()]
     print(f"{len(trials)} validation pairs")
-    print("| weights | refiner | gain | enhanced | pitch | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| weights | refiner (temperature) | gain | enhanced | pitch | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in table:
-        print(f"| {Path(row['weights']).name} | {Path(row['refiner']).name if row['refiner'] else '-'} | {row['gain']} | {'DeepFilterNet3' if row['enhanced'] else '-'} | {row['pitch']} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
+        refined = f"{Path(row['refiner']).name} ({row['refiner_temperature']})" if row['refiner'] else "-"
+        print(f"| {Path(row['weights']).name} | {refined} | {row['gain']} | {'DeepFilterNet3' if row['enhanced'] else '-'} | {row['pitch']} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
     if args.json:
         args.json.write_text(json.dumps(table, indent=1))
 

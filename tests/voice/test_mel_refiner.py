@@ -27,6 +27,10 @@ def test_euler_steps_carry_the_start_to_the_mel_along_straight_paths():
     assert torch.allclose(refiner.refine(coarse, speaker), truth, atol=1e-4)
     start = refiner.start(coarse, torch.Generator().manual_seed(0))
     assert abs(float((start - coarse).std()) - SMALL["sigma"]) < 0.02  # noise of the configured spread around the averaged mel
+    cooler = refiner.start(coarse, torch.Generator().manual_seed(0), temperature=0.5)
+    assert torch.allclose(cooler - coarse, 0.5 * (start - coarse), atol=1e-6)  # the same draw, half the spread
+    untrained = MelRefiner(RefinerConfig(**SMALL))  # zero velocity until trained
+    assert torch.equal(untrained.refine(coarse, speaker, temperature=0.0), coarse)
 
 
 def test_training_the_refiner_lowers_its_flow_matching_loss_and_refining_is_deterministic():

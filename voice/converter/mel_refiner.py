@@ -83,15 +83,16 @@ class MelRefiner(nn.Module):
             h = block(h, condition)
         return self.out(F.gelu(h)) + self.linear(inputs)
 
-    def start(self, coarse: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def start(self, coarse: torch.Tensor, generator: torch.Generator | None = None, *, temperature: float = 1.0) -> torch.Tensor:
         noise = torch.randn(coarse.shape, generator=generator, device=coarse.device if generator is None else generator.device, dtype=coarse.dtype)
-        return coarse + self.config.sigma * noise.to(coarse.device)
+        return coarse + temperature * self.config.sigma * noise.to(coarse.device)
 
     @torch.no_grad()
-    def refine(self, coarse: torch.Tensor, speaker: torch.Tensor, *, steps: int | None = None, seed: int = 0) -> torch.Tensor:
-        """The generator's mel (B, 80, L) -> a refined mel of the same shape, by `steps` Euler steps from t = 0 to 1."""
+    def refine(self, coarse: torch.Tensor, speaker: torch.Tensor, *, steps: int | None = None, seed: int = 0, temperature: float = 1.0) -> torch.Tensor:
+        """The generator's mel (B, 80, L) -> a refined mel of the same shape, by `steps` Euler steps from t = 0 to 1.
+        temperature < 1 starts closer to the generator's mel (less noise), trading variety for safety (Grad-TTS)."""
         steps = steps or self.config.steps
-        x = self.start(coarse, torch.Generator().manual_seed(seed))
+        x = self.start(coarse, torch.Generator().manual_seed(seed), temperature=temperature)
         for i in range(steps):
             t = torch.full((len(x),), i / steps, device=x.device)
             x = x + self(x, t, coarse, speaker) / steps
