@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 
 from voice.converter.mel_refiner import MelRefiner, RefinerConfig, file_sha256, flow_matching_loss, save_refiner
-from voice.converter.stage_settings import StageSettings
+from voice.converter.stage_settings import StageSettings, warmup_cosine
 from voice.converter.training import CachedCorpus, save_state, split_files
 from voice.converter.weights import load_weights
 
@@ -38,13 +37,6 @@ class RefinerSettings(StageSettings):
     perturbed_share: float = 0.5
     seed: int = 4
     refiner: dict = field(default_factory=dict)
-
-
-def _learning_rate(step: int, s: RefinerSettings) -> float:
-    if step < s.warmup_steps:
-        return s.learning_rate * (step + 1) / s.warmup_steps
-    progress = (step - s.warmup_steps) / max(1, s.steps - s.warmup_steps)
-    return s.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
 @torch.no_grad()
@@ -95,7 +87,7 @@ def train_refiner(cache: Path, generator_weights: Path, out_dir: Path, settings:
     started, running = time.time(), []
     while step < settings.steps:
         for group in optimizer.param_groups:
-            group["lr"] = _learning_rate(step, settings)
+            group["lr"] = warmup_cosine(step, peak=settings.learning_rate, warmup_steps=settings.warmup_steps, steps=settings.steps)
         content, pitch, mel, speaker = (t.to(device) for t in train_set.batch(rng, settings.batch_size, settings.crop_frames, settings.perturbed_share))
         with torch.no_grad():
             coarse = generator(content, pitch, speaker, normalized=by_utterance)

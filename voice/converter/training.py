@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ import torch.nn.functional as F
 
 from voice.converter.analysis import on_mel_grid, pitch_input
 from voice.converter.network import GeneratorConfig, MelGenerator
-from voice.converter.stage_settings import StageSettings
+from voice.converter.stage_settings import StageSettings, warmup_cosine
 from voice.converter.weights import load_weights, save_weights
 
 log = logging.getLogger(__name__)
@@ -101,13 +100,6 @@ class CachedCorpus:
         return as_tensor(content), as_tensor(pitch), as_tensor(mel), as_tensor(speaker)
 
 
-def _learning_rate(step: int, s: TrainSettings) -> float:
-    if step < s.warmup_steps:
-        return s.learning_rate * (step + 1) / s.warmup_steps
-    progress = (step - s.warmup_steps) / max(1, s.steps - s.warmup_steps)
-    return s.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
-
-
 @torch.no_grad()
 def validation_loss(model: MelGenerator, corpus: CachedCorpus, device: torch.device) -> float:
     model.eval()
@@ -153,7 +145,7 @@ def train(cache: Path, out_dir: Path, settings: TrainSettings) -> Path:
     started, running = time.time(), []
     while step < settings.steps:
         for group in optimizer.param_groups:
-            group["lr"] = _learning_rate(step, settings)
+            group["lr"] = warmup_cosine(step, peak=settings.learning_rate, warmup_steps=settings.warmup_steps, steps=settings.steps)
         content, pitch, mel, speaker = (t.to(device) for t in train_set.batch(rng, settings.batch_size, settings.crop_frames, settings.perturbed_share))
         loss = F.l1_loss(model(content, pitch, speaker, normalized=by_utterance), mel)
         optimizer.zero_grad(set_to_none=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from voice.converter.compact_vocoder import CompactHiFiGAN, VocoderConfig, choose_channels, prune_from, refit_layers, save_vocoder
-from voice.converter.stage_settings import StageSettings
+from voice.converter.stage_settings import StageSettings, warmup_cosine
 from voice.converter.training import CachedCorpus, save_state, split_files
 from voice.converter.waveform_discriminators import WaveformDiscriminators, discriminator_loss, feature_matching_loss, generator_loss
 
@@ -164,13 +163,6 @@ def validation_losses(student: CompactHiFiGAN, pool: dict, mel_loss: _MelLoss, d
     return {"mel_l1": float(np.mean(mels)), "stft": float(np.mean(stft))}
 
 
-def _learning_rate(step: int, s: DistillSettings) -> float:
-    if step < s.warmup_steps:
-        return s.learning_rate * (step + 1) / s.warmup_steps
-    progress = (step - s.warmup_steps) / max(1, s.steps - s.warmup_steps)
-    return s.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
-
-
 def distill(pool_path: Path, out_dir: Path, settings: DistillSettings) -> Path:
     """Prune V1 into a CompactHiFiGAN (refit it if asked; or resume), fine-tune it on the teacher pool; writes
     OUT/compact-STEP.safetensors at every validation and returns the one with the lowest validation mel L1."""
@@ -217,7 +209,7 @@ def distill(pool_path: Path, out_dir: Path, settings: DistillSettings) -> Path:
     started, running = time.perf_counter(), []
     while step < settings.steps:
         for group in optimizer.param_groups:
-            group["lr"] = _learning_rate(step, settings)
+            group["lr"] = warmup_cosine(step, peak=settings.learning_rate, warmup_steps=settings.warmup_steps, steps=settings.steps)
         mel, target = (t.to(device) for t in _batch(pool["train_mel"], pool["train_wave"], rng, settings))
         y = _core(student(mel), settings)
         loss = stft_loss(y, target) + settings.mel_weight * mel_loss(y, target) + settings.wave_weight * F.l1_loss(y, target) / target.abs().mean().clamp_min(1e-4)
