@@ -2,6 +2,8 @@
 
     python recipes/default_detector/validation_by_source.py runs/default_detector/ab/all.safetensors \\
         runs/default_detector/ab/paired.safetensors [--stats-dir runs/default_detector/train/stats_distillmos-spectral-linear_4.0s]
+    python recipes/default_detector/validation_by_source.py --compare runs/default_detector/ab/compare-calibration.json
+        # the same per-source table for every model and channel of a compare.py --json file (its per-file p_synthetic)
 
 The validation split holds unseen speakers of the training sources, so one large page can decide its EER. For each
 checkpoint (a run.py candidate with a frozen-statistics head) this prints the pooled EER, each synthetic source's
@@ -13,6 +15,7 @@ the validation split (`valid-*.npz`; made by a run.py run of the same model and 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -32,15 +35,49 @@ def eer_percent(real: np.ndarray, fake: np.ndarray) -> float:
     return 100 * metrics.eer(real, fake)[0] if len(real) and len(fake) else float("nan")
 
 
+def print_by_source(title: str, bona_fide: np.ndarray, spoof: np.ndarray, source: np.ndarray, paired: list[str]) -> None:
+    real, fake = bona_fide[~spoof], bona_fide[spoof]
+    print(f"\n{title}: pooled EER {eer_percent(real, fake):.1f} % ({(~spoof).sum()} real, {spoof.sum()} synthetic files)")
+    for name in sorted(set(source[spoof])):
+        print(f"  synthetic {name:28s} {(spoof & (source == name)).sum():3d} files, EER vs all real {eer_percent(real, bona_fide[spoof & (source == name)]):5.1f} %")
+    for name in sorted(set(source[~spoof])):
+        print(f"  real      {name:28s} {(~spoof & (source == name)).sum():3d} files, EER vs all synthetic {eer_percent(bona_fide[~spoof & (source == name)], fake):5.1f} %"
+              f"{'  (page with both classes)' if name in paired else ''}")
+
+
+def source_of(path: Path, root: Path) -> str:
+    """The folder under the data root a file lies in (../shared/data's layout); elsewhere (generated speech) its parent's name."""
+    return path.relative_to(root).parts[0] if path.is_relative_to(root) else path.parent.name
+
+
+def from_compare(path: Path, root: Path) -> None:
+    """compare.py --json: every set, model and channel, by source (a file's source is its folder under the data root)."""
+    try:
+        sets = json.loads(path.read_text())
+        for set_name, result in sets.items():
+            source = np.array([source_of(Path(p), root) for p in result["paths"]])
+            spoof = np.asarray(result["is_synthetic"], dtype=bool)
+            for model, channels in result["models"].items():
+                for channel, figures in channels["channels"].items():
+                    print_by_source(f"{set_name} / {model} / {channel}", 1 - np.asarray(figures["p_synthetic"], dtype=float), spoof, source, [])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(f"error: {path} is not a compare.py --json file ({exc.__class__.__name__})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("checkpoints", nargs="+", type=Path)
+    parser.add_argument("checkpoints", nargs="*", type=Path)
     parser.add_argument("--stats-dir", type=Path, default=Path("runs/default_detector/train/stats_distillmos-spectral-linear_4.0s"))
+    parser.add_argument("--compare", type=Path, help="a compare.py --json file instead of checkpoints")
     args = parser.parse_args()
+    config = load_recipe(str(HERE / "config.toml"), [])
+    if args.compare:
+        return from_compare(args.compare, Path(config["root"]))
+    if not args.checkpoints:
+        parser.error("give checkpoints, or --compare JSON")
     cached = sorted(args.stats_dir.glob("valid-*.npz"))
     if len(cached) != 1:
         raise SystemExit(f"error: expected one valid-*.npz in {args.stats_dir}, found {len(cached)}: run recipes/default_detector/run.py first")
-    config = load_recipe(str(HERE / "config.toml"), [])
     train, _, _ = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])
     fit, valid = validation_split(train)
     stats = WindowStats.load(cached[0])
@@ -58,14 +95,8 @@ def main() -> None:
         if not hasattr(model, "head"):
             raise SystemExit(f"error: {path} has no frozen-statistics head")
         scores = score_stats(model, stats, len(valid))  # bona fide log-odds
-        real, fake = scores[~spoof], scores[spoof]
-        print(f"\n{path}: pooled EER {eer_percent(real, fake):.1f} % ({(~spoof).sum()} real, {spoof.sum()} synthetic files); "
-              f"within the {len(paired)} pages with both classes {eer_percent(scores[in_paired & ~spoof], scores[in_paired & spoof]):.1f} %")
-        for name in sorted(set(source[spoof])):
-            print(f"  synthetic {name:28s} {(spoof & (source == name)).sum():3d} files, EER vs all real {eer_percent(real, scores[spoof & (source == name)]):5.1f} %")
-        for name in sorted(set(source[~spoof])):
-            print(f"  real      {name:28s} {(~spoof & (source == name)).sum():3d} files, EER vs all synthetic {eer_percent(scores[~spoof & (source == name)], fake):5.1f} %"
-                  f"{'  (page with both classes)' if name in paired else ''}")
+        print_by_source(str(path), scores, spoof, source, paired)
+        print(f"  within the {len(paired)} pages with both classes: EER {eer_percent(scores[in_paired & ~spoof], scores[in_paired & spoof]):.1f} %")
 
 
 if __name__ == "__main__":
