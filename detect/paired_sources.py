@@ -28,7 +28,7 @@ def paired_emphasis_weights(sources, labels, factor: float) -> np.ndarray:
     if factor <= 0:
         raise ValueError(f"the paired sources' weight must be positive, not {factor}")
     sources, labels = np.asarray(sources).astype(str), np.asarray(labels)
-    paired = np.isin(sources, sorted(sources_with_both_classes(labels != labels.min(), sources))) if len(np.unique(labels)) > 1 else np.zeros(len(labels), bool)
+    paired = np.isin(sources, sorted(sources_with_both_classes(labels != labels.min(), sources)))
     weights = np.where(paired, float(factor), 1.0)
     classes = np.unique(labels)
     for label in classes:

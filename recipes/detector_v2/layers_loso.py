@@ -142,12 +142,10 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         scaler = StandardScaler().fit(fit_x)
         if one_class_dims:
             model = RealSpeechGaussian(one_class_dims).fit(scaler.transform(fit_x[fit_y == 0]))
-        elif weighting == "source":
+        elif weighting == "source" or paired_weight != 1.0:
             fit_sources = np.concatenate([sources[owner[ch][fit[ch]]] for ch in features])
-            model = LogisticRegression(C=c, max_iter=300).fit(scaler.transform(fit_x), fit_y, sample_weight=source_balanced_weights(fit_sources, fit_y))
-        elif paired_weight != 1.0:
-            fit_sources = np.concatenate([sources[owner[ch][fit[ch]]] for ch in features])
-            model = LogisticRegression(C=c, max_iter=300).fit(scaler.transform(fit_x), fit_y, sample_weight=paired_emphasis_weights(fit_sources, fit_y, paired_weight))
+            weights = source_balanced_weights(fit_sources, fit_y) if weighting == "source" else paired_emphasis_weights(fit_sources, fit_y, paired_weight)
+            model = LogisticRegression(C=c, max_iter=300).fit(scaler.transform(fit_x), fit_y, sample_weight=weights)
         else:
             model = LogisticRegression(C=c, max_iter=300, class_weight="balanced").fit(scaler.transform(fit_x), fit_y)
         held = np.flatnonzero(sources == source)

@@ -213,12 +213,13 @@ def main() -> None:
     to_16k = lambda mel: audio.resample(vocoder.mel_to_wav(mel), vocoder.sample_rate, 16_000)  # noqa: E731
     models = {w: load_weights(w)[0] for w in args.weights}
     refiners, chains = {}, [(w, None) for w in args.weights]
+    weights_sha256 = {w: file_sha256(w) for w in args.weights} if args.refiner else {}
     for path in args.refiner:
         try:
             refiners[path], info = load_refiner(path)
         except VoxtwinError as exc:
             raise SystemExit(f"error: {exc}")
-        behind = [w for w in args.weights if info.get("generator_sha256") == file_sha256(w)]
+        behind = [w for w in args.weights if info.get("generator_sha256") == weights_sha256[w]]
         if not behind:
             raise SystemExit(f"error: {path} was trained behind none of the weights given")
         chains += [(w, (path, temperature)) for w in behind for temperature in args.refiner_temperatures]

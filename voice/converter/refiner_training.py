@@ -46,10 +46,7 @@ def validation_loss(refiner: MelRefiner, generator, corpus: CachedCorpus, device
     losses = []
     noise = torch.Generator().manual_seed(1234)
     for item in corpus.items:
-        content = torch.from_numpy(item["content"].astype(np.float32))[None].to(device)
-        pitch = torch.from_numpy(item["pitch"])[None].to(device)
-        mel = torch.from_numpy(item["mel"])[None].to(device)
-        speaker = torch.from_numpy(item["d_vector"])[None].to(device)
+        content, pitch, mel, speaker = corpus.whole(item, device)
         coarse = generator(content, pitch, speaker, normalized=corpus.utterance_norm)
         for _ in range(draws):
             losses.append(flow_matching_loss(refiner, coarse, mel, speaker, generator=noise).item())

@@ -99,16 +99,18 @@ class CachedCorpus:
         as_tensor = lambda xs: torch.from_numpy(np.stack(xs))  # noqa: E731
         return as_tensor(content), as_tensor(pitch), as_tensor(mel), as_tensor(speaker)
 
+    @staticmethod
+    def whole(item: dict, device: torch.device) -> tuple[torch.Tensor, ...]:
+        """(content, pitch, mel, d-vector) of one whole recording, as a batch of one on `device` (validation)."""
+        return tuple(torch.from_numpy(np.asarray(item[k], dtype=np.float32))[None].to(device) for k in ("content", "pitch", "mel", "d_vector"))
+
 
 @torch.no_grad()
 def validation_loss(model: MelGenerator, corpus: CachedCorpus, device: torch.device) -> float:
     model.eval()
     losses = []
     for item in corpus.items:
-        content = torch.from_numpy(item["content"].astype(np.float32))[None].to(device)
-        pitch = torch.from_numpy(item["pitch"])[None].to(device)
-        mel = torch.from_numpy(item["mel"])[None].to(device)
-        speaker = torch.from_numpy(item["d_vector"])[None].to(device)
+        content, pitch, mel, speaker = corpus.whole(item, device)
         losses.append(F.l1_loss(model(content, pitch, speaker, normalized=corpus.utterance_norm), mel).item())
     model.train()
     return float(np.mean(losses))
