@@ -33,10 +33,11 @@ from voice import judges
 from voice.converter.analysis import MEL_RATE_HZ, PITCH_TRACKERS, analyse, on_mel_grid, pitch, pitch_input, prepare
 from voice.converter.backend import target_pitch
 from voice.converter.corpus import real_recordings
-from voice.converter.mel_refiner import file_sha256, load_refiner
+from voice.converter.mel_refiner import load_refiner
 from voice.converter.postfilter import VARIANCE_GAIN, read_band_gains, restore_variance
 from voice.converter.training import is_validation_speaker
 from voice.converter.weights import load_weights
+from voice.pretrained.store import sha256_of
 from voice.tts import load_tts
 from voice.vocoders import HiFiGAN
 from voxtwin import audio
@@ -213,7 +214,7 @@ def main() -> None:
     to_16k = lambda mel: audio.resample(vocoder.mel_to_wav(mel), vocoder.sample_rate, 16_000)  # noqa: E731
     models = {w: load_weights(w)[0] for w in args.weights}
     refiners, chains = {}, [(w, None) for w in args.weights]
-    weights_sha256 = {w: file_sha256(w) for w in args.weights} if args.refiner else {}
+    weights_sha256 = {w: sha256_of(w) for w in args.weights} if args.refiner else {}
     for path in args.refiner:
         try:
             refiners[path], info = load_refiner(path)

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from voice.converter.mel_refiner import MelRefiner, RefinerConfig, file_sha256, flow_matching_loss, load_refiner, save_refiner
+from voice.converter.mel_refiner import MelRefiner, RefinerConfig, flow_matching_loss, load_refiner, save_refiner
 from voice.converter.network import GeneratorConfig, MelGenerator
 from voice.converter.weights import SHIPPED, save_weights
+from voice.pretrained.store import sha256_of
 from voxtwin.errors import CheckpointError
 
 SMALL = {"channels": 32, "blocks": 2, "sigma": 0.2, "steps": 6}
@@ -62,7 +63,7 @@ def test_refiner_weights_round_trip_and_are_tied_to_their_generator(tmp_path):
     refiner = MelRefiner(RefinerConfig(**SMALL))
     torch.nn.init.normal_(refiner.out.weight)  # not the zero init: a round trip must carry real values
     generator = save_weights(MelGenerator(GeneratorConfig(**TINY_GENERATOR)), tmp_path / "gen.safetensors")
-    path = save_refiner(refiner, tmp_path / "refiner.safetensors", generator_sha256=file_sha256(generator), extra={"step": 3})
+    path = save_refiner(refiner, tmp_path / "refiner.safetensors", generator_sha256=sha256_of(generator), extra={"step": 3})
     loaded, info = load_refiner(path, generator=generator)
     assert info["step"] == 3 and loaded.config == refiner.config
     assert torch.allclose(loaded.out.weight, refiner.out.weight.half().float())
@@ -101,7 +102,7 @@ def test_refiner_training_resumes_and_the_converter_runs_it_only_behind_its_gene
 
     refiner, _ = load_refiner(best)
     torch.nn.init.normal_(refiner.out.weight, std=0.1)  # a refiner that moves the mel, to see that it runs
-    moving = save_refiner(refiner, tmp_path / "moving.safetensors", generator_sha256=file_sha256(generator))
+    moving = save_refiner(refiner, tmp_path / "moving.safetensors", generator_sha256=sha256_of(generator))
     wav, stats = piper_speech[0][:16_000], {"log_f0_mean": 5.0, "log_f0_std": 0.2}
     speaker = np.ones(256, np.float32) / 16
     plain = TrainedConverter(generator, postfilter_gain=1.0).mel(wav, speaker, **stats)
@@ -126,7 +127,7 @@ def test_validate_recipe_refuses_a_refiner_for_other_weights_in_one_line(tmp_pat
         np.savez(cache / f"f{i}.npz", content=rng.standard_normal((170, 384)).astype(np.float16), log_f0=np.full(300, 5.0), voiced=np.ones(300, bool),
                  mel=rng.standard_normal((80, 300)).astype(np.float32) - 5, d_vector=rng.standard_normal(256).astype(np.float32), speaker=speaker)
     generator = save_weights(MelGenerator(GeneratorConfig(**TINY_GENERATOR)), tmp_path / "gen.safetensors")
-    refiner = save_refiner(MelRefiner(RefinerConfig(**SMALL)), tmp_path / "refiner.safetensors", generator_sha256=file_sha256(generator))
+    refiner = save_refiner(MelRefiner(RefinerConfig(**SMALL)), tmp_path / "refiner.safetensors", generator_sha256=sha256_of(generator))
     (tmp_path / "junk.safetensors").write_bytes(b"junk")
     validate = [sys.executable, str(root / "recipes/voice_converter/validate.py"), str(SHIPPED), "--cache", str(cache), "--refiner"]
     for path, message in ((refiner, "trained behind none of the weights given"), (tmp_path / "junk.safetensors", "unreadable mel refiner weights")):

@@ -13,7 +13,6 @@ refuses a refiner for other generator weights.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from dataclasses import asdict, dataclass
@@ -24,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from voice.converter.network import FiLMBlock
+from voice.pretrained.store import sha256_of
 from voxtwin.errors import CheckpointError
 from voxtwin.weights_file import read_fp16_weights, write_fp16_weights
 
@@ -107,10 +107,6 @@ def flow_matching_loss(refiner: MelRefiner, coarse: torch.Tensor, mel: torch.Ten
     return F.mse_loss(refiner(xt, t, coarse, speaker), mel - x0)
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def save_refiner(refiner: MelRefiner, path: Path, *, generator_sha256: str, extra: dict | None = None) -> Path:
     return write_fp16_weights(refiner, path, fmt=FORMAT, format_version=FORMAT_VERSION, config_key="refiner", config=refiner.config.to_dict(),
                               info={"generator_sha256": generator_sha256, **(extra or {})})
@@ -121,6 +117,6 @@ def load_refiner(path: str | os.PathLike, *, generator: str | os.PathLike | None
     weights is refused with a one-line CheckpointError."""
     build = lambda config: MelRefiner(RefinerConfig(**config))  # noqa: E731
     refiner, info = read_fp16_weights(path, fmt=FORMAT, format_version=FORMAT_VERSION, config_key="refiner", what="mel refiner weights", max_bytes=MAX_BYTES, build=build)
-    if generator is not None and info.get("generator_sha256") != file_sha256(generator):
+    if generator is not None and info.get("generator_sha256") != sha256_of(Path(generator)):
         raise CheckpointError(f"{path}: this mel refiner was trained behind other converter weights than {Path(generator).name}")
     return refiner, info

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from voice.converter.mel_refiner import MelRefiner, RefinerConfig, file_sha256, flow_matching_loss, save_refiner
+from voice.converter.mel_refiner import MelRefiner, RefinerConfig, flow_matching_loss, save_refiner
 from voice.converter.stage_settings import StageSettings, warmup_cosine
 from voice.converter.training import CachedCorpus, save_state, split_files
 from voice.converter.weights import load_weights
+from voice.pretrained.store import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def train_refiner(cache: Path, generator_weights: Path, out_dir: Path, settings:
     optimizer = torch.optim.AdamW(refiner.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
     out_dir.mkdir(parents=True, exist_ok=True)
     state_path, history_path, best_path = out_dir / "refiner_last.pt", out_dir / "refiner_history.json", out_dir / "refiner-best.safetensors"
-    generator_sha256 = file_sha256(generator_weights)
+    generator_sha256 = sha256_of(generator_weights)
     step, best, history = 0, float("inf"), []
     if state_path.exists():
         state = torch.load(state_path, map_location=device, weights_only=True)
