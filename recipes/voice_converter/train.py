@@ -51,9 +51,12 @@ def main() -> None:
     parser.add_argument("--content-judge", choices=CONTENT_JUDGES, help="what judges the conversions' content (default: content.content_judge in config.json)")
     parser.add_argument("--content-weight", type=float, help="the content term's weight in stage 3 (default: content.content_weight in config.json)")
     parser.add_argument("--refiner", action="store_true", help="train the flow-matching mel refiner (voice/converter/mel_refiner.py) behind frozen converter weights into OUT/refiner-best.safetensors")
+    parser.add_argument("--refiner-frames", action="store_true", help="with --refiner: condition it on the generator's content and pitch frames too, not only its mel")
     parser.add_argument("--behind", type=Path, default=SHIPPED, help="the converter weights the refiner is trained behind (default: the shipped vox-vc)")
     parser.add_argument("--export", action="store_true", help="copy the stage's result into the package and stop")
     args = parser.parse_args()
+    if args.refiner_frames and not args.refiner:
+        parser.error("--refiner-frames goes with --refiner")
     if args.bottleneck:
         config["train"]["generator"]["bottleneck"] = args.bottleneck
     if args.content_norm:
@@ -86,7 +89,7 @@ def main() -> None:
         print(finetune(args.cache, args.out / "best.safetensors", args.out, adversarial))
         return
     if args.refiner:
-        print(train_refiner(args.cache, args.behind, args.out, RefinerSettings(**{**config["refiner"], **overrides})))
+        print(train_refiner(args.cache, args.behind, args.out, RefinerSettings(**{**config["refiner"], **overrides, **({"reads_frames": True} if args.refiner_frames else {})})))
         return
     if args.probe:
         print(train_probe(args.cache, probe_path, ProbeSettings(**{**config["probe"], **overrides})))

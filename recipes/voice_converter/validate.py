@@ -33,7 +33,7 @@ from voice import judges
 from voice.converter.analysis import MEL_RATE_HZ, PITCH_TRACKERS, analyse, on_mel_grid, pitch, pitch_input, prepare
 from voice.converter.backend import target_pitch
 from voice.converter.corpus import real_recordings
-from voice.converter.mel_refiner import load_refiner
+from voice.converter.mel_refiner import load_refiner, refiner_frames
 from voice.converter.postfilter import VARIANCE_GAIN, read_band_gains, restore_variance
 from voice.converter.training import is_validation_speaker
 from voice.converter.weights import load_weights
@@ -242,7 +242,9 @@ def main() -> None:
             with torch.inference_mode():
                 mel = models[weights](*inputs[tracker])
                 if refiner is not None:
-                    mel = refiners[refiner[0]].refine(mel, inputs[tracker][2], temperature=refiner[1])
+                    content, pitch, d_vector = inputs[tracker]
+                    refining = refiners[refiner[0]]
+                    mel = refining.refine(mel, d_vector, refiner_frames(refining, models[weights], content, pitch), temperature=refiner[1])
                 converted = to_16k(restore_variance(mel, postfilters[gain]))
             if enhanced:
                 converted = enhance(converted, 16_000)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from voice.converter.analysis import PITCH_TRACKERS, analyse, on_mel_grid, pitch_input, prepare
-from voice.converter.mel_refiner import load_refiner
+from voice.converter.mel_refiner import load_refiner, refiner_frames
 from voice.converter.postfilter import VARIANCE_GAIN, restore_variance
 from voice.converter.weights import SHIPPED, load_weights
 from voice.profile import VoiceProfile
@@ -73,7 +73,7 @@ class TrainedConverter:
         d_vector = torch.from_numpy(np.asarray(speaker, dtype=np.float32))[None].to(self.device)
         mel = self.model(content, pitch, d_vector)
         if self.refiner is not None:
-            mel = self.refiner.refine(mel, d_vector, temperature=self.refiner_temperature)
+            mel = self.refiner.refine(mel, d_vector, refiner_frames(self.refiner, self.model, content, pitch), temperature=self.refiner_temperature)
         return restore_variance(mel, self.postfilter_gain)
 
     def convert(self, wav_16k: np.ndarray, profile: VoiceProfile) -> np.ndarray:

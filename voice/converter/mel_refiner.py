@@ -5,7 +5,9 @@ and the global-variance postfilter (postfilter.py) or a discriminator (adversari
 back by a rule. The refiner instead learns the spread around that mean: starting from the generator's mel plus
 Gaussian noise, a small network conditioned on that mel and the d-vector integrates a learned velocity field to a
 mel drawn from what real speech looks like there (conditional flow matching with straight paths, as in Matcha-TTS
-or Voicebox, here as a post-net). A fixed seed keeps conversion deterministic.
+or Voicebox, here as a post-net). A fixed seed keeps conversion deterministic. With `frame_dim` > 0 it also reads
+the generator's own speaker-free frames (bottlenecked content and pitch, MelGenerator.frame_inputs), so the detail it
+draws can follow the words and the pitch, not only the smooth mel.
 
 The refiner is tied to the generator it was trained behind: its weights record that file's SHA-256 and loading
 refuses a refiner for other generator weights.
@@ -40,6 +42,7 @@ class RefinerConfig:
     kernel_size: int = 5
     speaker_dim: int = 256
     time_dim: int = 64
+    frame_dim: int = 0  # 0: conditioned on the generator's mel only; else the generator's frame_inputs width (bottleneck + 2)
     sigma: float = 1.0  # std of the noise added to the generator's mel at t = 0 (log-mel units)
     steps: int = 6  # Euler steps at inference
 
@@ -60,7 +63,7 @@ class MelRefiner(nn.Module):
         super().__init__()
         self.config = config
         self.time = nn.Sequential(nn.Linear(config.time_dim, config.time_dim), nn.GELU(), nn.Linear(config.time_dim, config.time_dim))
-        self.inp = nn.Conv1d(2 * config.n_mels, config.channels, 3, padding=1)
+        self.inp = nn.Conv1d(2 * config.n_mels + config.frame_dim, config.channels, 3, padding=1)
         dilations = (1, 2, 4, 8)
         self.blocks = nn.ModuleList(
             FiLMBlock(config.channels, config.kernel_size, dilations[i % len(dilations)], config.speaker_dim + config.time_dim) for i in range(config.blocks)
@@ -73,12 +76,18 @@ class MelRefiner(nn.Module):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, coarse: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
-        """Velocity at point x (B, 80, L) and time t (B,), given the generator's mel `coarse` (B, 80, L) and the
-        d-vector (B, 256)."""
+    @property
+    def reads_frames(self) -> bool:
+        return self.config.frame_dim > 0
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, coarse: torch.Tensor, speaker: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
+        """Velocity at point x (B, 80, L) and time t (B,), given the generator's mel `coarse` (B, 80, L), the
+        d-vector (B, 256) and, when the refiner reads them, the generator's frames (B, frame_dim, L)."""
+        if self.reads_frames != (frames is not None):
+            raise ValueError("this refiner reads the generator's frames" if self.reads_frames else "this refiner reads no frames")
         condition = torch.cat([F.normalize(speaker, dim=-1), self.time(time_embedding(t, self.config.time_dim))], dim=1)
         inputs = torch.cat([x - coarse, coarse], dim=1)
-        h = self.inp(inputs)
+        h = self.inp(inputs if frames is None else torch.cat([inputs, frames], dim=1))
         for block in self.blocks:
             h = block(h, condition)
         return self.out(F.gelu(h)) + self.linear(inputs)
@@ -88,23 +97,30 @@ class MelRefiner(nn.Module):
         return coarse + temperature * self.config.sigma * noise.to(coarse.device)
 
     @torch.no_grad()
-    def refine(self, coarse: torch.Tensor, speaker: torch.Tensor, *, steps: int | None = None, seed: int = 0, temperature: float = 1.0) -> torch.Tensor:
+    def refine(self, coarse: torch.Tensor, speaker: torch.Tensor, frames: torch.Tensor | None = None, *, steps: int | None = None, seed: int = 0,
+               temperature: float = 1.0) -> torch.Tensor:
         """The generator's mel (B, 80, L) -> a refined mel of the same shape, by `steps` Euler steps from t = 0 to 1.
         temperature < 1 starts closer to the generator's mel (less noise), trading variety for safety (Grad-TTS)."""
         steps = steps or self.config.steps
         x = self.start(coarse, torch.Generator().manual_seed(seed), temperature=temperature)
         for i in range(steps):
             t = torch.full((len(x),), i / steps, device=x.device)
-            x = x + self(x, t, coarse, speaker) / steps
+            x = x + self(x, t, coarse, speaker, frames) / steps
         return x
 
 
-def flow_matching_loss(refiner: MelRefiner, coarse: torch.Tensor, mel: torch.Tensor, speaker: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+def refiner_frames(refiner: MelRefiner, model, content: torch.Tensor, pitch: torch.Tensor, *, normalized: bool = False) -> torch.Tensor | None:
+    """The generator's frames for a refiner that reads them (None for one that does not)."""
+    return model.frame_inputs(content, pitch, normalized=normalized) if refiner.reads_frames else None
+
+
+def flow_matching_loss(refiner: MelRefiner, coarse: torch.Tensor, mel: torch.Tensor, speaker: torch.Tensor, frames: torch.Tensor | None = None, *,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
     """Mean squared error of the predicted velocity on straight paths from coarse + noise (t = 0) to the true mel (t = 1)."""
     x0 = refiner.start(coarse, generator)
     t = torch.rand(len(mel), generator=generator).to(mel.device)
     xt = (1 - t)[:, None, None] * x0 + t[:, None, None] * mel
-    return F.mse_loss(refiner(xt, t, coarse, speaker), mel - x0)
+    return F.mse_loss(refiner(xt, t, coarse, speaker, frames), mel - x0)
 
 
 def save_refiner(refiner: MelRefiner, path: Path, *, generator_sha256: str, extra: dict | None = None) -> Path:

@@ -75,13 +75,17 @@ class MelGenerator(nn.Module):
         std = content.std(dim=-1, keepdim=True).clamp_min(1e-3)
         return (content - mean) / std
 
+    def frame_inputs(self, content: torch.Tensor, pitch: torch.Tensor, *, normalized: bool = False) -> torch.Tensor:
+        """The speaker-free frames the generator reads: bottlenecked content and pitch, (B, bottleneck + 2, L)."""
+        content = content if normalized else self.normalize_content(content)
+        return torch.cat([self.bottleneck(content), pitch], dim=1)
+
     def forward(self, content: torch.Tensor, pitch: torch.Tensor, speaker: torch.Tensor, *, normalized: bool = False) -> torch.Tensor:
         """content (B, 384, L) on the mel grid, pitch (B, 2, L) = [normalised log-F0, voiced], speaker (B, 256)
         -> log-mel (B, 80, L). normalized: the content was already normalised over its whole recording (training
         crops cut from such recordings); otherwise it is normalised here over the L frames given."""
         speaker = F.normalize(speaker, dim=-1)
-        content = content if normalized else self.normalize_content(content)
-        x = self.inp(torch.cat([self.bottleneck(content), pitch], dim=1))
+        x = self.inp(self.frame_inputs(content, pitch, normalized=normalized))
         for block in self.blocks:
             x = block(x, speaker)
         return self.out(F.gelu(x))

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from voice.converter.mel_refiner import MelRefiner, RefinerConfig, flow_matching_loss, save_refiner
+from voice.converter.mel_refiner import MelRefiner, RefinerConfig, flow_matching_loss, refiner_frames, save_refiner
 from voice.converter.stage_settings import StageSettings, warmup_cosine
 from voice.converter.training import CachedCorpus, save_state, split_files
 from voice.converter.weights import load_weights
@@ -36,6 +36,7 @@ class RefinerSettings(StageSettings):
     checkpoint_every: int = 100
     crop_frames: int = 128
     perturbed_share: float = 0.5
+    reads_frames: bool = False  # condition the refiner on the generator's content and pitch frames too
     seed: int = 4
     refiner: dict = field(default_factory=dict)
 
@@ -49,8 +50,9 @@ def validation_loss(refiner: MelRefiner, generator, corpus: CachedCorpus, device
     for item in corpus.items:
         content, pitch, mel, speaker = corpus.whole(item, device)
         coarse = generator(content, pitch, speaker, normalized=corpus.utterance_norm)
+        frames = refiner_frames(refiner, generator, content, pitch, normalized=corpus.utterance_norm)
         for _ in range(draws):
-            losses.append(flow_matching_loss(refiner, coarse, mel, speaker, generator=noise).item())
+            losses.append(flow_matching_loss(refiner, coarse, mel, speaker, frames, generator=noise).item())
     refiner.train()
     return float(np.mean(losses))
 
@@ -65,7 +67,8 @@ def train_refiner(cache: Path, generator_weights: Path, out_dir: Path, settings:
     train_files, val_files = split_files(cache, settings.validation_share)
     train_set, val_set = CachedCorpus(train_files, utterance_norm=by_utterance), CachedCorpus(val_files, utterance_norm=by_utterance)
     log.info("refiner: train %d files, validation %d files, behind %s", len(train_files), len(val_files), generator_weights.name)
-    refiner = MelRefiner(RefinerConfig(**settings.refiner)).to(device)
+    frame_dim = {"frame_dim": generator.frame_inputs(torch.zeros(1, generator.config.content_dim, 2, device=device), torch.zeros(1, 2, 2, device=device)).shape[1]} if settings.reads_frames else {}
+    refiner = MelRefiner(RefinerConfig(**{**settings.refiner, **frame_dim})).to(device)
     optimizer = torch.optim.AdamW(refiner.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
     out_dir.mkdir(parents=True, exist_ok=True)
     state_path, history_path, best_path = out_dir / "refiner_last.pt", out_dir / "refiner_history.json", out_dir / "refiner-best.safetensors"
@@ -89,7 +92,8 @@ def train_refiner(cache: Path, generator_weights: Path, out_dir: Path, settings:
         content, pitch, mel, speaker = (t.to(device) for t in train_set.batch(rng, settings.batch_size, settings.crop_frames, settings.perturbed_share))
         with torch.no_grad():
             coarse = generator(content, pitch, speaker, normalized=by_utterance)
-        loss = flow_matching_loss(refiner, coarse, mel, speaker, generator=noise)
+            frames = refiner_frames(refiner, generator, content, pitch, normalized=by_utterance)
+        loss = flow_matching_loss(refiner, coarse, mel, speaker, frames, generator=noise)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(refiner.parameters(), 1.0)
