@@ -20,6 +20,14 @@ def sources_with_both_classes(is_spoof, sources) -> set[str]:
     return {str(s) for s in np.unique(sources) if is_spoof[sources == s].any() and not is_spoof[sources == s].all()}
 
 
+def sources_with_synthetic(is_spoof, sources) -> set[str]:
+    """Names of the sources that hold at least one synthetic file: every source but the real-only corpora."""
+    is_spoof, sources = np.asarray(is_spoof, dtype=bool), np.asarray(sources).astype(str)
+    if is_spoof.shape != sources.shape:
+        raise ValueError("one class and one source per file")
+    return {str(s) for s in np.unique(sources[is_spoof])}
+
+
 def paired_emphasis_weights(sources, labels, factor: float) -> np.ndarray:
     """One weight per training row: rows of sources that hold both classes (among these rows) weigh `factor` times
     the others of their class, and the two classes weigh the same in total (mean weight 1). factor 1 gives

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detect.paired_sources import paired_emphasis_weights, sources_with_both_classes
+from detect.paired_sources import paired_emphasis_weights, sources_with_both_classes, sources_with_synthetic
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "recipes" / "detector_v2"))
 
@@ -62,7 +62,12 @@ def test_paired_emphasis_weights_favour_paired_sources_within_each_class():
 def test_sources_with_both_classes_names_only_mixed_sources():
     assert sources_with_both_classes([0, 1, 0, 0, 1, 1], ["a", "a", "b", "b", "c", "c"]) == {"a"}
     assert sources_with_both_classes([], []) == set()
-
-
     with pytest.raises(ValueError, match="one class and one source per file"):
         sources_with_both_classes([0, 1], ["a"])
+
+
+def test_sources_with_synthetic_drop_only_the_real_only_corpora():
+    assert sources_with_synthetic([0, 1, 0, 0, 1, 1], ["a", "a", "b", "b", "c", "c"]) == {"a", "c"}  # b is real only
+    assert sources_with_synthetic([0, 0], ["a", "b"]) == set()
+    with pytest.raises(ValueError, match="one class and one source per file"):
+        sources_with_synthetic([0, 1], ["a"])
