@@ -14,18 +14,27 @@ import numpy as np
 
 def sources_with_both_classes(is_spoof, sources) -> set[str]:
     """Names of the sources among `sources` (one per file) that hold files of both classes (`is_spoof`, one per file)."""
-    is_spoof, sources = np.asarray(is_spoof, dtype=bool), np.asarray(sources).astype(str)
-    if is_spoof.shape != sources.shape:
-        raise ValueError("one class and one source per file")
+    is_spoof, sources = _checked(is_spoof, sources)
     return {str(s) for s in np.unique(sources) if is_spoof[sources == s].any() and not is_spoof[sources == s].all()}
 
 
 def sources_with_synthetic(is_spoof, sources) -> set[str]:
     """Names of the sources that hold at least one synthetic file: every source but the real-only corpora."""
+    is_spoof, sources = _checked(is_spoof, sources)
+    return {str(s) for s in np.unique(sources[is_spoof])}
+
+
+def sources_with_real(is_spoof, sources) -> set[str]:
+    """Names of the sources that hold at least one real file: every source but the fake-only pages."""
+    is_spoof, sources = _checked(is_spoof, sources)
+    return {str(s) for s in np.unique(sources[~is_spoof])}
+
+
+def _checked(is_spoof, sources) -> tuple[np.ndarray, np.ndarray]:
     is_spoof, sources = np.asarray(is_spoof, dtype=bool), np.asarray(sources).astype(str)
     if is_spoof.shape != sources.shape:
         raise ValueError("one class and one source per file")
-    return {str(s) for s in np.unique(sources[is_spoof])}
+    return is_spoof, sources
 
 
 def paired_emphasis_weights(sources, labels, factor: float) -> np.ndarray:

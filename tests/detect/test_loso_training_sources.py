@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detect.paired_sources import paired_emphasis_weights, sources_with_both_classes, sources_with_synthetic
+from detect.paired_sources import paired_emphasis_weights, sources_with_both_classes, sources_with_real, sources_with_synthetic
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "recipes" / "detector_v2"))
 
@@ -66,8 +66,11 @@ def test_sources_with_both_classes_names_only_mixed_sources():
         sources_with_both_classes([0, 1], ["a"])
 
 
-def test_sources_with_synthetic_drop_only_the_real_only_corpora():
-    assert sources_with_synthetic([0, 1, 0, 0, 1, 1], ["a", "a", "b", "b", "c", "c"]) == {"a", "c"}  # b is real only
+def test_sources_with_synthetic_or_real_drop_one_kind_of_single_class_source():
+    is_spoof, sources = [0, 1, 0, 0, 1, 1], ["a", "a", "b", "b", "c", "c"]  # a: both classes, b: real only, c: fake only
+    assert sources_with_synthetic(is_spoof, sources) == {"a", "c"}
+    assert sources_with_real(is_spoof, sources) == {"a", "b"}
     assert sources_with_synthetic([0, 0], ["a", "b"]) == set()
-    with pytest.raises(ValueError, match="one class and one source per file"):
-        sources_with_synthetic([0, 1], ["a"])
+    for pick in (sources_with_synthetic, sources_with_real):
+        with pytest.raises(ValueError, match="one class and one source per file"):
+            pick([0, 1], ["a"])
