@@ -30,6 +30,18 @@ def sources_with_real(is_spoof, sources) -> set[str]:
     return {str(s) for s in np.unique(sources[~is_spoof])}
 
 
+TRAIN_SOURCE_CHOICES = ("all", "paired", "real-bearing", "spoof-bearing")
+
+
+def training_sources(choice: str, is_spoof, sources) -> set[str] | None:
+    """The sources a head is fitted on: None for "all"; "paired": those with both classes; "real-bearing": all but the
+    fake-only pages; "spoof-bearing": all but the real-only corpora (recipes/detector_v2/README.md compares them)."""
+    picks = {"all": None, "paired": sources_with_both_classes, "real-bearing": sources_with_real, "spoof-bearing": sources_with_synthetic}
+    if choice not in picks:
+        raise ValueError(f"training sources must be one of {', '.join(TRAIN_SOURCE_CHOICES)}, not {choice!r}")
+    return None if picks[choice] is None else picks[choice](is_spoof, sources)
+
+
 def _checked(is_spoof, sources) -> tuple[np.ndarray, np.ndarray]:
     is_spoof, sources = np.asarray(is_spoof, dtype=bool), np.asarray(sources).astype(str)
     if is_spoof.shape != sources.shape:

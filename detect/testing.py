@@ -116,13 +116,14 @@ def make_mlaad(root: Path, *, n_per_class: int = 4, duration_s: float = 1.0) -> 
     return root
 
 
-def make_manifest(root: Path, *, n_per_class: int = 4, duration_s: float = 1.0, sources: tuple[str, ...] = ("demo_a", "demo_b")) -> Path:
-    """Like ../shared/data: two mixed sources plus a bona fide-only corpus, listed in manifest.csv."""
+def make_manifest(root: Path, *, n_per_class: int = 4, duration_s: float = 1.0, sources: tuple[str, ...] = ("demo_a", "demo_b"),
+                  fake_only_sources: tuple[str, ...] = ()) -> Path:
+    """Like ../shared/data: two mixed sources plus a bona fide-only corpus (and any fake-only pages), listed in manifest.csv."""
     rows = []
-    for s, source in enumerate(sources + ("real_corpus",)):
+    for s, source in enumerate(sources + ("real_corpus",) + fake_only_sources):
         for i in range(n_per_class):
             real, fake = _pair(1000 + 10 * s + i, duration_s)
-            items = [("bonafide", real, "ground_truth", "real")] + ([] if source == "real_corpus" else [("spoof", fake, f"system_{s}", "tts")])
+            items = ([] if source in fake_only_sources else [("bonafide", real, "ground_truth", "real")]) + ([] if source == "real_corpus" else [("spoof", fake, f"system_{s}", "tts")])
             for label, wav, system, kind in items:
                 rel = f"{source}/{label}_{i}.flac"
                 _write(root / rel, wav)

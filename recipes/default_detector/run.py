@@ -82,7 +82,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
     from detect.models.student_spectral_linear import student_weights
     from detect.models.whisper_linear import whisper_weights
-    from detect.paired_sources import sources_with_both_classes
+    from detect.paired_sources import TRAIN_SOURCE_CHOICES, training_sources
     from detect.source_weights import WEIGHTINGS
 
     weighting = head.get("weighting", "class")
@@ -123,13 +123,14 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     fit_bonafide = np.array([not t.is_spoof for t in fit_kept])
     valid_bonafide = np.array([not t.is_spoof for t in valid_kept])
     train_sources = np.array([t.source for t in fit_kept])
-    if head.get("train_sources", "all") == "paired":  # statistics of every file stay cached; the head sees these
-        kept = np.flatnonzero(np.isin(train_sources, sorted(sources_with_both_classes(~fit_bonafide, train_sources))))
+    if head.get("train_sources", "all") not in TRAIN_SOURCE_CHOICES:
+        raise SystemExit(f"error: head.train_sources must be one of {', '.join(TRAIN_SOURCE_CHOICES)}, not {head['train_sources']!r}")
+    chosen = training_sources(head.get("train_sources", "all"), ~fit_bonafide, train_sources)
+    if chosen is not None:  # statistics of every file stay cached; the head sees these
+        kept = np.flatnonzero(np.isin(train_sources, sorted(chosen)))
         train_stats, fit_bonafide, train_sources = train_stats.subset(kept), fit_bonafide[kept], train_sources[kept]
         fit_kept = [fit_kept[i] for i in kept]
-        logging.info("head fitted on the %d sources with both classes (%d files)", len(set(train_sources)), len(kept))
-    elif head.get("train_sources", "all") != "all":
-        raise SystemExit(f"error: head.train_sources must be all or paired, not {head['train_sources']!r}")
+        logging.info("head fitted on the %d %s sources (%d files)", len(set(train_sources)), head["train_sources"], len(kept))
     result = fit_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide, train_sources=train_sources, weighting=weighting, source_folds=head.get("source_folds", 0))
     logging.info("head: %s", result)
     record = {"recipe": "default_detector", "config": {"model": cfg.model, "seed": cfg.seed, "head": head}, "n_train": len(fit_kept), "n_valid": len(valid_kept),

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detect.paired_sources import sources_with_both_classes, sources_with_real, sources_with_synthetic
+from detect.paired_sources import TRAIN_SOURCE_CHOICES, training_sources
 from detect.preprocess import SAMPLE_RATE, load_standardized
 from detect.source_weights import WEIGHTINGS
 
@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--one-class-dims", type=int, default=0, metavar="K",
                         help="a one-class head fitted on real windows only, K PCA dimensions (detect/one_class_head.py); 0: the logistic head")
-    parser.add_argument("--train-on", choices=["all", "paired", "spoof-bearing", "real-bearing"], default="all",
+    parser.add_argument("--train-on", choices=TRAIN_SOURCE_CHOICES, default="all",
                         help="fit each fold on every other source (the recipe), only on sources that hold both real and synthetic files, "
                              "on every source that holds synthetic files (all but the real-only corpora) or real files (all but the fake-only pages)")
     parser.add_argument("--paired-weight", type=float, default=1.0, metavar="W",
@@ -121,11 +121,9 @@ def main() -> None:
     features = {ch: all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.channels}
     if args.features_only:
         return
-    pick = {"paired": (sources_with_both_classes, "with both classes"), "spoof-bearing": (sources_with_synthetic, "with synthetic files"),
-            "real-bearing": (sources_with_real, "with real files")}.get(args.train_on)
-    train_sources = pick[0](labels == 1, sources) if pick else None
+    train_sources = training_sources(args.train_on, labels == 1, sources)
     if train_sources is not None:
-        print(f"fitting on the {len(train_sources)} sources {pick[1]}: {', '.join(sorted(train_sources))}")
+        print(f"fitting on the {len(train_sources)} {args.train_on} sources: {', '.join(sorted(train_sources))}")
     scores = {name: out_of_fold(features, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,
                                 train_sources=train_sources, paired_weight=args.paired_weight) for name in args.models}
     for name, parts in SCORE_MEANS.items():

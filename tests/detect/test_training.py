@@ -165,13 +165,14 @@ def test_default_detector_recipe_trains_calibrates_and_reports(tmp_path, monkeyp
     assert 0 <= report["channels"]["clean"]["ece"] <= 1 and "demo_b" in report["channels"]["clean"]["per_source_eer_percent"]
 
 
-def test_default_detector_recipe_can_fit_its_head_on_paired_sources_only(tmp_path, monkeypatch):
+def test_default_detector_recipe_can_fit_its_head_on_chosen_sources(tmp_path, monkeypatch):
     """[head] train_sources = "paired": the head sees only training sources with both classes (here demo_c, not the
-    real-only corpus), while statistics are computed for every file; anything but all/paired is a one-line error."""
+    real-only corpus or the fake-only page), while statistics are computed for every file; "real-bearing" keeps the
+    real-only corpus and drops the fake-only page; a name outside the choices is a one-line error."""
     import runpy
     import sys
 
-    root = LAYOUTS["manifest"](tmp_path / "data", sources=("demo_a", "demo_b", "demo_c"))
+    root = LAYOUTS["manifest"](tmp_path / "data", sources=("demo_a", "demo_b", "demo_c"), fake_only_sources=("fake_page",))
     base = ["run.py", "--no-install", "--no-generate", "--set", f"root='{root}'", "--set", f"generated='{tmp_path / 'none'}'", "--set", "calibration_sources=['demo_a']",
             "--set", "report_sources=['demo_b']"] + sum((["--set", o] for o in tiny_overrides(tmp_path, "spectral-linear")), [])
     monkeypatch.setattr(sys, "argv", base + ["--set", "head.train_sources='paired'"])
@@ -179,6 +180,10 @@ def test_default_detector_recipe_can_fit_its_head_on_paired_sources_only(tmp_pat
     _, meta, _ = load_detector(tmp_path / "candidate_spectral-linear.safetensors")
     assert meta["training"]["train_sources"] == ["demo_c"]
     assert json.loads((tmp_path / "report_spectral-linear.json").read_text())["calibration"]["slope"] > 0
+    monkeypatch.setattr(sys, "argv", base + ["--set", "head.train_sources='real-bearing'"])
+    runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
+    _, meta, _ = load_detector(tmp_path / "candidate_spectral-linear.safetensors")
+    assert meta["training"]["train_sources"] == ["demo_c", "real_corpus"]  # the fake-only page left out
     monkeypatch.setattr(sys, "argv", base + ["--set", "head.train_sources='some'"])
-    with pytest.raises(SystemExit, match="train_sources must be all or paired"):
+    with pytest.raises(SystemExit, match="train_sources must be one of all, paired, real-bearing, spoof-bearing"):
         runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
