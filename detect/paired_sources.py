@@ -4,7 +4,9 @@ A demo page's real and synthetic files share its recording chain, loudness and c
 the synthesis itself can separate them; a real-only corpus and a fake-only page differ in everything at once, and
 a head fitted on them can learn the channel instead. Fitting only on pages with both classes is the
 leave-one-source-out study's best training set so far, but not in the default detector's own protocol, which offers
-it as `[head] train_sources = "paired"` (recipes/detector_v2/README.md, "Only pages that hold both classes?").
+it as `[head] train_sources = "paired"` (recipes/detector_v2/README.md, "Only pages that hold both classes?"). Of
+the two kinds of single-class source, the fake-only pages are the ones that mislead the head ("real-bearing" keeps
+the real-only corpora and drops them; "Which single-class sources mislead the head?").
 """
 
 from __future__ import annotations
