@@ -6,7 +6,7 @@
     python recipes/voice_converter/train.py --bridge        # fit the mel bridge that Whisper's encoder reads the generator's mel through ...
     python recipes/voice_converter/train.py --content       # ... and fine-tune adversarial-STEPS on conversions, Whisper judging content
     (--content-judge probe: the earlier small probe instead, fitted by train.py --probe)
-    python recipes/voice_converter/train.py --refiner       # a flow-matching mel refiner behind the shipped weights (--behind W)
+    python recipes/voice_converter/train.py --refiner       # a flow-matching mel refiner behind the shipped weights (--behind W; --refiner-frames: it also reads the content and pitch frames)
 
 The same command runs on a GPU (--device cuda, and a larger --batch-size if you like). To ship the result:
     python recipes/voice_converter/train.py --export [--adversarial | --content]  # copies best.safetensors (adversarial-STEPS, content-STEPS) into the package
