@@ -242,9 +242,9 @@ def main() -> None:
             with torch.inference_mode():
                 mel = models[weights](*inputs[tracker])
                 if refiner is not None:
-                    content, pitch, d_vector = inputs[tracker]
+                    content, pitch_rows, d_vector = inputs[tracker]
                     refining = refiners[refiner[0]]
-                    mel = refining.refine(mel, d_vector, refiner_frames(refining, models[weights], content, pitch), temperature=refiner[1])
+                    mel = refining.refine(mel, d_vector, refiner_frames(refining, models[weights], content, pitch_rows), temperature=refiner[1])
                 converted = to_16k(restore_variance(mel, postfilters[gain]))
             if enhanced:
                 converted = enhance(converted, 16_000)

@@ -75,6 +75,11 @@ class MelGenerator(nn.Module):
         std = content.std(dim=-1, keepdim=True).clamp_min(1e-3)
         return (content - mean) / std
 
+    @property
+    def frame_width(self) -> int:
+        """Rows of frame_inputs: the content bottleneck and the two pitch rows."""
+        return self.config.bottleneck + 2
+
     def frame_inputs(self, content: torch.Tensor, pitch: torch.Tensor, *, normalized: bool = False) -> torch.Tensor:
         """The speaker-free frames the generator reads: bottlenecked content and pitch, (B, bottleneck + 2, L)."""
         content = content if normalized else self.normalize_content(content)

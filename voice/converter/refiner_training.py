@@ -67,7 +67,7 @@ def train_refiner(cache: Path, generator_weights: Path, out_dir: Path, settings:
     train_files, val_files = split_files(cache, settings.validation_share)
     train_set, val_set = CachedCorpus(train_files, utterance_norm=by_utterance), CachedCorpus(val_files, utterance_norm=by_utterance)
     log.info("refiner: train %d files, validation %d files, behind %s", len(train_files), len(val_files), generator_weights.name)
-    frame_dim = {"frame_dim": generator.frame_inputs(torch.zeros(1, generator.config.content_dim, 2, device=device), torch.zeros(1, 2, 2, device=device)).shape[1]} if settings.reads_frames else {}
+    frame_dim = {"frame_dim": generator.frame_width} if settings.reads_frames else {}
     refiner = MelRefiner(RefinerConfig(**{**settings.refiner, **frame_dim})).to(device)
     optimizer = torch.optim.AdamW(refiner.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
     out_dir.mkdir(parents=True, exist_ok=True)
