@@ -176,6 +176,7 @@ def main() -> None:
     parser.add_argument("--gains", nargs="+", type=float, default=[VARIANCE_GAIN], help="postfilter gains to try")
     parser.add_argument("--band-gains", nargs="+", type=Path, default=[], help="per-band postfilter gains to try too (band_variance.py --json files)")
     parser.add_argument("--refiner", nargs="+", type=Path, default=[], help="flow-matching mel refiners to try behind the weights they were trained behind (train.py --refiner)")
+    parser.add_argument("--refine-from-band", type=int, default=0, help="with --refiner: keep the generator's mel below this band (of 80) and refine only above it")
     parser.add_argument("--refiner-temperatures", nargs="+", type=float, default=[1.0], help="with --refiner: start-noise spreads to try (1 = as trained)")
     parser.add_argument("--every-recording", action="store_true", help="every validation recording (its first 8 s) as a source (default: one short one per speaker)")
     parser.add_argument("--enhance", action="store_true", help="also judge each conversion after DeepFilterNet3 enhancement")
@@ -193,6 +194,8 @@ def main() -> None:
         parser.error("--engine names speak's readers: use it with --speak")
     if args.speak and (args.band_gains or args.refiner):
         parser.error("--band-gains and --refiner are measured for conversions here: not with --speak")
+    if args.refine_from_band and not (args.refiner and 0 < args.refine_from_band < 80):
+        parser.error("--refine-from-band needs --refiner and a band between 1 and 79")
     try:
         postfilters = {gain: gain for gain in args.gains} | {path.name: read_band_gains(path) for path in args.band_gains}
     except VoxtwinError as exc:
@@ -244,7 +247,8 @@ def main() -> None:
                 if refiner is not None:
                     content, pitch_rows, d_vector = inputs[tracker]
                     refining = refiners[refiner[0]]
-                    mel = refining.refine(mel, d_vector, refiner_frames(refining, models[weights], content, pitch_rows), temperature=refiner[1])
+                    mel = refining.refine(mel, d_vector, refiner_frames(refining, models[weights], content, pitch_rows), temperature=refiner[1],
+                                          from_band=args.refine_from_band)
                 converted = to_16k(restore_variance(mel, postfilters[gain]))
             if enhanced:
                 converted = enhance(converted, 16_000)

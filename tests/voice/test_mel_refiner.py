@@ -26,6 +26,8 @@ def test_euler_steps_carry_the_start_to_the_mel_along_straight_paths():
     truth = coarse + _detail(coarse)
     refiner.forward = lambda x, t, c, s, frames=None: (truth - x) / (1 - t)[:, None, None]  # the exact velocity towards `truth`
     assert torch.allclose(refiner.refine(coarse, speaker), truth, atol=1e-4)
+    upper = refiner.refine(coarse, speaker, from_band=40)  # the generator's mel kept below band 40, refined above
+    assert torch.equal(upper[:, :40], coarse[:, :40]) and torch.allclose(upper[:, 40:], truth[:, 40:], atol=1e-4)
     start = refiner.start(coarse, torch.Generator().manual_seed(0))
     assert abs(float((start - coarse).std()) - SMALL["sigma"]) < 0.02  # noise of the configured spread around the averaged mel
     cooler = refiner.start(coarse, torch.Generator().manual_seed(0), temperature=0.5)
@@ -171,3 +173,14 @@ def test_validate_recipe_refuses_a_refiner_for_other_weights_in_one_line(tmp_pat
     for path, message in ((refiner, "trained behind none of the weights given"), (tmp_path / "junk.safetensors", "unreadable mel refiner weights")):
         done = subprocess.run([*validate, str(path)], capture_output=True, text=True, cwd=root)
         assert done.returncode != 0 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_validate_recipe_refuses_refine_from_band_without_a_refiner_in_one_line():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, str(root / "recipes/voice_converter/validate.py"), str(SHIPPED), "--refine-from-band", "40"],
+                          capture_output=True, text=True, cwd=root)
+    assert done.returncode != 0 and "--refine-from-band needs --refiner" in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -98,15 +98,17 @@ class MelRefiner(nn.Module):
 
     @torch.no_grad()
     def refine(self, coarse: torch.Tensor, speaker: torch.Tensor, frames: torch.Tensor | None = None, *, steps: int | None = None, seed: int = 0,
-               temperature: float = 1.0) -> torch.Tensor:
+               temperature: float = 1.0, from_band: int = 0) -> torch.Tensor:
         """The generator's mel (B, 80, L) -> a refined mel of the same shape, by `steps` Euler steps from t = 0 to 1.
-        temperature < 1 starts closer to the generator's mel (less noise), trading variety for safety (Grad-TTS)."""
+        temperature < 1 starts closer to the generator's mel (less noise), trading variety for safety (Grad-TTS).
+        from_band > 0 keeps the generator's mel below that band (where the formants, i.e. the words, are) and takes
+        the refined one from it up."""
         steps = steps or self.config.steps
         x = self.start(coarse, torch.Generator().manual_seed(seed), temperature=temperature)
         for i in range(steps):
             t = torch.full((len(x),), i / steps, device=x.device)
             x = x + self(x, t, coarse, speaker, frames) / steps
-        return x
+        return torch.cat([coarse[:, :from_band], x[:, from_band:]], dim=1) if from_band else x
 
 
 def refiner_frames(refiner: MelRefiner, model, content: torch.Tensor, pitch: torch.Tensor, *, normalized: bool = False) -> torch.Tensor | None:
