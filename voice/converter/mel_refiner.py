@@ -101,8 +101,8 @@ class MelRefiner(nn.Module):
                temperature: float = 1.0, from_band: int = 0) -> torch.Tensor:
         """The generator's mel (B, 80, L) -> a refined mel of the same shape, by `steps` Euler steps from t = 0 to 1.
         temperature < 1 starts closer to the generator's mel (less noise), trading variety for safety (Grad-TTS).
-        from_band > 0 keeps the generator's mel below that band (where the formants, i.e. the words, are) and takes
-        the refined one from it up."""
+        from_band > 0 keeps the generator's mel below that band (the formant region) and takes the refined one from it
+        up (measured: the words are lost above ~2 kHz as much as below; MODEL_CARD.md)."""
         steps = steps or self.config.steps
         x = self.start(coarse, torch.Generator().manual_seed(seed), temperature=temperature)
         for i in range(steps):
