@@ -40,7 +40,7 @@ def training_sources(choice: str, is_spoof, sources) -> set[str] | None:
     fake-only pages; "spoof-bearing": all but the real-only corpora (recipes/detector_v2/README.md compares them)."""
     picks = {"all": None, "paired": sources_with_both_classes, "real-bearing": sources_with_real, "spoof-bearing": sources_with_synthetic}
     if choice not in picks:
-        raise ValueError(f"training sources must be one of {', '.join(TRAIN_SOURCE_CHOICES)}, not {choice!r}")
+        raise ValueError(f"train_sources must be one of {', '.join(TRAIN_SOURCE_CHOICES)}, not {choice!r}")
     return None if picks[choice] is None else picks[choice](is_spoof, sources)
 
 

@@ -82,7 +82,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
     from detect.models.student_spectral_linear import student_weights
     from detect.models.whisper_linear import whisper_weights
-    from detect.paired_sources import TRAIN_SOURCE_CHOICES, training_sources
+    from detect.paired_sources import training_sources
     from detect.source_weights import WEIGHTINGS
 
     weighting = head.get("weighting", "class")
@@ -123,9 +123,10 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     fit_bonafide = np.array([not t.is_spoof for t in fit_kept])
     valid_bonafide = np.array([not t.is_spoof for t in valid_kept])
     train_sources = np.array([t.source for t in fit_kept])
-    if head.get("train_sources", "all") not in TRAIN_SOURCE_CHOICES:
-        raise SystemExit(f"error: head.train_sources must be one of {', '.join(TRAIN_SOURCE_CHOICES)}, not {head['train_sources']!r}")
-    chosen = training_sources(head.get("train_sources", "all"), ~fit_bonafide, train_sources)
+    try:
+        chosen = training_sources(head.get("train_sources", "all"), ~fit_bonafide, train_sources)
+    except ValueError as exc:  # a name outside paired_sources.TRAIN_SOURCE_CHOICES
+        raise SystemExit(f"error: head.{exc}") from None
     if chosen is not None:  # statistics of every file stay cached; the head sees these
         kept = np.flatnonzero(np.isin(train_sources, sorted(chosen)))
         train_stats, fit_bonafide, train_sources = train_stats.subset(kept), fit_bonafide[kept], train_sources[kept]
