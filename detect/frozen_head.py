@@ -222,6 +222,31 @@ def fit_head(
     return {"C": c, "valid_eer_percent": grid[c], "grid": {str(k): v for k, v in grid.items()}, **result}
 
 
+def fit_mlp_head(model, train: WindowStats, train_bonafide: np.ndarray, valid: WindowStats, valid_bonafide: np.ndarray) -> dict:
+    """Fit standardisation + detect/window_mlp_head.py's head (its fixed settings; nothing chosen on validation) into
+    `model`'s hidden and output layers (detect/models/distillmos_spectral_mlp.py). Returns {"head": "mlp",
+    "settings": ..., "valid_eer_percent": ...}."""
+    import dataclasses
+
+    from detect.window_mlp_head import MLPHeadSettings, WindowMLPHead
+
+    settings = MLPHeadSettings()
+    if model.hidden.out_features != settings.hidden * len(settings.seeds):
+        raise ValueError(f"the model holds {model.hidden.out_features} hidden units, the head fits {settings.hidden} x {len(settings.seeds)} seeds")
+    mean = train.stats.mean(0)
+    scale = train.stats.std(0) + 1e-6
+    spoof = (~train_bonafide[train.owner]).astype(int)
+    fitted = WindowMLPHead(settings).fit((train.stats - mean) / scale, spoof)
+    with torch.no_grad():
+        model.mean.copy_(torch.from_numpy(mean))
+        model.scale.copy_(torch.from_numpy(scale))
+        for tensor, value in zip((model.hidden.weight, model.hidden.bias, model.out.weight, model.out.bias), fitted.bonafide_layers()):
+            tensor.copy_(value)
+    scores = score_stats(model, valid, len(valid_bonafide))
+    valid_eer = 100 * metrics.eer(scores[valid_bonafide], scores[~valid_bonafide])[0]
+    return {"head": "mlp", "settings": dataclasses.asdict(settings), "valid_eer_percent": valid_eer}
+
+
 def _logistic(x: np.ndarray, y: np.ndarray, c: float, weights: np.ndarray | None):
     from sklearn.linear_model import LogisticRegression
 

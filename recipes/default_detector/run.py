@@ -70,14 +70,15 @@ def channel(wav: np.ndarray, name: str) -> np.ndarray:
     return through_channel(wav, 16_000, name)
 
 
-FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear", "distillmos-spectral-linear", "distillmos-student-spectral-linear", "whisper-linear", "fused-linear")
+FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear", "distillmos-spectral-linear", "distillmos-spectral-mlp", "distillmos-student-spectral-linear", "whisper-linear",
+                      "fused-linear")
 
 
 def fit_frozen(cfg, head: dict, fit, valid, cache):
     """Fit a frozen-front-end detector's head on cached window statistics: the training files as recorded plus one
     augmented copy per entry of head["augmented_copies"]; returns (model, record, score_sets) where
     score_sets(name, waves) scores held-out files window by window as `voxtwin detect score` does (1 s hop)."""
-    from detect.frozen_head import WindowStats, augmented_copy, collect_stats, fit_head, kept_audio, score_stats, stats_key
+    from detect.frozen_head import WindowStats, augmented_copy, collect_stats, fit_head, fit_mlp_head, kept_audio, score_stats, stats_key
     from detect.models import build_model
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
     from detect.models.student_spectral_linear import student_weights
@@ -89,7 +90,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     if weighting not in WEIGHTINGS:
         raise SystemExit(f"error: head.weighting must be one of {', '.join(WEIGHTINGS)}, not {weighting!r}")
     pinned = {}  # the frozen front-ends' weights the head is fitted on; a checkpoint refuses any other
-    if cfg.model in ("distillmos-linear", "distillmos-spectral-linear", "fused-linear"):
+    if cfg.model in ("distillmos-linear", "distillmos-spectral-linear", "distillmos-spectral-mlp", "fused-linear"):
         pinned["encoder_sha256"] = weights_sha256(distillmos_weights())
     if cfg.model == "distillmos-student-spectral-linear":
         pinned["student_sha256"] = weights_sha256(student_weights())
@@ -101,7 +102,8 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     if hasattr(model, "precision"):
         model.precision = "fp32"  # fitted, calibrated and reported in float32; precision_offset.py adds bfloat16's offset
     window, train_hop, hop = (int(head[k] * 16_000) for k in ("window_s", "train_hop_s", "hop_s"))
-    stats_dir = Path(cfg.out_dir) / f"stats_{cfg.model}_{head['window_s']}s"
+    # models that read another's statistics (a different head on the same front-end) share its cache
+    stats_dir = Path(cfg.out_dir) / f"stats_{getattr(model, 'statistics_of', cfg.model)}_{head['window_s']}s"
     stats_dir.mkdir(parents=True, exist_ok=True)
 
     def cached(name: str, waves, *, train_hop_windows: bool, transform=None, augment_label: str = "") -> WindowStats:
@@ -132,7 +134,13 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
         train_stats, fit_bonafide, train_sources = train_stats.subset(kept), fit_bonafide[kept], train_sources[kept]
         fit_kept = [fit_kept[i] for i in kept]
         logging.info("head fitted on the %d %s sources (%d files)", len(set(train_sources)), head["train_sources"], len(kept))
-    result = fit_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide, train_sources=train_sources, weighting=weighting, source_folds=head.get("source_folds", 0))
+    if hasattr(model, "hidden"):  # a hidden layer (distillmos-spectral-mlp): its fixed settings, class weighting only
+        if weighting != "class" or head.get("source_folds", 0):
+            raise SystemExit(f"error: {cfg.model}'s head is fitted with head.weighting = \"class\" and head.source_folds = 0 only")
+        result = fit_mlp_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide)
+    else:
+        result = fit_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide, train_sources=train_sources, weighting=weighting,
+                          source_folds=head.get("source_folds", 0))
     logging.info("head: %s", result)
     record = {"recipe": "default_detector", "config": {"model": cfg.model, "seed": cfg.seed, "head": head}, "n_train": len(fit_kept), "n_valid": len(valid_kept),
               "train_sources": sorted({t.source for t in fit_kept}), "head_fit": result, "best_valid_eer_percent": result["valid_eer_percent"]}

@@ -40,7 +40,7 @@ from detect.source_weights import WEIGHTINGS
 
 from front_ends import FRONT_ENDS  # noqa: I001  (this folder is on sys.path when the script runs)
 from frontends_loso import windows
-from layers_loso import apply_channel, cached_features as cached_distillmos, out_of_fold, printed_results
+from layers_loso import HEADS, apply_channel, cached_features as cached_distillmos, out_of_fold, printed_results
 from study_options import save_results, start, study_parser
 
 MODELS = {
@@ -114,7 +114,11 @@ def main() -> None:
                              "on every source that holds synthetic files (all but the real-only corpora) or real files (all but the fake-only pages)")
     parser.add_argument("--paired-weight", type=float, default=1.0, metavar="W",
                         help="with --train-on all: windows of sources that hold both classes weigh W times the others of their class (1: the recipe)")
+    parser.add_argument("--head", choices=HEADS, default="logistic",
+                        help="the windows' head: the recipe's logistic regression, or one hidden layer of 64 units (detect/window_mlp_head.py)")
     args = parser.parse_args()
+    if args.head == "mlp" and (args.weighting != "class" or args.one_class_dims or args.paired_weight != 1.0):
+        parser.error("--head mlp is studied with class weighting only: without --weighting source, --one-class-dims or --paired-weight")
     if args.paired_weight != 1.0 and args.train_on != "all":
         parser.error("--paired-weight weighs the paired sources among all of them: use it with --train-on all")
     rows, labels, sources = start(args)
@@ -125,13 +129,13 @@ def main() -> None:
     if train_sources is not None:
         print(f"fitting on the {len(train_sources)} {args.train_on} sources: {', '.join(sorted(train_sources))}")
     scores = {name: out_of_fold(features, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,
-                                train_sources=train_sources, paired_weight=args.paired_weight) for name in args.models}
+                                train_sources=train_sources, paired_weight=args.paired_weight, head=args.head) for name in args.models}
     for name, parts in SCORE_MEANS.items():
         if all(part in scores for part in parts):
             scores[name] = {ch: sum(scores[part][ch] for part in parts) / len(parts) for ch in args.channels}
     results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior) for name, by_channel in scores.items()}
     save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims, train_on=args.train_on,
-                 paired_weight=args.paired_weight)
+                 paired_weight=args.paired_weight, head=args.head)
 
 
 if __name__ == "__main__":

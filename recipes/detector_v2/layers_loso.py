@@ -31,12 +31,14 @@ from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearC
 from detect.preprocess import SAMPLE_RATE, load_standardized, standardize
 from detect.paired_sources import paired_emphasis_weights
 from detect.source_weights import source_balanced_weights
+from detect.window_mlp_head import WindowMLPHead
 from voxtwin.codec import CHANNELS, through_channel
 
 from frontends_loso import report, windows  # noqa: I001  (this folder is on sys.path when the script runs: the same windows and report)
 
 from study_options import save_results, start, study_parser
 
+HEADS = ("logistic", "mlp")  # out_of_fold's heads: the recipe's, and one hidden layer (detect/window_mlp_head.py)
 LAYERS = (1, 2, 3, 4, 5)  # outputs of the CNN's convolutions 0-5 (0 is a 2->64 projection of the spectrum, skipped)
 BANDS = 4
 LAYER_SETS = {
@@ -104,7 +106,7 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
 
 def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class",
                 copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0, train_sources: set[str] | None = None,
-                paired_weight: float = 1.0) -> dict[str, np.ndarray]:
+                paired_weight: float = 1.0, head: str = "logistic") -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
@@ -114,7 +116,8 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     after the same standardisation (which, as for the logistic head, uses every training window). `train_sources`:
     fit only on windows of these sources (every file is still scored by the fold that held its source out).
     `paired_weight` != 1 (class weighting only): windows of the fold's sources that hold both classes weigh that many
-    times the others of their class (detect/paired_sources.py paired_emphasis_weights)."""
+    times the others of their class (detect/paired_sources.py paired_emphasis_weights). `head`: "logistic" (the
+    recipe's) or "mlp" (detect/window_mlp_head.py: one hidden layer, class-balanced, the same standardisation)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -122,6 +125,10 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         raise ValueError("copies are only studied with class weighting")
     if paired_weight != 1.0 and (weighting != "class" or copies or one_class_dims):
         raise ValueError("paired_weight is only studied with class weighting, without copies or a one-class head")
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
+    if head == "mlp" and (weighting != "class" or copies or one_class_dims or paired_weight != 1.0):
+        raise ValueError("the MLP head is only studied with class weighting, without copies, a one-class head or paired weights")
     stack = lambda f: np.hstack([f[name].astype(np.float32) for name in columns])  # noqa: E731
     x = {ch: stack(f) for ch, f in features.items()}
     owner = {ch: f["owner"] for ch, f in features.items()}
@@ -142,6 +149,8 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         scaler = StandardScaler().fit(fit_x)
         if one_class_dims:
             model = RealSpeechGaussian(one_class_dims).fit(scaler.transform(fit_x[fit_y == 0]))
+        elif head == "mlp":
+            model = WindowMLPHead().fit(scaler.transform(fit_x), fit_y)
         elif weighting == "source" or paired_weight != 1.0:
             fit_sources = np.concatenate([sources[owner[ch][fit[ch]]] for ch in features])
             weights = source_balanced_weights(fit_sources, fit_y) if weighting == "source" else paired_emphasis_weights(fit_sources, fit_y, paired_weight)

@@ -21,7 +21,8 @@ TINY_LCNN = "[" + ",".join(["8"] * 9) + "]"
 
 
 def tiny_overrides(tmp_path, model="lcnn"):
-    config = {"lcnn": [f"train.model_config.channels={TINY_LCNN}"], "lfcc-gmm": ["train.model_config={n_components=2, max_iter=5}"], "spectral-linear": []}[model]
+    config = {"lcnn": [f"train.model_config.channels={TINY_LCNN}"], "lfcc-gmm": ["train.model_config={n_components=2, max_iter=5}"], "spectral-linear": [],
+              "distillmos-spectral-mlp": []}[model]
     return [f"train.model='{model}'", *config, "train.epochs=1", "train.batch_size=4", "train.crop_samples=8000", "train.augment=['codec', 'gain']",
             f"train.cache_dir='{tmp_path / 'cache'}'", f"train.out_dir='{tmp_path / 'run'}'"]
 
@@ -147,9 +148,10 @@ def test_eval_cli_reports_a_broken_layout_in_one_line(runner, tmp_path):
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("model", ["lcnn", "spectral-linear"])
+@pytest.mark.parametrize("model", ["lcnn", "spectral-linear", "distillmos-spectral-mlp"])
 def test_default_detector_recipe_trains_calibrates_and_reports(tmp_path, monkeypatch, model):
-    """The SGD path (lcnn) and the cached-statistics path (spectral-linear, the shipped `fast`), end to end."""
+    """The SGD path (lcnn) and the cached-statistics path (spectral-linear, the shipped `fast`; the hidden-layer head
+    on `default`'s statistics), end to end."""
     import runpy
     import sys
 
@@ -163,6 +165,10 @@ def test_default_detector_recipe_trains_calibrates_and_reports(tmp_path, monkeyp
     assert report["calibration"]["slope"] > 0 and report["calibration_sources"] == ["demo_a"]
     assert set(report["channels"]) == {"clean", "opus_16k", "mp3_64k", "telephone_8k"}
     assert 0 <= report["channels"]["clean"]["ece"] <= 1 and "demo_b" in report["channels"]["clean"]["per_source_eer_percent"]
+    if model == "distillmos-spectral-mlp":  # the statistics cache is distillmos-spectral-linear's, shared
+        assert [p.name for p in (tmp_path / "run").glob("stats_*")] == ["stats_distillmos-spectral-linear_4.0s"]
+        meta = load_detector(tmp_path / f"candidate_{model}.safetensors")[1]
+        assert meta["training"]["head_fit"]["head"] == "mlp"
 
 
 def test_default_detector_recipe_can_fit_its_head_on_chosen_sources(tmp_path, monkeypatch):

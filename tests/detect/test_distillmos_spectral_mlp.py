@@ -1,0 +1,62 @@
+"""distillmos-spectral-mlp: `default`'s window statistics under the hidden-layer head of detect/window_mlp_head.py."""
+
+import numpy as np
+import torch
+
+from detect.checkpoints import load_detector, save_detector
+from detect.frozen_head import WindowStats, fit_mlp_head
+from detect.models import build_model
+from detect.models.distillmos_spectral_mlp import DistillMOSSpectralMLPConfig
+from detect.window_mlp_head import MLPHeadSettings, WindowMLPHead
+
+
+def tiny(hidden=192):
+    return build_model("distillmos-spectral-mlp", pretrained=False, hidden=hidden).eval()
+
+
+def test_stored_head_is_exactly_the_mean_of_the_seeds_bonafide_log_odds():
+    model = tiny()
+    rng = np.random.default_rng(0)
+    stats = rng.standard_normal((400, model.stats_dim)).astype(np.float32)
+    spoof = (stats[:, 0] + 0.5 * rng.standard_normal(400) > 0).astype(int)
+    mean, scale = stats.mean(0), stats.std(0) + 1e-6
+    fitted = WindowMLPHead(MLPHeadSettings(epochs=2)).fit((stats - mean) / scale, spoof)
+    with torch.no_grad():
+        model.mean.copy_(torch.from_numpy(mean))
+        model.scale.copy_(torch.from_numpy(scale))
+        for tensor, value in zip((model.hidden.weight, model.hidden.bias, model.out.weight, model.out.bias), fitted.bonafide_layers()):
+            tensor.copy_(value)
+        stored = model.head(torch.from_numpy(stats)).numpy()
+    np.testing.assert_allclose(stored, -fitted.decision_function((stats - mean) / scale), rtol=1e-4, atol=1e-4)
+
+
+def test_recipe_fit_separates_held_out_windows_and_round_trips(tmp_path):
+    model = tiny()
+    rng = np.random.default_rng(1)
+
+    def windows(n_files):  # 3 windows per file; spoof files' first 50 statistics are a little higher
+        bonafide = np.arange(n_files) % 2 == 0
+        stats = rng.standard_normal((3 * n_files, model.stats_dim)).astype(np.float32)
+        owner = np.repeat(np.arange(n_files), 3)
+        stats[~bonafide[owner], :50] += 0.5
+        return WindowStats(stats=stats, owner=owner), bonafide
+
+    train, train_bonafide = windows(600)
+    valid, valid_bonafide = windows(100)
+    result = fit_mlp_head(model, train, train_bonafide, valid, valid_bonafide)
+    assert result["head"] == "mlp" and result["valid_eer_percent"] < 10
+    path = save_detector(tmp_path / "mlp", model, name="distillmos-spectral-mlp")
+    loaded = load_detector(path)[0].eval()
+    x = torch.from_numpy(valid.stats[:20])
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.head(x), model.head(x))
+
+
+def test_hidden_units_must_match_the_fitted_seeds():
+    import pytest
+
+    model = tiny(hidden=8)
+    stats = WindowStats(stats=np.zeros((4, model.stats_dim), np.float32), owner=np.arange(4))
+    with pytest.raises(ValueError, match="hidden units"):
+        fit_mlp_head(model, stats, np.array([True, False, True, False]), stats, np.array([True, False, True, False]))
+    assert DistillMOSSpectralMLPConfig().hidden == MLPHeadSettings().hidden * len(MLPHeadSettings().seeds)
