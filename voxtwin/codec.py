@@ -17,17 +17,21 @@ TELEPHONE_BAND_HZ = (300.0, 3400.0)
 AAC_PRIMING_SAMPLES = 1024  # FFmpeg's AAC encoder delay; ADTS has no header that tells the decoder
 # the named channels detectors are measured in (recipes/default_detector, recipes/detector_v2)
 CHANNELS = {"clean": None, "opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64), "telephone_8k": "telephone"}
+# channels that only augment training (studied, never reported): (codec, kbps, the rate it codes at); MP3 at 32 kbps
+# and 24 kHz is how Tortoise's page ships its speech
+AUGMENTATION_CHANNELS = {"mp3_32k": ("mp3", 32, 24_000)}
 LAUNDERING = ("deepfilternet3",)  # attacks rather than channels: an enhancer re-synthesises the spectrum
 
 
-def transcode(wav: np.ndarray, sample_rate: int, *, codec: str, bitrate_kbps: int) -> np.ndarray:
-    """Encode and decode a mono signal; returns the decoded signal at `sample_rate`, same length."""
+def transcode(wav: np.ndarray, sample_rate: int, *, codec: str, bitrate_kbps: int, coding_rate: int | None = None) -> np.ndarray:
+    """Encode and decode a mono signal; returns the decoded signal at `sample_rate`, same length. `coding_rate`:
+    the rate the codec runs at (default: the codec's own, else `sample_rate`)."""
     import av
 
     if codec not in CODECS:
         raise ValueError(f"unknown codec {codec!r}; expected one of {', '.join(CODECS)}")
     container_format, encoder, fixed_rate = CODECS[codec]
-    rate = fixed_rate or sample_rate
+    rate = fixed_rate or coding_rate or sample_rate
     x = resample(wav, sample_rate, rate) if rate != sample_rate else np.asarray(wav, dtype=np.float32)
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=container_format) as container:
@@ -63,17 +67,18 @@ def telephone(wav: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def through_channel(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarray:
-    """wav through a named channel of CHANNELS or attack of LAUNDERING, at the same rate and length."""
+    """wav through a named channel of CHANNELS or AUGMENTATION_CHANNELS, or attack of LAUNDERING, at the same rate
+    and length."""
     if name == "deepfilternet3":
         from voxtwin.speech_enhancement import enhance
 
         return enhance(wav, sample_rate)
-    spec = CHANNELS[name]
+    spec = CHANNELS[name] if name in CHANNELS else AUGMENTATION_CHANNELS[name]
     if spec is None:
         return wav
     if spec == "telephone":
         return telephone(wav, sample_rate)
-    return transcode(wav, sample_rate, codec=spec[0], bitrate_kbps=spec[1])
+    return transcode(wav, sample_rate, codec=spec[0], bitrate_kbps=spec[1], coding_rate=spec[2] if len(spec) > 2 else None)
 
 
 def _fit_length(y: np.ndarray, n: int) -> np.ndarray:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from detect.augment import AUGMENTATIONS, Augmenter
-from voxtwin.codec import CHANNELS, LAUNDERING, telephone, through_channel, transcode
+from voxtwin.codec import AUGMENTATION_CHANNELS, CHANNELS, LAUNDERING, telephone, through_channel, transcode
 from voxtwin.testing import speechlike
 
 
@@ -38,9 +38,15 @@ def test_augmenter_is_deterministic_per_seed_and_validates_names():
         Augmenter(("reverb",))
 
 
-@pytest.mark.parametrize("name", [*CHANNELS, *LAUNDERING])
+@pytest.mark.parametrize("name", [*CHANNELS, *AUGMENTATION_CHANNELS, *LAUNDERING])
 def test_named_channels_keep_rate_and_length(name):
     wav = speechlike(duration_s=1.0, seed=3)
     out = through_channel(wav, 16_000, name)
     assert out.shape == wav.shape and np.all(np.isfinite(out))
     assert np.allclose(out, wav) == (name == "clean")
+
+
+def test_mp3_at_32_kbps_is_a_coarser_channel_than_at_64():
+    wav = speechlike(duration_s=2.0, seed=4)
+    error = {name: np.sum((wav - through_channel(wav, 16_000, name)) ** 2) for name in ("mp3_32k", "mp3_64k")}
+    assert error["mp3_32k"] > 1.5 * error["mp3_64k"] > 0
