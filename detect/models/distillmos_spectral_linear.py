@@ -17,7 +17,7 @@ from torch import Tensor
 from detect.models.distillmos_linear import FRAME_DIM, SAMPLES_PER_FRAME, attach_frozen_encoder, cnn_frames, with_bf16_offset
 from detect.models.registry import MODELS
 from detect.models.spectral_linear import BINS, HOP, N_FFT, log_power_frames, spectral_stats_of_windows, spectral_window_stats
-from detect.models.window_stats_linear import WindowStatsLinear, mean_and_spread_of_windows
+from detect.models.window_stats_linear import WindowStatsLinear
 from voxtwin.features import FeatureSpec, WaveformSpec
 
 CNN_STATS = 2 * FRAME_DIM
@@ -80,7 +80,7 @@ class DistillMOSSpectralLinear(WindowStatsLinear):
 
     @staticmethod
     def _cnn_stats(frames: Tensor, first: list[int], length: int) -> Tensor:
-        return mean_and_spread_of_windows(frames, first, length)
+        return torch.cat([torch.cat([w.mean(0), w.std(0, unbiased=False)])[None] for w in (frames[a : a + length] for a in first)])
 
     def head(self, stats: Tensor) -> Tensor:
         return with_bf16_offset(super().head(stats), self.config.bf16_logit_offset, self.precision)

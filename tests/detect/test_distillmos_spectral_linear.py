@@ -60,15 +60,3 @@ def test_head_separates_vocoded_speech_and_checkpoint_holds_only_the_head(tmp_pa
 def test_refuses_distillmos_weights_it_was_not_fitted_on():
     with pytest.raises(CheckpointError, match="fitted on DistillMOS weights"):
         build_model("distillmos-spectral-linear", encoder_sha256="0" * 64)
-
-
-def test_window_mean_and_spread_from_sums_match_torch_per_window():
-    from detect.models.window_stats_linear import mean_and_spread_of_windows
-
-    torch.manual_seed(3)
-    frames = torch.randn(230, 16) * 3 + 40  # far from zero: the centring is what keeps float32 precise
-    first, length = [0, 50, 100, 30, 200], 50  # the last window runs off the span's end (30 frames)
-    stats = mean_and_spread_of_windows(frames, first, length)
-    expected = torch.stack([torch.cat([w.mean(0), w.std(0, unbiased=False)]) for w in (frames[a : a + length] for a in first)])
-    torch.testing.assert_close(stats, expected, rtol=1e-5, atol=1e-4)
-    assert stats.shape == (5, 32)
