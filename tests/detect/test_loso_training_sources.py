@@ -74,3 +74,23 @@ def test_sources_with_synthetic_or_real_drop_one_kind_of_single_class_source():
     for pick in (sources_with_synthetic, sources_with_real):
         with pytest.raises(ValueError, match="one class and one source per file"):
             pick([0, 1], ["a"])
+
+
+def test_the_mlp_head_reads_an_interaction_the_logistic_head_cannot_on_held_out_sources():
+    """fusion_loso.py --head mlp: every file is still scored by the fold that held its source out."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6000, 2)).astype(np.float32)
+    labels = (x[:, 0] * x[:, 1] > 0).astype(int)  # spoof: the two statistics move together
+    sources = np.repeat(["a", "b", "c"], 2000)
+    features = {"clean": {"f": x, "owner": np.arange(len(x))}}
+
+    def margin(head):
+        scores = out_of_fold(features, ("f",), labels, sources, c=1.0, head=head)["clean"]  # bona fide log-odds
+        return scores[labels == 0].mean() - scores[labels == 1].mean()
+
+    logistic, mlp = margin("logistic"), margin("mlp")
+    assert abs(logistic) < 0.3 and mlp > 1.0
+    with pytest.raises(ValueError, match="head must be one of"):
+        out_of_fold(features, ("f",), labels, sources, c=1.0, head="forest")
+    with pytest.raises(ValueError, match="MLP head"):
+        out_of_fold(features, ("f",), labels, sources, c=1.0, head="mlp", weighting="source")
