@@ -16,18 +16,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from detect.models.distillmos_linear import with_bf16_offset
-from detect.models.distillmos_spectral_linear import DistillMOSSpectralLinear
+from detect.models.distillmos_spectral_linear import DistillMOSSpectralLinear, DistillMOSSpectralLinearConfig
 from detect.models.registry import MODELS
 from voxtwin.features import FeatureSpec
 
 
 @dataclass(frozen=True)
-class DistillMOSSpectralMLPConfig:
-    pretrained: bool = True  # False builds the CNN with random weights (tests)
-    encoder_sha256: str = ""  # SHA-256 of the DistillMOS weights the head was fitted on ("" = not checked)
-    input_gain: float = 1.8  # as distillmos-linear
-    floor: float = 1e-8  # as spectral-linear
-    bf16_logit_offset: float = 0.0  # as distillmos-linear (recipes/default_detector/precision_offset.py)
+class DistillMOSSpectralMLPConfig(DistillMOSSpectralLinearConfig):
+    """distillmos-spectral-linear's settings (the same front-end and statistics) and the hidden layer's width."""
+
     hidden: int = 192  # hidden units: the seeds' layers side by side (3 x 64, detect/window_mlp_head.py)
 
     @classmethod
