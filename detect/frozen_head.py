@@ -177,7 +177,8 @@ def fit_head(
     model, train: WindowStats, train_bonafide: np.ndarray, valid: WindowStats, valid_bonafide: np.ndarray, *, c_grid=(0.01, 0.03, 0.1, 0.3, 1.0),
     train_sources: np.ndarray | None = None, weighting: str = "class", source_folds: int = 0,
 ) -> dict:
-    """Fit standardisation + logistic regression (bona fide = 1) into `model`'s head.
+    """Fit standardisation + logistic regression (bona fide = 1) into `model`'s head; a model whose `head_kind` is
+    "mlp" (detect/models/distillmos_spectral_mlp.py) gets fit_mlp_head's hidden layer instead (class weighting only).
 
     Args:
         train_sources: one source name per training file; needed by the two options below.
@@ -192,10 +193,13 @@ def fit_head(
     """
     if weighting not in WEIGHTINGS:
         raise ValueError(f"weighting must be one of {', '.join(WEIGHTINGS)}, not {weighting!r}")
+    if getattr(model, "head_kind", "logistic") == "mlp":
+        if weighting != "class" or source_folds:
+            raise ValueError("a hidden-layer head is fitted with class weighting and without source folds only")
+        return fit_mlp_head(model, train, train_bonafide, valid, valid_bonafide)
     if (weighting == "source" or source_folds) and train_sources is None:
         raise ValueError("source weighting and source folds need train_sources")
-    mean = train.stats.mean(0)
-    scale = train.stats.std(0) + 1e-6
+    mean, scale = standardisation(train)
     x = (train.stats - mean) / scale
     y = train_bonafide[train.owner].astype(int)
     window_sources = None if train_sources is None else np.asarray(train_sources)[train.owner]
@@ -215,11 +219,20 @@ def fit_head(
         c = min(c_grid, key=lambda k: grid[k])
     clf = fitted[c]
     with torch.no_grad():
-        model.mean.copy_(torch.from_numpy(mean))
-        model.scale.copy_(torch.from_numpy(scale))
+        set_standardisation(model, mean, scale)
         model.out.weight.copy_(torch.from_numpy(clf.coef_.astype(np.float32)))
         model.out.bias.copy_(torch.from_numpy(clf.intercept_.astype(np.float32)))
     return {"C": c, "valid_eer_percent": grid[c], "grid": {str(k): v for k, v in grid.items()}, **result}
+
+
+def standardisation(train: WindowStats) -> tuple[np.ndarray, np.ndarray]:
+    """The per-statistic mean and scale every head is fitted after (and stores in the model's buffers)."""
+    return train.stats.mean(0), train.stats.std(0) + 1e-6
+
+
+def set_standardisation(model, mean: np.ndarray, scale: np.ndarray) -> None:
+    model.mean.copy_(torch.from_numpy(mean))
+    model.scale.copy_(torch.from_numpy(scale))
 
 
 def fit_mlp_head(model, train: WindowStats, train_bonafide: np.ndarray, valid: WindowStats, valid_bonafide: np.ndarray) -> dict:
@@ -233,13 +246,11 @@ def fit_mlp_head(model, train: WindowStats, train_bonafide: np.ndarray, valid: W
     settings = MLPHeadSettings()
     if model.hidden.out_features != settings.hidden * len(settings.seeds):
         raise ValueError(f"the model holds {model.hidden.out_features} hidden units, the head fits {settings.hidden} x {len(settings.seeds)} seeds")
-    mean = train.stats.mean(0)
-    scale = train.stats.std(0) + 1e-6
+    mean, scale = standardisation(train)
     spoof = (~train_bonafide[train.owner]).astype(int)
     fitted = WindowMLPHead(settings).fit((train.stats - mean) / scale, spoof)
     with torch.no_grad():
-        model.mean.copy_(torch.from_numpy(mean))
-        model.scale.copy_(torch.from_numpy(scale))
+        set_standardisation(model, mean, scale)
         for tensor, value in zip((model.hidden.weight, model.hidden.bias, model.out.weight, model.out.bias), fitted.bonafide_layers()):
             tensor.copy_(value)
     scores = score_stats(model, valid, len(valid_bonafide))

@@ -36,6 +36,7 @@ class DistillMOSSpectralMLPConfig(DistillMOSSpectralLinearConfig):
 class DistillMOSSpectralMLP(DistillMOSSpectralLinear):
     Config = DistillMOSSpectralMLPConfig
     statistics_of = "distillmos-spectral-linear"  # whose window statistics these are (the recipe's cache is shared)
+    head_kind = "mlp"  # detect/frozen_head.fit_head fits it with fit_mlp_head
 
     def __init__(self, config: DistillMOSSpectralMLPConfig, spec: FeatureSpec) -> None:
         super().__init__(config, spec)

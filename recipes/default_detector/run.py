@@ -78,7 +78,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
     """Fit a frozen-front-end detector's head on cached window statistics: the training files as recorded plus one
     augmented copy per entry of head["augmented_copies"]; returns (model, record, score_sets) where
     score_sets(name, waves) scores held-out files window by window as `voxtwin detect score` does (1 s hop)."""
-    from detect.frozen_head import WindowStats, augmented_copy, collect_stats, fit_head, fit_mlp_head, kept_audio, score_stats, stats_key
+    from detect.frozen_head import WindowStats, augmented_copy, collect_stats, fit_head, kept_audio, score_stats, stats_key
     from detect.models import build_model
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
     from detect.models.student_spectral_linear import student_weights
@@ -134,13 +134,10 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
         train_stats, fit_bonafide, train_sources = train_stats.subset(kept), fit_bonafide[kept], train_sources[kept]
         fit_kept = [fit_kept[i] for i in kept]
         logging.info("head fitted on the %d %s sources (%d files)", len(set(train_sources)), head["train_sources"], len(kept))
-    if hasattr(model, "hidden"):  # a hidden layer (distillmos-spectral-mlp): its fixed settings, class weighting only
-        if weighting != "class" or head.get("source_folds", 0):
-            raise SystemExit(f"error: {cfg.model}'s head is fitted with head.weighting = \"class\" and head.source_folds = 0 only")
-        result = fit_mlp_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide)
-    else:
-        result = fit_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide, train_sources=train_sources, weighting=weighting,
-                          source_folds=head.get("source_folds", 0))
+    if getattr(model, "head_kind", "logistic") == "mlp" and (weighting != "class" or head.get("source_folds", 0)):
+        raise SystemExit(f"error: {cfg.model}'s head is fitted with head.weighting = \"class\" and head.source_folds = 0 only")
+    result = fit_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide, train_sources=train_sources, weighting=weighting,
+                      source_folds=head.get("source_folds", 0))
     logging.info("head: %s", result)
     record = {"recipe": "default_detector", "config": {"model": cfg.model, "seed": cfg.seed, "head": head}, "n_train": len(fit_kept), "n_valid": len(valid_kept),
               "train_sources": sorted({t.source for t in fit_kept}), "head_fit": result, "best_valid_eer_percent": result["valid_eer_percent"]}
