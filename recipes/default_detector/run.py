@@ -49,6 +49,14 @@ def recipe_trials(config: dict) -> list:
     return [t for t in trials if t.source not in excluded]
 
 
+def generated_sources(config: dict) -> set[str]:
+    """The sources make_data.py wrote (the project's own speech), none before it has run."""
+    generated = Path(config["generated"])
+    if not (generated / "manifest.csv").is_file():
+        return set()
+    return {t.source for t in read_dataset("manifest", generated, "all")}
+
+
 def split_trials(trials, calibration_sources, report_sources):
     """(train, calibration, report): held-out spoof sources plus disjoint pools of real speakers."""
     train, calib, report = [], [], []
@@ -74,10 +82,11 @@ FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear", "distillmos-spectr
                       "fused-linear")
 
 
-def fit_frozen(cfg, head: dict, fit, valid, cache):
+def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = frozenset()):
     """Fit a frozen-front-end detector's head on cached window statistics: the training files as recorded plus one
     augmented copy per entry of head["augmented_copies"]; returns (model, record, score_sets) where
-    score_sets(name, waves) scores held-out files window by window as `voxtwin detect score` does (1 s hop)."""
+    score_sets(name, waves) scores held-out files window by window as `voxtwin detect score` does (1 s hop).
+    own_sources: the project's generated sources, kept in the fit by head["keep_generated"]."""
     from detect.frozen_head import WindowStats, augmented_copy, collect_stats, fit_head, kept_audio, score_stats, stats_key
     from detect.models import build_model
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
@@ -129,6 +138,8 @@ def fit_frozen(cfg, head: dict, fit, valid, cache):
         chosen = training_sources(head.get("train_sources", "all"), ~fit_bonafide, train_sources)
     except ValueError as exc:  # a name outside paired_sources.TRAIN_SOURCE_CHOICES
         raise SystemExit(f"error: head.{exc}") from None
+    if chosen is not None and head.get("keep_generated", False):  # the project's own speech: no foreign recording chain
+        chosen |= set(own_sources) & set(train_sources)
     if chosen is not None:  # statistics of every file stay cached; the head sees these
         kept = np.flatnonzero(np.isin(train_sources, sorted(chosen)))
         train_stats, fit_bonafide, train_sources = train_stats.subset(kept), fit_bonafide[kept], train_sources[kept]
@@ -225,7 +236,7 @@ def main() -> None:
     report_kept, report_waves = load_trials(report_trials, cache, description="Report audio")
     started = time.perf_counter()
     if cfg.model in FROZEN_HEAD_MODELS:
-        model, record, score_sets = fit_frozen(cfg, config["head"], fit, valid, cache)
+        model, record, score_sets = fit_frozen(cfg, config["head"], fit, valid, cache, frozenset(generated_sources(config)))
         window_s = config["head"]["window_s"]
     elif cfg.model == "lfcc-gmm":
         model, record, score_sets = fit_gmm(cfg, config["head"], config["gmm"], fit, valid, cache)

@@ -11,7 +11,7 @@ from detect.datasets import read_dataset
 from detect.models import MODELS, build_model
 from detect.recipes import RECIPES_DIR, RecipeError, load_recipe, run_recipe
 from detect.splits import leave_one_source_out, validation_split
-from detect.testing import LAYOUTS
+from detect.testing import LAYOUTS, make_manifest
 from detect.train import TrainConfig, train
 from voxtwin.cli import app
 from voxtwin.errors import CheckpointError, FormatVersionError
@@ -174,7 +174,8 @@ def test_default_detector_recipe_trains_calibrates_and_reports(tmp_path, monkeyp
 def test_default_detector_recipe_can_fit_its_head_on_chosen_sources(tmp_path, monkeypatch):
     """[head] train_sources = "paired": the head sees only training sources with both classes (here demo_c, not the
     real-only corpus or the fake-only page), while statistics are computed for every file; "real-bearing" keeps the
-    real-only corpus and drops the fake-only page; a name outside the choices is a one-line error."""
+    real-only corpus and drops the fake-only page, and keep_generated keeps the project's own (fake-only) speech; a name
+    outside the choices is a one-line error."""
     import runpy
     import sys
 
@@ -190,6 +191,13 @@ def test_default_detector_recipe_can_fit_its_head_on_chosen_sources(tmp_path, mo
     runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
     _, meta, _ = load_detector(tmp_path / "candidate_spectral-linear.safetensors")
     assert meta["training"]["train_sources"] == ["demo_c", "real_corpus"]  # the fake-only page left out
+    # the project's own speech (make_data.py's manifest) is fake-only too; keep_generated keeps it, not the foreign page
+    own = make_manifest(tmp_path / "own", sources=(), fake_only_sources=("voxtwin_copy",))
+    with_own = [a.replace(f"generated='{tmp_path / 'none'}'", f"generated='{own}'") for a in base] + ["--set", "head.train_sources='real-bearing'"]
+    for keep, expected in ((False, ["demo_c", "real_corpus"]), (True, ["demo_c", "real_corpus", "voxtwin_copy"])):
+        monkeypatch.setattr(sys, "argv", with_own + ["--set", f"head.keep_generated={str(keep).lower()}"])
+        runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
+        assert load_detector(tmp_path / "candidate_spectral-linear.safetensors")[1]["training"]["train_sources"] == expected
     monkeypatch.setattr(sys, "argv", base + ["--set", "head.train_sources='some'"])
     with pytest.raises(SystemExit, match="train_sources must be one of all, paired, real-bearing, spoof-bearing"):
         runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
