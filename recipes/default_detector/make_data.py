@@ -1,6 +1,7 @@
 """Make the project's own synthetic speech for training the default detector, offline:
 
-- vocoded copies of real speech from ../shared/data: HiFi-GAN V1 (bundled), WORLD, Griffin-Lim;
+- vocoded copies of real speech from ../shared/data: HiFi-GAN V1 (bundled), WORLD, Griffin-Lim from an 80-band mel
+  (until 2026-12-04 Griffin-Lim from each file's exact magnitude, a near-transparent copy: voice/vocoders.py);
 - text-to-speech: Piper (en_US-joe-medium, bundled) at several speaking rates, eSpeak NG in several voices, and
   Kokoro-82M (its 5 bundled voices reading English through hibari-tts's G2P), hibari-tts's own voice (3 seeds), and
   the CMU flite voices when Debian's `flite` is installed (skipped with a message otherwise);
@@ -54,7 +55,7 @@ def main() -> None:
 
     real = [t for t in read_dataset("manifest", args.shared, "all") if not t.is_spoof and t.source != "fsdd"]
     rng.shuffle(real)
-    for name in ("hifigan", "world", "griffin-lim"):
+    for name in ("hifigan", "world", "mel-griffin-lim"):
         vocoder = load_vocoder(name)
         for trial in track(real[: args.n_vocoded], description=f"Vocoding with {name}"):
             wav, rate = audio.load(trial.path)
@@ -68,15 +69,13 @@ def main() -> None:
         engine = load_tts("piper", length_scale=length, noise_scale=noise, noise_w_scale=noise_w)
         for j, text in enumerate(track(sentences, description=f"Piper {i + 1}/{len(PIPER_SETTINGS)}")):
             rel = f"voxtwin_piper/piper{i}_{j:03d}.flac"
-            y = engine.synthesize(text)
-            _save(out, rel, y, engine.sample_rate)
+            y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, engine.synthesize(text), engine.sample_rate)
             rows.append(_row(rel, "piper-vits", "tts", "joe", engine.sample_rate, len(y), "voxtwin_piper", f"length_scale={length}"))
     for i, (voice, wpm, pitch) in enumerate(ESPEAK_VOICES):
         engine = load_tts("espeak", voice=voice, rate_wpm=wpm, pitch=pitch)
         for j, text in enumerate(sentences):
             rel = f"voxtwin_espeak/espeak{i}_{j:03d}.flac"
-            y = engine.synthesize(text)
-            _save(out, rel, y, engine.sample_rate)
+            y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, engine.synthesize(text), engine.sample_rate)
             rows.append(_row(rel, "espeak-ng", "tts", voice, engine.sample_rate, len(y), "voxtwin_espeak", f"{voice} {wpm} wpm"))
 
     for voice_name in KOKORO_VOICES:
@@ -187,7 +186,8 @@ def _save(root: Path, rel: str, wav: np.ndarray, rate: int) -> np.ndarray:
 
 
 def _existing(path: Path) -> np.ndarray:
-    """Reruns skip files already made (the vocoders are the slow part)."""
+    """Reruns skip files already made (so a rerun that adds a generator leaves the others' files, and the detector's
+    cached statistics of them, as they were)."""
     return audio.load(path, allow_silence=True)[0]
 
 

@@ -57,3 +57,21 @@ def test_tts_engines_speak_offline(name):
 def test_espeak_rejects_an_unknown_voice():
     with pytest.raises(TTSError, match="no voice"):
         load_tts("espeak", voice="xx-nowhere").synthesize("hello")
+
+
+def test_mel_griffin_lim_blurs_what_exact_magnitude_griffin_lim_keeps():
+    """Griffin-Lim on a signal's own magnitude is a near-copy; through an 80-band mel the fine spectral structure is
+    lost, as in TTS systems that use Griffin-Lim as their vocoder (why make_data.py uses it for its held-out page)."""
+    import librosa
+
+    wav = speechlike(duration_s=1.5, seed=7)
+
+    def log_spectral_distance(name: str) -> float:
+        vocoder = load_vocoder(name)
+        out = librosa.resample(vocoder.resynthesize(wav, 16_000), orig_sr=vocoder.sample_rate, target_sr=16_000)
+        n = min(len(out), len(wav))
+        a, b = (20 * np.log10(np.abs(librosa.stft(x[:n], n_fft=512, hop_length=128)) + 1e-5) for x in (wav, out))
+        return float(np.mean(np.sqrt(np.mean((a - b) ** 2, axis=0))))
+
+    exact, through_mel = log_spectral_distance("griffin-lim"), log_spectral_distance("mel-griffin-lim")
+    assert exact < 4.0 and through_mel > 2 * exact
