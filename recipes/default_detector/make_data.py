@@ -63,6 +63,15 @@ def main() -> None:
             rel = f"voxtwin_{name}/{trial.source}_{trial.utterance}.flac"
             y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, vocoder.resynthesize(wav, rate), vocoder.sample_rate)
             rows.append(_row(rel, name, "vocoder", trial.speaker, vocoder.sample_rate, len(y), f"voxtwin_{name}", f"{name} resynthesis of {trial.source}"))
+    # Griffin-Lim's phase alone (each file's exact magnitude: near-transparent copies) of other utterances than the mel page's, a
+    # training page that the recipe leaves out unless asked (config.toml exclude_sources; detect/MODEL_CARD.md)
+    vocoder = load_vocoder("griffin-lim")
+    for trial in track(real[2 * args.n_vocoded : 3 * args.n_vocoded], description="Vocoding with griffin-lim"):
+        wav, rate = audio.load(trial.path)
+        wav = wav[: int(MAX_SOURCE_S * rate)]
+        rel = f"voxtwin_griffin-lim/{trial.source}_{trial.utterance}.flac"
+        y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, vocoder.resynthesize(wav, rate), vocoder.sample_rate)
+        rows.append(_row(rel, "griffin-lim", "vocoder", trial.speaker, vocoder.sample_rate, len(y), "voxtwin_griffin-lim", f"griffin-lim resynthesis of {trial.source}"))
 
     sentences = [s for s in (HERE / "sentences.txt").read_text().splitlines() if s.strip()]
     for i, (length, noise, noise_w) in enumerate(PIPER_SETTINGS):
