@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from pathlib import Path
 
 import librosa
@@ -40,12 +41,15 @@ def copy_distance(original: np.ndarray, copy: np.ndarray) -> tuple[float, float]
 
 def distances_by_source(shared: Path, generated: Path) -> dict[str, dict]:
     """Per generated vocoder source: the number of copies and the quartiles of both distances."""
-    originals = {f"{t.source}_{t.utterance}": t.path for t in read_dataset("manifest", shared, "all")}
+    names = Counter(f"{t.source}_{t.utterance}" for t in read_dataset("manifest", shared, "all"))
+    originals = {f"{t.source}_{t.utterance}": t.path for t in read_dataset("manifest", shared, "all") if names[f"{t.source}_{t.utterance}"] == 1}
+    seen = set()  # make_data.py lists a copy twice when two originals share a name; such names are skipped here
     rows: dict[str, list[tuple[float, float]]] = {}
     for trial in read_dataset("manifest", generated, "all"):
         original = originals.get(trial.utterance)  # make_data.py names a copy SOURCE_UTTERANCE of its original
-        if trial.metadata.get("kind") != "vocoder" or original is None:
+        if trial.metadata.get("kind") != "vocoder" or original is None or trial.path in seen:
             continue
+        seen.add(trial.path)
         x = audio.load(original, 16_000, allow_silence=True)[0]
         y = audio.load(trial.path, 16_000, allow_silence=True)[0]
         rows.setdefault(trial.source, []).append(copy_distance(x[: len(y)], y))
