@@ -33,7 +33,8 @@ def window_logits(detector: Detector, wav: np.ndarray, precision: str) -> np.nda
     model.precision = precision
     with torch.inference_mode():
         stats = torch.from_numpy(file_stats(model, wav, window=detector.window, hop=detector.hop))
-        return model.out((stats - model.mean) / model.scale).squeeze(-1).numpy()
+        z = model.head(stats).reshape(-1)  # whichever head the model has (one unit or a hidden layer), then the stored offset taken out
+        return (z - model.config.bf16_logit_offset if precision == "bf16" else z).numpy()
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ from voxtwin.codec import CHANNELS, through_channel
 
 HERE = Path(__file__).resolve().parent
 WEIGHTS = HERE.parents[1] / "detect" / "weights"
-VERSION = "2026.12-3"  # of the detector this run installs; default: distillmos-spectral-linear@2026.12-3 (DistillMOS and spectral statistics side by side, made with the first three augmented copies); fast: spectral-linear@2026.12-2 (a DeepFilterNet3-enhanced copy added to training), default: distillmos-linear@2026.12-1 (made without that copy; its candidate with it was not shipped, detect/MODEL_CARD.md) (2026.12-1: 68-system ../shared/data, hibari, flite and vox-vc clones in training; 2026.11-4: 38 systems, Kokoro and voxtwin clones; 2026.11-2 / 2026.11-3 without them; 2026.11-1: the LFCC-LCNN, fast until 2026.11-3)
+VERSION = "2026.12-4"  # of the detector this run installs; default: distillmos-spectral-mlp@2026.12-4 (2026.12-3's statistics under a hidden layer fitted without the fake-only pages, calibrated on the mel Griffin-Lim page); distillmos-spectral-linear@2026.12-3 (DistillMOS and spectral statistics side by side, made with the first three augmented copies); fast: spectral-linear@2026.12-2 (a DeepFilterNet3-enhanced copy added to training), default: distillmos-linear@2026.12-1 (made without that copy; its candidate with it was not shipped, detect/MODEL_CARD.md) (2026.12-1: 68-system ../shared/data, hibari, flite and vox-vc clones in training; 2026.11-4: 38 systems, Kokoro and voxtwin clones; 2026.11-2 / 2026.11-3 without them; 2026.11-1: the LFCC-LCNN, fast until 2026.11-3)
 
 
 def recipe_trials(config: dict) -> list:

@@ -24,7 +24,7 @@ def test_shipped_weights_are_safetensors_and_small(name):
 
 
 def test_default_is_the_distillmos_detector_and_fast_the_spectral_one():
-    assert Detector.load(device="cpu").name.startswith("distillmos-spectral-linear@")
+    assert Detector.load(device="cpu").name.startswith("distillmos-spectral-mlp@")
     assert Detector.load("fast", device="cpu").name.startswith("spectral-linear@")
 
 

@@ -1,5 +1,7 @@
 """distillmos-spectral-mlp: `default`'s window statistics under the hidden-layer head of detect/window_mlp_head.py."""
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -60,3 +62,31 @@ def test_hidden_units_must_match_the_fitted_seeds():
     with pytest.raises(ValueError, match="hidden units"):
         fit_mlp_head(model, stats, np.array([True, False, True, False]), stats, np.array([True, False, True, False]))
     assert DistillMOSSpectralMLPConfig().hidden == MLPHeadSettings().hidden * len(MLPHeadSettings().seeds)
+
+
+def test_precision_offset_measures_the_hidden_layer_without_its_stored_offset(monkeypatch):
+    """recipes/default_detector/precision_offset.py reads any DistillMOS head (a hidden layer too) and measures the raw
+    bfloat16 shift: storing an offset in the model does not change the log-odds it measures."""
+    import dataclasses
+    import types
+
+    from voxtwin.testing import speechlike
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "recipes" / "default_detector"))
+    from precision_offset import window_logits
+
+    model = tiny(hidden=8)
+    detector = types.SimpleNamespace(model=model, window=16_000, hop=16_000)
+    wav = speechlike(duration_s=3.0, seed=4)
+    before = {p: window_logits(detector, wav, p) for p in ("fp32", "bf16")}
+    model.config = dataclasses.replace(model.config, bf16_logit_offset=0.5)
+    after = {p: window_logits(detector, wav, p) for p in ("fp32", "bf16")}
+    assert before["fp32"].shape == (3,)
+    np.testing.assert_allclose(after["fp32"], before["fp32"], atol=1e-6)
+    np.testing.assert_allclose(after["bf16"], before["bf16"], atol=0.02)  # bfloat16 runs differ by ~0.002; the offset is 0.5
+    with torch.inference_mode():  # while in scoring the stored offset is added in bfloat16
+        stats = torch.randn(2, model.stats_dim)
+        model.precision = "fp32"
+        fp32 = model.head(stats)
+        model.precision = "bf16"
+        torch.testing.assert_close(model.head(stats) - fp32, torch.full((2,), 0.5))
