@@ -8,8 +8,8 @@
 - `world`: the WORLD vocoder (pyworld): F0, spectral envelope, aperiodicity.
 - `griffin-lim`: phase reconstruction from the file's own exact magnitude spectrogram (torchaudio): a near-transparent
   copy (log-spectral distance ~2.3 dB from its original at 16 kHz), not what a generator makes.
-- `mel-griffin-lim`: Griffin-Lim from an 80-band mel spectrogram, as TTS systems without a neural vocoder do (Coqui's
-  `griffin_lim`, in MLAAD): the mel is mapped back to a linear spectrogram by least squares, so the harmonics blur.
+- `mel-griffin-lim`: Griffin-Lim from an 80-band mel spectrogram, as TTS systems without a neural vocoder do (e.g.
+  Coqui TTS's Griffin-Lim setting): the mel is mapped back to a linear spectrogram by least squares, so the harmonics blur.
 """
 
 from __future__ import annotations
