@@ -56,22 +56,10 @@ def main() -> None:
     real = [t for t in read_dataset("manifest", args.shared, "all") if not t.is_spoof and t.source != "fsdd"]
     rng.shuffle(real)
     for name in ("hifigan", "world", "mel-griffin-lim"):
-        vocoder = load_vocoder(name)
-        for trial in track(real[: args.n_vocoded], description=f"Vocoding with {name}"):
-            wav, rate = audio.load(trial.path)
-            wav = wav[: int(MAX_SOURCE_S * rate)]
-            rel = f"voxtwin_{name}/{trial.source}_{trial.utterance}.flac"
-            y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, vocoder.resynthesize(wav, rate), vocoder.sample_rate)
-            rows.append(_row(rel, name, "vocoder", trial.speaker, vocoder.sample_rate, len(y), f"voxtwin_{name}", f"{name} resynthesis of {trial.source}"))
+        rows += _vocoded(out, name, real[: args.n_vocoded])
     # Griffin-Lim's phase alone (each file's exact magnitude: near-transparent copies) of other utterances than the mel page's, a
     # training page that the recipe leaves out unless asked (config.toml exclude_sources; detect/MODEL_CARD.md)
-    vocoder = load_vocoder("griffin-lim")
-    for trial in track(real[2 * args.n_vocoded : 3 * args.n_vocoded], description="Vocoding with griffin-lim"):
-        wav, rate = audio.load(trial.path)
-        wav = wav[: int(MAX_SOURCE_S * rate)]
-        rel = f"voxtwin_griffin-lim/{trial.source}_{trial.utterance}.flac"
-        y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, vocoder.resynthesize(wav, rate), vocoder.sample_rate)
-        rows.append(_row(rel, "griffin-lim", "vocoder", trial.speaker, vocoder.sample_rate, len(y), "voxtwin_griffin-lim", f"griffin-lim resynthesis of {trial.source}"))
+    rows += _vocoded(out, "griffin-lim", real[2 * args.n_vocoded : 3 * args.n_vocoded])
 
     sentences = [s for s in (HERE / "sentences.txt").read_text().splitlines() if s.strip()]
     for i, (length, noise, noise_w) in enumerate(PIPER_SETTINGS):
@@ -110,6 +98,18 @@ def main() -> None:
         writer.writeheader()
         writer.writerows(rows)
     print(f"wrote {len(rows)} files and {out / 'manifest.csv'}")
+
+
+def _vocoded(out: Path, name: str, real: list) -> list[dict]:
+    """Copies of real utterances (their first MAX_SOURCE_S seconds) through one vocoder, source voxtwin_NAME."""
+    vocoder, rows = load_vocoder(name), []
+    for trial in track(real, description=f"Vocoding with {name}"):
+        wav, rate = audio.load(trial.path)
+        wav = wav[: int(MAX_SOURCE_S * rate)]
+        rel = f"voxtwin_{name}/{trial.source}_{trial.utterance}.flac"
+        y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, vocoder.resynthesize(wav, rate), vocoder.sample_rate)
+        rows.append(_row(rel, name, "vocoder", trial.speaker, vocoder.sample_rate, len(y), f"voxtwin_{name}", f"{name} resynthesis of {trial.source}"))
+    return rows
 
 
 def _clones(out: Path, real: list, sentences: list[str], rng: random.Random) -> list[dict]:
