@@ -49,14 +49,6 @@ def recipe_trials(config: dict) -> list:
     return [t for t in trials if t.source not in excluded]
 
 
-def generated_sources(config: dict) -> set[str]:
-    """The sources make_data.py wrote (the project's own speech), none before it has run."""
-    generated = Path(config["generated"])
-    if not (generated / "manifest.csv").is_file():
-        return set()
-    return {t.source for t in read_dataset("manifest", generated, "all")}
-
-
 def split_trials(trials, calibration_sources, report_sources):
     """(train, calibration, report): held-out spoof sources plus disjoint pools of real speakers."""
     train, calib, report = [], [], []
@@ -145,10 +137,11 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
         train_stats, fit_bonafide, train_sources = train_stats.subset(kept), fit_bonafide[kept], train_sources[kept]
         fit_kept = [fit_kept[i] for i in kept]
         logging.info("head fitted on the %d %s sources (%d files)", len(set(train_sources)), head["train_sources"], len(kept))
-    if getattr(model, "head_kind", "logistic") == "mlp" and (weighting != "class" or head.get("source_folds", 0)):
-        raise SystemExit(f"error: {cfg.model}'s head is fitted with head.weighting = \"class\" and head.source_folds = 0 only")
-    result = fit_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide, train_sources=train_sources, weighting=weighting,
-                      source_folds=head.get("source_folds", 0))
+    try:
+        result = fit_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide, train_sources=train_sources, weighting=weighting,
+                          source_folds=head.get("source_folds", 0))
+    except ValueError as exc:  # settings the model's head cannot be fitted with (e.g. a hidden layer with source weighting)
+        raise SystemExit(f"error: {cfg.model}: {exc}") from None
     logging.info("head: %s", result)
     record = {"recipe": "default_detector", "config": {"model": cfg.model, "seed": cfg.seed, "head": head}, "n_train": len(fit_kept), "n_valid": len(valid_kept),
               "train_sources": sorted({t.source for t in fit_kept}), "head_fit": result, "best_valid_eer_percent": result["valid_eer_percent"]}
@@ -236,7 +229,8 @@ def main() -> None:
     report_kept, report_waves = load_trials(report_trials, cache, description="Report audio")
     started = time.perf_counter()
     if cfg.model in FROZEN_HEAD_MODELS:
-        model, record, score_sets = fit_frozen(cfg, config["head"], fit, valid, cache, frozenset(generated_sources(config)))
+        own_sources = frozenset(t.source for t in train_trials if Path(t.path).is_relative_to(generated))  # make_data.py's speech
+        model, record, score_sets = fit_frozen(cfg, config["head"], fit, valid, cache, own_sources)
         window_s = config["head"]["window_s"]
     elif cfg.model == "lfcc-gmm":
         model, record, score_sets = fit_gmm(cfg, config["head"], config["gmm"], fit, valid, cache)
