@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
 from pathlib import Path
 
 import librosa
@@ -41,8 +40,10 @@ def copy_distance(original: np.ndarray, copy: np.ndarray) -> tuple[float, float]
 
 def distances_by_source(shared: Path, generated: Path) -> dict[str, dict]:
     """Per generated vocoder source: the number of copies and the quartiles of both distances."""
-    names = Counter(f"{t.source}_{t.utterance}" for t in read_dataset("manifest", shared, "all"))
-    originals = {f"{t.source}_{t.utterance}": t.path for t in read_dataset("manifest", shared, "all") if names[f"{t.source}_{t.utterance}"] == 1}
+    paths = {}
+    for t in read_dataset("manifest", shared, "all"):
+        paths.setdefault(f"{t.source}_{t.utterance}", []).append(t.path)
+    originals = {name: found[0] for name, found in paths.items() if len(found) == 1}
     seen = set()  # make_data.py lists a copy twice when two originals share a name; such names are skipped here
     rows: dict[str, list[tuple[float, float]]] = {}
     for trial in read_dataset("manifest", generated, "all"):
