@@ -7,6 +7,7 @@
     python recipes/voice_converter/train.py --content       # ... and fine-tune adversarial-STEPS on conversions, Whisper judging content
     (--content-judge probe: the earlier small probe instead, fitted by train.py --probe)
     python recipes/voice_converter/train.py --refiner       # a flow-matching mel refiner behind the shipped weights (--behind W; --refiner-frames: it also reads the content and pitch frames)
+    python recipes/voice_converter/train.py --refiner --refiner-init R --content-weight W --out DIR   # ... fine-tuned with Whisper judging its refined conversions (needs --bridge)
 
 The same command runs on a GPU (--device cuda, and a larger --batch-size if you like). To ship the result:
     python recipes/voice_converter/train.py --export [--adversarial | --content]  # copies best.safetensors (adversarial-STEPS, content-STEPS) into the package
@@ -52,11 +53,15 @@ def main() -> None:
     parser.add_argument("--content-weight", type=float, help="the content term's weight in stage 3 (default: content.content_weight in config.json)")
     parser.add_argument("--refiner", action="store_true", help="train the flow-matching mel refiner (voice/converter/mel_refiner.py) behind frozen converter weights into OUT/refiner-best.safetensors")
     parser.add_argument("--refiner-frames", action="store_true", help="with --refiner: condition it on the generator's content and pitch frames too, not only its mel")
+    parser.add_argument("--refiner-init", type=Path, help="with --refiner: fine-tune these refiner weights; with --content-weight, Whisper judges the refined conversions")
+    parser.add_argument("--judge-bridge", type=Path, default=Path(config["out"]) / "whisper_bridge.json", help="with --refiner --content-weight: the mel bridge train.py --bridge wrote")
     parser.add_argument("--behind", type=Path, default=SHIPPED, help="the converter weights the refiner is trained behind (default: the shipped vox-vc)")
     parser.add_argument("--export", action="store_true", help="copy the stage's result into the package and stop")
     args = parser.parse_args()
-    if args.refiner_frames and not args.refiner:
-        parser.error("--refiner-frames goes with --refiner")
+    if (args.refiner_frames or args.refiner_init) and not args.refiner:
+        parser.error("--refiner-frames and --refiner-init go with --refiner")
+    if args.refiner and args.content_weight and not args.refiner_init:
+        parser.error("--refiner --content-weight fine-tunes a trained refiner: give it with --refiner-init")
     if args.bottleneck:
         config["train"]["generator"]["bottleneck"] = args.bottleneck
     if args.content_norm:
@@ -89,7 +94,16 @@ def main() -> None:
         print(finetune(args.cache, args.out / "best.safetensors", args.out, adversarial))
         return
     if args.refiner:
-        print(train_refiner(args.cache, args.behind, args.out, RefinerSettings(**{**config["refiner"], **overrides, **({"reads_frames": True} if args.refiner_frames else {})})))
+        tuning = {"init": str(args.refiner_init), "content_weight": args.content_weight or 0.0} if args.refiner_init else {}
+        judge = None
+        if tuning.get("content_weight"):
+            if not args.judge_bridge.is_file():
+                raise SystemExit(f"error: {args.judge_bridge} not found: run train.py --bridge first")
+            judge = WhisperJudge(load_bridge(args.judge_bridge))
+        refiner = RefinerSettings(**{**config["refiner"], **({"learning_rate": config["refiner_content"]["learning_rate"], "warmup_steps": config["refiner_content"]["warmup_steps"],
+                                                               "steps": config["refiner_content"]["steps"]} if tuning else {}),
+                                     **overrides, **tuning, **({"reads_frames": True} if args.refiner_frames else {})})
+        print(train_refiner(args.cache, args.behind, args.out, refiner, judge=judge))
         return
     if args.probe:
         print(train_probe(args.cache, probe_path, ProbeSettings(**{**config["probe"], **overrides})))

@@ -184,3 +184,82 @@ def test_validate_recipe_refuses_refine_from_band_without_a_refiner_in_one_line(
     done = subprocess.run([sys.executable, str(root / "recipes/voice_converter/validate.py"), str(SHIPPED), "--refine-from-band", "40"],
                           capture_output=True, text=True, cwd=root)
     assert done.returncode != 0 and "--refine-from-band needs --refiner" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+class _ToyJudge(torch.nn.Module):
+    """A frozen stand-in for Whisper's encoder: mel -> a few 'content' channels that depend on detail per frame."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv1d(80, 8, 3, padding=1)
+        torch.nn.init.normal_(self.conv.weight, std=0.2)
+        self.requires_grad_(False)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.conv(mel))
+
+
+def test_the_content_term_trains_the_refiners_whole_inference_path_and_fine_tuning_writes_snapshots(tmp_path):
+    import json
+
+    from voice.converter.refiner_training import RefinerSettings, content_term, train_refiner
+    from voice.converter.training import CachedCorpus, split_files
+    from voice.converter.weights import load_weights
+
+    torch.manual_seed(0)
+    _cache(tmp_path / "cache", np.random.default_rng(1), n_files=6)
+    generator = save_weights(MelGenerator(GeneratorConfig(**TINY_GENERATOR)), tmp_path / "gen.safetensors")
+    gen_model = load_weights(generator)[0].eval().requires_grad_(False)
+    refiner = MelRefiner(RefinerConfig(**SMALL))
+    torch.nn.init.normal_(refiner.out.weight, std=0.05)
+    judge = _ToyJudge()
+    start = tmp_path / "start.safetensors"  # written below, once the refiner has been tuned by hand
+    settings = RefinerSettings(steps=2, batch_size=4, crop_frames=32, validate_every=1, checkpoint_every=1, validation_share=0.3, warmup_steps=1,
+                               refiner=SMALL, init=str(start), content_weight=1.0)
+    data = np.random.default_rng(2)
+    corpus = CachedCorpus(split_files(tmp_path / "cache", 0.0)[0], utterance_norm=True)
+    batch = [t for t in corpus.batch(data, 4, 32, 0.0)]
+
+    def term() -> torch.Tensor:
+        return content_term(refiner, gen_model, judge, *batch, None, settings, torch.Generator().manual_seed(0), by_utterance=True)
+
+    before = term()
+    before.backward()
+    assert refiner.blocks[0].conv.weight.grad.abs().sum() > 0  # the judge's error reaches every Euler step's network
+    optimizer = torch.optim.Adam(refiner.parameters(), lr=3e-3)
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss = term()
+        loss.backward()
+        optimizer.step()
+    assert term().item() < 0.8 * before.item()
+
+    save_refiner(refiner, start, generator_sha256=sha256_of(generator))
+    with pytest.raises(ValueError, match="needs a content judge"):
+        train_refiner(tmp_path / "cache", generator, tmp_path / "tuned", settings)
+    last = train_refiner(tmp_path / "cache", generator, tmp_path / "tuned", settings, judge=judge)
+    assert last.name == "refiner-2.safetensors" and (tmp_path / "tuned" / "refiner-1.safetensors").is_file()
+    tuned, info = load_refiner(last, generator=generator)
+    assert info["content_weight"] == 1.0 and info["init"] == "start.safetensors"
+    assert not torch.allclose(tuned.out.weight, load_refiner(start)[0].out.weight)  # it moved from the weights it started from
+    history = json.loads((tmp_path / "tuned" / "refiner_history.json").read_text())
+    assert [h["step"] for h in history] == [1, 2] and all(h["content"] > 0 for h in history)
+    with pytest.raises(ValueError, match="give its weights"):
+        RefinerSettings(content_weight=1.0)
+
+
+def test_train_recipe_refuses_a_refiner_content_stage_without_its_start_or_bridge_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    train = [sys.executable, str(root / "recipes/voice_converter/train.py")]
+    _cache(tmp_path / "cache", np.random.default_rng(0))
+    refiner = save_refiner(MelRefiner(RefinerConfig(**SMALL)), tmp_path / "r.safetensors", generator_sha256=sha256_of(SHIPPED))
+    for args, message in ((["--refiner", "--content-weight", "2"], "give it with --refiner-init"),
+                          (["--refiner-init", str(refiner)], "go with --refiner"),
+                          (["--refiner", "--refiner-init", str(refiner), "--content-weight", "2", "--cache", str(tmp_path / "cache"),
+                            "--judge-bridge", str(tmp_path / "none.json")], "run train.py --bridge first")):
+        done = subprocess.run([*train, *args, "--out", str(tmp_path / "out")], capture_output=True, text=True, cwd=root)
+        assert done.returncode != 0 and message in done.stderr and "Traceback" not in done.stderr, done.stderr

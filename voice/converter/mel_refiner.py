@@ -103,12 +103,18 @@ class MelRefiner(nn.Module):
         temperature < 1 starts closer to the generator's mel (less noise), trading variety for safety (Grad-TTS).
         from_band > 0 keeps the generator's mel below that band (the formant region) and takes the refined one from it
         up (measured: the words are lost above ~2 kHz as much as below; MODEL_CARD.md)."""
+        x = self.integrate(self.start(coarse, torch.Generator().manual_seed(seed), temperature=temperature), coarse, speaker, frames, steps=steps)
+        return torch.cat([coarse[:, :from_band], x[:, from_band:]], dim=1) if from_band else x
+
+    def integrate(self, x: torch.Tensor, coarse: torch.Tensor, speaker: torch.Tensor, frames: torch.Tensor | None = None, *,
+                  steps: int | None = None) -> torch.Tensor:
+        """Euler steps from the start point x (t = 0) to t = 1; differentiable, so a loss on the refined mel itself
+        (refiner_training.py's content term) trains the path inference takes."""
         steps = steps or self.config.steps
-        x = self.start(coarse, torch.Generator().manual_seed(seed), temperature=temperature)
         for i in range(steps):
             t = torch.full((len(x),), i / steps, device=x.device)
             x = x + self(x, t, coarse, speaker, frames) / steps
-        return torch.cat([coarse[:, :from_band], x[:, from_band:]], dim=1) if from_band else x
+        return x
 
 
 def refiner_frames(refiner: MelRefiner, model, content: torch.Tensor, pitch: torch.Tensor, *, normalized: bool = False) -> torch.Tensor | None:

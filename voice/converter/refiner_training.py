@@ -5,6 +5,14 @@ Each step cuts crops as the generator's training does (half of them with the spe
 generator's mel carries the errors conversion makes), runs the frozen generator on them and fits the refiner's
 velocity towards the true mel. Validation speakers (by hash, as every stage) are never trained on; the kept weights
 are those with the lowest flow-matching loss on them, measured with fixed noise and times.
+
+With `content_weight` > 0 (fine-tuning a trained refiner, `init`), each step also converts every crop into the next
+crop's speaker (as the generator's content stage does, adversarial.converted_inputs), refines that mel along the
+whole path inference takes (start noise at `content_temperature`, every Euler step, the postfilter at
+`content_gain`) and lets Whisper's encoder (whisper_judge.py) compare its frames, and those of the refined
+reconstruction, with the real mel's: the refiner's sampled detail alone lost words (MODEL_CARD.md). Flow-matching
+loss no longer measures what this stage improves, so it writes OUT/refiner-STEP.safetensors at every validation
+instead of keeping a best.
 """
 
 from __future__ import annotations
@@ -17,8 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from voice.converter.mel_refiner import MelRefiner, RefinerConfig, flow_matching_loss, refiner_frames, save_refiner
+from voice.converter.adversarial import converted_inputs
+from voice.converter.mel_refiner import MelRefiner, RefinerConfig, flow_matching_loss, load_refiner, refiner_frames, save_refiner
+from voice.converter.postfilter import restore_variance
 from voice.converter.stage_settings import StageSettings, warmup_cosine
 from voice.converter.training import CachedCorpus, save_state, split_files
 from voice.converter.weights import load_weights
@@ -39,6 +50,29 @@ class RefinerSettings(StageSettings):
     reads_frames: bool = False  # condition the refiner on the generator's content and pitch frames too
     seed: int = 4
     refiner: dict = field(default_factory=dict)
+    init: str = ""  # start from these refiner weights (trained behind the same generator)
+    content_weight: float = 0.0  # > 0: the Whisper content term on refined conversions and reconstructions
+    content_temperature: float = 0.5  # the start noise the content term refines from (as inference is measured)
+    content_gain: float = 1.2  # the postfilter gain applied before Whisper judges (as `convert` runs)
+
+    def __post_init__(self) -> None:
+        if self.content_weight > 0 and not self.init:
+            raise ValueError("the refiner's content term fine-tunes a trained refiner: give its weights (init)")
+
+
+def content_term(refiner: MelRefiner, generator, judge, content, pitch, mel, speaker, frames, settings: RefinerSettings,
+                 noise: torch.Generator, *, by_utterance: bool) -> torch.Tensor:
+    """L1 between Whisper's frames of the real mel and of the refined reconstruction and conversion (into the next
+    crop's voice), both refined along the full inference path and postfiltered."""
+    with torch.no_grad():
+        target = judge(mel)
+        converted = generator(content, *converted_inputs(pitch, speaker), normalized=by_utterance)
+        coarse = torch.cat([generator(content, pitch, speaker, normalized=by_utterance), converted])
+    speakers = torch.cat([speaker, speaker.roll(-1, 0)])
+    both_frames = None if frames is None else torch.cat([frames, refiner_frames(refiner, generator, content, converted_inputs(pitch, speaker)[0], normalized=by_utterance)])
+    start = refiner.start(coarse, noise, temperature=settings.content_temperature)
+    refined = restore_variance(refiner.integrate(start, coarse, speakers, both_frames), settings.content_gain)
+    return F.l1_loss(judge(refined), target.repeat(2, 1, 1))
 
 
 @torch.no_grad()
@@ -57,8 +91,11 @@ def validation_loss(refiner: MelRefiner, generator, corpus: CachedCorpus, device
     return float(np.mean(losses))
 
 
-def train_refiner(cache: Path, generator_weights: Path, out_dir: Path, settings: RefinerSettings) -> Path:
-    """Train into OUT (refiner_last.pt, refiner_history.json); returns OUT/refiner-best.safetensors."""
+def train_refiner(cache: Path, generator_weights: Path, out_dir: Path, settings: RefinerSettings, *, judge: torch.nn.Module | None = None) -> Path:
+    """Train into OUT (refiner_last.pt, refiner_history.json); returns OUT/refiner-best.safetensors (with the content
+    term: OUT/refiner-STEPS.safetensors). `judge` (whisper_judge.WhisperJudge) is required when content_weight > 0."""
+    if settings.content_weight > 0 and judge is None:
+        raise ValueError("content_weight > 0 needs a content judge")
     torch.set_num_threads(settings.threads)
     device = torch.device(settings.device)
     generator, generator_info = load_weights(generator_weights)
@@ -68,7 +105,15 @@ def train_refiner(cache: Path, generator_weights: Path, out_dir: Path, settings:
     train_set, val_set = CachedCorpus(train_files, utterance_norm=by_utterance), CachedCorpus(val_files, utterance_norm=by_utterance)
     log.info("refiner: train %d files, validation %d files, behind %s", len(train_files), len(val_files), generator_weights.name)
     frame_dim = {"frame_dim": generator.frame_width} if settings.reads_frames else {}
-    refiner = MelRefiner(RefinerConfig(**{**settings.refiner, **frame_dim})).to(device)
+    if settings.init:
+        refiner, _ = load_refiner(settings.init, generator=generator_weights)
+        refiner = refiner.to(device).train()
+        if refiner.reads_frames != settings.reads_frames:
+            raise ValueError(f"{settings.init}: its frame conditioning does not match reads_frames={settings.reads_frames}")
+    else:
+        refiner = MelRefiner(RefinerConfig(**{**settings.refiner, **frame_dim})).to(device)
+    judge = judge.to(device) if judge is not None else None
+    tuning = settings.content_weight > 0
     optimizer = torch.optim.AdamW(refiner.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
     out_dir.mkdir(parents=True, exist_ok=True)
     state_path, history_path, best_path = out_dir / "refiner_last.pt", out_dir / "refiner_history.json", out_dir / "refiner-best.safetensors"
@@ -85,7 +130,7 @@ def train_refiner(cache: Path, generator_weights: Path, out_dir: Path, settings:
         log.info("resumed the refiner at step %d (best validation loss %.4f)", step, best)
     rng = np.random.default_rng(settings.seed + step)
     noise = torch.Generator().manual_seed(settings.seed + step)
-    started, running = time.time(), []
+    started, running, running_content = time.time(), [], []
     while step < settings.steps:
         for group in optimizer.param_groups:
             group["lr"] = warmup_cosine(step, peak=settings.learning_rate, warmup_steps=settings.warmup_steps, steps=settings.steps)
@@ -94,23 +139,31 @@ def train_refiner(cache: Path, generator_weights: Path, out_dir: Path, settings:
             coarse = generator(content, pitch, speaker, normalized=by_utterance)
             frames = refiner_frames(refiner, generator, content, pitch, normalized=by_utterance)
         loss = flow_matching_loss(refiner, coarse, mel, speaker, frames, generator=noise)
+        if tuning:
+            content_l1 = content_term(refiner, generator, judge, content, pitch, mel, speaker, frames, settings, noise, by_utterance=by_utterance)
+            running_content.append(content_l1.item())
+            loss = loss + settings.content_weight * content_l1
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(refiner.parameters(), 1.0)
         optimizer.step()
-        running.append(loss.item())
+        running.append(loss.item() - (settings.content_weight * running_content[-1] if tuning else 0.0))
         step += 1
         if step % settings.validate_every == 0 or step == settings.steps:
             val = validation_loss(refiner, generator, val_set, device) if val_set.items else float("nan")
-            history.append({"step": step, "train_loss": float(np.mean(running)), "validation_loss": val, "seconds": round(time.time() - started, 1)})
-            log.info("refiner step %d: train %.4f, validation %.4f", step, np.mean(running), val)
-            running = []
+            history.append({"step": step, "train_loss": float(np.mean(running)), "validation_loss": val, "seconds": round(time.time() - started, 1),
+                            **({"content": float(np.mean(running_content))} if tuning else {})})
+            log.info("refiner step %d: %s", step, history[-1])
+            running, running_content = [], []
+            extra = {"step": step, "validation_loss": round(val, 4), "generator": generator_weights.name, "generator_step": generator_info.get("step")}
+            if tuning:
+                save_refiner(refiner, out_dir / f"refiner-{step}.safetensors", generator_sha256=generator_sha256,
+                             extra={**extra, "init": Path(settings.init).name, **{k: getattr(settings, k) for k in ("content_weight", "content_temperature", "content_gain")}})
             if val < best:
                 best = val
-                save_refiner(refiner, best_path, generator_sha256=generator_sha256,
-                             extra={"step": step, "validation_loss": round(val, 4), "generator": generator_weights.name, "generator_step": generator_info.get("step")})
+                save_refiner(refiner, best_path, generator_sha256=generator_sha256, extra=extra)
             history_path.write_text(json.dumps(history, indent=1))
         if step % settings.checkpoint_every == 0 or step == settings.steps:
             save_state(state_path, {"refiner": refiner.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best, "generator_sha256": generator_sha256})
             (out_dir / "refiner_settings.json").write_text(json.dumps(asdict(settings), indent=1))
-    return best_path
+    return out_dir / f"refiner-{settings.steps}.safetensors" if tuning else best_path
