@@ -135,6 +135,65 @@ class DynamicsStats:
         return frames.diff(dim=0).std(0, unbiased=False).numpy()
 
 
+class PhaseStats:
+    """How coherent the window's phase is, which neither `fast`'s log power spectrum nor DistillMOS's CNN (a
+    magnitude model) reads. A recorded harmonic's phase advances as its frequency says and agrees across the bins of
+    its spectral lobe; a phase that had to be guessed (Griffin-Lim from a mel, some vocoders) agrees too well or too
+    little. Per band (0-1, 1-2, 2-3, 3-4, 4-6, 6-8 kHz), over spectral peaks within 30 dB of their frame's loudest bin
+    (frames within 50 dB of the window's loudest), from a 512-point STFT with a 64-sample hop: the instantaneous
+    frequency's disagreement between a peak bin and its two neighbours (log Hz: 25th / 50th / 75th percentile; the
+    share above 60 Hz), its change over one hop (log Hz, median), the group delay's change from bin to bin (log
+    samples: median, 75th percentile) and the peaks per active frame. 48 numbers; a band without peaks (above 4 kHz
+    in the telephone band) reads zeros. A first look (40 copies): mel Griffin-Lim against its own originals, AUC
+    0.02 for the lobe disagreement and 0.04 for the group-delay change."""
+
+    N_FFT, HOP = 512, 64
+    BANDS_HZ = ((0, 1000), (1000, 2000), (2000, 3000), (3000, 4000), (4000, 6000), (6000, 8000))
+    WIDTH = 8 * len(BANDS_HZ)
+
+    def __init__(self) -> None:
+        n = np.arange(self.N_FFT)
+        self.window = np.hanning(self.N_FFT + 1)[:-1]  # periodic Hann
+        self.time_weighted = (n - self.N_FFT / 2) * self.window  # for the group delay
+
+    def _stft(self, x: np.ndarray, window: np.ndarray) -> np.ndarray:
+        padded = np.pad(x, self.N_FFT // 2)
+        frames = np.lib.stride_tricks.sliding_window_view(padded, self.N_FFT)[:: self.HOP]
+        return np.fft.rfft(frames * window, axis=1).T  # (bins, frames)
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        x = np.asarray(w, dtype=np.float64)
+        spec, spec_t = self._stft(x, self.window), self._stft(x, self.time_weighted)
+        power = np.abs(spec) ** 2 + 1e-20
+        db = 10 * np.log10(power)
+        bins = np.arange(spec.shape[0])[:, None]
+        advance = np.angle(spec[:, 1:] * np.conj(spec[:, :-1]) * np.exp(-2j * np.pi * bins * self.HOP / self.N_FFT))
+        hz_per_bin = SAMPLE_RATE / self.N_FFT
+        inst_hz = bins * hz_per_bin + advance * SAMPLE_RATE / (2 * np.pi * self.HOP)  # each bin's instantaneous frequency, Hz
+        group_delay = np.real(spec_t * np.conj(spec)) / power
+        db, group_delay = db[:, 1:], group_delay[:, 1:]
+        frame_max = db.max(0, keepdims=True)
+        active = frame_max > db.max() - 50
+        peak = np.zeros_like(db, dtype=bool)
+        peak[1:-1] = (db[1:-1] > db[:-2]) & (db[1:-1] > db[2:]) & (db[1:-1] > frame_max - 30) & active
+        out = []
+        for low, high in self.BANDS_HZ:
+            lo, hi = max(1, int(low / hz_per_bin)), min(spec.shape[0] - 1, int(high / hz_per_bin))
+            k, t = np.nonzero(peak[lo:hi])
+            k = k + lo
+            if len(k) < 8:
+                out += [0.0] * 8
+                continue
+            lobe = np.abs(inst_hz[k, t] - inst_hz[k - 1, t]) + np.abs(inst_hz[k, t] - inst_hz[k + 1, t])
+            later = t > 0
+            over_time = np.abs(inst_hz[k[later], t[later]] - inst_hz[k[later], t[later] - 1]) if later.any() else np.zeros(1)
+            gd_change = np.abs(np.diff(group_delay[lo:hi][:, active[0]], axis=0))
+            gd_change = gd_change if gd_change.size else np.zeros(1)
+            out += [*np.log1p(np.percentile(lobe, [25, 50, 75])), float((lobe > 60).mean()), float(np.log1p(np.median(over_time))),
+                    *np.log1p(np.percentile(gd_change, [50, 75])), len(k) / max(1, int(active.sum()))]
+        return np.nan_to_num(np.asarray(out, dtype=np.float32))
+
+
 def _moments(x: np.ndarray) -> list[float]:
     """Spread, 5 / 50 / 95th percentiles and excess kurtosis of a contour's values."""
     if len(x) < 2:
@@ -144,4 +203,4 @@ def _moments(x: np.ndarray) -> list[float]:
     return [sd, *np.percentile(x, [5, 50, 95]), kurtosis]
 
 
-FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats}
+FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats}

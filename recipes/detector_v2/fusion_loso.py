@@ -11,6 +11,8 @@ features. Compared on the same windows and folds:
   speaker        the statistics of the Resemblyzer speaker encoder's frames (its last LSTM layer; 512 numbers)
   dnsmos         DNSMOS P.835's last convolution, pooling, hidden layer and scores (speechmos wheel; 1,475 numbers)
   prosody        the F0 and energy contours' statistics (WORLD; 47 numbers)
+  phase          the phase's coherence at spectral peaks: instantaneous frequency across a peak's lobe and over time,
+                 group delay across bins, per band (48 numbers; what the magnitude front-ends cannot read)
   A+B            front-ends side by side into one logistic unit (feature fusion)
   score-mean     the mean of single-front-end models' out-of-fold log-odds (score fusion; no weight is tuned)
 
@@ -56,6 +58,8 @@ MODELS = {
     "prosody": ("prosody",),
     "distillmos+spectral+prosody": ("layer5", "spectral", "prosody"),
     "distillmos+dynamics+spectral": ("layer5", "dynamics", "spectral"),
+    "phase": ("phase",),
+    "distillmos+spectral+phase": ("layer5", "spectral", "phase"),
     # a cheaper `default`: the CNN stopped early (layers_loso.py's per-layer statistics), beside the spectrum; convolutions
     # 0-2 are a third of the CNN's multiply-adds, 0-3 two thirds, 0-4 93 %
     "conv1-2+spectral": ("layer1", "layer2", "spectral"),
