@@ -239,6 +239,7 @@ def test_the_content_term_trains_the_refiners_whole_inference_path_and_fine_tuni
         train_refiner(tmp_path / "cache", generator, tmp_path / "tuned", settings)
     last = train_refiner(tmp_path / "cache", generator, tmp_path / "tuned", settings, judge=judge)
     assert last.name == "refiner-2.safetensors" and (tmp_path / "tuned" / "refiner-1.safetensors").is_file()
+    assert not (tmp_path / "tuned" / "refiner-best.safetensors").exists()  # no best by a loss this stage does not improve
     tuned, info = load_refiner(last, generator=generator)
     assert info["content_weight"] == 1.0 and info["init"] == "start.safetensors"
     assert not torch.allclose(tuned.out.weight, load_refiner(start)[0].out.weight)  # it moved from the weights it started from

@@ -64,12 +64,12 @@ def content_term(refiner: MelRefiner, generator, judge, content, pitch, mel, spe
                  noise: torch.Generator, *, by_utterance: bool) -> torch.Tensor:
     """L1 between Whisper's frames of the real mel and of the refined reconstruction and conversion (into the next
     crop's voice), both refined along the full inference path and postfiltered."""
+    converted_pitch, target_speaker = converted_inputs(pitch, speaker)
     with torch.no_grad():
         target = judge(mel)
-        converted = generator(content, *converted_inputs(pitch, speaker), normalized=by_utterance)
-        coarse = torch.cat([generator(content, pitch, speaker, normalized=by_utterance), converted])
-    speakers = torch.cat([speaker, speaker.roll(-1, 0)])
-    both_frames = None if frames is None else torch.cat([frames, refiner_frames(refiner, generator, content, converted_inputs(pitch, speaker)[0], normalized=by_utterance)])
+        coarse = torch.cat([generator(content, pitch, speaker, normalized=by_utterance), generator(content, converted_pitch, target_speaker, normalized=by_utterance)])
+        both_frames = None if frames is None else torch.cat([frames, refiner_frames(refiner, generator, content, converted_pitch, normalized=by_utterance)])
+    speakers = torch.cat([speaker, target_speaker])
     start = refiner.start(coarse, noise, temperature=settings.content_temperature)
     refined = restore_variance(refiner.integrate(start, coarse, speakers, both_frames), settings.content_gain)
     return F.l1_loss(judge(refined), target.repeat(2, 1, 1))
@@ -159,7 +159,7 @@ def train_refiner(cache: Path, generator_weights: Path, out_dir: Path, settings:
             if tuning:
                 save_refiner(refiner, out_dir / f"refiner-{step}.safetensors", generator_sha256=generator_sha256,
                              extra={**extra, "init": Path(settings.init).name, **{k: getattr(settings, k) for k in ("content_weight", "content_temperature", "content_gain")}})
-            if val < best:
+            if val < best and not tuning:  # the content stage keeps every snapshot, no best by flow-matching loss
                 best = val
                 save_refiner(refiner, best_path, generator_sha256=generator_sha256, extra=extra)
             history_path.write_text(json.dumps(history, indent=1))
