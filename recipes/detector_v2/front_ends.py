@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import librosa
 import numpy as np
 import torch
 
@@ -158,9 +159,8 @@ class PhaseStats:
         self.time_weighted = (n - self.N_FFT / 2) * self.window  # for the group delay
 
     def _stft(self, x: np.ndarray, window: np.ndarray) -> np.ndarray:
-        padded = np.pad(x, self.N_FFT // 2)
-        frames = np.lib.stride_tricks.sliding_window_view(padded, self.N_FFT)[:: self.HOP]
-        return np.fft.rfft(frames * window, axis=1).T  # (bins, frames)
+        """(bins, frames), frames centred on multiples of the hop (zero padding at both ends)."""
+        return librosa.stft(x, n_fft=self.N_FFT, hop_length=self.HOP, window=window, center=True, pad_mode="constant")
 
     def __call__(self, w: np.ndarray) -> np.ndarray:
         x = np.asarray(w, dtype=np.float64)
