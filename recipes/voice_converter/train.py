@@ -100,9 +100,8 @@ def main() -> None:
             if not args.judge_bridge.is_file():
                 raise SystemExit(f"error: {args.judge_bridge} not found: run train.py --bridge first")
             judge = WhisperJudge(load_bridge(args.judge_bridge))
-        refiner = RefinerSettings(**{**config["refiner"], **({"learning_rate": config["refiner_content"]["learning_rate"], "warmup_steps": config["refiner_content"]["warmup_steps"],
-                                                               "steps": config["refiner_content"]["steps"]} if tuning else {}),
-                                     **overrides, **tuning, **({"reads_frames": True} if args.refiner_frames else {})})
+        refiner = RefinerSettings(**{**config["refiner"], **(config["refiner_content"] if tuning else {}), **overrides, **tuning,
+                                     **({"reads_frames": True} if args.refiner_frames else {})})
         print(train_refiner(args.cache, args.behind, args.out, refiner, judge=judge))
         return
     if args.probe:

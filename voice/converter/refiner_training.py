@@ -139,6 +139,7 @@ def train_refiner(cache: Path, generator_weights: Path, out_dir: Path, settings:
             coarse = generator(content, pitch, speaker, normalized=by_utterance)
             frames = refiner_frames(refiner, generator, content, pitch, normalized=by_utterance)
         loss = flow_matching_loss(refiner, coarse, mel, speaker, frames, generator=noise)
+        running.append(loss.item())
         if tuning:
             content_l1 = content_term(refiner, generator, judge, content, pitch, mel, speaker, frames, settings, noise, by_utterance=by_utterance)
             running_content.append(content_l1.item())
@@ -147,7 +148,6 @@ def train_refiner(cache: Path, generator_weights: Path, out_dir: Path, settings:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(refiner.parameters(), 1.0)
         optimizer.step()
-        running.append(loss.item() - (settings.content_weight * running_content[-1] if tuning else 0.0))
         step += 1
         if step % settings.validate_every == 0 or step == settings.steps:
             val = validation_loss(refiner, generator, val_set, device) if val_set.items else float("nan")
