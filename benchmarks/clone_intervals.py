@@ -13,6 +13,12 @@ With `--baseline OTHER.json` (the same pairs run another way: other weights, pre
 mean difference, this run minus the baseline, pair by pair, with the same intervals: a paired comparison is far
 tighter than two separate intervals, because most of the spread is between pairs, not between the runs. Rows are
 matched by source, target and utterance (or sentence); each system is compared only where both files have it.
+
+With `--leave-out SEEN.json` the rows of pairs another run already holds are dropped (from both runs) before
+anything is counted: a candidate looked at on the first 25 conversions is judged on the other 50 of
+`--utterances-per-pair 3`.
+
+    python benchmarks/clone_intervals.py runs/candidate-k3.json --baseline runs/shipped-k3.json --leave-out runs/seen-25.json
 """
 
 from __future__ import annotations
@@ -76,6 +82,12 @@ def paired_differences(rows: list[dict], baseline: list[dict]) -> list[dict]:
     return out
 
 
+def leave_out(rows: list[dict], seen: list[dict]) -> list[dict]:
+    """The rows whose pair (source, target, utterance or sentence) `seen` does not hold."""
+    looked_at = {key[:3] for key in row_keys(seen)}
+    return [row for key, row in zip(row_keys(rows), rows) if key[:3] not in looked_at]
+
+
 def _judge(key: str, value) -> bool:
     """A judge's figure, not a label naming the pair."""
     return key not in LABELS and isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -94,10 +106,19 @@ def main() -> None:
     parser.add_argument("--group-by", choices=["target", "pair"], default="target")
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--baseline", type=Path, help="another clone.py --json run of the same pairs: report differences (this run - baseline)")
+    parser.add_argument("--leave-out", type=Path, help="a clone.py --json run whose pairs are dropped first (conversions already looked at)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     rows = read_rows(args.clone_json)
     baseline = read_rows(args.baseline) if args.baseline else None
+    if args.leave_out:
+        seen = read_rows(args.leave_out)
+        try:
+            rows = {system: leave_out(r, seen.get(system, [])) for system, r in rows.items()}
+            if baseline is not None:
+                baseline = {system: leave_out(r, seen.get(system, [])) for system, r in baseline.items()}
+        except ValueError as exc:
+            raise SystemExit(f"error: --leave-out needs rows that name their target ({exc})")
     report = {}
     for system, system_rows in rows.items():
         if not system_rows or (baseline is not None and not baseline.get(system)):
@@ -115,6 +136,7 @@ def main() -> None:
         raise SystemExit(f"error: no system of {args.clone_json} could be paired with {args.baseline}")
     if args.json:
         args.json.write_text(json.dumps({"group_by": args.group_by, "draws": args.draws, "baseline": str(args.baseline) if args.baseline else None,
+                                         "left_out": str(args.leave_out) if args.leave_out else None,
                                          "differences": baseline is not None, "systems": report}, indent=2))
 
 

@@ -95,3 +95,33 @@ def test_clone_intervals_pair_two_runs_and_refuse_runs_of_different_pairs(tmp_pa
     other.write_text(json.dumps({"rows": {"convert": base_rows[:-1]}}))
     nothing = subprocess.run([sys.executable, script, str(new), "--baseline", str(other), "--draws", "50"], capture_output=True, text=True, cwd=ROOT)
     assert nothing.returncode != 0 and "could be paired" in nothing.stderr and "Traceback" not in nothing.stderr
+
+
+def test_clone_intervals_leave_out_the_pairs_another_run_holds(tmp_path):
+    """--leave-out: conversions already looked at (another run's pairs) are dropped from both runs before counting,
+    so a candidate is judged only on the rest; rows that cannot be named are refused in one line."""
+    script = str(ROOT / "benchmarks/clone_intervals.py")
+    base_rows, new_rows, seen_rows = [], [], []
+    for t in range(5):
+        for s in range(5):
+            for u in range(3):
+                names = {"source": f"S{s}", "target": f"T{t}", "utterance": f"{s}{u}.flac"}
+                base_rows.append({"distillmos": 3.0 + 0.1 * t} | names)
+                new_rows.append({"distillmos": 3.0 + 0.1 * t + (0.5 if u == 0 else 0.1)} | names)  # looks best where it was looked at
+                if u == 0:
+                    seen_rows.append({"distillmos": 0.0} | names)
+    base, new, seen = tmp_path / "base.json", tmp_path / "new.json", tmp_path / "seen.json"
+    for path, rows in ((base, base_rows), (new, new_rows), (seen, seen_rows)):
+        path.write_text(json.dumps({"rows": {"convert": rows}}))
+    every = subprocess.run([sys.executable, script, str(new), "--baseline", str(base), "--draws", "100", "--json", str(tmp_path / "all.json")],
+                           capture_output=True, text=True, cwd=ROOT)
+    rest = subprocess.run([sys.executable, script, str(new), "--baseline", str(base), "--leave-out", str(seen), "--draws", "100", "--json", str(tmp_path / "rest.json")],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert every.returncode == 0 and rest.returncode == 0, rest.stderr
+    assert json.loads((tmp_path / "all.json").read_text())["systems"]["convert"]["distillmos"]["mean"] == pytest.approx(0.7 / 3)
+    report = json.loads((tmp_path / "rest.json").read_text())
+    assert report["systems"]["convert"]["distillmos"]["mean"] == pytest.approx(0.1) and report["left_out"] == str(seen)
+    assert "(50 rows" in rest.stdout
+    seen.write_text(json.dumps({"rows": {"convert": [{"distillmos": 0.0, "source": "S0"}]}}))
+    refused = subprocess.run([sys.executable, script, str(new), "--leave-out", str(seen)], capture_output=True, text=True, cwd=ROOT)
+    assert refused.returncode != 0 and "--leave-out needs rows that name their target" in refused.stderr and "Traceback" not in refused.stderr
