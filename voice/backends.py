@@ -40,7 +40,7 @@ from voxtwin.registry import Registry
 
 CONVERT_BACKENDS: Registry = Registry("convert backend")
 SPEAK_BACKENDS: Registry = Registry("speak backend")
-
+THE_SHIPPED_REFINER = "shipped"  # vox-vc's refiner option: the refiner shipped with the shipped weights
 
 # what a damaged or foreign checkpoint raises inside coqui's loaders (torch.load runs with weights_only=True there)
 _LOAD_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, EOFError, pickle.UnpicklingError)
@@ -106,17 +106,26 @@ class PiperKnn(SpeakBackend):
 
 @CONVERT_BACKENDS.register("vox-vc")
 class VoxVc(ConvertBackend):
-    """The trained converter (voice/converter/): Whisper content + F0 + the profile's d-vector -> mel -> HiFi-GAN."""
+    """The trained converter (voice/converter/): Whisper content + F0 + the profile's d-vector -> mel -> (mel refiner)
+    -> HiFi-GAN."""
 
     def __init__(self, *, device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str | os.PathLike = "hifigan-v1", precision: str | None = None,
-                 postfilter_gain: float | None = None, refiner: str | os.PathLike | None = None, refiner_temperature: float = 1.0, **_) -> None:
+                 postfilter_gain: float | None = None, refiner: str | os.PathLike | None = THE_SHIPPED_REFINER, refiner_temperature: float | None = None, **_) -> None:
+        """refiner: `shipped` (the default: the refiner shipped with the shipped weights, at its measured temperature;
+        none with other weights, as a refiner is tied to its generator), a refiner weights file, or None (none).
+        refiner_temperature: None = the shipped one for the shipped refiner, 1 (as trained) for another."""
+        from voice.converter import weights as shipped
         from voice.converter.backend import TrainedConverter
         from voice.converter.postfilter import VARIANCE_GAIN
-        from voice.converter.weights import SHIPPED
 
-        self.converter = TrainedConverter(weights or SHIPPED, device=resolve_device(device), vocoder=vocoder, precision=precision,
+        if refiner == THE_SHIPPED_REFINER:
+            refiner = shipped.SHIPPED_REFINER if weights is None else None
+            temperature = shipped.SHIPPED_REFINER_TEMPERATURE
+        else:
+            temperature = 1.0
+        self.converter = TrainedConverter(weights or shipped.SHIPPED, device=resolve_device(device), vocoder=vocoder, precision=precision,
                                           postfilter_gain=VARIANCE_GAIN if postfilter_gain is None else postfilter_gain, refiner=refiner,
-                                          refiner_temperature=refiner_temperature)
+                                          refiner_temperature=temperature if refiner_temperature is None else refiner_temperature)
         self.sample_rate = self.converter.sample_rate
 
     def convert(self, wav_16k: np.ndarray, profile: VoiceProfile) -> np.ndarray:
@@ -131,7 +140,8 @@ class ReaderVoxVc(SpeakBackend):
     languages = ("en",)
 
     def __init__(self, *, engine: str = "hibari", device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str | os.PathLike = "hifigan-v1", precision: str | None = None,
-                 postfilter_gain: float | None = None, refiner: str | os.PathLike | None = None, refiner_temperature: float = 1.0, **_) -> None:
+                 postfilter_gain: float | None = None, refiner: str | os.PathLike | None = None, refiner_temperature: float | None = None, **_) -> None:
+        """refiner: none by default (the shipped refiner was judged on `convert` only); `shipped` or a file to try one."""
         from voice.converter.postfilter import SPEAK_VARIANCE_GAIN
 
         self.reader = load_tts(engine)

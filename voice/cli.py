@@ -89,6 +89,7 @@ def convert(
     model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="Local checkpoint folder for a named neural backend (default: its pulled copy; nothing is downloaded)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N (auto: the GPU when there is one)."),
     precision: Optional[str] = typer.Option(None, "--precision", help=PRECISION_HELP),
+    no_refiner: bool = typer.Option(False, "--no-refiner", help="vox-vc: skip its mel refiner (~10 % faster; smoother, less natural speech, as vox-vc 2026.12-4)."),
     no_watermark: bool = typer.Option(False, "--no-watermark", help=WATERMARK_HELP),
     key_file: Optional[Path] = typer.Option(None, "--key-file", help=KEY_HELP),
 ) -> None:
@@ -105,7 +106,7 @@ def convert(
     resolve_precision(precision, "cpu")
     profile = VoiceProfile.load(voice)
     choice = _announce("convert", backend, model_dir)
-    wav, rate = convert_speech(source, profile, backend=choice.name, model_dir=choice.model_dir, device=device, precision=precision, **_given(timbre=timbre))
+    wav, rate = convert_speech(source, profile, backend=choice.name, model_dir=choice.model_dir, device=device, precision=precision, refiner=not no_refiner, **_given(timbre=timbre))
     write_clone(output, wav, rate, profile, watermark=not no_watermark, key_file=key_file)
     typer.echo(f"wrote {output} ({len(wav) / rate:.1f} s)")
 

@@ -23,6 +23,7 @@ def convert(
     model_dir: str | os.PathLike | None = None,
     device: str = "auto",
     precision: str | None = None,
+    refiner: bool = True,
 ) -> tuple[np.ndarray, int]:
     """Speak the words of `source` in the profile's voice.
 
@@ -34,6 +35,8 @@ def convert(
             best pulled backend, else the built-in one (voice/pretrained/choice.py).
         model_dir: Local checkpoint folder for neural backends (default: their pulled copy).
         precision: vox-vc's vocoder: auto (= bf16 where native, else fp32), fp32 or bf16 (voxtwin/precision.py; None: $VOXTWIN_PRECISION).
+        refiner: vox-vc only: run its shipped mel refiner (since 2026.12-5; False = 2026.12-4's path, ~10 % faster,
+            smoother and less natural; voice/converter/MODEL_CARD.md).
     Returns:
         (converted speech, its sample rate), at the source's level.
     """
@@ -49,7 +52,7 @@ def convert(
         from voice.pretrained.choice import resolve
 
         choice = resolve("convert", backend, model_dir=model_dir)
-        backend = load_convert_backend(choice.name, timbre=timbre, model_dir=choice.model_dir, device=device, precision=precision)
+        backend = load_convert_backend(choice.name, timbre=timbre, model_dir=choice.model_dir, device=device, precision=precision, **({} if refiner else {"refiner": None}))
     y = backend.convert(wav, profile)
     peak, out_peak = float(np.max(np.abs(wav))), float(np.max(np.abs(y))) if len(y) else 0.0
     if out_peak > 0:

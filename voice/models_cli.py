@@ -19,8 +19,8 @@ def _models() -> None:
 
 BUILT_IN = [
     # name, task, backend, licence, size_mb, summary
-    ("vox-vc", "convert, speak", "vox-vc", "MIT (voxtwin; HiFi-GAN MIT, Whisper MIT, hibari-tts Apache-2.0)", 9,
-     "trained converter: Whisper content + F0 + d-vector -> mel -> HiFi-GAN; speak: hibari's voice read, then converted"),
+    ("vox-vc", "convert, speak", "vox-vc", "MIT (voxtwin; HiFi-GAN MIT, Whisper MIT, hibari-tts Apache-2.0)", 14,
+     "trained converter: Whisper content + F0 + d-vector -> mel (-> mel refiner, convert) -> HiFi-GAN; speak: hibari's voice read, then converted"),
     ("knn-world", "convert", "knn-world", "MIT (voxtwin)", 0, "kNN matching of WORLD envelopes against the reference"),
     ("piper-knn", "speak", "piper-knn", "GPL-3.0 (Piper runtime), voice CC0", 63, "Piper reads, knn-world converts"),
 ]

@@ -1,6 +1,6 @@
 """Do the detectors catch voxtwin's own clones of speakers they never saw, without accusing those speakers' real speech?
 
-    python recipes/default_detector/clone_check.py [--models default fast PATH ...] [--n-clones 40] [--backend vox-vc|knn-world] [--weights W.safetensors] [--speak [--postfilter-gain G]]
+    python recipes/default_detector/clone_check.py [--models default fast PATH ...] [--n-clones 40] [--backend vox-vc|knn-world] [--weights W.safetensors] [--no-refiner] [--speak [--postfilter-gain G]]
 
 --speak makes the clones with `voice.speak` (hibari's voice read into the target's voice by vox-vc, as `voxtwin voice
 speak` does) from sentences that are not in make_data.py's, instead of converting the held-out utterances.
@@ -47,16 +47,17 @@ def main() -> None:
     parser.add_argument("--backend", default="vox-vc", choices=["vox-vc", "knn-world"])
     parser.add_argument("--out", default=None, help="default: runs/default_detector/clone_check[_BACKEND].json")
     parser.add_argument("--weights", type=Path, help="vox-vc weights whose clones to check (default: the shipped ones), e.g. a candidate from recipes/voice_converter/")
+    parser.add_argument("--no-refiner", action="store_true", help="vox-vc's conversions without its mel refiner (2026.12-4's path)")
     parser.add_argument("--speak", action="store_true", help="clones by `voice.speak` (hibari + vox-vc) instead of `voice.convert`")
     parser.add_argument("--postfilter-gain", type=float, help="with --speak: vox-vc's postfilter gain (default: speak's shipped one)")
     args = parser.parse_args()
-    if (args.weights or args.speak) and args.backend != "vox-vc":
-        parser.error("--weights and --speak need --backend vox-vc")
+    if (args.weights or args.speak or args.no_refiner) and args.backend != "vox-vc":
+        parser.error("--weights, --no-refiner and --speak need --backend vox-vc")
     if args.postfilter_gain is not None and not args.speak:
         parser.error("--postfilter-gain needs --speak")
     from voice.backends import load_convert_backend, load_speak_backend
 
-    weights = {"weights": args.weights} if args.weights else {}
+    weights = ({"weights": args.weights} if args.weights else {}) | ({"refiner": None} if args.no_refiner else {})
     if args.speak:
         gain = {"postfilter_gain": args.postfilter_gain} if args.postfilter_gain is not None else {}
         speaker, backends = load_speak_backend("vox-vc", device="cpu", **weights, **gain), []

@@ -180,6 +180,40 @@ def test_default_convert_uses_the_trained_converter_and_marks_the_clone(runner, 
     assert detect_watermark(wav, rate).found
 
 
+def test_convert_runs_the_shipped_refiner_speak_does_not_and_no_refiner_skips_it(runner, tmp_path, piper_speech):
+    """2026.12-5: `convert` refines the mel with the refiner shipped behind the shipped weights (at its measured
+    temperature); `speak`, other weights and --no-refiner run without one; the refiner file is small fp16, tied to
+    the shipped weights."""
+    from voice.backends import ReaderVoxVc, VoxVc
+    from voice.converter.mel_refiner import load_refiner
+    from voice.converter.weights import SHIPPED_REFINER, SHIPPED_REFINER_TEMPERATURE
+
+    assert SHIPPED_REFINER.is_file() and SHIPPED_REFINER.stat().st_size <= 10 * 1024**2
+    refiner, info = load_refiner(SHIPPED_REFINER, generator=SHIPPED)  # refuses a refiner trained behind other weights
+    assert info["release"] == "2026.12-5" and info["temperature"] == SHIPPED_REFINER_TEMPERATURE
+    convert = VoxVc(device="cpu").converter
+    assert convert.refiner is not None and convert.refiner_temperature == SHIPPED_REFINER_TEMPERATURE
+    assert ReaderVoxVc(device="cpu").converter.converter.refiner is None and VoxVc(device="cpu", refiner=None).converter.refiner is None
+    other = save_weights(MelGenerator(GeneratorConfig(**TINY)), tmp_path / "other.safetensors")
+    assert VoxVc(device="cpu", weights=other).converter.refiner is None  # a refiner belongs to its generator
+    enrolled = voice.enroll([piper_speech[0]], sample_rate=16_000, no_consent_reason="test")
+    profile = enrolled.save(tmp_path / "p.voice")
+    source = audio.save(tmp_path / "src.wav", piper_speech[1], 16_000)
+    outputs = {}
+    for flags in ([], ["--no-refiner"]):
+        out = tmp_path / f"clone{len(flags)}.wav"
+        result = runner.invoke(app, ["voice", "convert", str(source), "--voice", str(profile), "-o", str(out), "--no-watermark", *flags])
+        assert result.exit_code == 0, result.output
+        outputs[bool(flags)] = audio.load(out)[0]
+    refined, plain = outputs[False], outputs[True]
+    assert len(refined) == len(plain) and not np.allclose(refined, plain, atol=1e-3)
+    stats = {"log_f0_mean": enrolled.frames.log_f0_mean, "log_f0_std": enrolled.frames.log_f0_std}
+    unrefined, embedding = VoxVc(device="cpu", refiner=None).converter, enrolled.embedding
+    # it refines the generator's mel (0.28 log units apart on this sentence), it does not replace it
+    moved = (convert.mel(piper_speech[1], embedding, **stats) - unrefined.mel(piper_speech[1], embedding, **stats)).abs().mean()
+    assert 0.05 < moved < 1.0
+
+
 def test_speak_and_convert_each_use_their_own_postfilter_gain(piper_speech):
     from voice.backends import ReaderVoxVc, VoxVc
     from voice.converter.postfilter import SPEAK_VARIANCE_GAIN, VARIANCE_GAIN
