@@ -9,7 +9,7 @@ HiFi-GAN copy, and DistillMOS. This is where stages, steps and the postfilter ga
 
 --band-gains tries per-band postfilter gains (band_variance.py --json) beside the uniform --gains.
 --refiner R also judges each weights file followed by the flow-matching mel refiner R trained behind it
-(train.py --refiner; before the postfilter, as TrainedConverter runs it).
+(train.py --refiner; before the postfilter, as TrainedConverter runs it), for conversions or, with --speak, speech.
 
 --enhance also judges every conversion after DeepFilterNet3 (voxtwin/speech_enhancement.py): does an enhancer
 after the vocoder make conversions sound more natural without losing the voice or the words?
@@ -79,6 +79,23 @@ def means(rows: list[tuple[float, float, float]]) -> dict[str, float]:
     return {key: float(np.mean([r[i] for r in rows])) for i, key in enumerate(("similarity", "wer", "distillmos"))}
 
 
+def refiner_chains(args) -> tuple[dict, list[tuple[Path, tuple[Path, float] | None]]]:
+    """The refiners of --refiner (loaded) and every chain to judge: each weights file alone, and behind it each
+    refiner trained behind it at each --refiner-temperatures."""
+    refiners, chains = {}, [(w, None) for w in args.weights]
+    weights_sha256 = {w: sha256_of(w) for w in args.weights} if args.refiner else {}
+    for path in args.refiner:
+        try:
+            refiners[path], info = load_refiner(path)
+        except VoxtwinError as exc:
+            raise SystemExit(f"error: {exc}")
+        behind = [w for w in args.weights if info.get("generator_sha256") == weights_sha256[w]]
+        if not behind:
+            raise SystemExit(f"error: {path} was trained behind none of the weights given")
+        chains += [(w, (path, temperature)) for w in behind for temperature in args.refiner_temperatures]
+    return refiners, chains
+
+
 def judge_speak(targets: list[dict], args) -> None:
     """A reader (hibari's voice, or args.engine) reads SPEAK_SENTENCES into each validation speaker's voice, for every
     weights x gain x reader; the per-target means (with the target's mean F0) go to the JSON too."""
@@ -87,7 +104,8 @@ def judge_speak(targets: list[dict], args) -> None:
     readers = {name: load_tts(name) for name in args.engine}
     read = {name: [analyse(prepare(audio.resample(r.synthesize(s), r.sample_rate, 16_000)), with_mel=False) for s in SPEAK_SENTENCES] for name, r in readers.items()}
     models = {w: load_weights(w)[0] for w in args.weights}
-    runs = [(w, g, e) for w in args.weights for g in args.gains for e in args.engine]
+    refiners, chains = refiner_chains(args)
+    runs = [(w, r, g, e) for w, r in chains for g in args.gains for e in args.engine]
     scores: dict[tuple, list] = {(*run, t): [] for run in runs for t in range(len(targets))}
     for t, target in enumerate(targets):
         reference = to_16k(torch.from_numpy(target["mel"])[None])
@@ -97,18 +115,24 @@ def judge_speak(targets: list[dict], args) -> None:
                 n = len(utt.log_f0)
                 log_f0 = target_pitch(utt.log_f0, utt.voiced, mean=float(target_f0.mean()), std=float(target_f0.std()))
                 inputs = (torch.from_numpy(on_mel_grid(utt.content, n))[None], torch.from_numpy(pitch_input(log_f0, utt.voiced))[None], torch.from_numpy(target["d_vector"])[None])
-                for weights, gain in {(w, g) for w, g, e in runs if e == engine}:
+                for weights, refiner, gain in {(w, r, g) for w, r, g, e in runs if e == engine}:
                     with torch.inference_mode():
-                        spoken = to_16k(restore_variance(models[weights](*inputs), gain))
-                    scores[(weights, gain, engine, t)].append(judge(spoken, reference, sentence))
-    table = [{"weights": str(w), "gain": g, "engine": e, "speak": True, **means(rows), "sentences": len(rows)}
-             for w, g, e in runs for rows in [[r for t in range(len(targets)) for r in scores[(w, g, e, t)]]]]
-    per_target = [{"weights": str(w), "gain": g, "engine": e, "speaker": targets[t]["speaker"], "f0_hz": float(np.exp(targets[t]["log_f0"][targets[t]["voiced"] > 0].mean())), **means(rows)}
-                  for (w, g, e, t), rows in scores.items()]
+                        mel = models[weights](*inputs)
+                        if refiner is not None:
+                            refining = refiners[refiner[0]]
+                            mel = refining.refine(mel, inputs[2], refiner_frames(refining, models[weights], *inputs[:2]), temperature=refiner[1])
+                        spoken = to_16k(restore_variance(mel, gain))
+                    scores[(weights, refiner, gain, engine, t)].append(judge(spoken, reference, sentence))
+    table = [{"weights": str(w), "refiner": str(r[0]) if r else None, "refiner_temperature": r[1] if r else None, "gain": g, "engine": e, "speak": True, **means(rows), "sentences": len(rows)}
+             for w, r, g, e in runs for rows in [[x for t in range(len(targets)) for x in scores[(w, r, g, e, t)]]]]
+    per_target = [{"weights": str(w), "refiner": str(r[0]) if r else None, "gain": g, "engine": e, "speaker": targets[t]["speaker"],
+                   "f0_hz": float(np.exp(targets[t]["log_f0"][targets[t]["voiced"] > 0].mean())), **means(rows)}
+                  for (w, r, g, e, t), rows in scores.items()]
     print(f"speak: {len(targets)} validation speakers x {len(SPEAK_SENTENCES)} sentences")
-    print("| weights | gain | reader | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- | --- |")
+    print("| weights | refiner (temperature) | gain | reader | similarity | WER | DistillMOS |\n| --- | --- | --- | --- | --- | --- | --- |")
     for row in table:
-        print(f"| {Path(row['weights']).name} | {row['gain']} | {row['engine']} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
+        refined = f"{Path(row['refiner']).name} ({row['refiner_temperature']})" if row['refiner'] else "-"
+        print(f"| {Path(row['weights']).name} | {refined} | {row['gain']} | {row['engine']} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
     print("per target: | speaker | F0 Hz | reader | similarity | WER | DistillMOS |")
     for row in per_target:
         print(f"| {row['speaker']} | {row['f0_hz']:.0f} | {row['engine']} (gain {row['gain']}) | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
@@ -192,8 +216,8 @@ def main() -> None:
         parser.error("--speak judges the shipped way of speaking: not with --reference-seconds, --pitch or --enhance")
     if not args.speak and args.engine != ["hibari"]:
         parser.error("--engine names speak's readers: use it with --speak")
-    if args.speak and (args.band_gains or args.refiner):
-        parser.error("--band-gains and --refiner are measured for conversions here: not with --speak")
+    if args.speak and (args.band_gains or args.refine_from_band):
+        parser.error("--band-gains and --refine-from-band are measured for conversions here: not with --speak")
     if args.refine_from_band and not (args.refiner and 0 < args.refine_from_band < 80):
         parser.error("--refine-from-band needs --refiner and a band between 1 and 79")
     try:
@@ -216,17 +240,7 @@ def main() -> None:
     vocoder = HiFiGAN()
     to_16k = lambda mel: audio.resample(vocoder.mel_to_wav(mel), vocoder.sample_rate, 16_000)  # noqa: E731
     models = {w: load_weights(w)[0] for w in args.weights}
-    refiners, chains = {}, [(w, None) for w in args.weights]
-    weights_sha256 = {w: sha256_of(w) for w in args.weights} if args.refiner else {}
-    for path in args.refiner:
-        try:
-            refiners[path], info = load_refiner(path)
-        except VoxtwinError as exc:
-            raise SystemExit(f"error: {exc}")
-        behind = [w for w in args.weights if info.get("generator_sha256") == weights_sha256[w]]
-        if not behind:
-            raise SystemExit(f"error: {path} was trained behind none of the weights given")
-        chains += [(w, (path, temperature)) for w in behind for temperature in args.refiner_temperatures]
+    refiners, chains = refiner_chains(args)
     stages = (False, True) if args.enhance else (False,)
     scores: dict[tuple[Path, tuple[Path, float] | None, float | str, bool, str], list] = {(w, r, g, e, t): [] for w, r in chains for g in postfilters for e in stages for t in args.pitch}
     for source, target in trials:

@@ -264,3 +264,30 @@ def test_train_recipe_refuses_a_refiner_content_stage_without_its_start_or_bridg
                             "--judge-bridge", str(tmp_path / "none.json")], "run train.py --bridge first")):
         done = subprocess.run([*train, *args, "--out", str(tmp_path / "out")], capture_output=True, text=True, cwd=root)
         assert done.returncode != 0 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_validate_recipe_judges_speak_with_and_without_a_refiner(tmp_path):
+    """validate.py --speak --refiner: the reader's sentences spoken into each validation voice by the weights alone and
+    by the weights followed by the refiner trained behind them, one row each (the shipped pair, a synthetic cache)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from voice.converter.training import is_validation_speaker
+    from voice.converter.weights import SHIPPED_REFINER
+
+    root = Path(__file__).resolve().parents[2]
+    rng = np.random.default_rng(0)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for i, speaker in enumerate([s for s in (f"spk{i}" for i in range(200)) if is_validation_speaker(s, 0.05)][:2]):
+        np.savez(cache / f"f{i}.npz", content=rng.standard_normal((170, 384)).astype(np.float16), log_f0=np.full(300, 5.0 + 0.3 * i), voiced=np.ones(300, bool),
+                 mel=rng.standard_normal((80, 300)).astype(np.float32) - 5, d_vector=(v := rng.standard_normal(256).astype(np.float32)) / np.linalg.norm(v), speaker=speaker)
+    done = subprocess.run([sys.executable, str(root / "recipes/voice_converter/validate.py"), str(SHIPPED), "--cache", str(cache), "--speak", "--gains", "1.3",
+                           "--refiner", str(SHIPPED_REFINER), "--refiner-temperatures", "0.5", "--json", str(tmp_path / "speak.json")], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    table = json.loads((tmp_path / "speak.json").read_text())["table"]
+    assert [(row["refiner"] is not None, row["refiner_temperature"]) for row in table] == [(False, None), (True, 0.5)]
+    assert all(row["speak"] and row["sentences"] == 6 and row["gain"] == 1.3 for row in table)
+    assert table[0]["distillmos"] != table[1]["distillmos"]  # the refiner's speech is other speech
