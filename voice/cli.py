@@ -89,7 +89,7 @@ def convert(
     model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="Local checkpoint folder for a named neural backend (default: its pulled copy; nothing is downloaded)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N (auto: the GPU when there is one)."),
     precision: Optional[str] = typer.Option(None, "--precision", help=PRECISION_HELP),
-    no_refiner: bool = typer.Option(False, "--no-refiner", help="vox-vc: skip its mel refiner (~10 % faster; smoother, less natural speech, as vox-vc 2026.12-4)."),
+    no_refiner: bool = typer.Option(False, "--no-refiner", help="vox-vc: skip its mel refiner (~10 % faster; less natural and less intelligible on the benchmark, as vox-vc 2026.12-4)."),
     no_watermark: bool = typer.Option(False, "--no-watermark", help=WATERMARK_HELP),
     key_file: Optional[Path] = typer.Option(None, "--key-file", help=KEY_HELP),
 ) -> None:

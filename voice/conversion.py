@@ -36,7 +36,7 @@ def convert(
         model_dir: Local checkpoint folder for neural backends (default: their pulled copy).
         precision: vox-vc's vocoder: auto (= bf16 where native, else fp32), fp32 or bf16 (voxtwin/precision.py; None: $VOXTWIN_PRECISION).
         refiner: vox-vc only: run its shipped mel refiner (since 2026.12-5; False = 2026.12-4's path, ~10 % faster,
-            smoother and less natural; voice/converter/MODEL_CARD.md).
+            less natural and less intelligible on VCC 2016; voice/converter/MODEL_CARD.md).
     Returns:
         (converted speech, its sample rate), at the source's level.
     """
