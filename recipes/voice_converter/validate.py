@@ -125,7 +125,7 @@ def judge_speak(targets: list[dict], args) -> None:
                     scores[(weights, refiner, gain, engine, t)].append(judge(spoken, reference, sentence))
     table = [{"weights": str(w), "refiner": str(r[0]) if r else None, "refiner_temperature": r[1] if r else None, "gain": g, "engine": e, "speak": True, **means(rows), "sentences": len(rows)}
              for w, r, g, e in runs for rows in [[x for t in range(len(targets)) for x in scores[(w, r, g, e, t)]]]]
-    per_target = [{"weights": str(w), "refiner": str(r[0]) if r else None, "gain": g, "engine": e, "speaker": targets[t]["speaker"],
+    per_target = [{"weights": str(w), "refiner": str(r[0]) if r else None, "refiner_temperature": r[1] if r else None, "gain": g, "engine": e, "speaker": targets[t]["speaker"],
                    "f0_hz": float(np.exp(targets[t]["log_f0"][targets[t]["voiced"] > 0].mean())), **means(rows)}
                   for (w, r, g, e, t), rows in scores.items()]
     print(f"speak: {len(targets)} validation speakers x {len(SPEAK_SENTENCES)} sentences")
@@ -135,7 +135,8 @@ def judge_speak(targets: list[dict], args) -> None:
         print(f"| {Path(row['weights']).name} | {refined} | {row['gain']} | {row['engine']} | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
     print("per target: | speaker | F0 Hz | reader | similarity | WER | DistillMOS |")
     for row in per_target:
-        print(f"| {row['speaker']} | {row['f0_hz']:.0f} | {row['engine']} (gain {row['gain']}) | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
+        refined = f", {Path(row['refiner']).name} ({row['refiner_temperature']})" if row['refiner'] else ""
+        print(f"| {row['speaker']} | {row['f0_hz']:.0f} | {row['engine']} (gain {row['gain']}{refined}) | {row['similarity']:.3f} | {100 * row['wer']:.1f} % | {row['distillmos']:.2f} |")
     if args.json:
         args.json.write_text(json.dumps({"table": table, "per_target": per_target}, indent=1))
 
