@@ -111,21 +111,18 @@ class VoxVc(ConvertBackend):
 
     def __init__(self, *, device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str | os.PathLike = "hifigan-v1", precision: str | None = None,
                  postfilter_gain: float | None = None, refiner: str | os.PathLike | None = THE_SHIPPED_REFINER, refiner_temperature: float | None = None, **_) -> None:
-        """refiner: `shipped` (the default: the refiner shipped with the shipped weights, at its measured temperature;
-        none with other weights, as a refiner is tied to its generator), a refiner weights file, or None (none).
-        refiner_temperature: None = the shipped one for the shipped refiner, 1 (as trained) for another."""
-        from voice.converter import weights as shipped
+        """refiner: `shipped` (the default: the refiner shipped with the shipped weights, at the temperature its file
+        records; none with other weights, as a refiner is tied to its generator), a refiner weights file, or None.
+        refiner_temperature: None = the one the refiner file records, else 1 (as trained)."""
         from voice.converter.backend import TrainedConverter
         from voice.converter.postfilter import VARIANCE_GAIN
+        from voice.converter.weights import SHIPPED, SHIPPED_REFINER
 
         if refiner == THE_SHIPPED_REFINER:
-            refiner = shipped.SHIPPED_REFINER if weights is None else None
-            temperature = shipped.SHIPPED_REFINER_TEMPERATURE
-        else:
-            temperature = 1.0
-        self.converter = TrainedConverter(weights or shipped.SHIPPED, device=resolve_device(device), vocoder=vocoder, precision=precision,
+            refiner = SHIPPED_REFINER if weights is None else None
+        self.converter = TrainedConverter(weights or SHIPPED, device=resolve_device(device), vocoder=vocoder, precision=precision,
                                           postfilter_gain=VARIANCE_GAIN if postfilter_gain is None else postfilter_gain, refiner=refiner,
-                                          refiner_temperature=temperature if refiner_temperature is None else refiner_temperature)
+                                          refiner_temperature=refiner_temperature)
         self.sample_rate = self.converter.sample_rate
 
     def convert(self, wav_16k: np.ndarray, profile: VoiceProfile) -> np.ndarray:

@@ -291,3 +291,32 @@ def test_validate_recipe_judges_speak_with_and_without_a_refiner(tmp_path):
     assert [(row["refiner"] is not None, row["refiner_temperature"]) for row in table] == [(False, None), (True, 0.5)]
     assert all(row["speak"] and row["sentences"] == 6 and row["gain"] == 1.3 for row in table)
     assert table[0]["distillmos"] != table[1]["distillmos"]  # the refiner's speech is other speech
+
+
+def test_install_refiner_records_release_and_temperature_and_refuses_one_behind_other_weights(tmp_path):
+    """recipes/voice_converter/install_refiner.py: a refiner trained behind the shipped weights is written with the
+    release, the temperature `convert` will run it at and the rule that chose it, weights unchanged; the converter
+    then runs it at that temperature; a refiner behind other weights is refused in one line."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from voice.converter.backend import TrainedConverter
+
+    root = Path(__file__).resolve().parents[2]
+    script = str(root / "recipes/voice_converter/install_refiner.py")
+    trained = save_refiner(MelRefiner(RefinerConfig(**SMALL)), tmp_path / "r.safetensors", generator_sha256=sha256_of(SHIPPED), extra={"step": 7})
+    out = tmp_path / "installed.safetensors"
+    done = subprocess.run([sys.executable, script, str(trained), "--release", "test-1", "--temperature", "0.7", "--chosen-by", "a test", "--out", str(out)],
+                          capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    installed, info = load_refiner(out, generator=SHIPPED)
+    assert info == {"generator_sha256": sha256_of(SHIPPED), "step": 7, "release": "test-1", "temperature": 0.7, "chosen_by": "a test"}
+    original, _ = load_refiner(trained)
+    assert all(torch.equal(a, b) for a, b in zip(original.state_dict().values(), installed.state_dict().values()))
+    assert TrainedConverter(SHIPPED, refiner=out).refiner_temperature == 0.7 and TrainedConverter(SHIPPED, refiner=trained).refiner_temperature == 1.0
+    elsewhere = save_refiner(MelRefiner(RefinerConfig(**SMALL)), tmp_path / "other.safetensors", generator_sha256="0" * 64)
+    refused = subprocess.run([sys.executable, script, str(elsewhere), "--release", "x", "--temperature", "0.5", "--chosen-by", "y", "--out", str(tmp_path / "x.safetensors")],
+                             capture_output=True, text=True, cwd=root)
+    assert refused.returncode != 0 and "trained behind other converter weights" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "x.safetensors").exists()

@@ -186,13 +186,14 @@ def test_convert_runs_the_shipped_refiner_speak_does_not_and_no_refiner_skips_it
     the shipped weights."""
     from voice.backends import ReaderVoxVc, VoxVc
     from voice.converter.mel_refiner import load_refiner
-    from voice.converter.weights import SHIPPED_REFINER, SHIPPED_REFINER_TEMPERATURE
+    from voice.converter.weights import SHIPPED_REFINER
 
     assert SHIPPED_REFINER.is_file() and SHIPPED_REFINER.stat().st_size <= 10 * 1024**2
     refiner, info = load_refiner(SHIPPED_REFINER, generator=SHIPPED)  # refuses a refiner trained behind other weights
-    assert info["release"] == "2026.12-5" and info["temperature"] == SHIPPED_REFINER_TEMPERATURE
+    assert info["release"] == "2026.12-5" and info["temperature"] == 0.5
     convert = VoxVc(device="cpu").converter
-    assert convert.refiner is not None and convert.refiner_temperature == SHIPPED_REFINER_TEMPERATURE
+    assert convert.refiner is not None and convert.refiner_temperature == 0.5  # the file's, not 1 (as trained)
+    assert VoxVc(device="cpu", refiner_temperature=1.0).converter.refiner_temperature == 1.0
     assert ReaderVoxVc(device="cpu").converter.converter.refiner is None and VoxVc(device="cpu", refiner=None).converter.refiner is None
     other = save_weights(MelGenerator(GeneratorConfig(**TINY)), tmp_path / "other.safetensors")
     assert VoxVc(device="cpu", weights=other).converter.refiner is None  # a refiner belongs to its generator

