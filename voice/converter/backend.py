@@ -1,6 +1,7 @@
 """Conversion with the trained converter: source speech -> content, F0 moved into the target's range,
-the profile's d-vector -> mel (voice/converter/network.py) -> global-variance postfilter (postfilter.py) -> HiFi-GAN
-V1 universal (22.05 kHz), or a compact vocoder from recipes/voice_converter/distill_vocoder.py."""
+the profile's d-vector -> mel (voice/converter/network.py) -> the mel refiner when given one (mel_refiner.py; `convert`
+runs the shipped one since 2026.12-5) -> global-variance postfilter (postfilter.py) -> HiFi-GAN V1 universal
+(22.05 kHz), or a compact vocoder from recipes/voice_converter/distill_vocoder.py."""
 
 from __future__ import annotations
 
