@@ -96,6 +96,17 @@ def refiner_chains(args) -> tuple[dict, list[tuple[Path, tuple[Path, float] | No
     return refiners, chains
 
 
+def chain_mel(model, refining: tuple | None, inputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], *, from_band: int = 0) -> torch.Tensor:
+    """The generator's mel for (content, pitch, d-vector), then, when the chain has one, its refiner at its
+    temperature (`refining` = (MelRefiner, temperature)), as TrainedConverter.mel runs them."""
+    mel = model(*inputs)
+    if refining is None:
+        return mel
+    refiner, temperature = refining
+    content, pitch, d_vector = inputs
+    return refiner.refine(mel, d_vector, refiner_frames(refiner, model, content, pitch), temperature=temperature, from_band=from_band)
+
+
 def judge_speak(targets: list[dict], args) -> None:
     """A reader (hibari's voice, or args.engine) reads SPEAK_SENTENCES into each validation speaker's voice, for every
     weights x gain x reader; the per-target means (with the target's mean F0) go to the JSON too."""
@@ -117,10 +128,7 @@ def judge_speak(targets: list[dict], args) -> None:
                 inputs = (torch.from_numpy(on_mel_grid(utt.content, n))[None], torch.from_numpy(pitch_input(log_f0, utt.voiced))[None], torch.from_numpy(target["d_vector"])[None])
                 for weights, refiner, gain in {(w, r, g) for w, r, g, e in runs if e == engine}:
                     with torch.inference_mode():
-                        mel = models[weights](*inputs)
-                        if refiner is not None:
-                            refining = refiners[refiner[0]]
-                            mel = refining.refine(mel, inputs[2], refiner_frames(refining, models[weights], *inputs[:2]), temperature=refiner[1])
+                        mel = chain_mel(models[weights], refiner and (refiners[refiner[0]], refiner[1]), inputs)
                         spoken = to_16k(restore_variance(mel, gain))
                     scores[(weights, refiner, gain, engine, t)].append(judge(spoken, reference, sentence))
     table = [{"weights": str(w), "refiner": str(r[0]) if r else None, "refiner_temperature": r[1] if r else None, "gain": g, "engine": e, "speak": True, **means(rows), "sentences": len(rows)}
@@ -258,12 +266,7 @@ def main() -> None:
                                torch.from_numpy(target.get("reference_d_vector", target["d_vector"]))[None])
         for (weights, refiner, gain, enhanced, tracker), rows in scores.items():
             with torch.inference_mode():
-                mel = models[weights](*inputs[tracker])
-                if refiner is not None:
-                    content, pitch_rows, d_vector = inputs[tracker]
-                    refining = refiners[refiner[0]]
-                    mel = refining.refine(mel, d_vector, refiner_frames(refining, models[weights], content, pitch_rows), temperature=refiner[1],
-                                          from_band=args.refine_from_band)
+                mel = chain_mel(models[weights], refiner and (refiners[refiner[0]], refiner[1]), inputs[tracker], from_band=args.refine_from_band)
                 converted = to_16k(restore_variance(mel, postfilters[gain]))
             if enhanced:
                 converted = enhance(converted, 16_000)
