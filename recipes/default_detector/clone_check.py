@@ -57,14 +57,14 @@ def main() -> None:
         parser.error("--postfilter-gain needs --speak")
     from voice.backends import load_convert_backend, load_speak_backend
 
-    weights = ({"weights": args.weights} if args.weights else {}) | ({"refiner": None} if args.no_refiner else {})
+    vox_vc = ({"weights": args.weights} if args.weights else {}) | ({"refiner": None} if args.no_refiner else {})
     if args.speak:
         gain = {"postfilter_gain": args.postfilter_gain} if args.postfilter_gain is not None else {}
-        speaker, backends = load_speak_backend("vox-vc", device="cpu", **weights, **gain), []
+        speaker, backends = load_speak_backend("vox-vc", device="cpu", **vox_vc, **gain), []
     elif args.backend == "knn-world":
         speaker, backends = None, [load_convert_backend(args.backend, timbre=t, device="cpu") for t in (0.5, 1.0)]
     else:
-        speaker, backends = None, [load_convert_backend("vox-vc", device="cpu", **weights)] * 2
+        speaker, backends = None, [load_convert_backend("vox-vc", device="cpu", **vox_vc)] * 2
     config = load_recipe(str(HERE / "config.toml"), [])
     _, calibration, report = split_trials(read_dataset("manifest", config["root"], "all"), config["calibration_sources"], config["report_sources"])
     cloned_voices, cloned_paths = _training_clones(Path(config["generated"]))
