@@ -23,6 +23,8 @@ import numpy as np
 from detect.datasets import read_dataset
 from voxtwin import audio
 
+from copy_names import copy_stem  # noqa: I001  (this folder's)
+
 N_FFT, HOP = 512, 128  # the spectral resolution the detectors' front-ends see at 16 kHz
 
 
@@ -40,17 +42,12 @@ def copy_distance(original: np.ndarray, copy: np.ndarray) -> tuple[float, float]
 
 def distances_by_source(shared: Path, generated: Path) -> dict[str, dict]:
     """Per generated vocoder source: the number of copies and the quartiles of both distances."""
-    paths = {}
-    for t in read_dataset("manifest", shared, "all"):
-        paths.setdefault(f"{t.source}_{t.utterance}", []).append(t.path)
-    originals = {name: found[0] for name, found in paths.items() if len(found) == 1}
-    seen = set()  # make_data.py lists a copy twice when two originals share a name; such names are skipped here
+    originals = {copy_stem(t, shared): t.path for t in read_dataset("manifest", shared, "all")}
     rows: dict[str, list[tuple[float, float]]] = {}
     for trial in read_dataset("manifest", generated, "all"):
-        original = originals.get(trial.utterance)  # make_data.py names a copy SOURCE_UTTERANCE of its original
-        if trial.metadata.get("kind") != "vocoder" or original is None or trial.path in seen:
+        original = originals.get(trial.utterance)  # make_data.py names a copy by its original's path (copy_names.py)
+        if trial.metadata.get("kind") != "vocoder" or original is None:
             continue
-        seen.add(trial.path)
         x = audio.load(original, 16_000, allow_silence=True)[0]
         y = audio.load(trial.path, 16_000, allow_silence=True)[0]
         rows.setdefault(trial.source, []).append(copy_distance(x[: len(y)], y))

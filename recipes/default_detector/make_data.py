@@ -23,6 +23,7 @@ import random
 import shutil
 import subprocess
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,8 @@ from detect.datasets import read_dataset
 from voice.tts import load_tts
 from voice.vocoders import load_vocoder
 from voxtwin import audio
+
+from copy_names import copy_stem  # noqa: I001  (this folder's)
 
 HERE = Path(__file__).resolve().parent
 MAX_SOURCE_S = 6.0  # vocode at most this much of each real utterance
@@ -56,10 +59,10 @@ def main() -> None:
     real = [t for t in read_dataset("manifest", args.shared, "all") if not t.is_spoof and t.source != "fsdd"]
     rng.shuffle(real)
     for name in ("hifigan", "world", "mel-griffin-lim"):
-        rows += _vocoded(out, name, real[: args.n_vocoded])
+        rows += _vocoded(out, name, real[: args.n_vocoded], args.shared)
     # Griffin-Lim's phase alone (each file's exact magnitude: near-transparent copies) of other utterances than the mel page's, a
     # training page that the recipe leaves out unless asked (config.toml exclude_sources; detect/MODEL_CARD.md)
-    rows += _vocoded(out, "griffin-lim", real[2 * args.n_vocoded : 3 * args.n_vocoded])
+    rows += _vocoded(out, "griffin-lim", real[2 * args.n_vocoded : 3 * args.n_vocoded], args.shared)
 
     sentences = [s for s in (HERE / "sentences.txt").read_text().splitlines() if s.strip()]
     for i, (length, noise, noise_w) in enumerate(PIPER_SETTINGS):
@@ -91,7 +94,10 @@ def main() -> None:
             rows.append(_row(rel, "hibari-tts", "tts", "heart", hibari.sample_rate, len(y), "voxtwin_hibari", f"hibari heart, seed {seed}"))
     rows += _flite(out, sentences)
 
-    rows += _clones(out, real[args.n_vocoded : 2 * args.n_vocoded], sentences, rng)
+    rows += _clones(out, real[args.n_vocoded : 2 * args.n_vocoded], sentences, rng, args.shared)
+    repeated = sorted(path for path, n in Counter(r["path"] for r in rows).items() if n > 1)
+    if repeated:
+        raise SystemExit(f"error: {len(repeated)} generated files would be listed twice, e.g. {repeated[0]}")
 
     with (out / "manifest.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -100,19 +106,19 @@ def main() -> None:
     print(f"wrote {len(rows)} files and {out / 'manifest.csv'}")
 
 
-def _vocoded(out: Path, name: str, real: list) -> list[dict]:
+def _vocoded(out: Path, name: str, real: list, root: str) -> list[dict]:
     """Copies of real utterances (their first MAX_SOURCE_S seconds) through one vocoder, source voxtwin_NAME."""
     vocoder, rows = load_vocoder(name), []
     for trial in track(real, description=f"Vocoding with {name}"):
         wav, rate = audio.load(trial.path)
         wav = wav[: int(MAX_SOURCE_S * rate)]
-        rel = f"voxtwin_{name}/{trial.source}_{trial.utterance}.flac"
+        rel = f"voxtwin_{name}/{copy_stem(trial, root)}.flac"
         y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, vocoder.resynthesize(wav, rate), vocoder.sample_rate)
         rows.append(_row(rel, name, "vocoder", trial.speaker, vocoder.sample_rate, len(y), f"voxtwin_{name}", f"{name} resynthesis of {trial.source}"))
     return rows
 
 
-def _clones(out: Path, real: list, sentences: list[str], rng: random.Random) -> list[dict]:
+def _clones(out: Path, real: list, sentences: list[str], rng: random.Random, root: str) -> list[dict]:
     """voxtwin clones: each utterance converted into the voice of another speaker's utterance (its reference)."""
     import voice
     from voice.backends import load_speak_backend
@@ -132,7 +138,7 @@ def _clones(out: Path, real: list, sentences: list[str], rng: random.Random) -> 
         except EnrollmentError:
             continue
         timbre = (0.5, 1.0)[i % 2]
-        rel = f"voxtwin_clone/convert_{trial.source}_{trial.utterance}.flac"
+        rel = f"voxtwin_clone/convert_{copy_stem(trial, root)}.flac"
         if (out / rel).is_file():
             y = _existing(out / rel)
         else:
@@ -140,7 +146,7 @@ def _clones(out: Path, real: list, sentences: list[str], rng: random.Random) -> 
             y, rate = voice.convert(wav[: int(MAX_SOURCE_S * rate)], profile, sample_rate=rate, timbre=timbre, backend="knn-world")
             _save(out, rel, y, rate)
         rows.append(_row(rel, "voxtwin-knn-world", "vc", reference.speaker, 16_000, len(y), "voxtwin_clone", f"convert timbre={timbre}"))
-        rel = f"voxtwin_clone/convert_voxvc_{trial.source}_{trial.utterance}.flac"
+        rel = f"voxtwin_clone/convert_voxvc_{copy_stem(trial, root)}.flac"
         if (out / rel).is_file():
             y = _existing(out / rel)
         else:
@@ -148,14 +154,14 @@ def _clones(out: Path, real: list, sentences: list[str], rng: random.Random) -> 
             y, rate = voice.convert(wav[: int(MAX_SOURCE_S * rate)], profile, sample_rate=rate, backend=trained_convert)
             _save(out, rel, y, rate)
         rows.append(_row(rel, "voxtwin-vox-vc", "vc", reference.speaker, 16_000, len(y), "voxtwin_clone", "convert vox-vc"))
-        rel = f"voxtwin_clone/speak_{trial.source}_{trial.utterance}.flac"
+        rel = f"voxtwin_clone/speak_{copy_stem(trial, root)}.flac"
         if (out / rel).is_file():
             y = _existing(out / rel)
         else:
             y, rate = voice.speak(rng.choice(sentences), profile, backend=speak_backends[timbre])
             _save(out, rel, y, rate)
         rows.append(_row(rel, "voxtwin-piper-knn", "tts", reference.speaker, 16_000, len(y), "voxtwin_clone", f"speak timbre={timbre}"))
-        rel = f"voxtwin_clone/speak_voxvc_{trial.source}_{trial.utterance}.flac"
+        rel = f"voxtwin_clone/speak_voxvc_{copy_stem(trial, root)}.flac"
         if (out / rel).is_file():
             y = _existing(out / rel)
         else:

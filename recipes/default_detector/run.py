@@ -1,7 +1,7 @@
 """Train, calibrate and evaluate the default detector, then write detect/weights/default.{safetensors,json}.
 
     python recipes/default_detector/run.py [--set train.epochs=10] [--no-install]
-    python recipes/default_detector/run.py --set train.model=spectral-linear --install-as fast  # the shipped `fast` detector
+    python recipes/default_detector/run.py --set train.model=spectral-linear --set 'head.train_sources="all"' --install-as fast  # the shipped `fast` detector
 
 1. Trials: ../shared/data plus the project's own synthetic speech (made first by make_data.py when missing).
 2. Held out of training: the spoof sources in `calibration_sources` and `report_sources`, each with a disjoint
