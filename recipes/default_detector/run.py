@@ -74,6 +74,17 @@ FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear", "distillmos-spectr
                       "fused-linear")
 
 
+def kept_own_sources(keep, own_sources: frozenset) -> set:
+    """[head] keep_generated: false (none of make_data.py's sources), true (all) or a list of their names, e.g.
+    ["voxtwin_clone"] for the project's clones alone, whose real halves come from the pool's own recordings."""
+    if isinstance(keep, bool):
+        return set(own_sources) if keep else set()
+    unknown = sorted(set(keep) - set(own_sources))
+    if unknown:
+        raise SystemExit(f"error: head.keep_generated names {', '.join(unknown)}, not among the generated sources ({', '.join(sorted(own_sources)) or 'none'})")
+    return set(keep)
+
+
 def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = frozenset()):
     """Fit a frozen-front-end detector's head on cached window statistics: the training files as recorded plus one
     augmented copy per entry of head["augmented_copies"]; returns (model, record, score_sets) where
@@ -130,8 +141,8 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
         chosen = training_sources(head.get("train_sources", "all"), ~fit_bonafide, train_sources)
     except ValueError as exc:  # a name outside paired_sources.TRAIN_SOURCE_CHOICES
         raise SystemExit(f"error: head.{exc}") from None
-    if chosen is not None and head.get("keep_generated", False):  # the project's own speech: no foreign recording chain
-        chosen |= set(own_sources) & set(train_sources)
+    if chosen is not None:  # the project's own speech (no foreign recording chain): all of it (true) or the named sources
+        chosen |= kept_own_sources(head.get("keep_generated", False), own_sources) & set(train_sources)
     if chosen is not None:  # statistics of every file stay cached; the head sees these
         kept = np.flatnonzero(np.isin(train_sources, sorted(chosen)))
         train_stats, fit_bonafide, train_sources = train_stats.subset(kept), fit_bonafide[kept], train_sources[kept]

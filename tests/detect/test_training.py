@@ -192,12 +192,16 @@ def test_default_detector_recipe_can_fit_its_head_on_chosen_sources(tmp_path, mo
     _, meta, _ = load_detector(tmp_path / "candidate_spectral-linear.safetensors")
     assert meta["training"]["train_sources"] == ["demo_c", "real_corpus"]  # the fake-only page left out
     # the project's own speech (make_data.py's manifest) is fake-only too; keep_generated keeps it, not the foreign page
-    own = make_manifest(tmp_path / "own", sources=(), fake_only_sources=("voxtwin_copy",))
+    own = make_manifest(tmp_path / "own", sources=(), fake_only_sources=("voxtwin_copy", "voxtwin_clone"))
     with_own = [a.replace(f"generated='{tmp_path / 'none'}'", f"generated='{own}'") for a in base] + ["--set", "head.train_sources='real-bearing'"]
-    for keep, expected in ((False, ["demo_c", "real_corpus"]), (True, ["demo_c", "real_corpus", "voxtwin_copy"])):
-        monkeypatch.setattr(sys, "argv", with_own + ["--set", f"head.keep_generated={str(keep).lower()}"])
+    for keep, expected in (("false", ["demo_c", "real_corpus"]), ("true", ["demo_c", "real_corpus", "voxtwin_clone", "voxtwin_copy"]),
+                           ("['voxtwin_clone']", ["demo_c", "real_corpus", "voxtwin_clone"])):
+        monkeypatch.setattr(sys, "argv", with_own + ["--set", f"head.keep_generated={keep}"])
         runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
         assert load_detector(tmp_path / "candidate_spectral-linear.safetensors")[1]["training"]["train_sources"] == expected
+    monkeypatch.setattr(sys, "argv", with_own + ["--set", "head.keep_generated=['voxtwin_clones']"])
+    with pytest.raises(SystemExit, match="keep_generated names voxtwin_clones, not among the generated sources"):
+        runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
     monkeypatch.setattr(sys, "argv", base + ["--set", "head.train_sources='some'"])
     with pytest.raises(SystemExit, match="train_sources must be one of all, paired, real-bearing, spoof-bearing"):
         runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
