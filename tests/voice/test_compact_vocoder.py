@@ -212,3 +212,20 @@ def test_the_diagnosis_recipe_tells_a_vocoder_that_buzzes_from_v1(tmp_path, pipe
     assert report["means"]["distillmos_v1"] > report["means"]["distillmos_student"] + 1.0
     missing = subprocess.run([sys.executable, recipe, str(weights), "--data", str(tmp_path / "nowhere")], capture_output=True, text=True, cwd=root)
     assert missing.returncode != 0 and "manifest.csv not found" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_vocoder_arithmetic_counts_convolutions_and_transposed_convolutions_exactly():
+    """recipes/voice_converter/vocoder_arithmetic.py: the multiply-adds behind its RTF argument, checked on a toy
+    generator whose count is known by hand (a transposed convolution upsampling x4, then a convolution)."""
+    import sys
+
+    recipes = str(Path(__file__).resolve().parents[2] / "recipes/voice_converter")
+    sys.path.insert(0, recipes)
+    try:
+        from vocoder_arithmetic import multiply_adds
+    finally:
+        sys.path.remove(recipes)
+    toy = torch.nn.Sequential(torch.nn.ConvTranspose1d(8, 4, 8, stride=4, padding=2), torch.nn.Conv1d(4, 2, 3, padding=1))
+    mel = torch.randn(1, 8, 10)
+    # transposed: 10 input frames x 8 channels, each spread over 4 outputs x 8 taps; then 40 outputs x 2 channels x (4 x 3)
+    assert multiply_adds(toy, mel, toy) == 10 * 8 * 4 * 8 + 40 * 2 * 4 * 3
