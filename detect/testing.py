@@ -129,11 +129,16 @@ def make_manifest(root: Path, *, n_per_class: int = 4, duration_s: float = 1.0, 
                 _write(root / rel, wav)
                 rows.append({"path": rel, "label": label, "system": system, "kind": kind, "corpus": "synthetic", "speaker": f"{source}_spk{i}",
                              "sample_rate": SAMPLE_RATE, "duration_s": duration_s, "source": source, "source_repo": "-", "license": "CC0", "variant": "-"})
+    write_manifest(root, rows)
+    return root
+
+
+def write_manifest(root: Path, rows: list[dict]) -> None:
+    """ROOT/manifest.csv in ../shared/data's format, one row per file (columns from the first row)."""
     with (root / "manifest.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    return root
 
 
 LAYOUTS = {

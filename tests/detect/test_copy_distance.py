@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from detect.testing import make_manifest
+from detect.testing import make_manifest, write_manifest
 from voice.vocoders import load_vocoder
 from voxtwin import audio
 
@@ -30,10 +30,7 @@ def _generated(shared: Path, out: Path) -> Path:
             rows.append({"path": rel, "label": "spoof", "system": name, "kind": "vocoder", "corpus": "voxtwin", "speaker": r["speaker"],
                          "sample_rate": vocoder.sample_rate, "duration_s": r["duration_s"], "source": f"voxtwin_{name}", "source_repo": "voxtwin",
                          "license": "generated", "variant": f"{name} resynthesis of {r['source']}"})
-    with (out / "manifest.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_manifest(out, rows)
     return out
 
 
@@ -53,13 +50,6 @@ def test_exact_magnitude_griffin_lim_copies_are_closer_than_mel_ones(tmp_path):
 def test_a_missing_manifest_is_a_one_line_error(tmp_path):
     done = subprocess.run([sys.executable, str(SCRIPT), "--shared", str(tmp_path), "--generated", str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode != 0 and done.stderr.strip().startswith("error:") and len(done.stderr.strip().splitlines()) == 1
-
-
-def _write_manifest(folder: Path, rows: list[dict]) -> None:
-    with (folder / "manifest.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def test_copies_of_recordings_that_share_a_source_and_file_name_get_names_of_their_own(tmp_path):
@@ -83,7 +73,7 @@ def test_copies_of_recordings_that_share_a_source_and_file_name_get_names_of_the
         (shared / rel).parent.mkdir(parents=True, exist_ok=True)
         audio.save(shared / rel, 0.1 * rng.standard_normal(16_000), 16_000)
         real.append({"path": rel, "label": "bonafide", **common})
-    _write_manifest(shared, real)
+    write_manifest(shared, real)
     stems = [copy_stem(t, shared) for t in read_dataset("manifest", shared, "all")]
     assert sorted(stems) == ["demo_waves_1_gtexample", "demo_waves_2_gtexample"]
 
@@ -94,7 +84,7 @@ def test_copies_of_recordings_that_share_a_source_and_file_name_get_names_of_the
         (generated / rel).parent.mkdir(parents=True, exist_ok=True)
         audio.save(generated / rel, wav + 0.01 * rng.standard_normal(len(wav)), rate)
         copies.append({**row, "path": rel, "label": "spoof", "kind": "vocoder", "source": "voxtwin_world"})
-    _write_manifest(generated, copies)
+    write_manifest(generated, copies)
     done = subprocess.run([sys.executable, str(SCRIPT), "--shared", str(shared), "--generated", str(generated), "--out", str(tmp_path / "d.json")],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
