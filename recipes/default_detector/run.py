@@ -141,9 +141,9 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
         chosen = training_sources(head.get("train_sources", "all"), ~fit_bonafide, train_sources)
     except ValueError as exc:  # a name outside paired_sources.TRAIN_SOURCE_CHOICES
         raise SystemExit(f"error: head.{exc}") from None
-    if chosen is not None:  # the project's own speech (no foreign recording chain): all of it (true) or the named sources
+    if chosen is not None:  # statistics of every file stay cached; the head sees these, and the project's own speech (no
+        # foreign recording chain) that keep_generated names: all of it (true) or those sources
         chosen |= kept_own_sources(head.get("keep_generated", False), own_sources) & set(train_sources)
-    if chosen is not None:  # statistics of every file stay cached; the head sees these
         kept = np.flatnonzero(np.isin(train_sources, sorted(chosen)))
         train_stats, fit_bonafide, train_sources = train_stats.subset(kept), fit_bonafide[kept], train_sources[kept]
         fit_kept = [fit_kept[i] for i in kept]
