@@ -200,11 +200,11 @@ def fit_head(
     if (weighting == "source" or source_folds) and train_sources is None:
         raise ValueError("source weighting and source folds need train_sources")
     mean, scale = standardisation(train)
-    x = (train.stats - mean) / scale
+    x = standardised(model, train.stats, mean, scale)
     y = train_bonafide[train.owner].astype(int)
     window_sources = None if train_sources is None else np.asarray(train_sources)[train.owner]
     weights = source_balanced_weights(window_sources, y) if weighting == "source" else None
-    xv = (valid.stats - mean) / scale
+    xv = standardised(model, valid.stats, mean, scale)
     grid, fitted = {}, {}
     for c in c_grid:
         fitted[c] = _logistic(x, y, c, weights)
@@ -230,6 +230,15 @@ def standardisation(train: WindowStats) -> tuple[np.ndarray, np.ndarray]:
     return train.stats.mean(0), train.stats.std(0) + 1e-6
 
 
+def standardised(model, stats: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """What the model's head will read (WindowStatsLinear.standardise): the statistics standardised, those the model
+    ignores set to zero, so that the fit gives them no weight."""
+    x = (stats - mean) / scale
+    if getattr(model, "kept_stats", None) is not None:
+        x = x * model.kept_stats.numpy()
+    return x
+
+
 def set_standardisation(model, mean: np.ndarray, scale: np.ndarray) -> None:
     model.mean.copy_(torch.from_numpy(mean))
     model.scale.copy_(torch.from_numpy(scale))
@@ -248,7 +257,7 @@ def fit_mlp_head(model, train: WindowStats, train_bonafide: np.ndarray, valid: W
         raise ValueError(f"the model holds {model.hidden.out_features} hidden units, the head fits {settings.hidden} x {len(settings.seeds)} seeds")
     mean, scale = standardisation(train)
     spoof = (~train_bonafide[train.owner]).astype(int)
-    fitted = WindowMLPHead(settings).fit((train.stats - mean) / scale, spoof)
+    fitted = WindowMLPHead(settings).fit(standardised(model, train.stats, mean, scale), spoof)
     with torch.no_grad():
         set_standardisation(model, mean, scale)
         for tensor, value in zip((model.hidden.weight, model.hidden.bias, model.out.weight, model.out.bias), fitted.bonafide_layers()):

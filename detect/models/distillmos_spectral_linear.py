@@ -16,7 +16,7 @@ from torch import Tensor
 
 from detect.models.distillmos_linear import FRAME_DIM, SAMPLES_PER_FRAME, attach_frozen_encoder, cnn_frames, with_bf16_offset
 from detect.models.registry import MODELS
-from detect.models.spectral_linear import BINS, HOP, N_FFT, log_power_frames, spectral_stats_of_windows, spectral_window_stats
+from detect.models.spectral_linear import BINS, HOP, N_FFT, SPECTRAL_MEAN, log_power_frames, spectral_stats_of_windows, spectral_window_stats
 from detect.models.window_stats_linear import WindowStatsLinear
 from voxtwin.features import FeatureSpec, WaveformSpec
 
@@ -30,6 +30,7 @@ class DistillMOSSpectralLinearConfig:
     encoder_sha256: str = ""  # SHA-256 of the DistillMOS weights the head was fitted on ("" = not checked)
     input_gain: float = 1.8  # as distillmos-linear
     floor: float = 1e-8  # as spectral-linear
+    spectral_mean: bool = True  # as spectral-linear: False, the head ignores the spectrum's per-bin mean log power
     bf16_logit_offset: float = 0.0  # as distillmos-linear (recipes/default_detector/precision_offset.py)
 
     @classmethod
@@ -51,6 +52,11 @@ class DistillMOSSpectralLinear(WindowStatsLinear):
         super().__init__(config, spec)
         self.attach_encoder(config)
         self.register_buffer("window", torch.hann_window(N_FFT), persistent=False)
+
+    def ignored_stats(self) -> slice | None:
+        if getattr(self.config, "spectral_mean", True):  # a student's config has no such field
+            return None
+        return slice(CNN_STATS + SPECTRAL_MEAN.start, CNN_STATS + SPECTRAL_MEAN.stop)
 
     def attach_encoder(self, config) -> None:
         """The CNN that makes the 1024-d frames: DistillMOS's own (a subclass may bring another)."""

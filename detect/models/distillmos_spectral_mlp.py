@@ -45,5 +45,5 @@ class DistillMOSSpectralMLP(DistillMOSSpectralLinear):
 
     def head(self, stats: Tensor) -> Tensor:
         """(N, stats_dim) -> (N,) log-odds of bona fide."""
-        z = self.out(F.gelu(self.hidden((stats - self.mean) / self.scale))).squeeze(-1)
+        z = self.out(F.gelu(self.hidden(self.standardise(stats)))).squeeze(-1)
         return with_bf16_offset(z, self.config.bf16_logit_offset, self.precision)

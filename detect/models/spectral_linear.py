@@ -21,11 +21,15 @@ from voxtwin.features import FeatureSpec, WaveformSpec
 N_FFT = 512
 HOP = 160
 BINS = N_FFT // 2 + 1
+SPECTRAL_MEAN = slice(0, BINS)  # where spectral_window_stats puts the per-bin mean log power
 
 
 @dataclass(frozen=True)
 class SpectralLinearConfig:
     floor: float = 1e-8  # power floor before the log: digital silence must not reach -inf
+    # False: the head ignores the per-bin mean log power, which carries each recording's channel colouring (microphone,
+    # room, codec): in leave-one-source-out it made unseen pages worse (recipes/detector_v2/recording_norm_loso.py)
+    spectral_mean: bool = True
 
     @classmethod
     def tiny(cls) -> "SpectralLinearConfig":
@@ -43,6 +47,9 @@ class SpectralLinear(WindowStatsLinear):
     def __init__(self, config: SpectralLinearConfig, spec: FeatureSpec) -> None:
         super().__init__(config, spec)
         self.register_buffer("window", torch.hann_window(N_FFT), persistent=False)
+
+    def ignored_stats(self) -> slice | None:
+        return None if self.config.spectral_mean else SPECTRAL_MEAN
 
     def frames(self, wav: Tensor) -> Tensor:
         return log_power_frames(wav, self.window, self.config.floor)

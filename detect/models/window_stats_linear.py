@@ -28,7 +28,20 @@ class WindowStatsLinear(Countermeasure, abc.ABC):
         super().__init__(config, spec)
         self.register_buffer("mean", torch.zeros(self.stats_dim))
         self.register_buffer("scale", torch.ones(self.stats_dim))
+        ignored = self.ignored_stats()
+        kept = None if ignored is None else torch.ones(self.stats_dim).index_fill_(0, torch.arange(self.stats_dim)[ignored], 0.0)
+        self.register_buffer("kept_stats", kept, persistent=False)  # None: the head reads every statistic
         self.out = nn.Linear(self.stats_dim, 1)
+
+    def ignored_stats(self) -> slice | None:
+        """Statistics the head reads as zero, by the config (a subclass says which); they are still computed, so every
+        head over one front-end shares the recipe's cached statistics. None: the head reads them all."""
+        return None
+
+    def standardise(self, stats: Tensor) -> Tensor:
+        """(N, stats_dim) -> what the head reads: standardised statistics, the ignored ones zero."""
+        z = (stats - self.mean) / self.scale
+        return z if self.kept_stats is None else z * self.kept_stats
 
     @abc.abstractmethod
     def frames(self, wav: Tensor) -> Tensor:
@@ -40,7 +53,7 @@ class WindowStatsLinear(Countermeasure, abc.ABC):
 
     def head(self, stats: Tensor) -> Tensor:
         """(N, stats_dim) window statistics -> (N,) log-odds of bona fide."""
-        return self.out((stats - self.mean) / self.scale).squeeze(-1)
+        return self.out(self.standardise(stats)).squeeze(-1)
 
     def forward(self, wav: Tensor) -> Tensor:
         z = self.head(self.window_stats(self.frames(wav)))

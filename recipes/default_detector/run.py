@@ -110,7 +110,10 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
         pinned["encoder_sha256"] = weights_sha256(whisper_weights())
     if cfg.model == "fused-linear":
         pinned["whisper_sha256"] = weights_sha256(whisper_weights())
-    model = build_model(cfg.model, **pinned).eval()
+    try:  # e.g. --set 'train.model_config={spectral_mean=false}'
+        model = build_model(cfg.model, **cfg.model_config, **pinned).eval()
+    except ValueError as exc:  # a key the model's config does not have
+        raise SystemExit(f"error: train.model_config: {exc}") from None
     if hasattr(model, "precision"):
         model.precision = "fp32"  # fitted, calibrated and reported in float32; precision_offset.py adds bfloat16's offset
     window, train_hop, hop = (int(head[k] * 16_000) for k in ("window_s", "train_hop_s", "hop_s"))

@@ -60,3 +60,23 @@ def test_head_separates_vocoded_speech_and_checkpoint_holds_only_the_head(tmp_pa
 def test_refuses_distillmos_weights_it_was_not_fitted_on():
     with pytest.raises(CheckpointError, match="fitted on DistillMOS weights"):
         build_model("distillmos-spectral-linear", encoder_sha256="0" * 64)
+
+
+@pytest.mark.parametrize("name", ["distillmos-spectral-linear", "distillmos-spectral-mlp"])
+@torch.inference_mode()
+def test_without_the_spectral_mean_the_head_reads_neither_half_of_it(name):
+    """spectral_mean=False masks exactly fast's 257 per-bin means (after the CNN's 2,048 statistics): changing them
+    leaves the log-odds alone, changing any other statistic does not."""
+    settings = {**dataclasses.asdict(DistillMOSSpectralLinearConfig.tiny()), "spectral_mean": False} | ({"hidden": 8} if name.endswith("mlp") else {})
+    torch.manual_seed(0)
+    model = build_model(name, **settings).eval()
+    for layer in (model.out, getattr(model, "hidden", model.out)):
+        torch.nn.init.normal_(layer.weight)
+    stats = torch.randn(3, model.stats_dim)
+    means = stats.clone()
+    means[:, CNN_STATS : CNN_STATS + 257] += 5.0
+    torch.testing.assert_close(model.head(means), model.head(stats))
+    for column in (CNN_STATS - 1, CNN_STATS + 257):  # the CNN's last statistic, the spectrum's first spread
+        moved = stats.clone()
+        moved[:, column] += 5.0
+        assert float((model.head(moved) - model.head(stats)).abs().max()) > 1e-4

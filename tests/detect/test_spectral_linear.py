@@ -47,3 +47,28 @@ def test_digital_silence_and_short_input_give_finite_scores():
     model = build_model("spectral-linear").eval()
     assert torch.isfinite(model.score(torch.zeros(1, 4 * SR))).all()
     assert torch.isfinite(model.score(torch.randn(1, 300) * 0.1)).all()
+
+
+def test_without_the_spectral_mean_the_fitted_head_ignores_the_recordings_level_and_colouring(tmp_path):
+    """spectral_mean=False: the fit gives the per-bin mean log power no weight, so a gain (which moves only that
+    mean) leaves the score unchanged, while the full head's score moves; the option survives a checkpoint."""
+    fit_waves, fit_bonafide = vocoded_pairs(range(6))
+    valid_waves, valid_bonafide = vocoded_pairs(range(10, 13))
+    wav = torch.from_numpy(speechlike(duration_s=4.0, seed=5))[None]
+    wav = wav + 1e-3 * torch.randn(wav.shape, generator=torch.Generator().manual_seed(0))  # every bin far above the log's floor
+    moved = {}
+    for spectral_mean in (True, False):
+        model = build_model("spectral-linear", spectral_mean=spectral_mean).eval()
+        fit = collect_stats(model, fit_waves, window=2 * SR, hop=SR, max_windows=3, jobs=1)
+        valid = collect_stats(model, valid_waves, window=2 * SR, hop=SR, jobs=1)
+        fit_head(model, fit, fit_bonafide, valid, valid_bonafide, c_grid=(0.1, 1.0))
+        weights = model.out.weight[0].detach()
+        with torch.inference_mode():
+            moved[spectral_mean] = float((model.score(wav * 4.0) - model.score(wav)).abs().max())
+        if not spectral_mean:
+            assert float(weights[:257].abs().max()) < 1e-6 < float(weights[257:].abs().max())
+            loaded, _, _ = load_detector(save_detector(tmp_path / "no_mean", model, name="spectral-linear"))
+            assert loaded.config.spectral_mean is False
+            with torch.inference_mode():
+                torch.testing.assert_close(loaded.score(wav * 4.0), model.score(wav * 4.0))
+    assert moved[False] < 0.1 * moved[True], moved  # only the edge bins (DC, Nyquist) ever reach the floor
