@@ -23,7 +23,7 @@ from pathlib import Path
 from torch import Tensor, nn
 
 from detect.models.registry import MODELS
-from detect.models.window_stats_linear import WindowStatsLinear
+from detect.models.window_stats_linear import WindowStatsLinear, mean_std_of_windows
 from voxtwin.errors import CheckpointError
 from voxtwin.features import FeatureSpec, WaveformSpec
 from voxtwin.precision import inference_precision, resolve_precision
@@ -86,6 +86,9 @@ class DistillMOSLinear(WindowStatsLinear):
 
     def frames(self, wav: Tensor) -> Tensor:
         return cnn_frames(self.encoder, wav, input_gain=self.config.input_gain, precision=self.precision)
+
+    def stats_of_windows(self, frames: Tensor, first: list[int], length: int) -> Tensor:
+        return mean_std_of_windows(frames, first, length)
 
     def head(self, stats: Tensor) -> Tensor:
         return with_bf16_offset(super().head(stats), self.config.bf16_logit_offset, self.precision)

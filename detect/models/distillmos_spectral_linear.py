@@ -17,7 +17,7 @@ from torch import Tensor
 from detect.models.distillmos_linear import FRAME_DIM, SAMPLES_PER_FRAME, attach_frozen_encoder, cnn_frames, with_bf16_offset
 from detect.models.registry import MODELS
 from detect.models.spectral_linear import BINS, HOP, N_FFT, SPECTRAL_MEAN, log_power_frames, spectral_stats_of_windows, spectral_window_stats
-from detect.models.window_stats_linear import WindowStatsLinear
+from detect.models.window_stats_linear import WindowStatsLinear, mean_std_of_windows
 from voxtwin.features import FeatureSpec, WaveformSpec
 
 CNN_STATS = 2 * FRAME_DIM
@@ -76,7 +76,7 @@ class DistillMOSSpectralLinear(WindowStatsLinear):
         cnn, spectrum = (f[0] for f in self.frames(wav[None]))
         parts = []
         for frames, hop, span, summarise in (
-            (cnn, SAMPLES_PER_FRAME, SAMPLES_PER_FRAME, self._cnn_stats),
+            (cnn, SAMPLES_PER_FRAME, SAMPLES_PER_FRAME, mean_std_of_windows),
             (spectrum, HOP, N_FFT, spectral_stats_of_windows),
         ):
             length = max(1, 1 + (window - span) // hop)
@@ -84,9 +84,6 @@ class DistillMOSSpectralLinear(WindowStatsLinear):
             parts.append(summarise(frames, first, length))
         return torch.cat(parts, dim=1)
 
-    @staticmethod
-    def _cnn_stats(frames: Tensor, first: list[int], length: int) -> Tensor:
-        return torch.cat([torch.cat([w.mean(0), w.std(0, unbiased=False)])[None] for w in (frames[a : a + length] for a in first)])
 
     def head(self, stats: Tensor) -> Tensor:
         return with_bf16_offset(super().head(stats), self.config.bf16_logit_offset, self.precision)
