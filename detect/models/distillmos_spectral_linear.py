@@ -84,6 +84,5 @@ class DistillMOSSpectralLinear(WindowStatsLinear):
             parts.append(summarise(frames, first, length))
         return torch.cat(parts, dim=1)
 
-
     def head(self, stats: Tensor) -> Tensor:
         return with_bf16_offset(super().head(stats), self.config.bf16_logit_offset, self.precision)
