@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from detect.models.spectral_linear import BINS
 from detect.paired_sources import TRAIN_SOURCE_CHOICES, training_sources
 from detect.preprocess import SAMPLE_RATE, load_standardized
 from detect.source_weights import WEIGHTINGS
@@ -65,7 +66,10 @@ MODELS = {
     "conv1-2+spectral": ("layer1", "layer2", "spectral"),
     "conv1-3+spectral": ("layer1", "layer2", "layer3", "spectral"),
     "conv1-4+spectral": ("layer1", "layer2", "layer3", "layer4", "spectral"),
+    # the spectrum without its per-bin mean log power (recording_norm_loso.py; the option spectral_mean = false)
+    "distillmos+spectral-no-mean": ("layer5", "spectral-no-mean"),
 }
+DERIVED = {"spectral-no-mean": ("spectral", slice(BINS, None))}  # a feature read as columns of another front-end's cache
 SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "score-mean of all three": ("distillmos", "spectral", "speaker")}
 
 
@@ -99,11 +103,16 @@ def all_front_ends(rows: list[dict], root: Path, cache: Path, channel: str, mode
     """The statistics the chosen models read (DistillMOS's always: it defines the windows), cached per channel."""
     distillmos = cached_distillmos(rows, root, cache, channel)
     features = {k: distillmos[k] for k in {"layer5", "owner"} | {part for model in models for part in MODELS[model] if part.startswith("layer")}}
-    for name in sorted({part for model in models for part in MODELS[model]} & set(FRONT_ENDS)):
+    parts = {part for model in models for part in MODELS[model]}
+    parts |= {DERIVED[part][0] for part in parts & set(DERIVED)}
+    for name in sorted(parts & set(FRONT_ENDS)):
         stats = cached_stats(name, rows, root, cache, channel)
         if not np.array_equal(distillmos["owner"], stats["owner"]):
             raise SystemExit(f"error: the {channel} caches describe different windows; delete {cache}/*-{channel}.npz and rerun")
         features[name] = stats[name]
+    for name in parts & set(DERIVED):
+        source, columns = DERIVED[name]
+        features[name] = features[source][:, columns]
     return features
 
 
