@@ -38,12 +38,11 @@ import torch
 
 from detect.models.spectral_linear import BINS
 from detect.paired_sources import TRAIN_SOURCE_CHOICES, training_sources
-from detect.preprocess import SAMPLE_RATE, load_standardized
 from detect.source_weights import WEIGHTINGS
 
 from front_ends import FRONT_ENDS  # noqa: I001  (this folder is on sys.path when the script runs)
 from frontends_loso import windows
-from layers_loso import HEADS, apply_channel, cached_features as cached_distillmos, out_of_fold, printed_results
+from layers_loso import HEADS, cached_features as cached_distillmos, out_of_fold, printed_results, read_cache, study_wave
 from study_options import save_results, start, study_parser
 
 MODELS = {
@@ -79,16 +78,11 @@ SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "s
 def cached_stats(name: str, rows: list[dict], root: Path, cache: Path, channel: str) -> dict[str, np.ndarray]:
     """A front-end's statistics of every file's windows (the same windows, in the same order, as layers_loso)."""
     path = cache / f"{name}-{channel}.npz"
-    if path.is_file():
-        with np.load(path) as z:
-            if len(z["owner"]) and int(z["owner"].max()) == len(rows) - 1:
-                return {k: z[k] for k in z.files}
+    if (cached := read_cache(path, len(rows))) is not None:
+        return cached
     describe, out, owner, started = FRONT_ENDS[name](), [], [], time.time()
     for i, row in enumerate(rows):
-        wav = apply_channel(load_standardized(root / row["path"]), channel)
-        if len(wav) < SAMPLE_RATE // 2:  # as layers_loso pads short files
-            wav = np.tile(wav, int(np.ceil(SAMPLE_RATE / max(1, len(wav))))) if len(wav) else np.zeros(SAMPLE_RATE, np.float32)
-        for w in windows(wav):
+        for w in windows(study_wave(root, row, channel)):
             out.append(describe(w).astype(np.float16))
             owner.append(i)
         if (i + 1) % 400 == 0:

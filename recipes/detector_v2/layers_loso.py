@@ -54,6 +54,24 @@ def apply_channel(wav: np.ndarray, name: str) -> np.ndarray:
     return wav if name == "clean" else standardize(through_channel(wav, SAMPLE_RATE, name), SAMPLE_RATE)
 
 
+def study_wave(root: Path, row: dict, channel: str) -> np.ndarray:
+    """A manifest row's file as every study here reads it: standardised, through `channel`, and files shorter than
+    half a second repeated to a second (empty ones: a second of silence)."""
+    wav = apply_channel(load_standardized(root / row["path"]), channel)
+    if len(wav) < SAMPLE_RATE // 2:
+        wav = np.tile(wav, int(np.ceil(SAMPLE_RATE / max(1, len(wav))))) if len(wav) else np.zeros(SAMPLE_RATE, np.float32)
+    return wav
+
+
+def read_cache(path: Path, n_files: int) -> dict[str, np.ndarray] | None:
+    """A study's cached arrays when `path` holds windows of all `n_files` files, else None (to be computed)."""
+    if path.is_file():
+        with np.load(path) as z:
+            if len(z["owner"]) and int(z["owner"].max()) == n_files - 1:
+                return {k: z[k] for k in z.files}
+    return None
+
+
 class LayerStats:
     """One pass of DistillMOS's CNN; per layer, mean and std over time of (channel x frequency band)."""
 
@@ -82,17 +100,12 @@ class LayerStats:
 
 def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> dict[str, np.ndarray]:
     path = cache / f"layers-{channel}.npz"
-    if path.is_file():
-        with np.load(path) as z:
-            if len(z["owner"]) and int(z["owner"].max()) == len(rows) - 1:
-                return {k: z[k] for k in z.files}
+    if (cached := read_cache(path, len(rows))) is not None:
+        return cached
     stats, out, owner = LayerStats(), {layer: [] for layer in LAYERS}, []
     started = time.time()
     for i, row in enumerate(rows):
-        wav = apply_channel(load_standardized(root / row["path"]), channel)
-        if len(wav) < SAMPLE_RATE // 2:
-            wav = np.tile(wav, int(np.ceil(SAMPLE_RATE / max(1, len(wav))))) if len(wav) else np.zeros(SAMPLE_RATE, np.float32)
-        for w in windows(wav):
+        for w in windows(study_wave(root, row, channel)):
             for layer, v in stats(w).items():
                 out[layer].append(v)
             owner.append(i)

@@ -30,11 +30,10 @@ import numpy as np
 import torch
 
 from detect.models.spectral_linear import BINS, N_FFT, SpectralLinearConfig, log_power_frames, spectral_window_stats
-from detect.preprocess import SAMPLE_RATE, load_standardized
 from voxtwin.codec import CHANNELS
 
 from frontends_loso import windows  # noqa: I001  (this folder is on sys.path when the script runs)
-from layers_loso import apply_channel, out_of_fold, printed_results
+from layers_loso import out_of_fold, printed_results, read_cache, study_wave
 from study_options import save_results, start, study_parser
 
 ENVELOPE_BINS = 33  # 1 kHz of 31.25 Hz bins
@@ -57,17 +56,13 @@ def smooth_across_bins(mean: np.ndarray, width: int = ENVELOPE_BINS) -> np.ndarr
 def cached_stats(rows: list[dict], root: Path, cache: Path, channel: str) -> dict[str, np.ndarray]:
     """Per window: the shipped statistics split into the mean and the rest, and the normalised means."""
     path = cache / f"recording-norm-{channel}.npz"
-    if path.is_file():
-        with np.load(path) as z:
-            if len(z["owner"]) and int(z["owner"].max()) == len(rows) - 1:
-                return {k: z[k] for k in z.files}
+    if (cached := read_cache(path, len(rows))) is not None:
+        return cached
     hann = torch.hann_window(N_FFT)
     floor = SpectralLinearConfig().floor
     stats, recording, owner, started = [], [], [], time.time()
     for i, row in enumerate(rows):
-        wav = apply_channel(load_standardized(root / row["path"]), channel)
-        if len(wav) < SAMPLE_RATE // 2:  # as layers_loso pads short files
-            wav = np.tile(wav, int(np.ceil(SAMPLE_RATE / max(1, len(wav))))) if len(wav) else np.zeros(SAMPLE_RATE, np.float32)
+        wav = study_wave(root, row, channel)
         whole = log_power_frames(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))[None], hann, floor)[0]
         recording_mean = whole.mean(0).numpy()
         for w in windows(wav):
