@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from detect.models.distillmos_linear import FRAME_DIM
 from detect.models.spectral_linear import BINS
 from detect.paired_sources import TRAIN_SOURCE_CHOICES, training_sources
 from detect.source_weights import WEIGHTINGS
@@ -67,8 +68,10 @@ MODELS = {
     "conv1-4+spectral": ("layer1", "layer2", "layer3", "layer4", "spectral"),
     # the spectrum without its per-bin mean log power (recording_norm_loso.py; the option spectral_mean = false)
     "distillmos+spectral-no-mean": ("layer5", "spectral-no-mean"),
+    "distillmos-spread+spectral-no-mean": ("layer5-spread", "spectral-no-mean"),  # and without the CNN frames' means
 }
-DERIVED = {"spectral-no-mean": ("spectral", slice(BINS, None))}  # a feature read as columns of another front-end's cache
+# features read as columns of another front-end's statistics
+DERIVED = {"spectral-no-mean": ("spectral", slice(BINS, None)), "layer5-spread": ("layer5", slice(FRAME_DIM, None))}
 SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "score-mean of all three": ("distillmos", "spectral", "speaker")}
 
 
