@@ -17,7 +17,7 @@ Protocol as fusion_loso.py: one fold per `source` of ../shared/data, trained on 
 given, held-out files scored in each channel, verdicts from Platt scaling fitted on the other sources' out-of-fold
 scores.
 
-    python recipes/detector_v2/recording_norm_loso.py --json runs/detector_v2/recording-norm.json   # ~15 min, 4 channels
+    python recipes/detector_v2/recording_norm_loso.py --threads 2 --json runs/detector_v2/recording-norm.json   # ~5 min on 2 cores, 4 channels
 Statistics are cached in runs/detector_v2/recording-norm-CHANNEL.npz.
 """
 
