@@ -68,10 +68,10 @@ MODELS = {
     "conv1-4+spectral": ("layer1", "layer2", "layer3", "layer4", "spectral"),
     # the spectrum without its per-bin mean log power (recording_norm_loso.py; the option spectral_mean = false)
     "distillmos+spectral-no-mean": ("layer5", "spectral-no-mean"),
-    "distillmos-spread+spectral-no-mean": ("layer5-spread", "spectral-no-mean"),  # and without the CNN frames' means
+    "distillmos-spread+spectral-no-mean": ("cnn-spread", "spectral-no-mean"),  # and without the CNN frames' means
 }
 # features read as columns of another front-end's statistics
-DERIVED = {"spectral-no-mean": ("spectral", slice(BINS, None)), "layer5-spread": ("layer5", slice(FRAME_DIM, None))}
+DERIVED = {"spectral-no-mean": ("spectral", slice(BINS, None)), "cnn-spread": ("layer5", slice(FRAME_DIM, None))}
 SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "score-mean of all three": ("distillmos", "spectral", "speaker")}
 
 
