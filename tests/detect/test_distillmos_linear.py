@@ -180,11 +180,9 @@ def test_heads_are_fitted_on_float32_statistics_whatever_the_scoring_precision()
     np.testing.assert_array_equal(fitted.stats, plain.stats)
 
 
-def test_window_mean_and_std_from_shared_prefix_sums_equal_each_windows_own():
+def test_window_mean_and_std_from_plain_sums_equal_each_windows_own():
     """mean_std_of_windows (the CNN frames' window statistics at scoring time) gives what torch computes window by
     window, for overlapping windows, a window cut short by the span's end, and frames far from zero."""
-    from detect.models.window_stats_linear import mean_std_of_windows
-
     frames = 50.0 + 3.0 * torch.randn(230, 16, generator=torch.Generator().manual_seed(0))
     first, length = [0, 50, 100, 150, 200], 60
     expected = torch.cat([torch.cat([w.mean(0), w.std(0, unbiased=False)])[None] for w in (frames[a : a + length] for a in first)])

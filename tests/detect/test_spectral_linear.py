@@ -49,7 +49,7 @@ def test_digital_silence_and_short_input_give_finite_scores():
     assert torch.isfinite(model.score(torch.randn(1, 300) * 0.1)).all()
 
 
-def test_without_the_spectral_mean_the_fitted_head_ignores_the_recordings_level_and_colouring(tmp_path):
+def test_without_the_spectral_mean_the_fitted_head_ignores_the_recordings_level(tmp_path):
     """spectral_mean=False: the fit gives the per-bin mean log power no weight, so a gain (which moves only that
     mean) leaves the score unchanged, while the full head's score moves; the option survives a checkpoint."""
     fit_waves, fit_bonafide = vocoded_pairs(range(6))
