@@ -54,7 +54,7 @@ class DistillMOSSpectralLinear(WindowStatsLinear):
         self.register_buffer("window", torch.hann_window(N_FFT), persistent=False)
 
     def ignored_stats(self) -> slice | None:
-        if getattr(self.config, "spectral_mean", True):  # a student's config has no such field
+        if self.config.spectral_mean:
             return None
         return slice(CNN_STATS + SPECTRAL_MEAN.start, CNN_STATS + SPECTRAL_MEAN.stop)
 

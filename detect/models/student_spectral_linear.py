@@ -25,6 +25,7 @@ class StudentSpectralLinearConfig:
     student_sha256: str = ""  # SHA-256 of the student weights the head was fitted on ("" = not checked)
     input_gain: float = 1.8  # as distillmos-linear: the student was distilled on the teacher's input
     floor: float = 1e-8  # as spectral-linear
+    spectral_mean: bool = True  # as distillmos-spectral-linear
     bf16_logit_offset: float = 0.0  # as distillmos-linear (recipes/default_detector/precision_offset.py)
 
     @classmethod
