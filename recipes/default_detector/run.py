@@ -70,8 +70,8 @@ def channel(wav: np.ndarray, name: str) -> np.ndarray:
     return through_channel(wav, 16_000, name)
 
 
-FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear", "distillmos-spectral-linear", "distillmos-spectral-mlp", "distillmos-student-spectral-linear", "whisper-linear",
-                      "fused-linear")
+FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear", "distillmos-spectral-linear", "distillmos-spectral-mlp", "distillmos-student-spectral-linear",
+                      "distillmos-tuned-spectral-mlp", "whisper-linear", "fused-linear")
 
 
 def kept_own_sources(keep, own_sources: frozenset) -> set:
@@ -94,6 +94,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     from detect.models import build_model
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
     from detect.models.student_spectral_linear import student_weights
+    from detect.models.tuned_last_block import last_block_weights
     from detect.models.whisper_linear import whisper_weights
     from detect.paired_sources import training_sources
     from detect.source_weights import WEIGHTINGS
@@ -102,8 +103,10 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     if weighting not in WEIGHTINGS:
         raise SystemExit(f"error: head.weighting must be one of {', '.join(WEIGHTINGS)}, not {weighting!r}")
     pinned = {}  # the frozen front-ends' weights the head is fitted on; a checkpoint refuses any other
-    if cfg.model in ("distillmos-linear", "distillmos-spectral-linear", "distillmos-spectral-mlp", "fused-linear"):
+    if cfg.model in ("distillmos-linear", "distillmos-spectral-linear", "distillmos-spectral-mlp", "distillmos-tuned-spectral-mlp", "fused-linear"):
         pinned["encoder_sha256"] = weights_sha256(distillmos_weights())
+    if cfg.model == "distillmos-tuned-spectral-mlp":
+        pinned["last_block_sha256"] = weights_sha256(last_block_weights())
     if cfg.model == "distillmos-student-spectral-linear":
         pinned["student_sha256"] = weights_sha256(student_weights())
     if cfg.model == "whisper-linear":
