@@ -26,6 +26,8 @@ from voxtwin.errors import VoxtwinError
 DEFAULT_SHARD_SIZE = 64
 RESTARTS = 2  # a dead actor is restarted this often, and its shard retried as often
 CRASH_ONCE_ENV = "VOXTWIN_RAY_CRASH_ONCE"  # fault injection for the tests: a marker path; the first shard scored dies
+STALL_ENV = "VOXTWIN_RAY_STALL_S"  # seconds to wait for the next shard before giving up (a hung pool; finished shards are kept)
+DEFAULT_STALL_S = 3600.0  # one shard (64 files) of hour-long recordings on one slow core still fits
 
 
 class RayEngineError(VoxtwinError):
@@ -158,6 +160,25 @@ class TrialScorer:
         return [None if w is None else float(next(scores)) for w in waves]
 
 
+def stall_timeout(stall_s: float | None = None) -> float:
+    """Seconds to wait for the next shard: `stall_s`, else $VOXTWIN_RAY_STALL_S, else one hour."""
+    if stall_s is None:
+        raw = os.environ.get(STALL_ENV, "")
+        try:
+            stall_s = float(raw) if raw else DEFAULT_STALL_S
+        except ValueError:
+            raise RayEngineError(f"{STALL_ENV} must be a number of seconds, not {raw!r}") from None
+    if not stall_s > 0:
+        raise RayEngineError(f"the wait for a shard must be positive, got {stall_s:g} s")
+    return stall_s
+
+
+def _in_order(pool, count: int, stall_s: float) -> Iterator[list]:
+    """The pool's results in submission order; TimeoutError when the next one takes longer than `stall_s`."""
+    for _ in range(count):
+        yield pool.get_next(timeout=stall_s)
+
+
 def _actor_device(device: str, num_gpus_per_worker: float) -> str:
     """Actors given GPUs score on CUDA unless a device was named; CPU actors use `device` as given."""
     return "cuda" if num_gpus_per_worker and device == "cpu" else device
@@ -168,11 +189,13 @@ def _shards(items: list, size: int) -> list[tuple[int, list]]:
 
 
 def run_sharded(actor_class: type, init_args: tuple, items: list, *, key: dict, resume: bool, shard_size: int, jobs: int, num_gpus_per_worker: float,
-                address: str | None, on_shard: Callable[[int, int], None] | None = None) -> Iterator[Any]:
+                address: str | None, on_shard: Callable[[int, int], None] | None = None, stall_s: float | None = None) -> Iterator[Any]:
     """Every item's result, in input order, as shards finish: stored shards first read back, the rest scored by
-    `jobs` actors (0 = one per CPU of the cluster)."""
+    `jobs` actors (0 = one per CPU of the cluster). When no shard arrives for `stall_s` seconds ($VOXTWIN_RAY_STALL_S,
+    default one hour) the run stops with a one-line error instead of waiting forever; its finished shards stay on disk."""
     if shard_size < 1:
         raise RayEngineError(f"shard size must be >= 1, got {shard_size}")
+    stall_s = stall_timeout(stall_s)
     shards = _shards(items, shard_size)
     store = ShardStore({**key, "shard_size": shard_size, "items": [str(i) for i in items]}, resume=resume)
     stored = {i: store.load(i, part) for i, part in shards}
@@ -186,14 +209,22 @@ def run_sharded(actor_class: type, init_args: tuple, items: list, *, key: dict, 
         remote = ray.remote(num_cpus=1, num_gpus=num_gpus_per_worker, max_restarts=RESTARTS, max_task_retries=RESTARTS)(actor_class)
         if os.environ.get(CRASH_ONCE_ENV):
             remote = remote.options(runtime_env={"env_vars": {CRASH_ONCE_ENV: os.environ[CRASH_ONCE_ENV]}})
-        pool = ActorPool([remote.remote(*init_args) for _ in range(min(workers, len(todo)))])
-        scored = pool.map(lambda actor, shard: actor.score.remote(*shard), todo)  # in submission order, as they finish
+        actors = [remote.remote(*init_args) for _ in range(min(workers, len(todo)))]
+        pool = ActorPool(actors)
+        for shard in todo:
+            pool.submit(lambda actor, shard: actor.score.remote(*shard), shard)
+        scored = _in_order(pool, len(todo), stall_s)
     done = 0
     for i, part in shards:
         results = stored[i]
         if results is None:
             try:
                 results = next(scored)
+            except TimeoutError:
+                for actor in actors:  # a stuck actor would hold its CPU (or GPU) until the driver exits
+                    ray.kill(actor, no_restart=True)
+                raise RayEngineError(f"no shard came back from Ray within {stall_s:g} s (shard {i} of {len(shards)}); the {done} finished shards are kept: "
+                                     f"rerun with --resume, or allow longer with {STALL_ENV}=SECONDS") from None
             except Exception as exc:  # a shard that failed after every retry
                 raise RayEngineError(f"shard {i} failed on Ray after {RESTARTS} retries: {exc.__class__.__name__}: {' '.join(str(exc).split())[:300]}") from None
             store.save(i, part, results)

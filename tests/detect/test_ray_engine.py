@@ -18,7 +18,7 @@ ray = pytest.importorskip("ray", reason="the cluster extra is not installed: pip
 from detect.checkpoints import save_detector  # noqa: E402
 from detect.detector import Detector  # noqa: E402
 from detect.models import build_model  # noqa: E402
-from detect.ray_engine import CRASH_ONCE_ENV, connect, score_files_on_ray  # noqa: E402
+from detect.ray_engine import CRASH_ONCE_ENV, STALL_ENV, RayEngineError, connect, run_sharded, score_files_on_ray, stall_timeout  # noqa: E402
 from detect.testing import LAYOUTS  # noqa: E402
 from voxtwin import audio  # noqa: E402
 from voxtwin.cli import DEMO_AUDIO, app  # noqa: E402
@@ -111,3 +111,24 @@ def test_resume_after_a_stopped_run_scores_only_the_rest(folder, tmp_path):
     assert len(shards()) == 6
     local = [r.p_synthetic for r in Detector.load(None, device="cpu").score_files(sorted(many.iterdir()), jobs=1)]
     assert [r["p_synthetic"] for r in json.loads(resumed.stdout)] == pytest.approx(local, abs=1e-4)
+
+
+class _Stuck:
+    """An actor that never returns its shard (the hang seen once in CI: actors alive, no result)."""
+
+    def score(self, *shard):
+        time.sleep(600)
+
+
+def test_a_pool_that_returns_nothing_stops_with_one_line_and_keeps_finished_shards(local_ray):
+    with pytest.raises(RayEngineError, match=r"no shard came back from Ray within 2 s .*rerun with --resume"):
+        list(run_sharded(_Stuck, (), ["a", "b"], key={"kind": "stuck-test"}, resume=False, shard_size=1, jobs=1, num_gpus_per_worker=0.0, address=None,
+                         stall_s=2))
+
+
+def test_the_wait_for_a_shard_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv(STALL_ENV, "12.5")
+    assert stall_timeout() == 12.5 and stall_timeout(3) == 3
+    monkeypatch.setenv(STALL_ENV, "soon")
+    with pytest.raises(RayEngineError, match="number of seconds"):
+        stall_timeout()
