@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from pathlib import Path
 
 import torch
@@ -25,7 +24,7 @@ from detect.models.student_cnn import StudentCNN, save_student
 from detect.recipes import load_recipe
 from detect.splits import validation_split
 from detect.train import default_cache_dir
-from run import HERE, recipe_trials, split_trials  # noqa: I001  (this folder's run.py)
+from run import HERE, front_end_run_arguments, recipe_trials, split_trials  # noqa: I001  (this folder's run.py)
 
 
 def export(run: Path, target: Path) -> None:
@@ -43,13 +42,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, history)")
     parser.add_argument("--steps", type=int, default=DistillationSettings.steps)
     parser.add_argument("--batch-size", type=int, default=DistillationSettings.batch_size)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--export", type=Path, help="write the run's student as fp16 safetensors here and stop")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], help="recipe config override (as run.py)")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if args.export:
-        export(args.out, args.export)
+    args = front_end_run_arguments(parser, export, exported="student")
+    if args is None:
         return
     config = load_recipe(str(HERE / "config.toml"), args.overrides)
     train_trials, _, _ = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])

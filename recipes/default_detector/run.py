@@ -66,6 +66,21 @@ def split_trials(trials, calibration_sources, report_sources):
     return train, calib, report
 
 
+def front_end_run_arguments(parser: argparse.ArgumentParser, export, *, exported: str) -> argparse.Namespace | None:
+    """For the scripts that train a part of a front-end on this recipe's training split (distill_frontend.py,
+    tune_last_block.py): adds --device, --export and --set, parses, and with --export calls `export(out, target)` and
+    returns None (the run's result written, nothing to train)."""
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--export", type=Path, help=f"write the run's {exported} as fp16 safetensors here and stop")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="recipe config override (as run.py)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.export:
+        export(args.out, args.export)
+        return None
+    return args
+
+
 def channel(wav: np.ndarray, name: str) -> np.ndarray:
     return through_channel(wav, 16_000, name)
 

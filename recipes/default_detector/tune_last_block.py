@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from dataclasses import fields
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from detect.paired_sources import training_sources
 from detect.recipes import load_recipe
 from detect.splits import validation_split
 from detect.train import default_cache_dir
-from run import HERE, kept_own_sources, recipe_trials, split_trials  # noqa: I001  (this folder's run.py)
+from run import HERE, front_end_run_arguments, kept_own_sources, recipe_trials, split_trials  # noqa: I001  (this folder's run.py)
 
 
 def export(run: Path, target: Path) -> None:
@@ -67,13 +66,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=TuningSettings.steps)
     parser.add_argument("--batch-size", type=int, default=TuningSettings.batch_size)
     parser.add_argument("--pull", type=float, default=TuningSettings.pull, help="weight of the relative L2 pull toward DistillMOS's layer")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--export", type=Path, help="write the run's best layer as fp16 safetensors here and stop")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], help="recipe config override (as run.py)")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if args.export:
-        export(args.out, args.export)
+    args = front_end_run_arguments(parser, export, exported="best layer")
+    if args is None:
         return
     config = load_recipe(str(HERE / "config.toml"), args.overrides)
     train_trials, _, _ = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])
