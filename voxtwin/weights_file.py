@@ -35,6 +35,19 @@ def write_fp16_weights(model: nn.Module, path: Path, *, fmt: str, format_version
     return path
 
 
+def tensors_sha256(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 of the tensors themselves (names, dtypes, shapes and values, in name order): the same for every export
+    of the same weights, unlike the file's bytes, whose metadata order safetensors does not keep from run to run."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
 @contextlib.contextmanager
 def open_versioned(path: str | os.PathLike, *, fmt: str, format_version: int, what: str, max_bytes: int,
                    not_ours: str | None = None) -> Iterator[tuple[dict, dict[str, torch.Tensor]]]:

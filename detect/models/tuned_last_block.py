@@ -5,7 +5,8 @@ last block as the cheapest way to let them move toward the task while the ten la
 knowledge and ~97 % of its arithmetic) stay as published. The tuned layer (256 -> 256 channels, 3 x 3, stride 2 x 2;
 590 k numbers, 1.2 MB in fp16) is written by recipes/default_detector/tune_last_block.py to
 detect/weights/distillmos_last_block.safetensors; it costs exactly what the original layer costs at scoring time.
-The head is fitted on the tuned CNN's frames by run.py, and its checkpoint is pinned to the tuned layer's SHA-256.
+The head is fitted on the tuned CNN's frames by run.py, and its checkpoint is pinned to the SHA-256 of the tuned layer's
+tensors.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from pathlib import Path
 
 from torch import nn
 
-from detect.models.distillmos_linear import attach_frozen_encoder, weights_sha256
+from detect.models.distillmos_linear import attach_frozen_encoder
 from detect.models.distillmos_spectral_mlp import DistillMOSSpectralMLP, DistillMOSSpectralMLPConfig
 from detect.models.registry import MODELS
 from voxtwin.errors import CheckpointError
-from voxtwin.weights_file import read_fp16_weights, write_fp16_weights
+from voxtwin.weights_file import open_versioned, read_fp16_weights, tensors_sha256, write_fp16_weights
 
 LAST_BLOCK_FILE = Path(__file__).resolve().parents[1] / "weights" / "distillmos_last_block.safetensors"
 LAST_BLOCK_INDEX = 10  # DistillMOS's CNN: 6 convolutions, each followed by a LeakyReLU; this is the sixth
@@ -35,10 +36,6 @@ def last_block(encoder: nn.Module) -> nn.Conv2d:
     return layer
 
 
-def _like(layer: nn.Conv2d) -> nn.Conv2d:
-    return nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, stride=layer.stride, padding=layer.padding)
-
-
 def save_last_block(layer: nn.Conv2d, path: Path, *, metadata: dict) -> Path:
     """fp16 safetensors (voxtwin/weights_file.py) with the layer's shape and `metadata` (DistillMOS's hash, the run)."""
     config = {"in_channels": layer.in_channels, "out_channels": layer.out_channels, "kernel_size": list(layer.kernel_size),
@@ -47,18 +44,26 @@ def save_last_block(layer: nn.Conv2d, path: Path, *, metadata: dict) -> Path:
                               info=metadata)
 
 
-def load_last_block(path: Path = LAST_BLOCK_FILE) -> nn.Conv2d:
+def load_last_block(path: Path | None = None) -> nn.Conv2d:
     """The tuned layer in float32 (no pickle; size, format, version and shapes checked)."""
     def build(config: dict) -> nn.Conv2d:
         return nn.Conv2d(config["in_channels"], config["out_channels"], tuple(config["kernel_size"]), stride=tuple(config["stride"]),
                          padding=tuple(config["padding"]))
 
-    layer, _ = read_fp16_weights(path, fmt=LAST_BLOCK_FORMAT, format_version=LAST_BLOCK_FORMAT_VERSION, config_key="config",
+    layer, _ = read_fp16_weights(path or LAST_BLOCK_FILE, fmt=LAST_BLOCK_FORMAT, format_version=LAST_BLOCK_FORMAT_VERSION, config_key="config",
                                  what="tuned DistillMOS last-block weights", max_bytes=MAX_LAST_BLOCK_BYTES, build=build)
     return layer
 
 
-def last_block_weights(path: Path = LAST_BLOCK_FILE) -> Path:
+def last_block_sha256(path: Path | None = None) -> str:
+    """What a head is pinned to: the hash of the layer's tensors, so that exporting the same run again still fits."""
+    with open_versioned(last_block_weights(path), fmt=LAST_BLOCK_FORMAT, format_version=LAST_BLOCK_FORMAT_VERSION, what="tuned DistillMOS last-block weights",
+                        max_bytes=MAX_LAST_BLOCK_BYTES) as (_, tensors):
+        return tensors_sha256(tensors)
+
+
+def last_block_weights(path: Path | None = None) -> Path:
+    path = path or LAST_BLOCK_FILE
     if not path.is_file():
         raise CheckpointError(f"no tuned DistillMOS last block at {path} (not shipped: measured, not adopted); make it with "
                               "recipes/default_detector/tune_last_block.py --out RUN, then --export " + str(path))
@@ -99,7 +104,7 @@ class TunedLastBlockMLP(DistillMOSSpectralMLP):
         if not config.pretrained:
             return  # tests: a random CNN, nothing to load
         path = last_block_weights()
-        if config.last_block_sha256 and (found := weights_sha256(path)) != config.last_block_sha256:
+        if config.last_block_sha256 and (found := last_block_sha256(path)) != config.last_block_sha256:
             raise CheckpointError(f"this detector was fitted on a tuned last block {config.last_block_sha256[:12]}, {path} has {found[:12]}; "
                                   "export the block the detector was fitted on")
         put_last_block(self.encoder, load_last_block(path))

@@ -109,7 +109,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     from detect.models import build_model
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
     from detect.models.student_spectral_linear import student_weights
-    from detect.models.tuned_last_block import last_block_weights
+    from detect.models.tuned_last_block import last_block_sha256
     from detect.models.whisper_linear import whisper_weights
     from detect.paired_sources import training_sources
     from detect.source_weights import WEIGHTINGS
@@ -121,7 +121,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     if cfg.model in ("distillmos-linear", "distillmos-spectral-linear", "distillmos-spectral-mlp", "distillmos-tuned-spectral-mlp", "fused-linear"):
         pinned["encoder_sha256"] = weights_sha256(distillmos_weights())
     if cfg.model == "distillmos-tuned-spectral-mlp":
-        pinned["last_block_sha256"] = weights_sha256(last_block_weights())
+        pinned["last_block_sha256"] = last_block_sha256()
     if cfg.model == "distillmos-student-spectral-linear":
         pinned["student_sha256"] = weights_sha256(student_weights())
     if cfg.model == "whisper-linear":

@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=TuningSettings.steps)
     parser.add_argument("--batch-size", type=int, default=TuningSettings.batch_size)
     parser.add_argument("--pull", type=float, default=TuningSettings.pull, help="weight of the relative L2 pull toward DistillMOS's layer")
+    parser.add_argument("--block-lr", type=float, default=TuningSettings.block_lr, help="the layer's learning rate")
     args = front_end_run_arguments(parser, export, exported="best layer")
     if args is None:
         return
@@ -81,7 +82,7 @@ def main() -> None:
     def by_class(kept, waves):
         return [w for t, w in zip(kept, waves) if not t.is_spoof], [w for t, w in zip(kept, waves) if t.is_spoof]
 
-    settings = TuningSettings(steps=args.steps, batch_size=args.batch_size, pull=args.pull)
+    settings = TuningSettings(steps=args.steps, batch_size=args.batch_size, pull=args.pull, block_lr=args.block_lr)
     train, held = by_class(fit_kept, fit_waves), by_class(valid_kept, valid_waves)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "settings.json").write_text(json.dumps({"real_files": len(train[0]), "synthetic_files": len(train[1]), "valid_real_files": len(held[0]),

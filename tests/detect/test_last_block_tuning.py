@@ -8,7 +8,7 @@ import torch
 from detect.last_block_tuning import BelowLastBlock, TuningSettings, tune_last_block
 from detect.models import build_model
 from detect.models.distillmos_linear import build_encoder
-from detect.models.tuned_last_block import last_block, load_last_block, put_last_block, save_last_block
+from detect.models.tuned_last_block import last_block, last_block_sha256, load_last_block, put_last_block, save_last_block
 from voxtwin.errors import CheckpointError
 
 RATE = 16_000
@@ -77,3 +77,25 @@ def test_each_tuned_layer_caches_its_own_statistics():
     a = build_model("distillmos-tuned-spectral-mlp", pretrained=False, last_block_sha256="a" * 64)
     b = build_model("distillmos-tuned-spectral-mlp", pretrained=False, last_block_sha256="b" * 64)
     assert a.statistics_of != b.statistics_of != "distillmos-spectral-linear"
+
+
+def test_the_pin_is_on_the_tensors_not_the_files_bytes(tmp_path):
+    layer = torch.nn.Conv2d(256, 256, (3, 3), stride=(2, 2), padding=(0, 1))
+    first = save_last_block(layer, tmp_path / "a.safetensors", metadata={"step": 1})
+    again = save_last_block(layer, tmp_path / "b.safetensors", metadata={"step": 1, "note": "exported again"})
+    assert last_block_sha256(first) == last_block_sha256(again)
+    with torch.no_grad():
+        layer.bias[0] += 1.0
+    assert last_block_sha256(save_last_block(layer, tmp_path / "c.safetensors", metadata={})) != last_block_sha256(first)
+
+
+def test_a_detector_loads_the_tuned_layer_it_was_fitted_on_and_refuses_another(tmp_path, monkeypatch):
+    torch.manual_seed(2)
+    tuned = torch.nn.Conv2d(256, 256, (3, 3), stride=(2, 2), padding=(0, 1))
+    path = save_last_block(tuned, tmp_path / "block.safetensors", metadata={})
+    monkeypatch.setattr("detect.models.tuned_last_block.LAST_BLOCK_FILE", path)
+    model = build_model("distillmos-tuned-spectral-mlp", last_block_sha256=last_block_sha256(path))
+    assert torch.allclose(last_block(model.encoder).weight, tuned.weight, atol=1e-3)
+    assert not last_block(model.encoder).weight.requires_grad
+    with pytest.raises(CheckpointError, match="fitted on a tuned last block"):
+        build_model("distillmos-tuned-spectral-mlp", last_block_sha256="0" * 64)
