@@ -24,8 +24,19 @@ def test_shipped_weights_are_safetensors_and_small(name):
 
 
 def test_default_is_the_distillmos_detector_and_fast_the_spectral_one():
-    assert Detector.load(device="cpu").name.startswith("distillmos-spectral-mlp@")
+    assert Detector.load(device="cpu").name.startswith("distillmos-tuned-spectral-mlp@")
     assert Detector.load("fast", device="cpu").name.startswith("spectral-linear@")
+
+
+def test_default_runs_on_the_shipped_tuned_layer_it_was_fitted_on():
+    """2026.12-6 reads DistillMOS with its last convolution fine-tuned; that layer ships beside the heads, small, and
+    the checkpoint's pin is the hash of the shipped layer's tensors."""
+    from detect.models.tuned_last_block import LAST_BLOCK_FILE, last_block, last_block_sha256, load_last_block
+
+    assert LAST_BLOCK_FILE.stat().st_size < MAX_BYTES
+    detector = Detector.load(device="cpu")
+    assert detector.model.config.last_block_sha256 == last_block_sha256()
+    assert np.allclose(last_block(detector.model.encoder).weight.detach().numpy(), load_last_block().weight.detach().numpy())
 
 
 def test_a_file_named_like_a_shipped_detector_wins(tmp_path, monkeypatch):
