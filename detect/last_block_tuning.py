@@ -34,9 +34,9 @@ class TuningSettings:
     steps: int = 400
     batch_size: int = 16  # half real, half synthetic
     crop_samples: int = 64_000  # 4 s: one scoring window
-    block_lr: float = 1e-4
+    block_lr: float = 3e-4  # default 2026.12-6's layer (1e-4 with pull 10 barely moved it: detect/MODEL_CARD.md)
     head_lr: float = 1e-3
-    pull: float = 10.0  # weight of |W - W0|^2 / |W0|^2 (W0: DistillMOS's published layer)
+    pull: float = 1.0  # weight of |W - W0|^2 / |W0|^2 (W0: DistillMOS's published layer)
     augment_prob: float = 0.5
     input_gain: float = 1.8  # as the detectors feed DistillMOS (detect/models/distillmos_linear.py)
     validate_every: int = 50
