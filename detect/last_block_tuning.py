@@ -94,7 +94,7 @@ def relative_pull(block: nn.Conv2d, published: dict[str, Tensor]) -> Tensor:
 def tune_last_block(encoder: nn.Module, train: tuple[list[np.ndarray], list[np.ndarray]], valid: tuple[list[np.ndarray], list[np.ndarray]], out: Path,
                     settings: TuningSettings, *, device: str = "cpu") -> Path:
     """Run (or resume) the fine-tune into `out`; returns out / "tuning_last.pt" (torch, weights_only-loadable), whose
-    "best_block" is the layer to export. train / valid: (real waves, synthetic waves), int16 or float."""
+    ["best"]["block"] is the layer to export. train / valid: (real waves, synthetic waves) as int16."""
     out.mkdir(parents=True, exist_ok=True)
     last = out / "tuning_last.pt"
     encoder = encoder.to(device).eval().requires_grad_(False)

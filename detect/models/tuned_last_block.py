@@ -2,7 +2,7 @@
 
 DistillMOS's frames were learned to predict naturalness, not to tell synthesis apart; issue 18 names fine-tuning the
 last block as the cheapest way to let them move toward the task while the ten layers below (most of the CNN's
-knowledge and ~97 % of its arithmetic) stay as published. The tuned layer (256 -> 256 channels, 3 x 3, stride 2 x 2;
+knowledge and ~93 % of its multiply-adds) stay as published. The tuned layer (256 -> 256 channels, 3 x 3, stride 2 x 2;
 590 k numbers, 1.2 MB in fp16) is written by recipes/default_detector/tune_last_block.py to
 detect/weights/distillmos_last_block.safetensors; it costs exactly what the original layer costs at scoring time.
 The head is fitted on the tuned CNN's frames by run.py, and its checkpoint is pinned to the SHA-256 of the tuned layer's
@@ -65,8 +65,8 @@ def last_block_sha256(path: Path | None = None) -> str:
 def last_block_weights(path: Path | None = None) -> Path:
     path = path or LAST_BLOCK_FILE
     if not path.is_file():
-        raise CheckpointError(f"no tuned DistillMOS last block at {path} (not shipped: measured, not adopted); make it with "
-                              "recipes/default_detector/tune_last_block.py --out RUN, then --export " + str(path))
+        raise CheckpointError(f"no tuned DistillMOS last block at {path} (the default detector's; it ships with voxtwin: reinstall, or make it with "
+                              "recipes/default_detector/tune_last_block.py --out RUN, then --export " + str(path) + ")")
     return path
 
 
