@@ -100,6 +100,25 @@ def kept_own_sources(keep, own_sources: frozenset) -> set:
     return set(keep)
 
 
+def head_sources(head: dict, is_spoof, sources, own_sources: frozenset) -> set | None:
+    """The sources a head is fitted on (None: all): head.train_sources, plus the project's own speech (no foreign
+    recording chain) that head.keep_generated names: all of it (true) or those sources."""
+    from detect.paired_sources import training_sources
+
+    try:
+        chosen = training_sources(head.get("train_sources", "all"), is_spoof, sources)
+    except ValueError as exc:  # a name outside paired_sources.TRAIN_SOURCE_CHOICES
+        raise SystemExit(f"error: head.{exc}") from None
+    if chosen is not None:
+        chosen |= kept_own_sources(head.get("keep_generated", False), own_sources) & set(np.asarray(sources).astype(str))
+    return chosen
+
+
+def own_generated_sources(trials, config: dict) -> frozenset:
+    """The sources make_data.py wrote (under config["generated"])."""
+    return frozenset(t.source for t in trials if Path(t.path).is_relative_to(Path(config["generated"])))
+
+
 def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = frozenset()):
     """Fit a frozen-front-end detector's head on cached window statistics: the training files as recorded plus one
     augmented copy per entry of head["augmented_copies"]; returns (model, record, score_sets) where
@@ -111,7 +130,6 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     from detect.models.student_spectral_linear import student_weights
     from detect.models.tuned_last_block import last_block_sha256
     from detect.models.whisper_linear import whisper_weights
-    from detect.paired_sources import training_sources
     from detect.source_weights import WEIGHTINGS
 
     weighting = head.get("weighting", "class")
@@ -158,13 +176,8 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     fit_bonafide = np.array([not t.is_spoof for t in fit_kept])
     valid_bonafide = np.array([not t.is_spoof for t in valid_kept])
     train_sources = np.array([t.source for t in fit_kept])
-    try:
-        chosen = training_sources(head.get("train_sources", "all"), ~fit_bonafide, train_sources)
-    except ValueError as exc:  # a name outside paired_sources.TRAIN_SOURCE_CHOICES
-        raise SystemExit(f"error: head.{exc}") from None
-    if chosen is not None:  # statistics of every file stay cached; the head sees these, and the project's own speech (no
-        # foreign recording chain) that keep_generated names: all of it (true) or those sources
-        chosen |= kept_own_sources(head.get("keep_generated", False), own_sources) & set(train_sources)
+    chosen = head_sources(head, ~fit_bonafide, train_sources, own_sources)
+    if chosen is not None:  # statistics of every file stay cached; the head sees these
         kept = np.flatnonzero(np.isin(train_sources, sorted(chosen)))
         train_stats, fit_bonafide, train_sources = train_stats.subset(kept), fit_bonafide[kept], train_sources[kept]
         fit_kept = [fit_kept[i] for i in kept]
@@ -261,7 +274,7 @@ def main() -> None:
     report_kept, report_waves = load_trials(report_trials, cache, description="Report audio")
     started = time.perf_counter()
     if cfg.model in FROZEN_HEAD_MODELS:
-        own_sources = frozenset(t.source for t in train_trials if Path(t.path).is_relative_to(generated))  # make_data.py's speech
+        own_sources = own_generated_sources(train_trials, config)
         model, record, score_sets = fit_frozen(cfg, config["head"], fit, valid, cache, own_sources)
         window_s = config["head"]["window_s"]
     elif cfg.model == "lfcc-gmm":

@@ -23,20 +23,17 @@ import torch
 from detect.data import WaveformCache, load_trials
 from detect.last_block_tuning import TuningSettings, tune_last_block
 from detect.models.distillmos_linear import build_encoder, distillmos_weights, weights_sha256
-from detect.models.tuned_last_block import last_block, put_last_block, save_last_block
-from detect.paired_sources import training_sources
+from detect.models.tuned_last_block import last_block, save_last_block
 from detect.recipes import load_recipe
 from detect.splits import validation_split
 from detect.train import default_cache_dir
-from run import HERE, front_end_run_arguments, kept_own_sources, recipe_trials, split_trials  # noqa: I001  (this folder's run.py)
+from run import HERE, front_end_run_arguments, head_sources, own_generated_sources, recipe_trials, split_trials  # noqa: I001  (this folder's run.py)
 
 
 def export(run: Path, target: Path) -> None:
     state = torch.load(run / "tuning_last.pt", map_location="cpu", weights_only=True)
-    encoder = build_encoder(pretrained=True)
-    layer = last_block(encoder)
     best = state["best"]
-    put_last_block(encoder, _from_state(layer, best["block"]))
+    layer = _from_state(last_block(build_encoder(pretrained=False)), best["block"])  # the published layer's shape
     metadata = {"distillmos_sha256": weights_sha256(distillmos_weights()), "step": best["step"], "valid_eer_percent": best["valid_eer_percent"],
                 "settings": state["settings"], "history": state["history"], "recipe": "recipes/default_detector/tune_last_block.py"}
     save_last_block(layer, target, metadata=metadata)
@@ -50,14 +47,9 @@ def _from_state(like: torch.nn.Conv2d, state: dict) -> torch.nn.Conv2d:
 
 
 def head_files(trials, config: dict, own_sources: frozenset) -> list:
-    """The files `default`'s head is fitted on: head.train_sources, plus the own sources head.keep_generated keeps."""
-    head = config["head"]
-    sources = np.array([t.source for t in trials])
-    chosen = training_sources(head.get("train_sources", "all"), np.array([t.is_spoof for t in trials]), sources)
-    if chosen is None:
-        return list(trials)
-    chosen |= kept_own_sources(head.get("keep_generated", False), own_sources) & set(sources)
-    return [t for t in trials if t.source in chosen]
+    """The files `default`'s head is fitted on (run.head_sources)."""
+    chosen = head_sources(config["head"], np.array([t.is_spoof for t in trials]), np.array([t.source for t in trials]), own_sources)
+    return list(trials) if chosen is None else [t for t in trials if t.source in chosen]
 
 
 def main() -> None:
@@ -72,7 +64,7 @@ def main() -> None:
         return
     config = load_recipe(str(HERE / "config.toml"), args.overrides)
     train_trials, _, _ = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])
-    own_sources = frozenset(t.source for t in train_trials if Path(t.path).is_relative_to(Path(config["generated"])))
+    own_sources = own_generated_sources(train_trials, config)
     fit, valid = validation_split(train_trials)
     fit, valid = head_files(fit, config, own_sources), head_files(valid, config, own_sources)
     cache = WaveformCache(default_cache_dir())
