@@ -126,6 +126,8 @@ def main() -> None:
                         help="with --train-on all: windows of sources that hold both classes weigh W times the others of their class (1: the recipe)")
     parser.add_argument("--head", choices=HEADS, default="logistic",
                         help="the windows' head: the recipe's logistic regression, or one hidden layer of 64 units (detect/window_mlp_head.py)")
+    parser.add_argument("--per-channel-heads", action="store_true",
+                        help="each channel's files scored by a head fitted on that channel's windows only (default: one head fitted on every channel's)")
     args = parser.parse_args()
     if args.head == "mlp" and (args.weighting != "class" or args.one_class_dims or args.paired_weight != 1.0):
         parser.error("--head mlp is studied with class weighting only: without --weighting source, --one-class-dims or --paired-weight")
@@ -138,14 +140,18 @@ def main() -> None:
     train_sources = training_sources(args.train_on, labels == 1, sources)
     if train_sources is not None:
         print(f"fitting on the {len(train_sources)} {args.train_on} sources: {', '.join(sorted(train_sources))}")
-    scores = {name: out_of_fold(features, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,
-                                train_sources=train_sources, paired_weight=args.paired_weight, head=args.head) for name in args.models}
+    fit = lambda feats, name: out_of_fold(feats, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,  # noqa: E731
+                                          train_sources=train_sources, paired_weight=args.paired_weight, head=args.head)
+    if args.per_channel_heads:
+        scores = {name: {ch: fit({ch: features[ch]}, name)[ch] for ch in args.channels} for name in args.models}
+    else:
+        scores = {name: fit(features, name) for name in args.models}
     for name, parts in SCORE_MEANS.items():
         if all(part in scores for part in parts):
             scores[name] = {ch: sum(scores[part][ch] for part in parts) / len(parts) for ch in args.channels}
     results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior) for name, by_channel in scores.items()}
     save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims, train_on=args.train_on,
-                 paired_weight=args.paired_weight, head=args.head)
+                 paired_weight=args.paired_weight, head=args.head, per_channel_heads=args.per_channel_heads)
 
 
 if __name__ == "__main__":
