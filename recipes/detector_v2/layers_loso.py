@@ -119,7 +119,7 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
 
 def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class",
                 copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0, train_sources: set[str] | None = None,
-                paired_weight: float = 1.0, head: str = "logistic") -> dict[str, np.ndarray]:
+                paired_weight: float = 1.0, head: str = "logistic", folds: list[str] | None = None) -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
@@ -130,7 +130,8 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     fit only on windows of these sources (every file is still scored by the fold that held its source out).
     `paired_weight` != 1 (class weighting only): windows of the fold's sources that hold both classes weigh that many
     times the others of their class (detect/paired_sources.py paired_emphasis_weights). `head`: "logistic" (the
-    recipe's) or "mlp" (detect/window_mlp_head.py: one hidden layer, class-balanced, the same standardisation)."""
+    recipe's) or "mlp" (detect/window_mlp_head.py: one hidden layer, class-balanced, the same standardisation).
+    `folds`: hold out only these sources (the other files' scores stay 0), for studies whose features differ per fold."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -148,7 +149,7 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     copy_x = [{ch: stack(copy[ch]) for ch in features} for copy in copies]
     scores = {ch: np.zeros(len(labels)) for ch in features}
     fittable = {ch: np.isin(sources[owner[ch]], sorted(train_sources)) if train_sources is not None else True for ch in features}  # the same every fold
-    for source in np.unique(sources):
+    for source in np.unique(sources) if folds is None else folds:
         train = {ch: sources[owner[ch]] != source for ch in features}
         fit = {ch: train[ch] & fittable[ch] for ch in features}
         parts_x = [x[ch][fit[ch]] for ch in features]

@@ -94,3 +94,17 @@ def test_the_mlp_head_reads_an_interaction_the_logistic_head_cannot_on_held_out_
         out_of_fold(features, ("f",), labels, sources, c=1.0, head="forest")
     with pytest.raises(ValueError, match="MLP head"):
         out_of_fold(features, ("f",), labels, sources, c=1.0, head="mlp", weighting="source")
+
+
+def test_holding_out_only_some_folds_scores_them_as_the_full_run_does():
+    """layers_loso.out_of_fold(folds=...): studies whose features change per fold (tuned_block_loso.py) run one fold at a time."""
+    rng = np.random.default_rng(1)
+    n = 40
+    x = np.vstack([_group(rng, n, f0, 0) for f0 in (1, -1, 1, -1, 1, -1)]).astype(np.float32)
+    labels = np.repeat([0, 1] * 3, n)
+    sources = np.repeat(["a", "a", "b", "b", "c", "c"], n)
+    features = {"clean": {"f": x, "owner": np.arange(len(x))}}
+    every = out_of_fold(features, ("f",), labels, sources, c=1.0)["clean"]
+    one = out_of_fold(features, ("f",), labels, sources, c=1.0, folds=["b"])["clean"]
+    assert np.allclose(one[sources == "b"], every[sources == "b"]) and np.all(one[sources != "b"] == 0)
+    assert every[(sources == "b") & (labels == 0)].mean() > every[(sources == "b") & (labels == 1)].mean()
