@@ -108,7 +108,8 @@ def tuned_layer(encoder: torch.nn.Module, below: dict[str, BelowCache], pools: d
     activation = copy.deepcopy(encoder.cnn[LAST_BLOCK_INDEX + 1])
     activation.inplace = False
     with torch.no_grad():  # standardised by the published layer's statistics on training windows (no labels used)
-        probe = below["clean"].batch(rng.choice(np.concatenate(pools["clean"]), 128, replace=False))
+        pool = np.concatenate(pools["clean"])
+        probe = below["clean"].batch(rng.choice(pool, min(128, len(pool)), replace=False))
         s = torch.cat([CropDetector(block, activation, torch.zeros(1), torch.ones(1)).stats(p) for p in probe.split(16)])
     model = CropDetector(block, activation, s.mean(0), s.std(0).clamp_min(1e-4))
     optimiser = torch.optim.AdamW([{"params": model.block.parameters(), "lr": settings.block_lr, "weight_decay": 0.0},
