@@ -13,7 +13,7 @@ one of the recipe's five channel augmentations; and every fold stops at step 100
 chose on their validation crops (no choice per fold).
 
     python recipes/detector_v2/tuned_block_loso.py --threads 2 --json runs/detector_v2/tuned-block-loso.json
-The input of the last convolution is cached per window and channel (fp16, ~9 GB each, ~10 min each on 2 cores) in
+The input of the last convolution is cached per window and channel (fp16, ~8.5 GB each, ~6 min each on 2 cores) in
 runs/detector_v2/below-CHANNEL.*; each fold's held-out scores in runs/detector_v2/tuned-block-folds/ (rerun to resume).
 """
 
