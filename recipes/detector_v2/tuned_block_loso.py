@@ -14,12 +14,13 @@ chose on their validation crops (no choice per fold).
 
     python recipes/detector_v2/tuned_block_loso.py --threads 2 --json runs/detector_v2/tuned-block-loso.json
 The input of the last convolution is cached per window and channel (fp16, ~8.5 GB each, ~6 min each on 2 cores) in
-runs/detector_v2/below-CHANNEL.*; each fold's held-out scores in runs/detector_v2/tuned-block-folds/ (rerun to resume).
+runs/detector_v2/below-CHANNEL.*; each fold's held-out scores in runs/detector_v2/tuned-block-folds-SETTINGS/ (rerun to resume).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import time
@@ -137,6 +138,9 @@ def training_windows(below: BelowCache, labels: np.ndarray, sources: np.ndarray,
 
 def main() -> None:
     parser = study_parser(__doc__, channels=None)
+    parser.add_argument("--augment-prob", type=float, default=TuningSettings().augment_prob,
+                        help="share of tuning crops taken through the telephone band (the shipped tuning's share goes through its channel augmentations)")
+    parser.add_argument("--skip-baseline", action="store_true", help="score only the tuned folds (the published layer's row is the same every run)")
     args = parser.parse_args()
     rows, labels, sources = start(args)
     encoder = build_encoder(pretrained=True).eval()
@@ -157,12 +161,15 @@ def main() -> None:
     fit = dict(labels=labels, sources=sources, c=args.c, train_sources=train_sources, head="mlp")
     columns = ("layer5", "spectral")
 
-    activation = copy.deepcopy(encoder.cnn[LAST_BLOCK_INDEX + 1])
-    published = CropDetector(last_block(encoder), activation, torch.zeros(1), torch.ones(1))
-    baseline = out_of_fold(features({ch: frame_stats(published, below[ch]) for ch in CHANNELS}), columns, **fit)
-    results = {"published layer": printed_results("published layer", baseline, labels, sources, prior=args.prior)}
+    results = {}
+    if not args.skip_baseline:
+        activation = copy.deepcopy(encoder.cnn[LAST_BLOCK_INDEX + 1])
+        published = CropDetector(last_block(encoder), activation, torch.zeros(1), torch.ones(1))
+        baseline = out_of_fold(features({ch: frame_stats(published, below[ch]) for ch in CHANNELS}), columns, **fit)
+        results["published layer"] = printed_results("published layer", baseline, labels, sources, prior=args.prior)
 
-    settings, folds_dir = TuningSettings(), args.cache / "tuned-block-folds"
+    settings = dataclasses.replace(TuningSettings(), augment_prob=args.augment_prob)
+    folds_dir = args.cache / f"tuned-block-folds-step{STOP_STEP}-phone{settings.augment_prob:g}"  # one folder per setting: a rerun resumes only its own
     folds_dir.mkdir(parents=True, exist_ok=True)
     tuned = {ch: np.zeros(len(labels)) for ch in CHANNELS}
     for i, source in enumerate(np.unique(sources)):
@@ -179,7 +186,8 @@ def main() -> None:
         for ch in CHANNELS:
             tuned[ch][sources == source] = held[ch]
     results["tuned per fold"] = printed_results("tuned per fold", tuned, labels, sources, prior=args.prior)
-    save_results(args, results, files=len(rows), head="mlp", train_on="real-bearing", stop_step=STOP_STEP, channels=list(CHANNELS))
+    save_results(args, results, files=len(rows), head="mlp", train_on="real-bearing", stop_step=STOP_STEP, augment_prob=settings.augment_prob,
+                 channels=list(CHANNELS))
 
 
 if __name__ == "__main__":
