@@ -91,6 +91,34 @@ def relative_pull(block: nn.Conv2d, published: dict[str, Tensor]) -> Tensor:
     return sum((p - published[n]).pow(2).sum() / published[n].pow(2).sum() for n, p in block.named_parameters())
 
 
+@torch.no_grad()
+def frame_standardisation(block: nn.Conv2d, activation: nn.Module, below: Tensor, *, batch: int = 16) -> tuple[Tensor, Tensor]:
+    """Mean and scale of the layer's crop statistics over `below` (inputs of the layer; no labels used): what the
+    logistic unit reads them standardised by."""
+    s = torch.cat([CropDetector(block, activation, torch.zeros(1), torch.ones(1)).stats(part) for part in below.split(batch)])
+    return s.mean(0), s.std(0).clamp_min(1e-4)
+
+
+def tuning_optimiser(model: CropDetector, settings: TuningSettings):
+    """AdamW (the layer without weight decay: the pull is its regulariser) and the cosine schedule over settings.steps."""
+    optimiser = torch.optim.AdamW([{"params": model.block.parameters(), "lr": settings.block_lr, "weight_decay": 0.0},
+                                   {"params": model.out.parameters(), "lr": settings.head_lr, "weight_decay": 1e-2}])
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, settings.steps) / settings.steps)))
+    return optimiser, schedule
+
+
+def tuning_step(model: CropDetector, below: Tensor, labels: Tensor, published: dict[str, Tensor], settings: TuningSettings, optimiser, schedule) -> tuple[Tensor, Tensor]:
+    """One update on a batch of the layer's inputs (labels: 1 = bona fide); returns (cross-entropy, pull)."""
+    bce = F.binary_cross_entropy_with_logits(model(below), labels)
+    pull = relative_pull(model.block, published)
+    loss = bce + settings.pull * pull
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    schedule.step()
+    return bce, pull
+
+
 def tune_last_block(encoder: nn.Module, train: tuple[list[np.ndarray], list[np.ndarray]], valid: tuple[list[np.ndarray], list[np.ndarray]], out: Path,
                     settings: TuningSettings, *, device: str = "cpu") -> Path:
     """Run (or resume) the fine-tune into `out`; returns out / "tuning_last.pt" (torch, weights_only-loadable), whose
@@ -112,15 +140,10 @@ def tune_last_block(encoder: nn.Module, train: tuple[list[np.ndarray], list[np.n
     if last.is_file():
         state = torch.load(last, map_location=device, weights_only=True)
         stats_mean, stats_scale = state["stats_mean"], state["stats_scale"]
-    else:  # standardise by the published layer's statistics on the validation crops (no labels used)
-        with torch.no_grad():
-            s = torch.cat([torch.flatten(activation(block(v)), 1, -2) for v in valid_below.split(16)])
-            s = torch.cat([s.mean(-1), s.std(-1, unbiased=False)], dim=1)
-        stats_mean, stats_scale = s.mean(0), s.std(0).clamp_min(1e-4)
+    else:  # standardise by the published layer's statistics on the validation crops
+        stats_mean, stats_scale = frame_standardisation(block, activation, valid_below)
     model = CropDetector(block, activation, stats_mean, stats_scale).to(device)
-    optimiser = torch.optim.AdamW([{"params": model.block.parameters(), "lr": settings.block_lr, "weight_decay": 0.0},
-                                   {"params": model.out.parameters(), "lr": settings.head_lr, "weight_decay": 1e-2}])
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, settings.steps) / settings.steps)))
+    optimiser, schedule = tuning_optimiser(model, settings)
     step, history, best = 0, [], None
     if last.is_file():
         model.load_state_dict(state["model"])
@@ -148,13 +171,7 @@ def tune_last_block(encoder: nn.Module, train: tuple[list[np.ndarray], list[np.n
         crops, labels = balanced_crops(*train, rng, settings, augment_prob=settings.augment_prob)
         with torch.no_grad():
             features = below(crops.to(device))
-        bce = F.binary_cross_entropy_with_logits(model(features), labels.to(device))
-        pull = relative_pull(model.block, published)
-        loss = bce + settings.pull * pull
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        schedule.step()
+        bce, pull = tuning_step(model, features, labels.to(device), published, settings, optimiser, schedule)
         step += 1
         running.append((bce.item(), pull.item()))
         if step % settings.validate_every == 0 or step == settings.steps:

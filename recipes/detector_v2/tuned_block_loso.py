@@ -28,16 +28,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from detect.last_block_tuning import BelowLastBlock, CropDetector, TuningSettings, relative_pull
-from detect.models.distillmos_linear import FRAME_DIM, SAMPLES_PER_FRAME, DistillMOSLinearConfig, build_encoder
+from detect.last_block_tuning import BelowLastBlock, CropDetector, TuningSettings, frame_standardisation, tuning_optimiser, tuning_step
+from detect.models.distillmos_linear import FRAME_DIM, DistillMOSLinearConfig, build_encoder
 from detect.models.tuned_last_block import LAST_BLOCK_INDEX, last_block
 from detect.paired_sources import training_sources
 
 from frontends_loso import windows  # noqa: I001  (this folder is on sys.path when the script runs)
 from fusion_loso import all_front_ends
-from layers_loso import out_of_fold, printed_results, study_wave
+from layers_loso import cnn_input, out_of_fold, printed_results, study_wave
 from study_options import save_results, start, study_parser
 
 CHANNELS = ("clean", "telephone_8k")
@@ -58,8 +57,7 @@ class BelowCache:
         with open(self.data_path, "wb") as out, torch.inference_mode():
             for i, row in enumerate(rows):
                 for w in windows(study_wave(root, row, channel)):
-                    n = max(SAMPLES_PER_FRAME, len(w) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME)  # as layers_loso.LayerStats
-                    h = below(torch.from_numpy(np.resize(w, n))[None] * gain)[0].numpy().astype(np.float16)
+                    h = below(cnn_input(w)[None] * gain)[0].numpy().astype(np.float16)
                     out.write(h.tobytes())
                     offsets.append(at), frames.append(h.shape[-1]), owner.append(i)
                     at += h.size
@@ -108,24 +106,15 @@ def tuned_layer(encoder: torch.nn.Module, below: dict[str, BelowCache], pools: d
     published = {n: p.detach().clone() for n, p in block.named_parameters()}
     activation = copy.deepcopy(encoder.cnn[LAST_BLOCK_INDEX + 1])
     activation.inplace = False
-    with torch.no_grad():  # standardised by the published layer's statistics on training windows (no labels used)
-        pool = np.concatenate(pools["clean"])
-        probe = below["clean"].batch(rng.choice(pool, min(128, len(pool)), replace=False))
-        s = torch.cat([CropDetector(block, activation, torch.zeros(1), torch.ones(1)).stats(p) for p in probe.split(16)])
-    model = CropDetector(block, activation, s.mean(0), s.std(0).clamp_min(1e-4))
-    optimiser = torch.optim.AdamW([{"params": model.block.parameters(), "lr": settings.block_lr, "weight_decay": 0.0},
-                                   {"params": model.out.parameters(), "lr": settings.head_lr, "weight_decay": 1e-2}])
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, settings.steps) / settings.steps)))
+    pool = np.concatenate(pools["clean"])  # standardised by the published layer's statistics on training windows
+    model = CropDetector(block, activation, *frame_standardisation(block, activation, below["clean"].batch(rng.choice(pool, min(128, len(pool)), replace=False))))
+    optimiser, schedule = tuning_optimiser(model, settings)
     half = settings.batch_size // 2
     labels = torch.cat([torch.ones(half), torch.zeros(half)])
     for _ in range(STOP_STEP):
         channels = np.where(rng.random(2 * half) < settings.augment_prob, "telephone_8k", "clean")
         crops = torch.stack([below[ch].window(rng.choice(pools[ch][0 if i < half else 1])) for i, ch in enumerate(channels)])
-        loss = F.binary_cross_entropy_with_logits(model(crops), labels) + settings.pull * relative_pull(model.block, published)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        schedule.step()
+        tuning_step(model, crops, labels, published, settings, optimiser, schedule)
     return model.eval()
 
 
