@@ -72,6 +72,11 @@ def read_cache(path: Path, n_files: int) -> dict[str, np.ndarray] | None:
     return None
 
 
+def cnn_input(w: np.ndarray) -> torch.Tensor:
+    """A window cut (or, under one frame, repeated) to whole 20 ms CNN frames, as every study here feeds DistillMOS."""
+    return torch.from_numpy(np.resize(w, max(SAMPLES_PER_FRAME, len(w) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME)))
+
+
 class LayerStats:
     """One pass of DistillMOS's CNN; per layer, mean and std over time of (channel x frequency band)."""
 
@@ -87,8 +92,7 @@ class LayerStats:
 
     @torch.inference_mode()
     def __call__(self, w: np.ndarray) -> dict[int, np.ndarray]:
-        n = max(SAMPLES_PER_FRAME, len(w) // SAMPLES_PER_FRAME * SAMPLES_PER_FRAME)
-        self.encoder(torch.from_numpy(np.resize(w, n))[None] * self.gain)
+        self.encoder(cnn_input(w)[None] * self.gain)
         out = {}
         for layer in LAYERS:
             h = self.outputs[layer][0]  # (C, F, T)
