@@ -124,7 +124,9 @@ def stft_loss(y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return total / len(STFT_RESOLUTIONS)
 
 
-class _MelLoss:
+class MelLoss:
+    """L1 between the 80-band HiFi-GAN mels of two waveforms, the distance HiFi-GAN itself is trained with."""
+
     def __init__(self, device: torch.device) -> None:
         from voxtwin.features import LogMelSpec, build_features
 
@@ -150,7 +152,7 @@ def _core(y: torch.Tensor, s: DistillSettings) -> torch.Tensor:
 
 
 @torch.no_grad()
-def validation_losses(student: CompactHiFiGAN, pool: dict, mel_loss: _MelLoss, device: torch.device) -> dict:
+def validation_losses(student: CompactHiFiGAN, pool: dict, mel_loss: MelLoss, device: torch.device) -> dict:
     """Mel L1 and STFT loss of whole validation chunks against V1's waveform."""
     student.eval()
     mels, stft = [], []
@@ -202,7 +204,7 @@ def distill(pool_path: Path, out_dir: Path, settings: DistillSettings) -> Path:
         if state is not None and "critics" in state:  # a spectral-only checkpoint resumes with fresh critics
             critics.load_state_dict(state["critics"])
             critic_optimizer.load_state_dict(state["critic_optimizer"])
-    mel_loss = _MelLoss(device)
+    mel_loss = MelLoss(device)
     if not history:
         history.append({"step": 0, **validation_losses(student, pool, mel_loss, device)})
         log.info("step 0 (pruned V1): %s", history[-1])
