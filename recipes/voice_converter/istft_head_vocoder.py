@@ -230,6 +230,9 @@ def main() -> None:
         parser.error(f"{args.data}: no manifest.csv (pass --data, the folder of ../shared/data)")
     if args.command == "train" and not (args.out / "pool.npz").is_file():
         parser.error(f"{args.out / 'pool.npz'}: no pool; run `pool` first")
+    for path in args.heads + ([args.init] if args.init else []):
+        if not path.is_file():
+            parser.error(f"{path}: no such head checkpoint")
     try:
         if args.command == "pool":
             torch.set_num_threads(args.threads)

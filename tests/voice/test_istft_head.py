@@ -94,5 +94,7 @@ def test_pool_train_and_judge_run_on_a_tiny_corpus_and_refuse_missing_inputs(tmp
     judged = run("judge", str(out / "head.pt"), "--recordings", "1", "--timed-seconds", "0.5")
     assert judged.returncode == 0, judged.stderr
     assert "DistillMOS" in judged.stdout and "V1 stages 1-2 + head" in judged.stdout
+    no_head = run("judge", str(out / "absent.pt"))
+    assert no_head.returncode != 0 and "no such head checkpoint" in no_head.stderr and "Traceback" not in no_head.stderr
     nowhere = subprocess.run([sys.executable, str(RECIPE), "pool", "--data", str(tmp_path / "nowhere"), "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
     assert nowhere.returncode != 0 and "manifest.csv" in nowhere.stderr and "Traceback" not in nowhere.stderr
