@@ -225,7 +225,7 @@ class Detector:
         pending: list[tuple[int, np.ndarray]] = []
         best: tuple[float, int, np.ndarray] | None = None  # the speechiest window, used if none qualifies
         head: list[np.ndarray] = []  # the first minute at 16 kHz, kept for the watermark (no second decode)
-        for start, window in self._windows(chunks, gain, stats.n_samples, head=head):
+        for start, window in self._windows(chunks, gain, head=head):
             share = _speech_share(mask, start / SAMPLE_RATE, (start + self.window) / SAMPLE_RATE)
             if share < MIN_WINDOW_SPEECH_SHARE:
                 if best is None or share > best[0]:
@@ -250,9 +250,11 @@ class Detector:
         verdict = "synthetic" if watermark["found"] else verdict_for(overall, flags)
         return Result(label, round(overall, 4), verdict, speech_s, round(duration_s, 3), segments, flags, self.name, watermark=watermark)
 
-    def _windows(self, chunks: Iterator[np.ndarray], gain: float, total_16k: int, *, head: list[np.ndarray]) -> Iterator[tuple[int, np.ndarray]]:
-        """(start sample, window) pairs over the whole 16 kHz signal, scaled by `gain`; the last window is
-        repeat-padded. The first WATERMARK_SEARCH_S seconds of the scaled signal are appended to `head`."""
+    def _windows(self, chunks: Iterator[np.ndarray], gain: float, *, head: list[np.ndarray]) -> Iterator[tuple[int, np.ndarray]]:
+        """(start sample, window) pairs over the whole 16 kHz signal, scaled by `gain`, placed as training places them
+        (detect/frozen_head.py window_starts): every hop, plus one window ending at the file's end when more than half
+        a hop is left uncovered; a file shorter than a window is repeat-padded to one. The first WATERMARK_SEARCH_S
+        seconds of the scaled signal are appended to `head`."""
         head_n = 0
         buffer = np.zeros(0, dtype=np.float32)
         offset = 0  # sample index of buffer[0]
@@ -266,13 +268,15 @@ class Detector:
             while next_start + self.window <= offset + len(buffer):
                 yield next_start, buffer[next_start - offset : next_start - offset + self.window]
                 next_start += self.hop
-            drop = next_start - offset
+            drop = next_start - self.hop - offset  # keep the last full window: the tail window may overlap it
             if drop > 0:
                 buffer, offset = buffer[drop:], offset + drop
-        if next_start == 0 or next_start < total_16k - self.hop // 2:
-            rest = buffer[max(0, next_start - offset) :]
-            if len(rest):
-                yield next_start, crop(rest, self.window)
+        end = offset + len(buffer)
+        if next_start == 0:
+            if len(buffer):
+                yield 0, crop(buffer, self.window)
+        elif end - (next_start - self.hop + self.window) > self.hop // 2:
+            yield end - self.window, buffer[end - self.window - offset :]
 
     @torch.inference_mode()
     def _flush(self, pending: list[tuple[int, np.ndarray]], starts: list[int], scores: list[float]) -> None:
@@ -280,9 +284,9 @@ class Detector:
         if not pending:
             return
         if hasattr(self.model, "score_span"):  # front-end run once over overlapping windows (linear heads, GMM)
-            for run in _contiguous_runs(pending, self.hop):
+            for run in _contiguous_runs(pending):
                 first = run[0][0]
-                span = np.concatenate([run[0][1]] + [w[-self.hop :] for _, w in run[1:]])
+                span = np.concatenate([run[0][1]] + [w[-(s - before) :] for (before, _), (s, w) in zip(run, run[1:])])
                 out = self.model.score_span(torch.from_numpy(span).to(self.device), [s - first for s, _ in run], self.window)
                 scores.extend(out.float().cpu().tolist())
                 starts.extend(s for s, _ in run)
@@ -341,11 +345,12 @@ def _to_16k(blocks) -> Iterator[np.ndarray]:
             yield tail
 
 
-def _contiguous_runs(pending: list[tuple[int, np.ndarray]], hop: int) -> Iterator[list[tuple[int, np.ndarray]]]:
-    """Split (start, window) pairs into runs of windows that follow each other at `hop` and overlap."""
+def _contiguous_runs(pending: list[tuple[int, np.ndarray]]) -> Iterator[list[tuple[int, np.ndarray]]]:
+    """Split (start, window) pairs into runs in which each window starts after the one before and overlaps it (every
+    hop, and the tail window that ends at the file's end), so that one front-end pass covers a run."""
     run: list[tuple[int, np.ndarray]] = []
     for start, window in pending:
-        if run and not (start - run[-1][0] == hop and hop <= len(window)):
+        if run and not 0 < start - run[-1][0] <= len(run[-1][1]):
             yield run
             run = []
         run.append((start, window))
