@@ -39,6 +39,15 @@ class Calibration:
         return asdict(self)
 
 
+def at_prior(p_synthetic: np.ndarray | float, prior: float, *, from_prior: float = 0.5) -> np.ndarray:
+    """p_synthetic computed under `from_prior`, restated under `prior` (Bayes' rule moves only the log-odds)."""
+    if not (0 < prior < 1 and 0 < from_prior < 1):
+        raise ValueError(f"priors must be between 0 and 1 (exclusive), got {prior} and {from_prior}")
+    p = np.clip(np.asarray(p_synthetic, dtype=np.float64), 1e-12, 1 - 1e-12)
+    z = np.log(p / (1 - p)) + np.log(prior / (1 - prior)) - np.log(from_prior / (1 - from_prior))
+    return 1.0 / (1.0 + np.exp(-z))
+
+
 def fit_platt(bonafide_log_odds: np.ndarray, is_synthetic: np.ndarray) -> Calibration:
     """Fit Platt scaling by logistic regression with balanced class weights (equal priors)."""
     from sklearn.linear_model import LogisticRegression

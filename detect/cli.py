@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from voxtwin import exit_codes
-from voxtwin.console import DETECTOR_PRECISION_HELP
+from voxtwin.console import DETECTOR_PRECISION_HELP, SYNTHETIC_PRIOR_HELP, check_synthetic_prior
 
 app = typer.Typer(no_args_is_help=True, help="Detect synthetic or converted speech; train and benchmark countermeasures.")
 
@@ -158,6 +158,7 @@ def score(
     resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
     num_gpus_per_worker: float = typer.Option(0.0, "--num-gpus-per-worker", min=0.0, max=64.0, help=GPUS_HELP),
     precision: Optional[str] = typer.Option(None, "--precision", help=DETECTOR_PRECISION_HELP),
+    synthetic_prior: Optional[float] = typer.Option(None, "--synthetic-prior", callback=check_synthetic_prior, help=SYNTHETIC_PRIOR_HELP),
 ) -> None:
     """Score voice messages for synthetic or converted speech.
 
@@ -190,10 +191,11 @@ def score(
     if ray is not None:
         from detect.ray_engine import score_files_on_ray
 
-        scored = iter(score_files_on_ray(readable, model=None if model is None else str(model), device="cpu" if device == "auto" else device, hop_s=hop_s, watermark_key=key, precision=precision, **ray))
+        scored = iter(score_files_on_ray(readable, model=None if model is None else str(model), device="cpu" if device == "auto" else device, hop_s=hop_s, watermark_key=key, precision=precision,
+                                       synthetic_prior=synthetic_prior, **ray))
         name = ""
     else:
-        detector = Detector.load(model, device=device, hop_s=hop_s, watermark_key=key, precision=precision) if readable else None
+        detector = Detector.load(model, device=device, hop_s=hop_s, watermark_key=key, precision=precision, synthetic_prior=synthetic_prior) if readable else None
         scored = iter(progress(detector.score_files(readable, jobs=jobs), "Scoring", total=len(readable))) if readable else iter(())
         name = detector.name if detector else ""
     results = [next(scored) if usable(source) else unreadable_result(label, source, model=name) for label, source in inputs]

@@ -9,6 +9,7 @@ window log-odds; the windows are reported as `segments` so a partly synthetic me
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import asdict, dataclass, field
@@ -126,9 +127,12 @@ class Detector:
         window_s: float | None = None,
         watermark_key: bytes | None = None,
         precision: str | None = None,
+        synthetic_prior: float | None = None,
     ) -> None:
         """precision: the front-end's (voxtwin/precision.py): auto (bf16 where native), fp32 or bf16; None =
-        $VOXTWIN_PRECISION, else auto. Only models with a `precision` attribute (distillmos-linear) use it."""
+        $VOXTWIN_PRECISION, else auto. Only models with a `precision` attribute (distillmos-linear) use it.
+        synthetic_prior: the share of synthetic speech expected among the files scored (None: the checkpoint's, 0.5
+        for the shipped detectors); a lower one lets more real files, and more fakes, come out `real`."""
         _fix_malloc_mmap_threshold()
         self.precision = resolve_precision(precision, device) if hasattr(model, "precision") else "fp32"
         if hasattr(model, "precision"):
@@ -140,6 +144,10 @@ class Detector:
         self.device = device
         scoring = meta.get("scoring", {})
         self.calibration = Calibration(**scoring.get("calibration", {}))
+        if synthetic_prior is not None:
+            if not 0 < synthetic_prior < 1:
+                raise VoxtwinError(f"synthetic_prior must be between 0 and 1 (exclusive), got {synthetic_prior}")
+            self.calibration = dataclasses.replace(self.calibration, synthetic_prior=synthetic_prior)
         crop_samples = meta.get("training", {}).get("config", {}).get("crop_samples", 64_600)
         self.window = int((window_s or scoring.get("window_s") or crop_samples / SAMPLE_RATE) * SAMPLE_RATE)
         if not MIN_HOP_S <= hop_s <= MAX_HOP_S:

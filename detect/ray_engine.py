@@ -120,13 +120,13 @@ def _maybe_crash(index: int) -> None:
 class FileScorer:
     """A Ray actor: the detector loaded once; scores a shard of files into Result dicts."""
 
-    def __init__(self, model: str | None, device: str, hop_s: float, watermark_key: bytes | None, precision: str = "auto") -> None:
+    def __init__(self, model: str | None, device: str, hop_s: float, watermark_key: bytes | None, precision: str = "auto", synthetic_prior: float | None = None) -> None:
         import torch
 
         from detect.detector import Detector
 
         torch.set_num_threads(1)
-        self.detector = Detector.load(model, device=device, hop_s=hop_s, watermark_key=watermark_key, precision=precision)
+        self.detector = Detector.load(model, device=device, hop_s=hop_s, watermark_key=watermark_key, precision=precision, synthetic_prior=synthetic_prior)
 
     def score(self, index: int, sources: list) -> list[dict]:
         _maybe_crash(index)
@@ -236,7 +236,8 @@ def run_sharded(actor_class: type, init_args: tuple, items: list, *, key: dict, 
 
 def score_files_on_ray(sources: Iterable, *, model: str | None = None, device: str = "cpu", hop_s: float = 1.0, watermark_key: bytes | None = None,
                        resume: bool = False, shard_size: int = DEFAULT_SHARD_SIZE, jobs: int = 0, num_gpus_per_worker: float = 0.0,
-                       address: str | None = None, on_shard: Callable[[int, int], None] | None = None, precision: str | None = None) -> Iterator:
+                       address: str | None = None, on_shard: Callable[[int, int], None] | None = None, precision: str | None = None,
+                       synthetic_prior: float | None = None) -> Iterator:
     """`Detector.score_files` on Ray: Results in input order. precision: the name each actor resolves on its own
     machine (auto: bf16 only where that machine runs it natively)."""
     from detect.detector import Result, shipped_or_path
@@ -247,8 +248,10 @@ def score_files_on_ray(sources: Iterable, *, model: str | None = None, device: s
     precision = requested_precision(precision)
     key = {"kind": "score", "model": str(model), "model_sha": hashlib.sha256(weights.read_bytes()).hexdigest() if weights.is_file() else "", "hop_s": hop_s,
            "watermark_key": hashlib.sha256(watermark_key or b"").hexdigest(), "precision": precision}
+    if synthetic_prior is not None:  # runs started without one keep resuming
+        key["synthetic_prior"] = synthetic_prior
     device = _actor_device(device, num_gpus_per_worker)
-    for data in run_sharded(FileScorer, (model, device, hop_s, watermark_key, precision), sources, key=key, resume=resume, shard_size=shard_size, jobs=jobs,
+    for data in run_sharded(FileScorer, (model, device, hop_s, watermark_key, precision, synthetic_prior), sources, key=key, resume=resume, shard_size=shard_size, jobs=jobs,
                             num_gpus_per_worker=num_gpus_per_worker, address=address, on_shard=on_shard):
         yield Result.from_dict(data)
 

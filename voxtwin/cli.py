@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from voxtwin import __version__, exit_codes
-from voxtwin.console import DETECTOR_PRECISION_HELP, emit_json, error_line, progress
+from voxtwin.console import DETECTOR_PRECISION_HELP, SYNTHETIC_PRIOR_HELP, check_synthetic_prior, emit_json, error_line, progress
 from voxtwin.errors import VoxtwinError
 
 # pyworld and webrtcvad import pkg_resources, which warns on every run; the pin setuptools<81 keeps it working
@@ -170,6 +170,7 @@ def serve(
     queue_size: int = typer.Option(8, "--queue-size", min=0, max=10_000, help="Requests that may wait per worker; more get 503 with Retry-After."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     precision: Optional[str] = typer.Option(None, "--precision", help=DETECTOR_PRECISION_HELP),
+    synthetic_prior: Optional[float] = typer.Option(None, "--synthetic-prior", callback=check_synthetic_prior, help=SYNTHETIC_PRIOR_HELP),
 ) -> None:
     """Serve the detector over HTTP: an API (POST /v1/score, /v1/watermark; GET /v1/models, /healthz; docs at
     /docs) and a web page at / for checking a voice message. Needs the `serve` extra."""
@@ -187,7 +188,8 @@ def serve(
     checkpoint = shipped_or_path(model).with_suffix(".json")
     if not checkpoint.is_file():
         raise CheckpointError(f"{model}: not a shipped detector (default, fast) nor a checkpoint ({checkpoint} missing)")
-    settings = ServiceSettings(model=model, max_upload_mb=max_upload_mb, max_duration_s=max_duration_s, request_timeout_s=timeout_s, queue_size=queue_size, device=device, precision=precision)
+    settings = ServiceSettings(model=model, max_upload_mb=max_upload_mb, max_duration_s=max_duration_s, request_timeout_s=timeout_s, queue_size=queue_size, device=device, precision=precision,
+                               synthetic_prior=synthetic_prior)
     typer.echo(f"voxtwin serve: http://{host}:{port}/ (API docs at /docs), model {model}, {workers} worker(s); Ctrl-C stops", err=True)
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

@@ -17,6 +17,19 @@ DETECTOR_PRECISION_HELP = (
     "The default detector's CNN: auto (bfloat16 where the CPU or GPU runs it natively, ~2x faster), fp32 or bf16; "
     "default: $VOXTWIN_PRECISION, else auto."
 )
+# `--synthetic-prior` of `detect score` and `serve` (detect/calibration.py)
+SYNTHETIC_PRIOR_HELP = (
+    "Share of synthetic speech you expect among the files, 0-1 exclusive (Bayes' prior of p_synthetic; default: the "
+    "detector's, 0.5). Lower it for an inbox of mostly real speech: more real files come out `real`, and more fakes too "
+    "(README, `detect score`, --synthetic-prior)."
+)
+
+
+def check_synthetic_prior(value: float | None) -> float | None:
+    """typer callback: a prior of 0 or 1 would make every verdict certain whatever the audio says."""
+    if value is not None and not 0 < value < 1:
+        raise typer.BadParameter(f"must be between 0 and 1 (exclusive), got {value}")
+    return value
 
 
 def out_console() -> Console:

@@ -78,7 +78,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         private = Path(tempfile.mkdtemp(prefix="voxtwin-serve-"))  # mode 0700: this user only
         MultiPartParser.spool_max_size = settings.max_upload_bytes + 1  # uploads stay in memory, never spooled to disk
         state["private"] = app.state.private_dir = private
-        state["detector"] = Detector.load(settings.model, device=settings.device, precision=settings.precision)
+        state["detector"] = Detector.load(settings.model, device=settings.device, precision=settings.precision, synthetic_prior=settings.synthetic_prior)
         state["queue"] = ScoringQueue(waiting_limit=settings.queue_size, timeout_s=settings.request_timeout_s)
         try:
             yield
@@ -160,7 +160,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.get(f"/{API_VERSION}/models", summary="Shipped detectors and the loaded one")
     async def models():
-        return {"loaded": state["detector"].name, "shipped": _shipped_models(), "model_card": "/model-card"}
+        return {"loaded": state["detector"].name, "synthetic_prior": state["detector"].calibration.synthetic_prior, "shipped": _shipped_models(), "model_card": "/model-card"}
 
     @app.get("/healthz", summary="Liveness, model and queue")
     async def healthz():

@@ -19,6 +19,7 @@ class ServiceSettings:
     retry_after_s: int = 5
     device: str = "auto"
     precision: str | None = None  # the default detector's CNN: auto, fp32 or bf16 (None: $VOXTWIN_PRECISION, else auto)
+    synthetic_prior: float | None = None  # share of synthetic speech expected (None: the detector's own, 0.5)
 
     def __post_init__(self) -> None:
         for name in ("max_upload_mb", "max_duration_s", "request_timeout_s"):
@@ -26,6 +27,8 @@ class ServiceSettings:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
         if self.queue_size < 0 or self.retry_after_s < 0:
             raise ValueError("queue_size and retry_after_s must be >= 0")
+        if self.synthetic_prior is not None and not 0 < self.synthetic_prior < 1:
+            raise ValueError(f"synthetic_prior must be between 0 and 1 (exclusive), got {self.synthetic_prior!r}")
 
     @property
     def max_upload_bytes(self) -> int:

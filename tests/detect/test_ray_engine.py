@@ -63,9 +63,11 @@ def test_ray_scores_equal_the_local_engine(local_ray, folder):
     assert on_ray[[f.name for f in files].index("broken.ogg")].verdict == "error"
 
 
-def test_cli_json_and_eval_score_file_equal_local(local_ray, folder, runner, tmp_path):
-    local = json.loads(runner.invoke(app, ["detect", "score", str(folder), "--model", "fast", "--json"]).stdout)
-    on_ray = json.loads(runner.invoke(app, ["detect", "score", str(folder), "--model", "fast", "--json", "--engine", "ray", "--shard-size", "2"]).stdout)
+def test_cli_json_with_a_prior_and_eval_score_file_equal_local(local_ray, folder, runner, tmp_path):
+    local = json.loads(runner.invoke(app, ["detect", "score", str(folder), "--model", "fast", "--json", "--synthetic-prior", "0.2"]).stdout)
+    on_ray = json.loads(runner.invoke(app, ["detect", "score", str(folder), "--model", "fast", "--json", "--synthetic-prior", "0.2", "--engine", "ray", "--shard-size", "2"]).stdout)
+    balanced = json.loads(runner.invoke(app, ["detect", "score", str(folder), "--model", "fast", "--json"]).stdout)
+    assert all(a["p_synthetic"] < b["p_synthetic"] for a, b in zip(local, balanced) if a["p_synthetic"] is not None)  # the prior reached the actors
     assert [r["path"] for r in on_ray] == [r["path"] for r in local]
     assert [r["p_synthetic"] for r in on_ray] == pytest.approx([r["p_synthetic"] for r in local], abs=1e-4, nan_ok=True)
     root = LAYOUTS["manifest"](tmp_path / "data", n_per_class=4, duration_s=1.0)

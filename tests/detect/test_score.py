@@ -9,12 +9,13 @@ import pytest
 import soundfile as sf
 
 import detect
-from detect.calibration import Calibration, expected_calibration_error, fit_platt
+from detect.calibration import Calibration, at_prior, expected_calibration_error, fit_platt
 from detect.checkpoints import save_detector
 from detect.detector import Detector
 from detect.models.gmm import GMMConfig, GMMCountermeasure
 from voxtwin import audio
 from voxtwin.cli import app
+from voxtwin.errors import VoxtwinError
 from voxtwin.testing import speechlike, world_copy
 
 FORMATS = [".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".webm", ".amr"]
@@ -171,6 +172,40 @@ def test_clipping_is_flagged_at_the_files_own_rate(tmp_path, gmm_detector):
     clipped = np.clip(speech / np.abs(speech).max() * 4.0, -1.0, 1.0)
     assert "clipped" not in detector.score_file(audio.save(tmp_path / "clean.flac", clean, 48_000)).flags
     assert "clipped" in detector.score_file(audio.save(tmp_path / "clipped.flac", clipped, 48_000)).flags
+
+
+def test_synthetic_prior_option_restates_p_synthetic_by_bayes_rule(runner, tmp_path, gmm_detector, real_and_fake):
+    """`--synthetic-prior` (and Detector's synthetic_prior) moves every window's and the file's log-odds by the same
+    amount, so more files come out `real`; 0 or 1 is refused before any file is read."""
+    path = audio.save(tmp_path / "real.wav", real_and_fake[0], 16_000)
+
+    def scored(*extra):
+        result = runner.invoke(app, ["detect", "score", str(path), "--model", str(gmm_detector), "--json", *extra])
+        assert result.exit_code in (0, 1), result.output
+        return json.loads(result.stdout)[0]
+
+    balanced, inbox = scored(), scored("--synthetic-prior", "0.1")
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    assert logit(inbox["p_synthetic"]) - logit(balanced["p_synthetic"]) == pytest.approx(np.log(0.1 / 0.9), abs=2e-3)
+    for a, b in zip(balanced["segments"], inbox["segments"]):
+        assert logit(b["p_synthetic"]) - logit(a["p_synthetic"]) == pytest.approx(np.log(0.1 / 0.9), abs=2e-3)
+    api = Detector.load(gmm_detector, device="cpu", synthetic_prior=0.1).score_file(path)
+    assert api.p_synthetic == inbox["p_synthetic"] and api.verdict == inbox["verdict"]
+    for bad in ("0", "1", "-0.2"):
+        refused = runner.invoke(app, ["detect", "score", str(path), "--model", str(gmm_detector), "--synthetic-prior", bad])
+        assert refused.exit_code == 2 and "--synthetic-prior" in refused.output and "Traceback" not in refused.output
+    with pytest.raises(VoxtwinError, match="synthetic_prior"):
+        Detector.load(gmm_detector, device="cpu", synthetic_prior=1.0)
+
+
+def test_at_prior_equals_calibrating_with_that_prior():
+    """compare.py restates verdicts under other priors from stored p_synthetic: it must equal scoring with that prior."""
+    scores = np.linspace(-6, 6, 101)
+    balanced, inbox = Calibration(0.7, 0.2), Calibration(0.7, 0.2, synthetic_prior=0.15)
+    np.testing.assert_allclose(at_prior(balanced.p_synthetic(scores), 0.15), inbox.p_synthetic(scores), atol=1e-12)
+    np.testing.assert_allclose(at_prior(inbox.p_synthetic(scores), 0.5, from_prior=0.15), balanced.p_synthetic(scores), atol=1e-12)
+    with pytest.raises(ValueError):
+        at_prior(0.5, 0.0)
 
 
 def test_calibration_is_monotone_and_bounded():

@@ -53,6 +53,18 @@ def test_plot_is_a_png(client):
     assert reply.content.startswith(b"\x89PNG")
 
 
+def test_synthetic_prior_setting_is_used_and_checked(client):
+    """`voxtwin serve --synthetic-prior`: the service restates p_synthetic under the operator's prior."""
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    with client_for(synthetic_prior=0.1) as inbox:
+        shifted = upload(inbox).json()["p_synthetic"]
+        assert inbox.get("/v1/models").json()["synthetic_prior"] == 0.1
+    assert client.get("/v1/models").json()["synthetic_prior"] == 0.5
+    assert logit(shifted) - logit(upload(client).json()["p_synthetic"]) == pytest.approx(np.log(0.1 / 0.9), abs=2e-3)
+    with pytest.raises(ValueError, match="synthetic_prior"):
+        ServiceSettings(synthetic_prior=1.0)
+
+
 def test_hop_s(client):
     assert [s["start_s"] for s in upload(client, REAL, data={"hop_s": "2"}).json()["segments"]][:2] == [0.0, 2.0]
     bad = upload(client, data={"hop_s": "0"})
