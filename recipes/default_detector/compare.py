@@ -7,7 +7,9 @@ generators and speakers, config.toml; choose on the first two, report the third)
 calibration and verdicts of `voxtwin detect score`, as recorded and through Opus 16 kbps, MP3 64 kbps and an 8 kHz
 telephone band (`--channels` adds `deepfilternet3`: laundering through a speech enhancer, voxtwin/speech_enhancement.py).
 Prints EER, expected calibration error, the share of each class (synthetic, real) in each verdict (`synthetic`,
-`uncertain`, `real`), and the scoring speed; writes runs/default_detector/compare.json.
+`uncertain`, `real`), and the scoring speed; writes runs/default_detector/compare.json. `--priors 0.3 0.1` adds the
+verdict shares each detector would give under those synthetic priors (`voxtwin detect score --synthetic-prior`),
+restated from the same scores by Bayes' rule.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import torch
 
 from detect.calibration import expected_calibration_error
 from detect.data import INT16_SCALE, WaveformCache, load_trials
-from detect.detector import Detector
+from detect.calibration import at_prior
+from detect.detector import Detector, Result, verdict_for
 from detect.paired_bootstrap import eer_points
 from detect.recipes import load_recipe
 from detect.splits import stable_fraction, validation_split
@@ -46,8 +49,11 @@ def main() -> None:
     parser.add_argument("--channels", nargs="+", default=list(CHANNELS), choices=[*CHANNELS, *LAUNDERING])
     parser.add_argument("--max-per-class", type=int, default=0, help="score at most this many real and synthetic files per set (0: all)")
     parser.add_argument("--precisions", nargs="+", default=["auto"], choices=["auto", "fp32", "bf16"], help="the default detector's CNN precision(s) (voxtwin/precision.py)")
+    parser.add_argument("--priors", nargs="*", type=float, default=[], help="also report verdict shares under these synthetic priors (0-1 exclusive)")
     parser.add_argument("--out", default="runs/default_detector/compare.json")
     args = parser.parse_args()
+    if any(not 0 < prior < 1 for prior in args.priors):
+        parser.error("--priors: each must be between 0 and 1 (exclusive)")
     config = load_recipe(str(HERE / "config.toml"), [])
     train, calibration, report = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])
     splits = {"validation": validation_split(train)[1], "calibration": calibration, "report": report}
@@ -86,6 +92,13 @@ def main() -> None:
                                         for label, is_fake in (("synthetic", fake), ("real", ~fake))},
                 }
                 print(set_name, name, ch, json.dumps({k: round(v, 3) for k, v in entry.items() if k != "verdict_percent"}), json.dumps(entry["verdict_percent"]), flush=True)
+                if args.priors:
+                    entry["verdict_percent_by_prior"] = {}
+                    for prior in args.priors:
+                        moved = np.array([verdict_at_prior(r, prior, detector.calibration.synthetic_prior) for r in out])
+                        shares = entry["verdict_percent_by_prior"][str(prior)] = {
+                            label: {v: 100 * float(np.mean(moved[is_fake] == v)) for v in ("synthetic", "uncertain", "real")} for label, is_fake in (("synthetic", fake), ("real", ~fake))}
+                        print(set_name, name, ch, f"prior {prior}", json.dumps(shares), flush=True)
                 entry["p_synthetic"] = [round(float(x), 5) for x in p]  # per file, in the order of "paths"
         for name, entry in results[set_name]["models"].items():
             entry["mean_eer_percent"] = float(np.mean([c["eer_percent"] for c in entry["channels"].values()]))
@@ -93,6 +106,13 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.out}")
+
+
+def verdict_at_prior(result: Result, prior: float, from_prior: float) -> str:
+    """The verdict `result` would have had under another synthetic prior (flags and the watermark decide as before)."""
+    if result.p_synthetic is None or "voxtwin_watermark" in result.flags:
+        return result.verdict
+    return verdict_for(float(at_prior(result.p_synthetic, prior, from_prior=from_prior)), result.flags)
 
 
 if __name__ == "__main__":
