@@ -57,6 +57,9 @@ def main() -> None:
         parser.error("--postfilter-gain needs --speak")
     from voice.backends import load_convert_backend, load_speak_backend
 
+    config = load_recipe(str(HERE / "config.toml"), [])
+    _, calibration, report = split_trials(read_dataset("manifest", config["root"], "all"), config["calibration_sources"], config["report_sources"])
+    cloned_voices, cloned_paths = _training_clones(Path(config["generated"]))
     vox_vc = ({"weights": args.weights} if args.weights else {}) | ({"refiner": None} if args.no_refiner else {})
     if args.speak:
         gain = {"postfilter_gain": args.postfilter_gain} if args.postfilter_gain is not None else {}
@@ -65,9 +68,6 @@ def main() -> None:
         speaker, backends = None, [load_convert_backend(args.backend, timbre=t, device="cpu") for t in (0.5, 1.0)]
     else:
         speaker, backends = None, [load_convert_backend("vox-vc", device="cpu", **vox_vc)] * 2
-    config = load_recipe(str(HERE / "config.toml"), [])
-    _, calibration, report = split_trials(read_dataset("manifest", config["root"], "all"), config["calibration_sources"], config["report_sources"])
-    cloned_voices, cloned_paths = _training_clones(Path(config["generated"]))
     real = [t for t in calibration + report if not t.is_spoof and t.source != "fsdd" and t.speaker not in cloned_voices and t.path.stem not in cloned_paths]
     random.Random(0).shuffle(real)
     clones, targets = [], set()
@@ -108,8 +108,9 @@ def main() -> None:
 def _training_clones(generated: Path) -> tuple[set[str], str]:
     """(speakers whose voice a training clone has, the training clones' file names joined) from make_data.py's manifest."""
     manifest = generated / "manifest.csv"
-    if not manifest.is_file():
-        return set(), ""
+    if not manifest.is_file():  # without it the check could convert speakers and utterances the detectors trained on
+        raise SystemExit(f"error: {manifest}: no make_data.py manifest, so the training clones' speakers cannot be left out; "
+                         "run python recipes/default_detector/make_data.py first")
     rows = [r for r in read_dataset("manifest", generated, "all") if r.source == "voxtwin_clone"]
     return {r.speaker for r in rows}, " ".join(r.path.stem for r in rows)
 
