@@ -22,9 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detect.calibration import expected_calibration_error
+from detect.calibration import at_prior, expected_calibration_error
 from detect.data import INT16_SCALE, WaveformCache, load_trials
-from detect.calibration import at_prior
 from detect.detector import Detector, Result, verdict_for
 from detect.paired_bootstrap import eer_points
 from detect.recipes import load_recipe
@@ -88,16 +87,14 @@ def main() -> None:
                     "real_called_synthetic_percent": 100 * float(np.mean(verdicts[~fake] == "synthetic")),
                     "x_real_time_one_file_at_a_time": audio_s / seconds,
                     # every verdict's share of each class: what a user sees, which EER does not show
-                    "verdict_percent": {label: {v: 100 * float(np.mean(verdicts[is_fake] == v)) for v in ("synthetic", "uncertain", "real")}
-                                        for label, is_fake in (("synthetic", fake), ("real", ~fake))},
+                    "verdict_percent": verdict_shares(verdicts, fake),
                 }
                 print(set_name, name, ch, json.dumps({k: round(v, 3) for k, v in entry.items() if k != "verdict_percent"}), json.dumps(entry["verdict_percent"]), flush=True)
                 if args.priors:
                     entry["verdict_percent_by_prior"] = {}
                     for prior in args.priors:
                         moved = np.array([verdict_at_prior(r, prior, detector.calibration.synthetic_prior) for r in out])
-                        shares = entry["verdict_percent_by_prior"][str(prior)] = {
-                            label: {v: 100 * float(np.mean(moved[is_fake] == v)) for v in ("synthetic", "uncertain", "real")} for label, is_fake in (("synthetic", fake), ("real", ~fake))}
+                        shares = entry["verdict_percent_by_prior"][str(prior)] = verdict_shares(moved, fake)
                         print(set_name, name, ch, f"prior {prior}", json.dumps(shares), flush=True)
                 entry["p_synthetic"] = [round(float(x), 5) for x in p]  # per file, in the order of "paths"
         for name, entry in results[set_name]["models"].items():
@@ -106,6 +103,12 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.out}")
+
+
+def verdict_shares(verdicts: np.ndarray, fake: np.ndarray) -> dict:
+    """Each verdict's share (%) of the synthetic and of the real files."""
+    return {label: {v: 100 * float(np.mean(verdicts[is_fake] == v)) for v in ("synthetic", "uncertain", "real")}
+            for label, is_fake in (("synthetic", fake), ("real", ~fake))}
 
 
 def verdict_at_prior(result: Result, prior: float, from_prior: float) -> str:
