@@ -90,23 +90,28 @@ def test_window_statistics_round_trip(tmp_path):
     assert np.array_equal(back.stats, stats.stats) and np.array_equal(back.owner, stats.owner)
 
 
-def test_detector_scores_a_long_message_with_one_encoder_pass(tmp_path, monkeypatch):
+def _scorer_counting_encoder_calls(tmp_path):
+    """score(wav) -> (Result, the encoder's input shapes) with a tiny 4 s-window detector, the same random CNN each call."""
     model = tiny()
     torch.nn.init.normal_(model.out.weight, std=0.05)
     path = save_detector(tmp_path / "d", model, name="distillmos-linear",
                          scoring={"calibration": {"slope": 1.0, "intercept": 0.0}, "window_s": 4.0, "version": "test"})
-    wav = speechlike(duration_s=12.0, seed=3)
 
-    def run():
-        torch.manual_seed(0)  # the same random encoder each time
+    def score(wav):
+        torch.manual_seed(0)
         detector = Detector.load(path, device="cpu")
         calls = []
         detector.model.encoder.register_forward_pre_hook(lambda module, args: calls.append(tuple(args[0].shape)))
         return detector.score(wav, SR), calls
 
-    spans, span_calls = run()
+    return score
+
+
+def test_detector_scores_a_long_message_with_one_encoder_pass(tmp_path, monkeypatch):
+    score, wav = _scorer_counting_encoder_calls(tmp_path), speechlike(duration_s=12.0, seed=3)
+    spans, span_calls = score(wav)
     monkeypatch.delattr(WindowStatsLinear, "score_span")
-    windows, window_calls = run()
+    windows, window_calls = score(wav)
     assert [s.start_s for s in spans.segments] == [s.start_s for s in windows.segments] == [float(s) for s in range(len(spans.segments))]
     assert len(spans.segments) >= 9 and spans.segments[-1].end_s == 12.0
     assert span_calls == [(1, 12 * SR)]  # one pass over the message ...
@@ -119,26 +124,14 @@ def test_scoring_places_windows_as_training_does_in_one_encoder_pass(tmp_path, m
     """The tail of a message gets a window ending at its end only when more than half a hop is uncovered (as
     frozen_head.window_starts gives the heads in training), never a repeat-padded splice of audio already scored; the
     tail window joins the same front-end pass as the others and scores as it does alone."""
-    model = tiny()
-    torch.nn.init.normal_(model.out.weight, std=0.05)
-    path = save_detector(tmp_path / "d", model, name="distillmos-linear",
-                         scoring={"calibration": {"slope": 1.0, "intercept": 0.0}, "window_s": 4.0, "version": "test"})
-    n = int(seconds * SR)
+    score, n = _scorer_counting_encoder_calls(tmp_path), int(seconds * SR)
     wav = speechlike(duration_s=seconds, seed=5)[:n]
-
-    def run():
-        torch.manual_seed(0)  # the same random encoder each time
-        detector = Detector.load(path, device="cpu")
-        calls = []
-        detector.model.encoder.register_forward_pre_hook(lambda module, args: calls.append(tuple(args[0].shape)))
-        return detector.score(wav, SR), calls
-
-    spans, span_calls = run()
+    spans, span_calls = score(wav)
     expected = window_starts(n, 4 * SR, SR)
     assert [s.start_s for s in spans.segments] == [round(s / SR, 2) for s in expected]
     assert span_calls == [(1, expected[-1] + 4 * SR)]  # one pass, ending where the last window ends
     monkeypatch.delattr(WindowStatsLinear, "score_span")
-    windows, _ = run()
+    windows, _ = score(wav)
     assert [s.start_s for s in windows.segments] == [s.start_s for s in spans.segments]
     assert np.allclose([s.p_synthetic for s in spans.segments], [s.p_synthetic for s in windows.segments], atol=0.02)
 
