@@ -169,7 +169,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page():
-        limits = {"max_upload_mb": settings.max_upload_mb, "max_duration_s": settings.max_duration_s}
+        limits = {"max_upload_mb": settings.max_upload_mb, "max_duration_s": settings.max_duration_s, "synthetic_prior": state["detector"].calibration.synthetic_prior}
         html = resources.files("detect.service").joinpath("page.html").read_text(encoding="utf-8")
         return HTMLResponse(html.replace("__LIMITS__", json.dumps(limits)))
 

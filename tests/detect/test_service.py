@@ -59,6 +59,7 @@ def test_synthetic_prior_setting_is_used_and_checked(client):
     with client_for(synthetic_prior=0.1) as inbox:
         shifted = upload(inbox).json()["p_synthetic"]
         assert inbox.get("/v1/models").json()["synthetic_prior"] == 0.1
+        assert '"synthetic_prior": 0.1' in inbox.get("/").text  # the page says it in words (test_service_browser.py)
     assert client.get("/v1/models").json()["synthetic_prior"] == 0.5
     assert logit(shifted) - logit(upload(client).json()["p_synthetic"]) == pytest.approx(np.log(0.1 / 0.9), abs=2e-3)
     with pytest.raises(ValueError, match="synthetic_prior"):

@@ -44,6 +44,8 @@ def test_page_checks_the_demo_tts_message(live_server_url, tmp_path):
             assert page.text_content("#p").strip()[0].isdigit()
             assert page.locator("#timeline svg line.segment").count() >= 1
             assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+            assert page.locator("#prior-note").is_hidden()  # the detector's even odds: nothing to say
+            assert "about 10 % of the messages" in page.evaluate("priorNote(0.1)") and "real" in page.evaluate("priorNote(0.1)")
             shot = Path(SCREENSHOT) if SCREENSHOT else tmp_path / "page.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000
