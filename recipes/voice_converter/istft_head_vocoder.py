@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from voice.converter.istft_head import ISTFTHead, v1_first_stages
+from voice.converter.istft_head import ISTFTHead, v1_finish, v1_first_stages
 from voice.converter.vocoder_distillation import MelLoss, stft_loss
 from voice.converter.waveform_discriminators import WaveformDiscriminators, discriminator_loss, feature_matching_loss, generator_loss
 from voice.vocoders import HiFiGAN
@@ -65,8 +65,9 @@ def build_pool(data: Path, out: Path, chunks: int) -> Path:
             continue
         start = int(rng.integers(0, mel.shape[-1] - CHUNK_FRAMES + 1))
         mel = mel[:, :, start : start + CHUNK_FRAMES]
-        features.append(v1_first_stages(vocoder.generator, mel)[0].numpy().astype(np.float16))
-        waves.append(vocoder.generator(mel)[0, 0].numpy())
+        h = v1_first_stages(vocoder.generator, mel)
+        features.append(h[0].numpy().astype(np.float16))
+        waves.append(v1_finish(vocoder.generator, h)[0, 0].numpy())
         if k % 50 == 0:
             print(f"pool: {k} of {len(paths)}", flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -184,7 +185,7 @@ def judge(args: argparse.Namespace) -> None:
         wav, _ = audio.load(path, 16_000)
         mel = vocoder.mel(torch.from_numpy(audio.resample(wav, 16_000, vocoder.sample_rate))[None])
         features = v1_first_stages(vocoder.generator, mel)
-        row = [distill_mos(vocoder.generator(mel)[0, 0].numpy(), vocoder.sample_rate)]
+        row = [distill_mos(v1_finish(vocoder.generator, features)[0, 0].numpy(), vocoder.sample_rate)]
         row += [distill_mos(head(features)[0].numpy(), vocoder.sample_rate) for head in heads]
         scores.append(row)
         print(path.name, " ".join(f"{s:.2f}" for s in row), flush=True)

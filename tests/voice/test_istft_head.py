@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from voice.converter.istft_head import HOP_LENGTH, ISTFTHead, v1_first_stages
+from voice.converter.istft_head import HOP_LENGTH, ISTFTHead, v1_finish, v1_first_stages
 from voice.converter.vocoder_distillation import stft_loss
 from voxtwin import audio
 
@@ -38,6 +38,7 @@ def test_the_cut_runs_v1s_own_stages_exactly():
         cut = v1_first_stages(generator, mel)
     assert torch.equal(rebuilt, whole)
     assert cut.shape == (1, 128, 6 * 64)
+    assert torch.equal(v1_finish(generator, cut), whole)  # the recipe's one pass gives V1's own waveform
 
 
 def test_the_head_makes_four_samples_a_step_and_learns_a_waveform():

@@ -28,9 +28,19 @@ def v1_first_stages(generator: nn.Module, mel: torch.Tensor, *, stages: int = KE
     Returns:
         (B, 128, 64 L) for the default 2 stages.
     """
-    x = generator.conv_pre(mel)
+    return _upsampling_stages(generator, generator.conv_pre(mel), range(stages))
+
+
+def v1_finish(generator: nn.Module, features: torch.Tensor, *, after: int = KEPT_STAGES) -> torch.Tensor:
+    """V1's stages after `after` and its output layer, from v1_first_stages' features: the two together are exactly
+    generator(mel), so a caller that needs both the features and V1's waveform runs V1 once."""
+    x = _upsampling_stages(generator, features, range(after, len(generator.ups)))
+    return torch.tanh(generator.conv_post(F.leaky_relu(x)))
+
+
+def _upsampling_stages(generator: nn.Module, x: torch.Tensor, stages: range) -> torch.Tensor:
     kernels = generator.num_kernels
-    for i in range(stages):
+    for i in stages:
         x = generator.ups[i](F.leaky_relu(x, LRELU_SLOPE))
         x = sum(generator.resblocks[i * kernels + j](x) for j in range(kernels)) / kernels
     return x
