@@ -145,9 +145,10 @@ class Detector:
         scoring = meta.get("scoring", {})
         self.calibration = Calibration(**scoring.get("calibration", {}))
         if synthetic_prior is not None:
-            if not 0 < synthetic_prior < 1:
-                raise VoxtwinError(f"synthetic_prior must be between 0 and 1 (exclusive), got {synthetic_prior}")
-            self.calibration = dataclasses.replace(self.calibration, synthetic_prior=synthetic_prior)
+            try:  # Calibration checks the range
+                self.calibration = dataclasses.replace(self.calibration, synthetic_prior=synthetic_prior)
+            except ValueError as exc:
+                raise VoxtwinError(str(exc)) from None
         crop_samples = meta.get("training", {}).get("config", {}).get("crop_samples", 64_600)
         self.window = int((window_s or scoring.get("window_s") or crop_samples / SAMPLE_RATE) * SAMPLE_RATE)
         if not MIN_HOP_S <= hop_s <= MAX_HOP_S:
