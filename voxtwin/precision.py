@@ -31,12 +31,26 @@ class PrecisionError(VoxtwinError):
     """A precision name other than auto, fp32 or bf16."""
 
 
+# oneDNN's instruction-set caps ($ONEDNN_MAX_CPU_ISA) under which its bfloat16 kernels are emulated, whatever the CPU has
+ONEDNN_ISA_ENV = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+ISAS_WITHOUT_NATIVE_BF16 = frozenset({"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"})
+
+
+def onednn_isa_cap() -> str:
+    """The instruction set oneDNN is capped at by the environment ("" when it may use all the CPU has)."""
+    return next((os.environ[name].strip().upper() for name in ONEDNN_ISA_ENV if os.environ.get(name, "").strip()), "")
+
+
 @functools.cache
 def native_bf16(device_type: str) -> bool:
-    """Whether bfloat16 matrix arithmetic is native on this kind of device (CPU: AVX512-BF16 or AMX tiles)."""
+    """Whether bfloat16 matrix arithmetic is native on this kind of device (CPU: AVX512-BF16 or AMX tiles, unless
+    $ONEDNN_MAX_CPU_ISA keeps oneDNN below them: then its bfloat16 convolutions are emulated, 4-15x slower than
+    float32, so "auto" must not pick them; the cap also lets an AVX-512 machine measure an AVX2-only one's speed)."""
     if device_type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     if device_type == "cpu":
+        if onednn_isa_cap() in ISAS_WITHOUT_NATIVE_BF16:
+            return False
         checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
         return any(check() for check in checks if check is not None)
     return False

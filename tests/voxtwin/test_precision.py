@@ -29,6 +29,28 @@ def test_auto_is_bf16_only_where_native(monkeypatch):
     assert resolve_precision("bf16", "cpu") == "bf16"  # asked for by name: also where emulated
 
 
+def test_a_cap_on_onednns_instruction_set_below_bf16_keeps_auto_in_float32(monkeypatch):
+    """ONEDNN_MAX_CPU_ISA=AVX2 on a CPU with AVX512-BF16: oneDNN then emulates bfloat16 (measured 15x slower than
+    float32 for `default`), so auto must resolve to fp32 whatever the CPU's flags say."""
+    monkeypatch.delenv(PRECISION_ENV, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)  # a CPU that has it
+    for cap, expected in (("AVX2", "fp32"), (" avx512_core_vnni ", "fp32"), ("AVX512_CORE_BF16", "bf16"), ("ALL", "bf16"), ("", "bf16")):
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+        native_bf16.cache_clear()
+        try:
+            assert resolve_precision("auto", "cpu") == expected, cap
+            assert resolve_precision("bf16", "cpu") == "bf16"  # by name it is still what the user asked for
+        finally:
+            native_bf16.cache_clear()
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    monkeypatch.setenv("DNNL_MAX_CPU_ISA", "AVX2")  # oneDNN's older name for the same cap
+    native_bf16.cache_clear()
+    try:
+        assert resolve_precision("auto", "cpu") == "fp32"
+    finally:
+        native_bf16.cache_clear()
+
+
 def test_the_context_runs_matrix_products_in_the_resolved_precision():
     layer = torch.nn.Linear(8, 4)
     x = torch.randn(3, 8)
