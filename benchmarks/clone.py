@@ -90,6 +90,8 @@ def main() -> None:
     parser.add_argument("--refiner-temperature", type=float, help="with --mel-refiner: the spread of its start noise (default 1 = as trained)")
     parser.add_argument("--utterances-per-pair", type=int, default=1, choices=range(1, 7), metavar="K",
                         help="convert K different source utterances per source-target pair (default 1: the 25 conversions of every published table; 3 gives 75 conversions, narrowing what varies within targets by up to ~1.7x)")
+    parser.add_argument("--pitch-spread-prior-frames", type=float, default=0.0, metavar="N0",
+                        help="vox-vc: shrink the source's pitch spread toward the training speakers' (a study, not shipped; 0 = as shipped)")
     parser.add_argument("--convert-only", action="store_true")
     parser.add_argument("--speak-only", action="store_true")
     parser.add_argument("--json", type=Path)
@@ -103,7 +105,8 @@ def main() -> None:
     rows = {"convert": [], "baseline": [], "ceiling": [], "speak": [], "vocoder_floor": [], "reader_floor": [], "source_second_asr": []}
     second_asr = _pocketsphinx() if args.second_asr else None
     options = {"timbre": args.timbre, "device": "cpu", **({"weights": args.weights} if args.weights else {}), "vocoder": args.vocoder, **({"engine": args.engine} if args.engine else {}),
-               **({"postfilter_gain": args.postfilter_gain} if args.postfilter_gain is not None else {}), **refiner_options(args)}
+               **({"postfilter_gain": args.postfilter_gain} if args.postfilter_gain is not None else {}), **refiner_options(args),
+               **({"pitch_spread_prior_frames": args.pitch_spread_prior_frames} if args.pitch_spread_prior_frames else {})}
     if args.postfilter_band_gains:
         if args.postfilter_gain is not None:
             parser.error("--postfilter-gain or --postfilter-band-gains, not both")
@@ -156,7 +159,8 @@ def main() -> None:
                 rows["reader_floor"].append(_words(read, sentence) | {"distillmos": judges.distill_mos(read, 16_000)})
     summary = {name: {k: round(float(np.mean([r[k] for r in values])), 4) for k, v in values[0].items() if not isinstance(v, str) and k != "sentence"} for name, values in rows.items() if values}
     summary["pairs"] = len(rows["convert"])
-    summary |= {"backend": args.backend, "speak_backend": args.speak_backend, "timbre": args.timbre, "engine": args.engine, "weights": str(args.weights or "shipped"), "mel_refiner": str(args.mel_refiner) if args.mel_refiner else "none" if args.no_mel_refiner else "shipped (convert only)", "refiner_temperature": args.refiner_temperature if args.mel_refiner else None, "postfilter_gain": str(args.postfilter_band_gains) if args.postfilter_band_gains else "shipped" if args.postfilter_gain is None else args.postfilter_gain}
+    summary |= {"backend": args.backend, "speak_backend": args.speak_backend, "timbre": args.timbre, "engine": args.engine, "weights": str(args.weights or "shipped"), "mel_refiner": str(args.mel_refiner) if args.mel_refiner else "none" if args.no_mel_refiner else "shipped (convert only)", "refiner_temperature": args.refiner_temperature if args.mel_refiner else None, "postfilter_gain": str(args.postfilter_band_gains) if args.postfilter_band_gains else "shipped" if args.postfilter_gain is None else args.postfilter_gain,
+                "pitch_spread_prior_frames": args.pitch_spread_prior_frames}
     print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))

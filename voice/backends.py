@@ -110,10 +110,12 @@ class VoxVc(ConvertBackend):
     -> HiFi-GAN."""
 
     def __init__(self, *, device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str | os.PathLike = "hifigan-v1", precision: str | None = None,
-                 postfilter_gain: float | None = None, refiner: str | os.PathLike | None = THE_SHIPPED_REFINER, refiner_temperature: float | None = None, **_) -> None:
+                 postfilter_gain: float | None = None, refiner: str | os.PathLike | None = THE_SHIPPED_REFINER, refiner_temperature: float | None = None,
+                 pitch_spread_prior_frames: float = 0.0, **_) -> None:
         """refiner: `shipped` (the default: the refiner shipped with the shipped weights, at the temperature its file
         records; none with other weights, as a refiner is tied to its generator), a refiner weights file, or None.
-        refiner_temperature: None = the one the refiner file records, else 1 (as trained)."""
+        refiner_temperature: None = the one the refiner file records, else 1 (as trained).
+        pitch_spread_prior_frames: 0 as shipped; > 0 the pitch-spread shrinkage study (TrainedConverter)."""
         from voice.converter.backend import TrainedConverter
         from voice.converter.postfilter import VARIANCE_GAIN
         from voice.converter.weights import SHIPPED, SHIPPED_REFINER
@@ -122,7 +124,7 @@ class VoxVc(ConvertBackend):
             refiner = SHIPPED_REFINER if weights is None else None
         self.converter = TrainedConverter(weights or SHIPPED, device=resolve_device(device), vocoder=vocoder, precision=precision,
                                           postfilter_gain=VARIANCE_GAIN if postfilter_gain is None else postfilter_gain, refiner=refiner,
-                                          refiner_temperature=refiner_temperature)
+                                          refiner_temperature=refiner_temperature, pitch_spread_prior_frames=pitch_spread_prior_frames)
         self.sample_rate = self.converter.sample_rate
 
     def convert(self, wav_16k: np.ndarray, profile: VoiceProfile) -> np.ndarray:
@@ -137,14 +139,15 @@ class ReaderVoxVc(SpeakBackend):
     languages = ("en",)
 
     def __init__(self, *, engine: str = "hibari", device: str = "auto", weights: str | os.PathLike | None = None, vocoder: str | os.PathLike = "hifigan-v1", precision: str | None = None,
-                 postfilter_gain: float | None = None, refiner: str | os.PathLike | None = None, refiner_temperature: float | None = None, **_) -> None:
+                 postfilter_gain: float | None = None, refiner: str | os.PathLike | None = None, refiner_temperature: float | None = None,
+                 pitch_spread_prior_frames: float = 0.0, **_) -> None:
         """refiner: none by default (the shipped refiner was judged on `convert` only); `shipped` or a file to try one."""
         from voice.converter.postfilter import SPEAK_VARIANCE_GAIN
 
         self.reader = load_tts(engine)
         self.converter = VoxVc(device=device, weights=weights, vocoder=vocoder, precision=precision,
                                postfilter_gain=SPEAK_VARIANCE_GAIN if postfilter_gain is None else postfilter_gain, refiner=refiner,
-                               refiner_temperature=refiner_temperature)
+                               refiner_temperature=refiner_temperature, pitch_spread_prior_frames=pitch_spread_prior_frames)
         self.sample_rate = self.converter.sample_rate
 
     def say(self, sentence: str, profile: VoiceProfile, language: str) -> np.ndarray:

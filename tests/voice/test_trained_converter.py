@@ -77,6 +77,19 @@ def test_pitch_moves_into_the_targets_range_keeping_the_contour():
     assert np.corrcoef(mapped[voiced], log_f0[voiced])[0, 1] > 0.999
 
 
+def test_the_pitch_spread_study_is_off_by_default_and_shrinks_short_recordings_most():
+    from voice.converter.backend import PITCH_SPREAD_PRIOR, source_pitch_spread
+
+    rng = np.random.default_rng(1)
+    short, long = np.log(120.0) + 0.08 * rng.standard_normal(60), np.log(120.0) + 0.08 * rng.standard_normal(2000)
+    assert source_pitch_spread(short) == max(float(short.std()), 0.05)  # as shipped: the recording's own spread
+    moved = {name: source_pitch_spread(x, prior_frames=200) for name, x in (("short", short), ("long", long))}
+    assert short.std() < moved["short"] < PITCH_SPREAD_PRIOR and long.std() < moved["long"] < moved["short"]  # toward the prior, the short one most
+    voiced = np.ones(60, dtype=bool)
+    flat = target_pitch(short, voiced, mean=np.log(220.0), std=0.2, prior_frames=200)
+    assert flat.std() < 0.2 * 0.6  # the target's spread is no longer met: the study's intonation is flatter
+
+
 def test_postfilter_restores_each_bands_contrast_around_its_mean():
     from voice.converter.postfilter import VARIANCE_GAIN, restore_variance
 

