@@ -96,6 +96,8 @@ def main() -> None:
     parser.add_argument("--speak-only", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.pitch_spread_prior_frames < 0:
+        parser.error("--pitch-spread-prior-frames must be 0 (as shipped) or more")
     require_shared_data(args.data, "the VCC 2016 speech")
     torch.set_num_threads(1)
     os.environ["OMP_NUM_THREADS"] = "1"
