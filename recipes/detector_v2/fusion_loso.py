@@ -125,12 +125,13 @@ def main() -> None:
     parser.add_argument("--paired-weight", type=float, default=1.0, metavar="W",
                         help="with --train-on all: windows of sources that hold both classes weigh W times the others of their class (1: the recipe)")
     parser.add_argument("--head", choices=HEADS, default="logistic",
-                        help="the windows' head: the recipe's logistic regression, or one hidden layer of 64 units (detect/window_mlp_head.py)")
+                        help="the windows' head: the recipe's logistic regression, one hidden layer of 64 units (detect/window_mlp_head.py) "
+                             "or gradient-boosted trees (layers_loso.BOOSTED_SETTINGS)")
     parser.add_argument("--per-channel-heads", action="store_true",
                         help="each channel's files scored by a head fitted on that channel's windows only (default: one head fitted on every channel's)")
     args = parser.parse_args()
-    if args.head == "mlp" and (args.weighting != "class" or args.one_class_dims or args.paired_weight != 1.0):
-        parser.error("--head mlp is studied with class weighting only: without --weighting source, --one-class-dims or --paired-weight")
+    if args.head != "logistic" and (args.weighting != "class" or args.one_class_dims or args.paired_weight != 1.0):
+        parser.error(f"--head {args.head} is studied with class weighting only: without --weighting source, --one-class-dims or --paired-weight")
     if args.paired_weight != 1.0 and args.train_on != "all":
         parser.error("--paired-weight weighs the paired sources among all of them: use it with --train-on all")
     rows, labels, sources = start(args)

@@ -38,7 +38,10 @@ from frontends_loso import report, windows  # noqa: I001  (this folder is on sys
 
 from study_options import save_results, start, study_parser
 
-HEADS = ("logistic", "mlp")  # out_of_fold's heads: the recipe's, and one hidden layer (detect/window_mlp_head.py)
+HEADS = ("logistic", "mlp", "boosted")  # out_of_fold's heads: the recipe's, one hidden layer (detect/window_mlp_head.py),
+# and gradient-boosted trees (scikit-learn's histogram boosting; BOOSTED_SETTINGS)
+BOOSTED_SETTINGS = {"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 15, "l2_regularization": 1.0, "class_weight": "balanced",
+                    "early_stopping": False, "random_state": 0}
 LAYERS = (1, 2, 3, 4, 5)  # outputs of the CNN's convolutions 0-5 (0 is a 2->64 projection of the spectrum, skipped)
 BANDS = 4
 LAYER_SETS = {
@@ -134,7 +137,8 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     fit only on windows of these sources (every file is still scored by the fold that held its source out).
     `paired_weight` != 1 (class weighting only): windows of the fold's sources that hold both classes weigh that many
     times the others of their class (detect/paired_sources.py paired_emphasis_weights). `head`: "logistic" (the
-    recipe's) or "mlp" (detect/window_mlp_head.py: one hidden layer, class-balanced, the same standardisation).
+    recipe's), "mlp" (detect/window_mlp_head.py: one hidden layer, class-balanced, the same standardisation) or "boosted"
+    (gradient-boosted trees, BOOSTED_SETTINGS).
     `folds`: hold out only these sources (the other files' scores stay 0), for studies whose features differ per fold."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
@@ -145,8 +149,8 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         raise ValueError("paired_weight is only studied with class weighting, without copies or a one-class head")
     if head not in HEADS:
         raise ValueError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
-    if head == "mlp" and (weighting != "class" or copies or one_class_dims or paired_weight != 1.0):
-        raise ValueError("the MLP head is only studied with class weighting, without copies, a one-class head or paired weights")
+    if head in ("mlp", "boosted") and (weighting != "class" or copies or one_class_dims or paired_weight != 1.0):
+        raise ValueError(f"the {'MLP' if head == 'mlp' else head} head is only studied with class weighting, without copies, a one-class head or paired weights")
     stack = lambda f: np.hstack([f[name].astype(np.float32) for name in columns])  # noqa: E731
     x = {ch: stack(f) for ch, f in features.items()}
     owner = {ch: f["owner"] for ch, f in features.items()}
@@ -169,6 +173,10 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
             model = RealSpeechGaussian(one_class_dims).fit(scaler.transform(fit_x[fit_y == 0]))
         elif head == "mlp":
             model = WindowMLPHead().fit(scaler.transform(fit_x), fit_y)
+        elif head == "boosted":
+            from sklearn.ensemble import HistGradientBoostingClassifier
+
+            model = HistGradientBoostingClassifier(**BOOSTED_SETTINGS).fit(scaler.transform(fit_x), fit_y)
         elif weighting == "source" or paired_weight != 1.0:
             fit_sources = np.concatenate([sources[owner[ch][fit[ch]]] for ch in features])
             weights = source_balanced_weights(fit_sources, fit_y) if weighting == "source" else paired_emphasis_weights(fit_sources, fit_y, paired_weight)

@@ -88,12 +88,14 @@ def test_the_mlp_head_reads_an_interaction_the_logistic_head_cannot_on_held_out_
         scores = out_of_fold(features, ("f",), labels, sources, c=1.0, head=head)["clean"]  # bona fide log-odds
         return scores[labels == 0].mean() - scores[labels == 1].mean()
 
-    logistic, mlp = margin("logistic"), margin("mlp")
-    assert abs(logistic) < 0.3 and mlp > 1.0
+    logistic, mlp, boosted = margin("logistic"), margin("mlp"), margin("boosted")
+    assert abs(logistic) < 0.3 and mlp > 1.0 and boosted > 1.0  # trees split on the product too
     with pytest.raises(ValueError, match="head must be one of"):
         out_of_fold(features, ("f",), labels, sources, c=1.0, head="forest")
     with pytest.raises(ValueError, match="MLP head"):
         out_of_fold(features, ("f",), labels, sources, c=1.0, head="mlp", weighting="source")
+    with pytest.raises(ValueError, match="boosted head"):
+        out_of_fold(features, ("f",), labels, sources, c=1.0, head="boosted", paired_weight=2.0)
 
 
 def test_holding_out_only_some_folds_scores_them_as_the_full_run_does():
