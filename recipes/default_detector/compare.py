@@ -32,6 +32,7 @@ from detect.splits import stable_fraction, validation_split
 from detect.train import default_cache_dir
 from voxtwin.codec import CHANNELS, LAUNDERING
 from run import HERE, channel, recipe_trials, split_trials  # noqa: I001  (this folder's run.py)
+from verdict_shares import headline_shares, verdict_shares
 
 
 def subset(trials: list, max_per_class: int) -> list:
@@ -84,9 +85,7 @@ def main() -> None:
                 entry = results[set_name]["models"][name]["channels"][ch] = {
                     "eer_percent": eer_points(p, fake),
                     "ece": expected_calibration_error(p, fake),
-                    "fake_called_synthetic_percent": 100 * float(np.mean(verdicts[fake] == "synthetic")),
-                    "real_called_real_percent": 100 * float(np.mean(verdicts[~fake] == "real")),
-                    "real_called_synthetic_percent": 100 * float(np.mean(verdicts[~fake] == "synthetic")),
+                    **headline_shares(verdicts, fake),
                     "x_real_time_one_file_at_a_time": audio_s / seconds,
                     # every verdict's share of each class: what a user sees, which EER does not show
                     "verdict_percent": verdict_shares(verdicts, fake),
@@ -108,12 +107,6 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.out}")
-
-
-def verdict_shares(verdicts: np.ndarray, fake: np.ndarray) -> dict:
-    """Each verdict's share (%) of the synthetic and of the real files."""
-    return {label: {v: 100 * float(np.mean(verdicts[is_fake] == v)) for v in ("synthetic", "uncertain", "real")}
-            for label, is_fake in (("synthetic", fake), ("real", ~fake))}
 
 
 def verdict_at_prior(result: Result, prior: float, from_prior: float) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 
 from detect.detector import verdict_for
 from detect.paired_bootstrap import eer_points
+from verdict_shares import headline_shares  # noqa: I001  (this folder's verdict_shares.py)
 
 
 def log_odds(p: np.ndarray) -> np.ndarray:
@@ -33,10 +34,7 @@ def fused_p_synthetic(per_model: list[np.ndarray]) -> np.ndarray:
 
 def channel_summary(p: np.ndarray, fake: np.ndarray) -> dict:
     verdicts = np.array([verdict_for(float(x), []) for x in p])
-    return {"eer_percent": eer_points(p, fake),
-            "real_called_real_percent": 100 * float(np.mean(verdicts[~fake] == "real")),
-            "real_called_synthetic_percent": 100 * float(np.mean(verdicts[~fake] == "synthetic")),
-            "fake_called_synthetic_percent": 100 * float(np.mean(verdicts[fake] == "synthetic"))}
+    return {"eer_percent": eer_points(p, fake), **headline_shares(verdicts, fake)}
 
 
 def fusion_table(compare: dict, models: list[str]) -> dict:
