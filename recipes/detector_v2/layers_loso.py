@@ -186,12 +186,14 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         held = np.flatnonzero(sources == source)
         for ch in features:
             test = np.flatnonzero(~train[ch])
-            logits = -model.decision_function(scaler.transform(x[ch][test]))
-            files = owner[ch][test]
-            sums = np.bincount(files, weights=logits, minlength=len(labels))
-            counts = np.bincount(files, minlength=len(labels))
-            scores[ch][held] = sums[held] / np.maximum(counts[held], 1)
+            scores[ch][held] = file_means(-model.decision_function(scaler.transform(x[ch][test])), owner[ch][test], len(labels))[held]
     return scores
+
+
+def file_means(window_scores: np.ndarray, files: np.ndarray, n_files: int) -> np.ndarray:
+    """Each file's mean window score (0 for files without windows here): how every study turns windows into a file's."""
+    sums = np.bincount(files, weights=window_scores, minlength=n_files)
+    return sums / np.maximum(np.bincount(files, minlength=n_files), 1)
 
 
 def cross_fitted_p_synthetic(scores: dict[str, np.ndarray], sources: np.ndarray, labels: np.ndarray, *, prior: float) -> dict[str, np.ndarray]:

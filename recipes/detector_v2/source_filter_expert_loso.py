@@ -24,7 +24,7 @@ import numpy as np
 from detect.paired_sources import training_sources
 
 from fusion_loso import all_front_ends  # noqa: I001  (this folder is on sys.path when the script runs)
-from layers_loso import out_of_fold, printed_results
+from layers_loso import file_means, out_of_fold, printed_results
 from study_options import save_results, start, study_parser
 from vocoded_copies_loso import COLUMNS, copies_features
 
@@ -50,11 +50,7 @@ def expert_out_of_fold(features: dict[str, dict], copies: dict[str, dict], label
         held = np.flatnonzero(sources == source)
         for ch in features:
             test = np.flatnonzero(sources[owner[ch]] == source)
-            logits = model.decision_function(scaler.transform(x[ch][test]))
-            files = owner[ch][test]
-            sums = np.bincount(files, weights=logits, minlength=len(labels))
-            counts = np.bincount(files, minlength=len(labels))
-            scores[ch][held] = sums[held] / np.maximum(counts[held], 1)
+            scores[ch][held] = file_means(model.decision_function(scaler.transform(x[ch][test])), owner[ch][test], len(labels))[held]
     return scores
 
 
