@@ -23,8 +23,6 @@ from voice import judges
 from voice.backends import VoxVc
 from voice.converter.analysis import analyse, on_mel_grid, pitch_input, prepare
 from voice.converter.backend import MIN_LOG_F0_STD
-from voice.converter.mel_refiner import refiner_frames
-from voice.converter.postfilter import restore_variance
 from voice.enrollment import enroll
 from voxtwin import audio
 
@@ -70,14 +68,8 @@ def main() -> None:
                 content = ((content - mean) / spread).float()
             else:
                 content = converter.model.normalize_content(content)
-            pitch = torch.from_numpy(pitch_input(log_f0, voiced))[None]
-            speaker = torch.from_numpy(np.asarray(profile.embedding, dtype=np.float32))[None]
-            with torch.inference_mode():
-                mel = converter.model(content, pitch, speaker, normalized=True)
-                if converter.refiner is not None:
-                    frames = refiner_frames(converter.refiner, converter.model, content, pitch, normalized=True)
-                    mel = converter.refiner.refine(mel, speaker, frames, temperature=converter.refiner_temperature)
-                converted = audio.resample(converter.vocoder.mel_to_wav(restore_variance(mel, converter.postfilter_gain)), converter.sample_rate, 16_000)
+            mel = converter.generate(content, torch.from_numpy(pitch_input(log_f0, voiced))[None], profile.embedding, normalized=True)
+            converted = audio.resample(converter.vocoder.mel_to_wav(mel), converter.sample_rate, 16_000)
             result[way] = round(judges.distill_mos(converted, 16_000), 3)
         out.append(result)
         print(json.dumps(result), flush=True)

@@ -24,6 +24,7 @@ import numpy as np
 from rich.progress import track
 
 from voice.converter.analysis import MEL_RATE_HZ, pitch, prepare
+from voice.converter.backend import shrunk_spread
 from voice.converter.corpus import real_recordings
 from voxtwin import audio
 
@@ -31,10 +32,6 @@ HERE = Path(__file__).resolve().parent
 N0_GRID = (0, 25, 50, 100, 200, 400, 800, 1600)
 MIN_VOICED = 20  # frames: fewer and a recording says nothing of its spread
 MAX_PER_SPEAKER = 8
-
-
-def shrunk_std(std: np.ndarray, n: np.ndarray, prior: float, n0: float) -> np.ndarray:
-    return np.sqrt((n * std**2 + n0 * prior**2) / (n + n0))
 
 
 def voiced_log_f0(path: Path) -> np.ndarray:
@@ -68,14 +65,14 @@ def main() -> None:
             others = np.concatenate([o for j, o in enumerate(cs) if j != i])
             own.append(c.std()), n.append(len(c)), ref.append(others.std())
     own, n, ref = map(np.asarray, (own, n, ref))
-    errors = {n0: float(np.mean(np.abs(np.log(shrunk_std(own, n, prior, n0) / ref)))) for n0 in N0_GRID}
+    errors = {n0: float(np.mean(np.abs(np.log(shrunk_spread(own, n, prior, n0) / ref)))) for n0 in N0_GRID}
     best = min(errors, key=errors.get)
     short = n < np.median(n)
     result = {"speakers": len(contours), "recordings": len(own), "prior_log_f0_std": round(prior, 4),
               "speaker_std_quartiles": [round(float(q), 4) for q in np.percentile(speaker_std, [25, 50, 75])],
               "median_voiced_frames": float(np.median(n)), "error_by_n0": {str(k): round(v, 4) for k, v in errors.items()}, "n0": best,
               "error_short_half": {"raw": round(float(np.mean(np.abs(np.log(own[short] / ref[short])))), 4),
-                                   "shrunk": round(float(np.mean(np.abs(np.log(shrunk_std(own[short], n[short], prior, best) / ref[short])))), 4)}}
+                                   "shrunk": round(float(np.mean(np.abs(np.log(shrunk_spread(own[short], n[short], prior, best) / ref[short])))), 4)}}
     print(json.dumps(result, indent=1))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

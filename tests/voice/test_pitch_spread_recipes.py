@@ -7,17 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "recipes" / "voice_converter"))
+from voice.converter.backend import shrunk_spread
 
-from pitch_spread_prior import shrunk_std  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_shrunk_spread_is_the_recordings_without_a_prior_and_the_priors_without_frames():
     own, n = np.array([0.1, 0.3]), np.array([100.0, 100.0])
-    np.testing.assert_allclose(shrunk_std(own, n, 0.2, 0), own)
-    np.testing.assert_allclose(shrunk_std(own, np.zeros(2), 0.2, 50), [0.2, 0.2])
-    np.testing.assert_allclose(shrunk_std(np.array([0.1]), np.array([100.0]), 0.2, 100), [np.sqrt((0.01 + 0.04) / 2)])
+    np.testing.assert_allclose(shrunk_spread(own, n, 0.2, 0), own)
+    np.testing.assert_allclose(shrunk_spread(own, np.zeros(2), 0.2, 50), [0.2, 0.2])
+    np.testing.assert_allclose(shrunk_spread(np.array([0.1]), np.array([100.0]), 0.2, 100), [np.sqrt((0.01 + 0.04) / 2)])
 
 
 def test_without_the_data_each_recipe_says_so_in_one_line(tmp_path):

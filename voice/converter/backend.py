@@ -29,13 +29,18 @@ PITCH_SPREAD_PRIOR = 0.2908
 V1 = "hifigan-v1"
 
 
+def shrunk_spread(own, n, prior: float, prior_frames: float):
+    """A spread measured on n frames, shrunk toward `prior` as if the prior had been seen on `prior_frames` frames:
+    sqrt((n own^2 + n0 prior^2) / (n + n0)) (numbers or arrays)."""
+    return np.sqrt((n * own**2 + prior_frames * prior**2) / (n + prior_frames))
+
+
 def source_pitch_spread(voiced_log_f0: np.ndarray, *, prior_frames: float = 0.0) -> float:
     """The source's log-F0 spread as one recording shows it: its own (prior_frames = 0, as shipped), or shrunk toward
     the training speakers' typical spread by how few voiced frames it has (prior_frames = n0 > 0; the study)."""
     own = float(voiced_log_f0.std())
     if prior_frames > 0:
-        n = len(voiced_log_f0)
-        own = float(np.sqrt((n * own**2 + prior_frames * PITCH_SPREAD_PRIOR**2) / (n + prior_frames)))
+        own = float(shrunk_spread(own, len(voiced_log_f0), PITCH_SPREAD_PRIOR, prior_frames))
     return max(own, MIN_LOG_F0_STD)
 
 
@@ -97,10 +102,17 @@ class TrainedConverter:
         log_f0 = target_pitch(utt.log_f0, utt.voiced, mean=log_f0_mean, std=log_f0_std, prior_frames=self.pitch_spread_prior_frames)
         content = torch.from_numpy(on_mel_grid(utt.content, n))[None].to(self.device)
         pitch = torch.from_numpy(pitch_input(log_f0, utt.voiced))[None].to(self.device)
+        return self.generate(content, pitch, speaker)
+
+    @torch.inference_mode()
+    def generate(self, content: torch.Tensor, pitch: torch.Tensor, speaker: np.ndarray, *, normalized: bool = False) -> torch.Tensor:
+        """The network's inputs on the mel grid -> the mel the vocoder reads: generator, refiner (if any), postfilter.
+        normalized: the content is already normalised (otherwise over these frames, as `mel` does)."""
         d_vector = torch.from_numpy(np.asarray(speaker, dtype=np.float32))[None].to(self.device)
-        mel = self.model(content, pitch, d_vector)
+        mel = self.model(content, pitch, d_vector, normalized=normalized)
         if self.refiner is not None:
-            mel = self.refiner.refine(mel, d_vector, refiner_frames(self.refiner, self.model, content, pitch), temperature=self.refiner_temperature)
+            frames = refiner_frames(self.refiner, self.model, content, pitch, normalized=normalized)
+            mel = self.refiner.refine(mel, d_vector, frames, temperature=self.refiner_temperature)
         return restore_variance(mel, self.postfilter_gain)
 
     def convert(self, wav_16k: np.ndarray, profile: VoiceProfile) -> np.ndarray:
