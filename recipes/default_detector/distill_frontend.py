@@ -6,6 +6,10 @@ fitted on its frames can be judged on the calibration and report sets exactly as
 
     python recipes/default_detector/distill_frontend.py --out runs/default_detector/student [--steps 1500] [--device cuda]
     python recipes/default_detector/distill_frontend.py --out runs/default_detector/student --export detect/weights/student_cnn.safetensors
+    python recipes/default_detector/distill_frontend.py --out runs/default_detector/student-loso --loso-safe   # for recipes/detector_v2
+--loso-safe trains on the real-only corpora and make_data.py's own speech alone, so that no page of ../shared/data
+holding synthetic speech reaches the student and every leave-one-source-out fold of recipes/detector_v2/ stays
+unseen by it (it still hears, without labels, the real-only corpora that are folds there too).
 Resumes from OUT/student_last.pt; --export writes the fp16 safetensors the detector loads (with the run's history).
 """
 
@@ -18,6 +22,7 @@ from pathlib import Path
 import torch
 
 from detect.data import WaveformCache, load_trials
+from detect.datasets import read_dataset
 from detect.frontend_distillation import DistillationSettings, distill
 from detect.models.distillmos_linear import build_encoder, distillmos_weights, weights_sha256
 from detect.models.student_cnn import StudentCNN, save_student
@@ -37,21 +42,38 @@ def export(run: Path, target: Path) -> None:
     print(f"wrote {target} (step {state['step']}, valid explained variance {state['history'][-1]['valid_explained_variance']:.4f})")
 
 
+def own_sources(config: dict) -> set[str]:
+    """The sources make_data.py wrote (runs/default_detector/generated): speech the project made itself."""
+    manifest = Path(config["generated"]) / "manifest.csv"
+    return {t.source for t in read_dataset("manifest", Path(config["generated"]), "all")} if manifest.is_file() else set()
+
+
+def without_spoof_bearing_pages(trials: list, own: set[str]) -> list:
+    """`trials` without any file of a ../shared/data source that holds synthetic speech (its real half included)."""
+    spoof_bearing = {t.source for t in trials if t.is_spoof and t.source not in own}
+    return [t for t in trials if t.source not in spoof_bearing]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, history)")
     parser.add_argument("--steps", type=int, default=DistillationSettings.steps)
     parser.add_argument("--batch-size", type=int, default=DistillationSettings.batch_size)
+    parser.add_argument("--widths", type=int, nargs=6, default=list(DistillationSettings.widths), metavar="C",
+                        help="the student's channels per convolution (the teacher's: 64 64 128 256 256 256)")
+    parser.add_argument("--loso-safe", action="store_true", help="train only on real-only corpora and make_data.py's speech (see above)")
     args = front_end_run_arguments(parser, export, exported="student")
     if args is None:
         return
     config = load_recipe(str(HERE / "config.toml"), args.overrides)
     train_trials, _, _ = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])
+    if args.loso_safe:
+        train_trials = without_spoof_bearing_pages(train_trials, own_sources(config))
     fit, valid = validation_split(train_trials)
     cache = WaveformCache(default_cache_dir())
     _, fit_waves = load_trials(fit, cache, description="Training audio")
     _, valid_waves = load_trials(valid, cache, description="Validation audio")
-    settings = DistillationSettings(steps=args.steps, batch_size=args.batch_size)
+    settings = DistillationSettings(steps=args.steps, batch_size=args.batch_size, widths=tuple(args.widths))
     (args.out / "settings.json").parent.mkdir(parents=True, exist_ok=True)
     (args.out / "settings.json").write_text(json.dumps({"files": len(fit_waves), "valid_files": len(valid_waves)} | {k: str(v) for k, v in vars(settings).items()}, indent=2))
     distill(build_encoder(pretrained=True), fit_waves, valid_waves, args.out, settings, device=args.device)

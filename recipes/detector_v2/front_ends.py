@@ -204,4 +204,31 @@ def _moments(x: np.ndarray) -> list[float]:
     return [sd, *np.percentile(x, [5, 50, 95]), kurtosis]
 
 
-FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats}
+class StudentStats:
+    """`default`'s statistics with DistillMOS's CNN replaced by the distilled student (detect/models/student_cnn.py): the
+    mean and spread over time of its 1,024-d frames, the layout of the teacher's last layer (layers_loso's `layer5`).
+    The student is the one `recipes/default_detector/distill_frontend.py --loso-safe` trains, so that no page these
+    folds hold out reached it; exported to WEIGHTS (a cache named `student-CHANNEL.npz` is that student's: delete it
+    when the weights change)."""
+
+    WEIGHTS = Path("runs/default_detector/student-loso/student.safetensors")
+
+    def __init__(self) -> None:
+        from detect.models.distillmos_linear import DistillMOSLinearConfig
+        from detect.models.student_cnn import load_student
+
+        if not self.WEIGHTS.is_file():
+            raise SystemExit(f"error: no student at {self.WEIGHTS}: python recipes/default_detector/distill_frontend.py --out "
+                             f"{self.WEIGHTS.parent} --loso-safe, then the same with --export {self.WEIGHTS}")
+        self.student = load_student(self.WEIGHTS).eval()
+        self.gain = DistillMOSLinearConfig().input_gain
+
+    @torch.inference_mode()
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        from layers_loso import cnn_input
+
+        frames = self.student(cnn_input(w)[None] * self.gain)[0]  # (1024, T)
+        return torch.cat([frames.mean(1), frames.std(1, unbiased=False)]).numpy()
+
+
+FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats}

@@ -1,0 +1,51 @@
+"""The distilled student in the leave-one-source-out study: `distill_frontend.py --loso-safe` keeps every page of
+../shared/data that holds synthetic speech (its real half too) away from the student, and the study reads the
+student's frames exactly as it reads the teacher's last layer, so the two rows compare front-ends, not layouts."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detect.datasets.trial import Trial
+from detect.models.distillmos_linear import build_encoder
+from detect.models.student_cnn import TEACHER_WIDTHS, pruned_from, save_student
+from voxtwin.testing import speechlike
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+sys.path.insert(0, str(RECIPES / "detector_v2"))
+sys.path.insert(0, str(RECIPES / "default_detector"))
+
+from distill_frontend import without_spoof_bearing_pages  # noqa: E402
+from front_ends import StudentStats  # noqa: E402
+from layers_loso import LayerStats  # noqa: E402
+
+
+def _trial(source: str, spoof: bool, n: int) -> Trial:
+    return Trial(Path(f"{source}/{n}.wav"), "spoof" if spoof else "bonafide", "x" if spoof else "-", f"{source}-spk", str(n), source=source)
+
+
+def test_loso_safe_training_keeps_no_file_of_a_page_with_synthetic_speech():
+    trials = [_trial("vits_demo", True, 0), _trial("vits_demo", False, 1),  # a paired page: both halves go
+              _trial("nii_nsf", True, 2),  # a fake-only page
+              _trial("librispeech", False, 3), _trial("vctk", False, 4),  # real-only corpora stay
+              _trial("voxtwin_kokoro", True, 5), _trial("voxtwin_clone", True, 6)]  # the project's own speech stays
+    kept = without_spoof_bearing_pages(trials, {"voxtwin_kokoro", "voxtwin_clone"})
+    assert [t.source for t in kept] == ["librispeech", "vctk", "voxtwin_kokoro", "voxtwin_clone"]
+    # without the own-speech list, the project's fakes count as pages with synthetic speech like any other
+    assert [t.source for t in without_spoof_bearing_pages(trials, set())] == ["librispeech", "vctk"]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_full_width_student_reads_exactly_the_teachers_last_layer_statistics(tmp_path, monkeypatch):
+    student = pruned_from(build_encoder(pretrained=True).eval(), TEACHER_WIDTHS)  # keeps every filter: the teacher itself
+    weights = save_student(student, tmp_path / "student.safetensors", metadata={})
+    monkeypatch.setattr(StudentStats, "WEIGHTS", weights)
+    window = speechlike(duration_s=4.0, seed=3)
+    ours, teachers = StudentStats()(window), LayerStats()(window)[5].astype(np.float32)
+    assert ours.shape == teachers.shape == (2048,)
+    # fp16 weights and the cache's fp16 statistics apart, the same numbers in the same order
+    np.testing.assert_allclose(ours, teachers, rtol=0.02, atol=2e-3)
+    other = StudentStats()(speechlike(duration_s=4.0, seed=4, f0_hz=210.0))
+    assert not np.allclose(other, ours, rtol=0.02, atol=2e-3)  # and they depend on the audio
