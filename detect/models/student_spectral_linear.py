@@ -46,12 +46,18 @@ class StudentSpectralLinear(DistillMOSSpectralLinear):
     Config = StudentSpectralLinearConfig
 
     def attach_encoder(self, config: StudentSpectralLinearConfig) -> None:
-        if config.pretrained:
-            path = student_weights()
-            if config.student_sha256 and (found := weights_sha256(path)) != config.student_sha256:
-                raise CheckpointError(f"this detector was fitted on student CNN weights {config.student_sha256[:12]}, {WEIGHTS_FILE} has "
-                                      f"{found[:12]}; export the student the detector was fitted on")
-            encoder = load_student(path)
-        else:
-            encoder = StudentCNN().eval()
-        freeze_as_encoder(self, encoder)
+        attach_student(self, config)
+
+
+def attach_student(model, config) -> None:
+    """The exported student as `model`'s frozen encoder, refused when it is not the one `config.student_sha256` pins
+    (tests, `pretrained = False`: a random student)."""
+    if config.pretrained:
+        path = student_weights()
+        if config.student_sha256 and (found := weights_sha256(path)) != config.student_sha256:
+            raise CheckpointError(f"this detector was fitted on student CNN weights {config.student_sha256[:12]}, {WEIGHTS_FILE} has "
+                                  f"{found[:12]}; export the student the detector was fitted on")
+        encoder = load_student(path)
+    else:
+        encoder = StudentCNN().eval()
+    freeze_as_encoder(model, encoder)

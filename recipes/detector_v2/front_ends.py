@@ -219,7 +219,7 @@ class StudentStats:
 
         if not self.WEIGHTS.is_file():
             raise SystemExit(f"error: no student at {self.WEIGHTS}: python recipes/default_detector/distill_frontend.py --out "
-                             f"{self.WEIGHTS.parent} --loso-safe, then the same with --export {self.WEIGHTS}")
+                             f"{self.WEIGHTS.parent} --loso-safe [--widths ...], then the same with --export {self.WEIGHTS}")
         self.student = load_student(self.WEIGHTS).eval()
         self.gain = DistillMOSLinearConfig().input_gain
 
@@ -231,4 +231,11 @@ class StudentStats:
         return torch.cat([frames.mean(1), frames.std(1, unbiased=False)]).numpy()
 
 
-FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats}
+class WideStudentStats(StudentStats):
+    """The same with the wider student (`--widths 32 32 64 128 128 256`: 3.4x the teacher's speed on AVX2 kernels
+    against the narrow one's 4.1x, for a closer copy)."""
+
+    WEIGHTS = Path("runs/default_detector/student-loso-wide/student.safetensors")
+
+
+FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats, "wide-student": WideStudentStats}

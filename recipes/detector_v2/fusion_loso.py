@@ -71,6 +71,7 @@ MODELS = {
     "distillmos+spectral-no-mean": ("layer5", "spectral-no-mean"),
     # the distilled student CNN in place of DistillMOS's (front_ends.StudentStats; ~2.7x faster `default` on AVX2 CPUs)
     "student+spectral": ("student", "spectral"),
+    "wide-student+spectral": ("wide-student", "spectral"),
     "distillmos-spread+spectral-no-mean": ("cnn-spread", "spectral-no-mean"),  # and without the CNN frames' means
 }
 # features read as columns of another front-end's statistics

@@ -13,6 +13,7 @@ from detect.models import build_model
 from detect.models.distillmos_linear import build_encoder
 from detect.models.student_cnn import STUDENT_WIDTHS, StudentCNN, compressed_spectrogram, load_student, pruned_from, save_student
 from detect.models.student_spectral_linear import StudentSpectralLinearConfig
+from detect.models.student_spectral_mlp import StudentSpectralMLPConfig
 from voxtwin.errors import CheckpointError
 from voxtwin.testing import speechlike
 
@@ -93,30 +94,42 @@ def test_student_round_trips_through_fp16_safetensors(tmp_path):
         load_student(other)  # right tensors, another format: refused
 
 
-def test_detector_on_the_student_keeps_only_its_head_in_the_checkpoint(tmp_path):
+@pytest.mark.parametrize("name, config, head_keys", [
+    ("distillmos-student-spectral-linear", StudentSpectralLinearConfig.tiny(), {"out.weight", "out.bias"}),
+    ("distillmos-student-spectral-mlp", StudentSpectralMLPConfig.tiny(), {"hidden.weight", "hidden.bias", "out.weight", "out.bias"}),
+])
+def test_detector_on_the_student_keeps_only_its_head_in_the_checkpoint(tmp_path, name, config, head_keys):
     torch.manual_seed(0)
-    model = build_model("distillmos-student-spectral-linear", **dataclasses.asdict(StudentSpectralLinearConfig.tiny())).eval()
+    model = build_model(name, **dataclasses.asdict(config)).eval()
     wav = torch.from_numpy(speechlike(duration_s=5.0, seed=3))
     stats = model.span_stats(wav, [0, SR], 4 * SR)
     assert stats.shape == (2, 2 * 1024 + 3 * 257)
-    path = save_detector(tmp_path / "d", model, name="distillmos-student-spectral-linear")
+    path = save_detector(tmp_path / "d", model, name=name)
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:
-        assert set(f.keys()) == {"mean", "scale", "out.weight", "out.bias"}
+        assert set(f.keys()) == {"mean", "scale"} | head_keys
 
 
-def test_detector_reads_the_student_file_and_refuses_one_it_was_not_fitted_on(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["distillmos-student-spectral-linear", "distillmos-student-spectral-mlp"])
+def test_detector_reads_the_student_file_and_refuses_one_it_was_not_fitted_on(tmp_path, monkeypatch, name):
     from detect.models import student_spectral_linear
     from detect.models.distillmos_linear import weights_sha256
 
     monkeypatch.setattr(student_spectral_linear, "WEIGHTS_FILE", tmp_path / "student_cnn.safetensors")
     with pytest.raises(CheckpointError, match="distill_frontend.py"):
-        build_model("distillmos-student-spectral-linear")
+        build_model(name)
     torch.manual_seed(0)
     student = StudentCNN((8, 8, 16, 16, 16, 256)).eval()
     path = save_student(student, tmp_path / "student_cnn.safetensors", metadata={})
-    model = build_model("distillmos-student-spectral-linear", student_sha256=weights_sha256(path))
+    model = build_model(name, student_sha256=weights_sha256(path))
     assert model.encoder.widths == (8, 8, 16, 16, 16, 256) and not any(p.requires_grad for p in model.encoder.parameters())
     with pytest.raises(CheckpointError, match="fitted on student CNN weights"):
-        build_model("distillmos-student-spectral-linear", student_sha256="0" * 64)
+        build_model(name, student_sha256="0" * 64)
+
+
+def test_the_hidden_layer_heads_statistics_are_cached_per_student():
+    """run.py caches window statistics under `statistics_of`: a head must never be fitted on another student's."""
+    one = build_model("distillmos-student-spectral-mlp", pretrained=False, student_sha256="a" * 64)
+    other = build_model("distillmos-student-spectral-mlp", pretrained=False, student_sha256="b" * 64)
+    assert one.statistics_of != other.statistics_of and "a" * 12 in one.statistics_of
