@@ -42,6 +42,16 @@ def export(run: Path, target: Path) -> None:
     print(f"wrote {target} (step {state['step']}, valid explained variance {state['history'][-1]['valid_explained_variance']:.4f})")
 
 
+def teacher_cnn(which: str):
+    """The CNN the student copies: the published one, or `default`'s (2026.12-6) with its tuned last convolution."""
+    encoder = build_encoder(pretrained=True)
+    if which == "tuned":
+        from detect.models.tuned_last_block import load_last_block, put_last_block
+
+        put_last_block(encoder, load_last_block())
+    return encoder.eval()
+
+
 def own_sources(config: dict) -> set[str]:
     """The sources make_data.py wrote (runs/default_detector/generated): speech the project made itself."""
     manifest = Path(config["generated"]) / "manifest.csv"
@@ -61,6 +71,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=DistillationSettings.batch_size)
     parser.add_argument("--widths", type=int, nargs=6, default=list(DistillationSettings.widths), metavar="C",
                         help="the student's channels per convolution (the teacher's: 64 64 128 256 256 256)")
+    parser.add_argument("--teacher", choices=("published", "tuned"), default="published",
+                        help="DistillMOS's CNN as published, or with `default`'s fine-tuned last convolution (detect/weights/distillmos_last_block.safetensors)")
     parser.add_argument("--loso-safe", action="store_true", help="train only on real-only corpora and make_data.py's speech (see above)")
     args = front_end_run_arguments(parser, export, exported="student")
     if args is None:
@@ -76,7 +88,7 @@ def main() -> None:
     settings = DistillationSettings(steps=args.steps, batch_size=args.batch_size, widths=tuple(args.widths))
     (args.out / "settings.json").parent.mkdir(parents=True, exist_ok=True)
     (args.out / "settings.json").write_text(json.dumps({"files": len(fit_waves), "valid_files": len(valid_waves)} | {k: str(v) for k, v in vars(settings).items()}, indent=2))
-    distill(build_encoder(pretrained=True), fit_waves, valid_waves, args.out, settings, device=args.device)
+    distill(teacher_cnn(args.teacher), fit_waves, valid_waves, args.out, settings, device=args.device)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """The distilled student in the leave-one-source-out study: `distill_frontend.py --loso-safe` keeps every page of
 ../shared/data that holds synthetic speech (its real half too) away from the student, and the study reads the
-student's frames exactly as it reads the teacher's last layer, so the two rows compare front-ends, not layouts."""
+student's frames exactly as it reads the teacher's last layer, so the two rows compare front-ends, not layouts;
+`--teacher tuned` copies `default`'s CNN (its fine-tuned last convolution), not the published one."""
 
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from detect.datasets.trial import Trial
 from detect.models.distillmos_linear import build_encoder
@@ -49,3 +51,13 @@ def test_a_full_width_student_reads_exactly_the_teachers_last_layer_statistics(t
     np.testing.assert_allclose(ours, teachers, rtol=0.02, atol=2e-3)
     other = StudentStats()(speechlike(duration_s=4.0, seed=4, f0_hz=210.0))
     assert not np.allclose(other, ours, rtol=0.02, atol=2e-3)  # and they depend on the audio
+
+
+def test_the_tuned_teacher_is_defaults_cnn_and_the_published_one_is_not():
+    from distill_frontend import teacher_cnn
+
+    from detect.models.tuned_last_block import last_block, load_last_block
+
+    tuned, published, shipped = last_block(teacher_cnn("tuned")), last_block(teacher_cnn("published")), load_last_block()
+    assert torch.equal(tuned.weight, shipped.weight.float()) and torch.equal(tuned.bias, shipped.bias.float())
+    assert not torch.allclose(published.weight, shipped.weight.float())
