@@ -21,6 +21,12 @@ from detect.models.registry import MODELS
 from voxtwin.features import FeatureSpec
 
 
+def pinned_statistics_name(front_end: str, sha256: str) -> str:
+    """The recipe's cache name for the window statistics of a CNN pinned by `sha256` (a tuned layer, a student):
+    one cache per weights file, never another's."""
+    return f"distillmos-{front_end}-{sha256[:12] or 'unpinned'}-spectral"
+
+
 @dataclass(frozen=True)
 class DistillMOSSpectralMLPConfig(DistillMOSSpectralLinearConfig):
     """distillmos-spectral-linear's settings (the same front-end and statistics) and the hidden layer's width."""

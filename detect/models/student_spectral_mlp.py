@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from detect.models.distillmos_spectral_mlp import DistillMOSSpectralMLP, DistillMOSSpectralMLPConfig
+from detect.models.distillmos_spectral_mlp import DistillMOSSpectralMLP, DistillMOSSpectralMLPConfig, pinned_statistics_name
 from detect.models.registry import MODELS
 from detect.models.student_spectral_linear import attach_student
 
@@ -37,7 +37,7 @@ class StudentSpectralMLP(DistillMOSSpectralMLP):
     @property
     def statistics_of(self) -> str:
         """The recipe caches window statistics under this name: one cache per student, never another's."""
-        return f"distillmos-student-{self.config.student_sha256[:12] or 'unpinned'}-spectral"
+        return pinned_statistics_name("student", self.config.student_sha256)
 
     def attach_encoder(self, config: StudentSpectralMLPConfig) -> None:
         attach_student(self, config)

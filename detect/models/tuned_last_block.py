@@ -17,7 +17,7 @@ from pathlib import Path
 from torch import nn
 
 from detect.models.distillmos_linear import attach_frozen_encoder
-from detect.models.distillmos_spectral_mlp import DistillMOSSpectralMLP, DistillMOSSpectralMLPConfig
+from detect.models.distillmos_spectral_mlp import DistillMOSSpectralMLP, DistillMOSSpectralMLPConfig, pinned_statistics_name
 from detect.models.registry import MODELS
 from voxtwin.errors import CheckpointError
 from voxtwin.weights_file import open_versioned, read_fp16_weights, tensors_sha256, write_fp16_weights
@@ -97,7 +97,7 @@ class TunedLastBlockMLP(DistillMOSSpectralMLP):
     @property
     def statistics_of(self) -> str:
         """The recipe caches window statistics under this name: one cache per tuned layer, never another's."""
-        return f"distillmos-tuned-{self.config.last_block_sha256[:12] or 'unpinned'}-spectral"
+        return pinned_statistics_name("tuned", self.config.last_block_sha256)
 
     def attach_encoder(self, config: TunedLastBlockMLPConfig) -> None:
         attach_frozen_encoder(self, config)
