@@ -10,6 +10,8 @@ fitted on its frames can be judged on the calibration and report sets exactly as
 --loso-safe trains on the real-only corpora and make_data.py's own speech alone, so that no page of ../shared/data
 holding synthetic speech reaches the student and every leave-one-source-out fold of recipes/detector_v2/ stays
 unseen by it (it still hears, without labels, the real-only corpora that are folds there too).
+--teacher tuned copies `default`'s CNN as shipped (its last convolution fine-tuned by tune_last_block.py) instead of
+the published one; --widths sets the student's six layers (the earlier student: 32 32 64 96 128 256).
 Resumes from OUT/student_last.pt; --export writes the fp16 safetensors the detector loads (with the run's history).
 """
 
