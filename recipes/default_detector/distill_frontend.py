@@ -24,14 +24,14 @@ from pathlib import Path
 import torch
 
 from detect.data import WaveformCache, load_trials
-from detect.datasets import read_dataset
 from detect.frontend_distillation import DistillationSettings, distill
 from detect.models.distillmos_linear import build_encoder, distillmos_weights, weights_sha256
 from detect.models.student_cnn import StudentCNN, save_student
+from detect.paired_sources import sources_with_synthetic
 from detect.recipes import load_recipe
 from detect.splits import validation_split
 from detect.train import default_cache_dir
-from run import HERE, front_end_run_arguments, recipe_trials, split_trials  # noqa: I001  (this folder's run.py)
+from run import HERE, front_end_run_arguments, own_generated_sources, recipe_trials, split_trials  # noqa: I001  (this folder's run.py)
 
 
 def export(run: Path, target: Path) -> None:
@@ -54,15 +54,10 @@ def teacher_cnn(which: str):
     return encoder.eval()
 
 
-def own_sources(config: dict) -> set[str]:
-    """The sources make_data.py wrote (runs/default_detector/generated): speech the project made itself."""
-    manifest = Path(config["generated"]) / "manifest.csv"
-    return {t.source for t in read_dataset("manifest", Path(config["generated"]), "all")} if manifest.is_file() else set()
-
-
 def without_spoof_bearing_pages(trials: list, own: set[str]) -> list:
-    """`trials` without any file of a ../shared/data source that holds synthetic speech (its real half included)."""
-    spoof_bearing = {t.source for t in trials if t.is_spoof and t.source not in own}
+    """`trials` without any file of a ../shared/data source that holds synthetic speech (its real half included);
+    `own`: the project's generated sources, which stay."""
+    spoof_bearing = sources_with_synthetic([t.is_spoof for t in trials], [t.source for t in trials]) - set(own)
     return [t for t in trials if t.source not in spoof_bearing]
 
 
@@ -80,9 +75,10 @@ def main() -> None:
     if args is None:
         return
     config = load_recipe(str(HERE / "config.toml"), args.overrides)
-    train_trials, _, _ = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])
+    trials = recipe_trials(config)
+    train_trials, _, _ = split_trials(trials, config["calibration_sources"], config["report_sources"])
     if args.loso_safe:
-        train_trials = without_spoof_bearing_pages(train_trials, own_sources(config))
+        train_trials = without_spoof_bearing_pages(train_trials, own_generated_sources(trials, config))
     fit, valid = validation_split(train_trials)
     cache = WaveformCache(default_cache_dir())
     _, fit_waves = load_trials(fit, cache, description="Training audio")

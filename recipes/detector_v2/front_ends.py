@@ -220,14 +220,15 @@ class StudentStats:
         if not self.WEIGHTS.is_file():
             raise SystemExit(f"error: no student at {self.WEIGHTS}: python recipes/default_detector/distill_frontend.py --out "
                              f"{self.WEIGHTS.parent} --loso-safe [--widths ...], then the same with --export {self.WEIGHTS}")
+        from layers_loso import cnn_input  # the windows cut to whole CNN frames, as the teacher's statistics are
+
         self.student = load_student(self.WEIGHTS).eval()
         self.gain = DistillMOSLinearConfig().input_gain
+        self.cnn_input = cnn_input
 
     @torch.inference_mode()
     def __call__(self, w: np.ndarray) -> np.ndarray:
-        from layers_loso import cnn_input
-
-        frames = self.student(cnn_input(w)[None] * self.gain)[0]  # (1024, T)
+        frames = self.student(self.cnn_input(w)[None] * self.gain)[0]  # (1024, T)
         return torch.cat([frames.mean(1), frames.std(1, unbiased=False)]).numpy()
 
 
