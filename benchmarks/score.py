@@ -49,7 +49,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 0], help="files scored at once (0 = default)")
     parser.add_argument("--passes", type=int, default=2, help="interleaved passes over all models and jobs")
-    parser.add_argument("--precisions", nargs="+", default=["auto"], choices=["auto", "fp32", "bf16"])
+    # default: $VOXTWIN_PRECISION, else auto (until 2026-12-05 the default was "auto", which overrode the variable)
+    parser.add_argument("--precisions", nargs="+", default=[None], choices=["auto", "fp32", "bf16"],
+                        help="the default detector's CNN precision(s) (voxtwin/precision.py; default: $VOXTWIN_PRECISION, else auto)")
     parser.add_argument("--skip-hour", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -1,11 +1,11 @@
 """`distillmos-spectral-linear` with the distilled StudentCNN in place of DistillMOS's CNN: the same statistics
 (2 x 1024 CNN + 3 x 257 spectral) and the same one logistic unit, ~4x less CNN work.
 
-The student (detect/models/student_cnn.py) is read from detect/weights/student_cnn.safetensors (fp16), which
-recipes/default_detector/distill_frontend.py --export writes; it is not shipped, because the detector on it lost
-2 points of calibration-set EER against `default` (detect/MODEL_CARD.md, "A distilled student CNN"). The head is
-ours and lives in the detector's checkpoint, pinned to the student's SHA-256 so a checkpoint never runs on a student
-it was not fitted on.
+The student (detect/models/student_cnn.py) is read from detect/weights/student_cnn.safetensors (fp16, shipped since
+`default` 2026.12-7 runs on it; recipes/default_detector/distill_frontend.py --export writes it). This linear-head
+detector is not shipped: on the first, narrower student it lost 2 points of calibration-set EER against `default`
+(detect/MODEL_CARD.md, "A distilled student CNN"). The head is ours and lives in the detector's checkpoint, pinned
+to the student's SHA-256 so a checkpoint never runs on a student it was not fitted on.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ class StudentSpectralLinearConfig:
 
 
 def student_weights():
-    """The student's weights as the recipe exports them (detect/weights/student_cnn.safetensors; not in the package)."""
+    """The student's weights (detect/weights/student_cnn.safetensors, in the package; the recipe's --export replaces them)."""
     if not WEIGHTS_FILE.is_file():
-        raise CheckpointError(f"no student CNN weights at {WEIGHTS_FILE} (they are not shipped: this detector was measured, not adopted); make them with "
+        raise CheckpointError(f"no student CNN weights at {WEIGHTS_FILE} (the package ships them: reinstall voxtwin); or make them with "
                               "recipes/default_detector/distill_frontend.py --out RUN, then --export " + str(WEIGHTS_FILE))
     return WEIGHTS_FILE
 

@@ -6,9 +6,9 @@ In leave-one-source-out on ../shared/data the wider student, distilled without a
 read as well as the teacher under this head (recipes/detector_v2/README.md, "The distilled student,
 leave-one-source-out"); through 2026.12-6's recipe it was 1.24 points worse on the calibration set (the rule allowed
 1) at 3x the throughput under AVX2 kernels, and distilled from `default`'s tuned CNN 1.10 points better (the candidate
-for `default` 2026.12-7; detect/MODEL_CARD.md). Measured, not yet shipped: the student's weights come from
-recipes/default_detector/distill_frontend.py --export (detect/weights/student_cnn.safetensors, not in the package);
-the head is pinned to their SHA-256 as in distillmos-student-spectral-linear.
+for `default` 2026.12-7; detect/MODEL_CARD.md). `default` since 2026.12-7: the student's weights ship in
+detect/weights/student_cnn.safetensors (recipes/default_detector/distill_frontend.py --export); the head is pinned to
+their SHA-256 as in distillmos-student-spectral-linear.
 """
 
 from __future__ import annotations

@@ -49,7 +49,9 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=["report"], choices=["validation", "calibration", "report"])
     parser.add_argument("--channels", nargs="+", default=list(CHANNELS), choices=[*CHANNELS, *LAUNDERING])
     parser.add_argument("--max-per-class", type=int, default=0, help="score at most this many real and synthetic files per set (0: all)")
-    parser.add_argument("--precisions", nargs="+", default=["auto"], choices=["auto", "fp32", "bf16"], help="the default detector's CNN precision(s) (voxtwin/precision.py)")
+    # default: $VOXTWIN_PRECISION, else auto (until 2026-12-05 the default was "auto", which overrode the variable)
+    parser.add_argument("--precisions", nargs="+", default=[None], choices=["auto", "fp32", "bf16"],
+                        help="the default detector's CNN precision(s) (voxtwin/precision.py; default: $VOXTWIN_PRECISION, else auto)")
     parser.add_argument("--priors", nargs="*", type=float, default=[], help="also report verdict shares under these synthetic priors (0-1 exclusive)")
     parser.add_argument("--out", default="runs/default_detector/compare.json")
     args = parser.parse_args()

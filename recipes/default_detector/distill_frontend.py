@@ -1,4 +1,4 @@
-"""Distil DistillMOS's CNN into the narrower StudentCNN that `distillmos-student-spectral-linear` reads.
+"""Distil DistillMOS's CNN into the narrower StudentCNN that `default` (`distillmos-student-spectral-mlp`, 2026.12-7) reads.
 
 The student is trained only on the recipe's training files (the same split as run.py: the calibration and report
 sources and their real speakers never reach it), with the teacher's frames as targets (no labels), so that a head
@@ -38,7 +38,13 @@ def export(run: Path, target: Path) -> None:
     state = torch.load(run / "student_last.pt", map_location="cpu", weights_only=True)
     student = StudentCNN(tuple(state["widths"]))
     student.load_state_dict(state["student"])
-    metadata = {"teacher_sha256": weights_sha256(distillmos_weights()), "step": state["step"], "settings": state["settings"],
+    settings = json.loads((run / "settings.json").read_text()) if (run / "settings.json").is_file() else {}
+    teacher = {"teacher": settings["teacher"]} if "teacher" in settings else {}  # older runs did not record it
+    if teacher.get("teacher") == "tuned":
+        from detect.models.tuned_last_block import last_block_sha256
+
+        teacher["teacher_last_block_sha256"] = last_block_sha256()
+    metadata = {"teacher_sha256": weights_sha256(distillmos_weights()), **teacher, "step": state["step"], "settings": state["settings"],
                 "history": state["history"], "recipe": "recipes/default_detector/distill_frontend.py"}
     save_student(student, target, metadata=metadata)
     print(f"wrote {target} (step {state['step']}, valid explained variance {state['history'][-1]['valid_explained_variance']:.4f})")
@@ -85,7 +91,7 @@ def main() -> None:
     _, valid_waves = load_trials(valid, cache, description="Validation audio")
     settings = DistillationSettings(steps=args.steps, batch_size=args.batch_size, widths=tuple(args.widths))
     (args.out / "settings.json").parent.mkdir(parents=True, exist_ok=True)
-    (args.out / "settings.json").write_text(json.dumps({"files": len(fit_waves), "valid_files": len(valid_waves)} | {k: str(v) for k, v in vars(settings).items()}, indent=2))
+    (args.out / "settings.json").write_text(json.dumps({"files": len(fit_waves), "valid_files": len(valid_waves), "teacher": args.teacher} | {k: str(v) for k, v in vars(settings).items()}, indent=2))
     distill(teacher_cnn(args.teacher), fit_waves, valid_waves, args.out, settings, device=args.device)
 
 

@@ -47,9 +47,8 @@ def main() -> None:
     train, _, _ = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])
     kept, waves = load_trials(subset(train, args.files // 2), WaveformCache(default_cache_dir("")), description="training audio")
     detector = Detector.load(args.model, device="cpu", precision="fp32")
-    if detector.meta.get("name") not in ("distillmos-linear", "distillmos-spectral-linear", "distillmos-spectral-mlp", "distillmos-student-spectral-linear",
-                                          "distillmos-tuned-spectral-mlp"):
-        raise SystemExit(f"{args.model} is a {detector.meta.get('name')} detector; only detectors on DistillMOS's CNN run it in bfloat16")
+    if not hasattr(detector.model, "precision") or not hasattr(detector.model.config, "bf16_logit_offset"):
+        raise SystemExit(f"{args.model} is a {detector.meta.get('name')} detector; only detectors on DistillMOS's CNN (or its student) run it in bfloat16")
     shift = {"synthetic": [], "real": []}
     for trial, wave in zip(kept, waves):
         wav = wave.astype(np.float32) / INT16_SCALE
