@@ -61,3 +61,30 @@ def test_the_tuned_teacher_is_defaults_cnn_and_the_published_one_is_not():
     tuned, published, shipped = last_block(teacher_cnn("tuned")), last_block(teacher_cnn("published")), load_last_block()
     assert torch.equal(tuned.weight, shipped.weight.float()) and torch.equal(tuned.bias, shipped.bias.float())
     assert not torch.allclose(published.weight, shipped.weight.float())
+
+
+@pytest.mark.parametrize("teacher", ["published", "tuned", None])
+def test_export_records_which_teacher_the_student_copied(tmp_path, teacher):
+    """The shipped student's header says which CNN it copied: a `--teacher tuned` run also names the tuned layer's hash
+    (the published CNN's hash alone would describe the wrong teacher); runs that did not record it say nothing."""
+    import json
+
+    from distill_frontend import export
+    from safetensors import safe_open
+
+    from detect.models.student_cnn import StudentCNN, load_student
+    from detect.models.tuned_last_block import last_block_sha256
+
+    student = StudentCNN((8, 8, 8, 8, 8, 256))
+    torch.save({"student": student.state_dict(), "widths": list(student.widths), "step": 3, "settings": {}, "history": [{"step": 3, "valid_explained_variance": 0.5}]}, tmp_path / "student_last.pt")
+    if teacher:
+        (tmp_path / "settings.json").write_text(json.dumps({"teacher": teacher}))
+    target = tmp_path / "student.safetensors"
+    export(tmp_path, target)
+    with safe_open(str(target), framework="pt") as f:
+        info = json.loads(f.metadata()["info"])
+    assert info.get("teacher") == teacher
+    assert ("teacher_last_block_sha256" in info) == (teacher == "tuned")
+    if teacher == "tuned":
+        assert info["teacher_last_block_sha256"] == last_block_sha256()
+    assert load_student(target).widths == (8, 8, 8, 8, 8, 256)
