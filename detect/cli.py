@@ -141,7 +141,7 @@ def evaluate(
 def score(
     paths: list[str] = typer.Argument(..., help="Audio files, folders (searched recursively), glob patterns, or - for standard input."),
     model: Optional[Path] = typer.Option(
-        None, "--model", help="Detector checkpoint, or a shipped detector: default (the more accurate) or fast (5-6x the throughput on several files where the CPU has native bfloat16, ~10x elsewhere; weaker on Opus and telephone audio)."
+        None, "--model", help="Detector checkpoint, or a shipped detector: default (the more accurate) or fast (2-3x the throughput where the CPU has native bfloat16, 5-6x elsewhere; weaker on Opus and telephone audio)."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON list, one object per file."),
     csv_out: bool = typer.Option(False, "--csv", help="Print CSV, one row per file."),
