@@ -1,6 +1,6 @@
-"""`default`'s statistics and hidden-layer head (distillmos-spectral-mlp) on the distilled StudentCNN instead of
-DistillMOS's CNN: ~3.4x less CNN time on AVX2 kernels with the wider student (32-32-64-128-128-256), for CPUs without
-native bfloat16 where `default` misses 100x real time.
+"""`default` since 2026.12-7: the statistics and hidden-layer head of distillmos-spectral-mlp on the distilled
+StudentCNN instead of DistillMOS's CNN: ~3.4x less CNN time on AVX2 kernels with the wider student
+(32-32-64-128-128-256), so that `default` passes 100x real time on CPUs without native bfloat16 too.
 
 In leave-one-source-out on ../shared/data the wider student, distilled without any page that holds synthetic speech,
 read as well as the teacher under this head (recipes/detector_v2/README.md, "The distilled student,

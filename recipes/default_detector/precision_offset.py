@@ -2,7 +2,7 @@
 
     python recipes/default_detector/precision_offset.py [--model default] [--files 240] [--write]
 
-The head was fitted on float32 statistics of DistillMOS's CNN (detect/frozen_head.py). Run in bfloat16 (2-3x
+The head was fitted on float32 statistics of DistillMOS's CNN or its distilled student (detect/frozen_head.py). Run in bfloat16 (2-3x
 faster where the CPU has AVX512-BF16 or AMX), the CNN's frames differ by ~0.4 %, which moves every window's
 log-odds by a nearly constant amount. This script scores windows of `--files` files from the recipe's TRAINING
 split (half real, half synthetic, picked by a stable hash; never the calibration or report sets, on which the
