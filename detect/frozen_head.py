@@ -79,14 +79,18 @@ def augmented_copy(copy: dict, *, seed_offset: int = 0) -> tuple[str, object]:
     gets one augmentation picked from the names, reproducibly per file."""
     from detect.augment import AUGMENTATIONS
 
-    choices, seed = copy["augment"], seed_offset + copy["seed"]
-
     def transform(wav: np.ndarray, index: int) -> np.ndarray:
-        rng = np.random.default_rng([seed, index])
-        name = choices[int(rng.integers(len(choices)))]
+        name, rng = picked_augmentation(copy, index, seed_offset=seed_offset)
         return np.clip(AUGMENTATIONS.get(name)(wav, SAMPLE_RATE, rng), -1, 1).astype(np.float32)
 
-    return f"{'-'.join(choices)}_seed{copy['seed']}", transform
+    return f"{'-'.join(copy['augment'])}_seed{copy['seed']}", transform
+
+
+def picked_augmentation(copy: dict, index: int, *, seed_offset: int = 0) -> tuple[str, np.random.Generator]:
+    """(the augmentation `augmented_copy` gives file `index`, the generator it then draws its settings from): which
+    one a file got is known without redoing the copy."""
+    rng = np.random.default_rng([seed_offset + copy["seed"], index])
+    return copy["augment"][int(rng.integers(len(copy["augment"])))], rng
 
 
 def kept_audio(transform, directory: Path):
@@ -262,7 +266,8 @@ def fit_mlp_head(model, train: WindowStats, train_bonafide: np.ndarray, valid: W
         set_standardisation(model, mean, scale)
         for tensor, value in zip((model.hidden.weight, model.hidden.bias, model.out.weight, model.out.bias), fitted.bonafide_layers()):
             tensor.copy_(value)
-    scores = score_stats(model, valid, len(valid_bonafide))
+    # a codec-routed model (detect/models/codec_routed_mlp.py) mixes this head with others fitted later: judge this one
+    scores = score_stats(model, valid, len(valid_bonafide), head=getattr(model, "lossy_head", model.head))
     valid_eer = 100 * metrics.eer(scores[valid_bonafide], scores[~valid_bonafide])[0]
     return {"head": "mlp", "settings": dataclasses.asdict(settings), "valid_eer_percent": valid_eer}
 
@@ -307,8 +312,8 @@ def source_fold_eers(
     return out
 
 
-def score_stats(model, stats: WindowStats, n_files: int) -> np.ndarray:
-    """File scores (bona fide log-odds) of precomputed statistics under `model`'s head."""
+def score_stats(model, stats: WindowStats, n_files: int, *, head=None) -> np.ndarray:
+    """File scores (bona fide log-odds) of precomputed statistics under `model`'s head (or `head`, one of its parts)."""
     with torch.inference_mode():
-        window_scores = model.head(torch.from_numpy(stats.stats)).numpy().astype(np.float64)
+        window_scores = (head or model.head)(torch.from_numpy(stats.stats)).numpy().astype(np.float64)
     return file_scores(window_scores, stats.owner, n_files)

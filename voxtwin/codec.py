@@ -20,6 +20,9 @@ CHANNELS = {"clean": None, "opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64), "te
 # channels that only augment training (studied, never reported): (codec, kbps, the rate it codes at); MP3 at 32 kbps
 # and 24 kHz is how Tortoise's page ships its speech
 AUGMENTATION_CHANNELS = {"mp3_32k": ("mp3", 32, 24_000)}
+# other settings voice messages come in (Telegram/WhatsApp Opus above 16 kbps, .m4a AAC): checks for anything that
+# behaves differently by channel (a head chosen by codec must not take these for a recording as made), never reported
+CHECK_CHANNELS = {"opus_32k": ("opus", 32), "aac_48k": ("aac", 48)}
 LAUNDERING = ("deepfilternet3",)  # attacks rather than channels: an enhancer re-synthesises the spectrum
 
 
@@ -67,13 +70,13 @@ def telephone(wav: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def through_channel(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarray:
-    """wav through a named channel of CHANNELS or AUGMENTATION_CHANNELS, or attack of LAUNDERING, at the same rate
-    and length."""
+    """wav through a named channel of CHANNELS, AUGMENTATION_CHANNELS or CHECK_CHANNELS, or attack of LAUNDERING, at
+    the same rate and length."""
     if name == "deepfilternet3":
         from voxtwin.speech_enhancement import enhance
 
         return enhance(wav, sample_rate)
-    spec = CHANNELS[name] if name in CHANNELS else AUGMENTATION_CHANNELS[name]
+    spec = {**CHANNELS, **AUGMENTATION_CHANNELS, **CHECK_CHANNELS}[name]
     if spec is None:
         return wav
     if spec == "telephone":

@@ -3,11 +3,12 @@
 Reads compare.py's JSON (per-file p_synthetic of every detector and channel; nothing is scored again):
 
     python recipes/default_detector/paired_interval.py runs/default_detector/compare.json --baseline default \\
-        [--set calibration] [--group-by speaker|file] [--draws 2000] [--json out.json]
+        [--set calibration] [--channels clean opus_16k mp3_64k telephone_8k] [--group-by speaker|file] [--draws 2000] [--json out.json]
 
 --group-by speaker (the default) resamples each file's folder (a speaker, or a system's speaker) whole; `file`
 treats files as independent, which makes the interval narrower than it should be. Either way the interval covers
-the files and speakers of the set's sources, not the choice of sources.
+the files and speakers of the set's sources, not the choice of sources. `mean` is over the channels compared (--channels,
+default: every channel in the JSON; name the four reported ones when the run also scored check channels).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def main() -> None:
     parser.add_argument("compare_json", type=Path)
     parser.add_argument("--baseline", default="default", help="the detector every other is compared with (a key of the JSON's models)")
     parser.add_argument("--set", dest="set_name", help="which set of the JSON (default: its only one)")
+    parser.add_argument("--channels", nargs="+", help="compare these channels only (default: all the JSON holds)")
     parser.add_argument("--group-by", choices=["speaker", "file"], default="speaker")
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--json", type=Path)
@@ -46,8 +48,13 @@ def main() -> None:
     is_fake = np.array(scored["is_synthetic"], dtype=bool)
     groups = [str(Path(p).parent) for p in scored["paths"]] if args.group_by == "speaker" else None
 
+    held = list(models[args.baseline]["channels"])
+    missing = sorted(set(args.channels or []) - set(held))
+    if missing:
+        raise SystemExit(f"error: no channel {', '.join(missing)} in {args.compare_json} (it has {', '.join(held)})")
+
     def scores(name: str) -> dict[str, np.ndarray]:
-        return {ch: np.array(entry["p_synthetic"]) for ch, entry in models[name]["channels"].items()}
+        return {ch: np.array(entry["p_synthetic"]) for ch, entry in models[name]["channels"].items() if ch in (args.channels or held)}
 
     report = {}
     print(f"{set_name}: {len(is_fake)} files ({int(is_fake.sum())} synthetic), {args.draws} paired draws grouped by {args.group_by}; EER(model) - EER({args.baseline}), points [95 % interval]")

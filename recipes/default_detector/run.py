@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from detect import metrics
-from detect.calibration import expected_calibration_error, fit_platt
+from detect.calibration import Calibration, expected_calibration_error, fit_platt
 from detect.checkpoints import load_detector, save_detector
 from detect.data import INT16_SCALE, WaveformCache, load_trials
 from detect.datasets import read_dataset
@@ -86,7 +86,7 @@ def channel(wav: np.ndarray, name: str) -> np.ndarray:
 
 
 FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear", "distillmos-spectral-linear", "distillmos-spectral-mlp", "distillmos-student-spectral-linear",
-                      "distillmos-student-spectral-mlp",
+                      "distillmos-student-spectral-mlp", "distillmos-student-codec-routed",
                       "distillmos-tuned-spectral-mlp", "whisper-linear", "fused-linear")
 
 
@@ -141,7 +141,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
         pinned["encoder_sha256"] = weights_sha256(distillmos_weights())
     if cfg.model == "distillmos-tuned-spectral-mlp":
         pinned["last_block_sha256"] = last_block_sha256()
-    if cfg.model in ("distillmos-student-spectral-linear", "distillmos-student-spectral-mlp"):
+    if cfg.model in ("distillmos-student-spectral-linear", "distillmos-student-spectral-mlp", "distillmos-student-codec-routed"):
         pinned["student_sha256"] = weights_sha256(student_weights())
     if cfg.model == "whisper-linear":
         pinned["encoder_sha256"] = weights_sha256(whisper_weights())
@@ -189,11 +189,19 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     except ValueError as exc:  # settings the model's head cannot be fitted with (e.g. a hidden layer with source weighting)
         raise SystemExit(f"error: {cfg.model}: {exc}") from None
     logging.info("head: %s", result)
+    if hasattr(model, "take_clean_head"):  # codec-routed: a second head without the codec copies, and the router
+        from detect.codec_router import fit_clean_head, fit_router
+
+        files = None if chosen is None else kept
+        result["clean_head"] = fit_clean_head(model, parts, head["augmented_copies"], files, fit_bonafide, valid_stats, valid_bonafide)
+        result["router"] = fit_router(model, parts, head["augmented_copies"], seed_offset=cfg.seed)
+        logging.info("clean head: %s; router: %s", result["clean_head"], result["router"])
     record = {"recipe": "default_detector", "config": {"model": cfg.model, "seed": cfg.seed, "head": head}, "n_train": len(fit_kept), "n_valid": len(valid_kept),
               "train_sources": sorted({t.source for t in fit_kept}), "head_fit": result, "best_valid_eer_percent": result["valid_eer_percent"]}
 
-    def score_sets(name: str, waves) -> np.ndarray:
-        return score_stats(model, cached(name, waves, train_hop_windows=False), len(waves))
+    def score_sets(name: str, waves, head=None) -> np.ndarray:
+        """head: one of the model's parts (a codec-routed model's lossy_head, clean_head) instead of model.head."""
+        return score_stats(model, cached(name, waves, train_hop_windows=False), len(waves), head=head)
 
     return model, record, score_sets
 
@@ -289,9 +297,16 @@ def main() -> None:
         window_s = cfg.crop_samples / 16_000
     train_minutes = (time.perf_counter() - started) / 60
 
-    calib_scores = score_sets("calibration", calib_waves)
     calib_fake = np.array([t.is_spoof for t in calib_kept])
-    calibration = fit_platt(calib_scores, calib_fake)
+    if hasattr(model, "set_platt"):  # codec-routed: each head calibrated on its own, baked in; the checkpoint's map is the identity
+        for part in ("lossy", "clean"):
+            platt = fit_platt(score_sets("calibration", calib_waves, head=getattr(model, f"{part}_head")), calib_fake)
+            model.set_platt(part, platt.slope, platt.intercept)
+            record.setdefault("head_platt", {})[part] = platt.to_dict()
+        calibration = Calibration()
+    calib_scores = score_sets("calibration", calib_waves)
+    if not hasattr(model, "set_platt"):
+        calibration = fit_platt(calib_scores, calib_fake)
     calibration_eer = 100 * metrics.eer(calib_scores[~calib_fake], calib_scores[calib_fake])[0]
 
     report: dict = {"version": VERSION, "model": cfg.model, "train_minutes": train_minutes, "n_train": len(fit), "n_valid": len(valid),

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from detect.augment import AUGMENTATIONS, Augmenter
-from voxtwin.codec import AUGMENTATION_CHANNELS, CHANNELS, LAUNDERING, telephone, through_channel, transcode
+from voxtwin.codec import AUGMENTATION_CHANNELS, CHANNELS, CHECK_CHANNELS, LAUNDERING, telephone, through_channel, transcode
 from voxtwin.testing import speechlike
 
 
@@ -38,7 +38,7 @@ def test_augmenter_is_deterministic_per_seed_and_validates_names():
         Augmenter(("reverb",))
 
 
-@pytest.mark.parametrize("name", [*CHANNELS, *AUGMENTATION_CHANNELS, *LAUNDERING])
+@pytest.mark.parametrize("name", [*CHANNELS, *AUGMENTATION_CHANNELS, *CHECK_CHANNELS, *LAUNDERING])
 def test_named_channels_keep_rate_and_length(name):
     wav = speechlike(duration_s=1.0, seed=3)
     out = through_channel(wav, 16_000, name)

@@ -66,3 +66,23 @@ def test_recipe_reads_compare_json_and_writes_the_intervals(tmp_path):
     assert report["group_by"] == "speaker" and set(report["models"]) == {"other"} and report["models"]["other"]["clean"]["low"] > 0
     bad = subprocess.run([*command[:3], "--baseline", "nobody"], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode != 0 and "no detector 'nobody'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_recipe_compares_only_the_channels_named(tmp_path):
+    """A run that also scored check channels: --channels keeps `mean` to the reported ones, and refuses a channel the
+    JSON does not hold."""
+    is_fake, good, coin = scored_set()
+    paths = [f"data/source/spk{i % 10}/f{i}.flac" for i in range(len(is_fake))]
+    channels = lambda p, q: {"clean": {"p_synthetic": p.tolist()}, "opus_32k": {"p_synthetic": q.tolist()}}  # noqa: E731
+    models = {"default": {"channels": channels(good, good)}, "other": {"channels": channels(good, coin)}}
+    (tmp_path / "compare.json").write_text(json.dumps({"calibration": {"paths": paths, "is_synthetic": is_fake.astype(int).tolist(), "models": models}}))
+    command = [sys.executable, str(ROOT / "recipes/default_detector/paired_interval.py"), str(tmp_path / "compare.json"), "--draws", "50", "--json", str(tmp_path / "out.json")]
+    both = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert both.returncode == 0, both.stderr
+    assert json.loads((tmp_path / "out.json").read_text())["models"]["other"]["mean"]["difference_points"] > 0  # the coin-toss channel counts
+    clean = subprocess.run([*command, "--channels", "clean"], capture_output=True, text=True, cwd=ROOT)
+    assert clean.returncode == 0, clean.stderr
+    report = json.loads((tmp_path / "out.json").read_text())["models"]["other"]
+    assert set(report) == {"clean", "mean"} and report["mean"]["difference_points"] == 0
+    bad = subprocess.run([*command, "--channels", "aac_48k"], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode != 0 and "no channel aac_48k" in bad.stderr and "Traceback" not in bad.stderr
