@@ -67,6 +67,16 @@ def without_spoof_bearing_pages(trials: list, own: set[str]) -> list:
     return [t for t in trials if t.source not in spoof_bearing]
 
 
+def refuse_another_teacher(run: Path, teacher: str) -> None:
+    """A run resumes only under the teacher it began with: settings.json (and so the export) would otherwise name the
+    later one for a student that copied both. Runs from before "teacher" was recorded had the published CNN."""
+    settings = run / "settings.json"
+    if (run / "student_last.pt").is_file() and settings.is_file():
+        began = json.loads(settings.read_text()).get("teacher", "published")
+        if began != teacher:
+            raise SystemExit(f"error: {run} began with --teacher {began}; resume it with that teacher, or start another --out")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, history)")
@@ -90,6 +100,7 @@ def main() -> None:
     _, fit_waves = load_trials(fit, cache, description="Training audio")
     _, valid_waves = load_trials(valid, cache, description="Validation audio")
     settings = DistillationSettings(steps=args.steps, batch_size=args.batch_size, widths=tuple(args.widths))
+    refuse_another_teacher(args.out, args.teacher)
     (args.out / "settings.json").parent.mkdir(parents=True, exist_ok=True)
     (args.out / "settings.json").write_text(json.dumps({"files": len(fit_waves), "valid_files": len(valid_waves), "teacher": args.teacher} | {k: str(v) for k, v in vars(settings).items()}, indent=2))
     distill(teacher_cnn(args.teacher), fit_waves, valid_waves, args.out, settings, device=args.device)

@@ -88,3 +88,20 @@ def test_export_records_which_teacher_the_student_copied(tmp_path, teacher):
     if teacher == "tuned":
         assert info["teacher_last_block_sha256"] == last_block_sha256()
     assert load_student(target).widths == (8, 8, 8, 8, 8, 256)
+
+
+def test_a_run_resumes_only_under_the_teacher_it_began_with(tmp_path):
+    import json
+
+    from distill_frontend import refuse_another_teacher
+
+    refuse_another_teacher(tmp_path, "tuned")  # nothing begun: any teacher
+    (tmp_path / "settings.json").write_text(json.dumps({"teacher": "published"}))
+    refuse_another_teacher(tmp_path, "tuned")  # settings written, no checkpoint yet: a fresh start
+    (tmp_path / "student_last.pt").write_bytes(b"")
+    refuse_another_teacher(tmp_path, "published")
+    with pytest.raises(SystemExit, match="began with --teacher published"):
+        refuse_another_teacher(tmp_path, "tuned")
+    (tmp_path / "settings.json").write_text(json.dumps({"files": 3}))  # before the teacher was recorded: the published CNN
+    with pytest.raises(SystemExit, match="began with --teacher published"):
+        refuse_another_teacher(tmp_path, "tuned")
