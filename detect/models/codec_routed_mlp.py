@@ -5,8 +5,9 @@ Fitted without its codec-augmented copy, `default`'s recipe separated real from 
 better (calibration set 31.0 -> 19.3 % EER) but called 64-71 % of real files through Opus 16 kbps `synthetic`: the
 codec copy is what teaches the head that a codec's smearing is not a generator's (detect/MODEL_CARD.md, "Without the
 codec copy"). A codec leaves its own traces in the same statistics, so a logistic router reads them and gives each
-window r = P(lossy): the window's bona fide log-odds are r x the codec-robust head's + (1 - r) x the sharp head's, each
-head's Platt calibration baked in, so the checkpoint's own calibration is the identity.
+window r = P(lossy): the window's bona fide log-odds are q x the codec-robust head's + (1 - q) x the sharp head's, with
+q = r + (1 - r) x `recorded_lossy_share` (0: q = r), each head's Platt calibration baked in, so the checkpoint's own
+calibration is the identity.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ LOSSY_AUGMENTATIONS = frozenset({"codec", "telephone"})  # detect/augment.py's n
 
 @dataclass(frozen=True)
 class CodecRoutedMLPConfig(StudentSpectralMLPConfig):
-    """distillmos-student-spectral-mlp's settings; both heads have `hidden` units."""
+    """distillmos-student-spectral-mlp's settings (both heads have `hidden` units) and the robust head's share on
+    windows the router takes for a recording as made (0: the sharp head alone there)."""
+
+    recorded_lossy_share: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.recorded_lossy_share <= 1:
+            raise ValueError(f"recorded_lossy_share must be between 0 and 1, got {self.recorded_lossy_share}")
 
     @classmethod
     def tiny(cls) -> "CodecRoutedMLPConfig":
@@ -69,6 +77,7 @@ class CodecRoutedMLP(StudentSpectralMLP):
     def head(self, stats: Tensor) -> Tensor:
         """(N, stats_dim) -> (N,) calibrated bona fide log-odds, each head weighed by the router."""
         r = self.lossy_probability(stats)
+        r = r + (1 - r) * self.config.recorded_lossy_share
         lossy = self.lossy_platt[0] * self.lossy_head(stats) - self.lossy_platt[1]
         clean = self.clean_platt[0] * self.clean_head(stats) - self.clean_platt[1]
         return with_bf16_offset(r * lossy + (1 - r) * clean, self.config.bf16_logit_offset, self.precision)

@@ -87,3 +87,23 @@ def test_clean_head_is_fitted_without_the_codec_copy():
     fit_clean_head(model, parts, COPIES, None, bonafide, parts[0], bonafide)
     np.testing.assert_allclose(model.clean_mean.numpy(), WindowStats.concat([parts[0], parts[2]]).stats.mean(0), atol=1e-5)
     assert abs(float(model.mean[3])) < 1  # the inherited (lossy) head is untouched by fit_clean_head
+
+
+def test_recorded_lossy_share_keeps_part_of_the_robust_head_where_the_router_says_recorded():
+    import dataclasses
+
+    import pytest
+
+    model = tiny()
+    model.set_router(np.zeros(model.stats_dim), -30.0)  # every window taken for a recording as made
+    model.set_platt("lossy", 1.5, 0.2)
+    x = torch.randn(5, model.stats_dim)
+    with torch.no_grad():
+        lossy, clean = 1.5 * model.lossy_head(x) - 0.2, model.clean_head(x)
+        torch.testing.assert_close(model.head(x), clean)
+        model.config = dataclasses.replace(model.config, recorded_lossy_share=0.25)
+        torch.testing.assert_close(model.head(x), 0.25 * lossy + 0.75 * clean)
+        model.config = dataclasses.replace(model.config, recorded_lossy_share=1.0)
+        torch.testing.assert_close(model.head(x), lossy)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        dataclasses.replace(model.config, recorded_lossy_share=1.5)
