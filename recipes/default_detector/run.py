@@ -298,15 +298,13 @@ def main() -> None:
     train_minutes = (time.perf_counter() - started) / 60
 
     calib_fake = np.array([t.is_spoof for t in calib_kept])
-    if hasattr(model, "set_platt"):  # codec-routed: each head calibrated on its own, baked in; the checkpoint's map is the identity
-        for part in ("lossy", "clean"):
-            platt = fit_platt(score_sets("calibration", calib_waves, head=getattr(model, f"{part}_head")), calib_fake)
-            model.set_platt(part, platt.slope, platt.intercept)
-            record.setdefault("head_platt", {})[part] = platt.to_dict()
-        calibration = Calibration()
+    routed = hasattr(model, "set_platt")  # codec-routed: each head calibrated on its own and baked in; the checkpoint's map is the identity
+    for part in ("lossy", "clean") if routed else ():
+        platt = fit_platt(score_sets("calibration", calib_waves, head=getattr(model, f"{part}_head")), calib_fake)
+        model.set_platt(part, platt.slope, platt.intercept)
+        record.setdefault("head_platt", {})[part] = platt.to_dict()
     calib_scores = score_sets("calibration", calib_waves)
-    if not hasattr(model, "set_platt"):
-        calibration = fit_platt(calib_scores, calib_fake)
+    calibration = Calibration() if routed else fit_platt(calib_scores, calib_fake)
     calibration_eer = 100 * metrics.eer(calib_scores[~calib_fake], calib_scores[calib_fake])[0]
 
     report: dict = {"version": VERSION, "model": cfg.model, "train_minutes": train_minutes, "n_train": len(fit), "n_valid": len(valid),
