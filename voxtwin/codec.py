@@ -10,6 +10,7 @@ import io
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
+from voxtwin.acoustic_conditions import CONDITIONS, through_condition
 from voxtwin.audio import resample
 
 CODECS = {"opus": ("ogg", "libopus", 48_000), "mp3": ("mp3", "libmp3lame", None), "aac": ("adts", "aac", None)}
@@ -70,12 +71,14 @@ def telephone(wav: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def through_channel(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarray:
-    """wav through a named channel of CHANNELS, AUGMENTATION_CHANNELS or CHECK_CHANNELS, or attack of LAUNDERING, at
-    the same rate and length."""
+    """wav through a named channel of CHANNELS, AUGMENTATION_CHANNELS or CHECK_CHANNELS, attack of LAUNDERING or
+    recording condition of voxtwin/acoustic_conditions.py CONDITIONS, at the same rate and length."""
     if name == "deepfilternet3":
         from voxtwin.speech_enhancement import enhance
 
         return enhance(wav, sample_rate)
+    if name in CONDITIONS:  # a noisy street or a room rather than a channel
+        return through_condition(wav, sample_rate, name)
     spec = {**CHANNELS, **AUGMENTATION_CHANNELS, **CHECK_CHANNELS}[name]
     if spec is None:
         return wav

@@ -6,7 +6,8 @@ Each set of run.py's split (validation: training sources, unseen speakers; calib
 generators and speakers, config.toml; choose on the first two, report the third) is scored file by file with the sliding window,
 calibration and verdicts of `voxtwin detect score`, as recorded and through Opus 16 kbps, MP3 64 kbps and an 8 kHz
 telephone band (`--channels` adds `deepfilternet3`: laundering through a speech enhancer, voxtwin/speech_enhancement.py;
-and voxtwin/codec.py's CHECK_CHANNELS, Opus 32 kbps and AAC 48 kbps).
+voxtwin/codec.py's CHECK_CHANNELS, Opus 32 kbps and AAC 48 kbps; and voxtwin/acoustic_conditions.py's recording conditions,
+pink noise at 15 dB SNR and a room of RT60 0.5 s).
 Prints EER, expected calibration error, the share of each class (synthetic, real) in each verdict (`synthetic`,
 `uncertain`, `real`), and the scoring speed; writes runs/default_detector/compare.json. `--priors 0.3 0.1` adds the
 verdict shares each detector would give under those synthetic priors (`voxtwin detect score --synthetic-prior`),
@@ -31,6 +32,7 @@ from detect.paired_bootstrap import eer_points
 from detect.recipes import load_recipe
 from detect.splits import stable_fraction, validation_split
 from detect.train import default_cache_dir
+from voxtwin.acoustic_conditions import CONDITIONS
 from voxtwin.codec import CHANNELS, CHECK_CHANNELS, LAUNDERING
 from run import HERE, channel, recipe_trials, split_trials  # noqa: I001  (this folder's run.py)
 from verdict_shares import headline_shares, verdict_shares
@@ -48,7 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["default", "fast"])
     parser.add_argument("--sets", nargs="+", default=["report"], choices=["validation", "calibration", "report"])
-    parser.add_argument("--channels", nargs="+", default=list(CHANNELS), choices=[*CHANNELS, *CHECK_CHANNELS, *LAUNDERING])
+    parser.add_argument("--channels", nargs="+", default=list(CHANNELS), choices=[*CHANNELS, *CHECK_CHANNELS, *LAUNDERING, *CONDITIONS])
     parser.add_argument("--max-per-class", type=int, default=0, help="score at most this many real and synthetic files per set (0: all)")
     # default: $VOXTWIN_PRECISION, else auto (until 2026-12-05 the default was "auto", which overrode the variable)
     parser.add_argument("--precisions", nargs="+", default=[None], choices=["auto", "fp32", "bf16"],

@@ -1,0 +1,47 @@
+"""Where real voice messages are recorded: a noisy street, a reverberant room. Deterministic conditions for checks
+(does a real message recorded there come out `synthetic`?), not augmentations: the same file always gets the same
+noise and the same room.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import fftconvolve
+
+# name -> (kind, setting): pink noise at an SNR in dB, or a room with a reverberation time (RT60) in seconds
+CONDITIONS = {"pink_noise_15db": ("pink_noise", 15.0), "room_rt60_500ms": ("room", 0.5)}
+
+
+def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """n samples of noise whose power falls 3 dB per octave (1/f), as most background noise does."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))
+    return np.fft.irfft(spectrum, n=n)
+
+
+def room_impulse_response(sample_rate: int, rt60_s: float, rng: np.random.Generator) -> np.ndarray:
+    """A direct path then a diffuse tail of exponentially decaying noise that falls 60 dB in rt60_s (Sabine's
+    picture of a room); the tail holds about as much energy as the direct sound."""
+    n = int(1.2 * rt60_s * sample_rate)
+    t = np.arange(n) / sample_rate
+    tail = rng.standard_normal(n) * np.exp(-3 * np.log(10) * t / rt60_s)  # amplitude: -60 dB at rt60_s
+    tail[: int(0.003 * sample_rate)] = 0.0  # the first reflections arrive a few milliseconds after the direct path
+    tail /= np.sqrt(np.sum(tail**2)) + 1e-12
+    response = tail
+    response[0] = 1.0
+    return response
+
+
+def through_condition(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarray:
+    """wav recorded in condition `name` of CONDITIONS, at the same rate, length and RMS level."""
+    kind, setting = CONDITIONS[name]
+    x = np.asarray(wav, dtype=np.float64)
+    rng = np.random.default_rng([len(x), 1 if kind == "pink_noise" else 2])  # the same file, the same noise or room
+    rms = np.sqrt(np.mean(x**2)) + 1e-12
+    if kind == "pink_noise":
+        noise = pink_noise(len(x), rng)
+        y = x + noise * rms / (np.sqrt(np.mean(noise**2)) + 1e-12) * 10 ** (-setting / 20)
+    else:
+        y = fftconvolve(x, room_impulse_response(sample_rate, setting, rng))[: len(x)]
+    y *= rms / (np.sqrt(np.mean(y**2)) + 1e-12)
+    return np.clip(y, -1, 1).astype(np.float32)
