@@ -19,14 +19,14 @@ def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.fft.irfft(spectrum, n=n)
 
 
-def room_impulse_response(sample_rate: int, rt60_s: float, rng: np.random.Generator) -> np.ndarray:
+def room_impulse_response(sample_rate: int, rt60_s: float, rng: np.random.Generator, *, tail_energy: float = 1.0) -> np.ndarray:
     """A direct path then a diffuse tail of exponentially decaying noise that falls 60 dB in rt60_s (Sabine's
-    picture of a room); the tail holds about as much energy as the direct sound."""
+    picture of a room); the tail holds `tail_energy` times the direct sound's energy."""
     n = int(1.2 * rt60_s * sample_rate)
     t = np.arange(n) / sample_rate
     tail = rng.standard_normal(n) * np.exp(-3 * np.log(10) * t / rt60_s)  # amplitude: -60 dB at rt60_s
     tail[: int(0.003 * sample_rate)] = 0.0  # the first reflections arrive a few milliseconds after the direct path
-    tail /= np.sqrt(np.sum(tail**2)) + 1e-12
+    tail *= np.sqrt(tail_energy) / (np.sqrt(np.sum(tail**2)) + 1e-12)
     response = tail
     response[0] = 1.0
     return response
@@ -42,6 +42,11 @@ def through_condition(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarra
         noise = pink_noise(len(x), rng)
         y = x + noise * rms / (np.sqrt(np.mean(noise**2)) + 1e-12) * 10 ** (-setting / 20)
     else:
-        y = fftconvolve(x, room_impulse_response(sample_rate, setting, rng))[: len(x)]
+        y = in_room(x, room_impulse_response(sample_rate, setting, rng))
     y *= rms / (np.sqrt(np.mean(y**2)) + 1e-12)
     return np.clip(y, -1, 1).astype(np.float32)
+
+
+def in_room(wav: np.ndarray, response: np.ndarray) -> np.ndarray:
+    """wav convolved with a room's impulse response, cut to its own length (the tail past the end is dropped)."""
+    return fftconvolve(np.asarray(wav, dtype=np.float64), response)[: len(wav)]
