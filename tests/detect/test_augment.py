@@ -50,3 +50,13 @@ def test_mp3_at_32_kbps_is_a_coarser_channel_than_at_64():
     wav = speechlike(duration_s=2.0, seed=4)
     error = {name: np.sum((wav - through_channel(wav, 16_000, name)) ** 2) for name in ("mp3_32k", "mp3_64k")}
     assert error["mp3_32k"] > 1.5 * error["mp3_64k"] > 0
+
+
+def test_room_spreads_a_click_into_a_decaying_tail_at_the_same_level():
+    click = np.zeros(16_000, dtype=np.float32)
+    click[1000] = 0.5
+    out = AUGMENTATIONS.get("room")(click, 16_000, np.random.default_rng(3))
+    assert np.sqrt(np.mean(out.astype(np.float64) ** 2)) == pytest.approx(np.sqrt(np.mean(click.astype(np.float64) ** 2)), rel=1e-3)
+    early, late = (float(np.sum(out[a:b].astype(np.float64) ** 2)) for a, b in ((1100, 1900), (4200, 5000)))
+    assert early > 0 and late > 0 and early > late  # 0.2 s later the tail is still there, and weaker
+    assert np.max(np.abs(out[:1000])) < 1e-9  # nothing before the sound (FFT convolution leaves ~1e-18)
