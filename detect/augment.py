@@ -107,11 +107,10 @@ def noise(wav: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.nda
 def room(wav: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
     """A simulated room (voxtwin/acoustic_conditions.py): RT60 0.2-0.9 s, the reverberant tail 0.3-3x the direct
     sound's energy, the level kept; not in the default list."""
-    from voxtwin.acoustic_conditions import in_room, room_impulse_response
+    from voxtwin.acoustic_conditions import at_level, in_room, room_impulse_response
 
     response = room_impulse_response(sample_rate, rng.uniform(0.2, 0.9), rng, tail_energy=float(np.exp(rng.uniform(np.log(0.3), np.log(3.0)))))
-    y = in_room(wav, response)
-    return (y * np.sqrt(np.mean(np.square(wav, dtype=np.float64)) / (np.mean(y**2) + 1e-12))).astype(np.float32)
+    return at_level(in_room(wav, response), wav).astype(np.float32)
 
 
 @_register("gain")

@@ -1,6 +1,6 @@
-"""Where real voice messages are recorded: a noisy street, a reverberant room. Deterministic conditions for checks
-(does a real message recorded there come out `synthetic`?), not augmentations: the same file always gets the same
-noise and the same room.
+"""Where real voice messages are recorded: a noisy street, a reverberant room. CONDITIONS are deterministic checks
+(does a real message recorded there come out `synthetic`?): the same file always gets the same noise and the same
+room. detect/augment.py's `room` augmentation draws random rooms from the same model.
 """
 
 from __future__ import annotations
@@ -27,9 +27,8 @@ def room_impulse_response(sample_rate: int, rt60_s: float, rng: np.random.Genera
     tail = rng.standard_normal(n) * np.exp(-3 * np.log(10) * t / rt60_s)  # amplitude: -60 dB at rt60_s
     tail[: int(0.003 * sample_rate)] = 0.0  # the first reflections arrive a few milliseconds after the direct path
     tail *= np.sqrt(tail_energy) / (np.sqrt(np.sum(tail**2)) + 1e-12)
-    response = tail
-    response[0] = 1.0
-    return response
+    tail[0] = 1.0  # the direct path
+    return tail
 
 
 def through_condition(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarray:
@@ -37,14 +36,16 @@ def through_condition(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarra
     kind, setting = CONDITIONS[name]
     x = np.asarray(wav, dtype=np.float64)
     rng = np.random.default_rng([len(x), 1 if kind == "pink_noise" else 2])  # the same file, the same noise or room
-    rms = np.sqrt(np.mean(x**2)) + 1e-12
     if kind == "pink_noise":
-        noise = pink_noise(len(x), rng)
-        y = x + noise * rms / (np.sqrt(np.mean(noise**2)) + 1e-12) * 10 ** (-setting / 20)
+        y = x + at_level(pink_noise(len(x), rng), x) * 10 ** (-setting / 20)
     else:
         y = in_room(x, room_impulse_response(sample_rate, setting, rng))
-    y *= rms / (np.sqrt(np.mean(y**2)) + 1e-12)
-    return np.clip(y, -1, 1).astype(np.float32)
+    return np.clip(at_level(y, x), -1, 1).astype(np.float32)
+
+
+def at_level(y: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """y scaled to the RMS level of `reference`."""
+    return y * np.sqrt(np.mean(np.square(reference, dtype=np.float64)) / (np.mean(np.square(y, dtype=np.float64)) + 1e-24))
 
 
 def in_room(wav: np.ndarray, response: np.ndarray) -> np.ndarray:
