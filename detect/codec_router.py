@@ -32,14 +32,15 @@ def fit_clean_head(model, parts: list[WindowStats], copies: list[dict], files: n
                    valid: WindowStats, valid_bonafide: np.ndarray) -> dict:
     """Fit the head of the parts that are not all-lossy copies (the files in `files`, None = all) into model's clean
     head; `bonafide` is per file of `files`. Returns fit_head's record."""
-    kept = [p for p, c in zip(parts, [None, *copies]) if c is None or not set(c["augment"]) <= LOSSY_AUGMENTATIONS]
-    stats = WindowStats.concat(kept)
+    kept = [("as recorded" if c is None else "-".join(c["augment"]), p) for p, c in zip(parts, [None, *copies])
+            if c is None or not set(c["augment"]) <= LOSSY_AUGMENTATIONS]
+    stats = WindowStats.concat([p for _, p in kept])
     if files is not None:
         stats = stats.subset(files)
     fitted = copying.deepcopy(model)
     record = fit_head(fitted, stats, bonafide, valid, valid_bonafide)
     model.take_clean_head(fitted)
-    return record | {"parts": [("as recorded" if c is None else "-".join(c["augment"])) for p, c in zip(parts, [None, *copies]) if any(p is k for k in kept)]}
+    return record | {"parts": [label for label, _ in kept]}
 
 
 def fit_router(model, parts: list[WindowStats], copies: list[dict], *, seed_offset: int) -> dict:
