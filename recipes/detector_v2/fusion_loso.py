@@ -131,11 +131,14 @@ def main() -> None:
     parser.add_argument("--head", choices=HEADS, default="logistic",
                         help="the windows' head: the recipe's logistic regression, one hidden layer of 64 units (detect/window_mlp_head.py) "
                              "or gradient-boosted trees (layers_loso.BOOSTED_SETTINGS)")
+    parser.add_argument("--mlp-hidden", type=int, default=64, metavar="N", help="with --head mlp: hidden units per seed (64: the shipped head's)")
     parser.add_argument("--per-channel-heads", action="store_true",
                         help="each channel's files scored by a head fitted on that channel's windows only (default: one head fitted on every channel's)")
     args = parser.parse_args()
     if args.head != "logistic" and (args.weighting != "class" or args.one_class_dims or args.paired_weight != 1.0):
         parser.error(f"--head {args.head} is studied with class weighting only: without --weighting source, --one-class-dims or --paired-weight")
+    if args.mlp_hidden != 64 and args.head != "mlp" or args.mlp_hidden < 1:
+        parser.error("--mlp-hidden N (N >= 1) sets the width of --head mlp only")
     if args.paired_weight != 1.0 and args.train_on != "all":
         parser.error("--paired-weight weighs the paired sources among all of them: use it with --train-on all")
     rows, labels, sources = start(args)
@@ -146,7 +149,7 @@ def main() -> None:
     if train_sources is not None:
         print(f"fitting on the {len(train_sources)} {args.train_on} sources: {', '.join(sorted(train_sources))}")
     fit = lambda feats, name: out_of_fold(feats, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,  # noqa: E731
-                                          train_sources=train_sources, paired_weight=args.paired_weight, head=args.head)
+                                          train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp_hidden=args.mlp_hidden)
     if args.per_channel_heads:
         scores = {name: {ch: fit({ch: features[ch]}, name)[ch] for ch in args.channels} for name in args.models}
     else:

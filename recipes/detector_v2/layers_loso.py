@@ -31,7 +31,7 @@ from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearC
 from detect.preprocess import SAMPLE_RATE, load_standardized, standardize
 from detect.paired_sources import paired_emphasis_weights
 from detect.source_weights import source_balanced_weights
-from detect.window_mlp_head import WindowMLPHead
+from detect.window_mlp_head import MLPHeadSettings, WindowMLPHead
 from voxtwin.codec import CHANNELS, through_channel
 
 from frontends_loso import report, windows  # noqa: I001  (this folder is on sys.path when the script runs: the same windows and report)
@@ -126,7 +126,7 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
 
 def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class",
                 copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0, train_sources: set[str] | None = None,
-                paired_weight: float = 1.0, head: str = "logistic", folds: list[str] | None = None) -> dict[str, np.ndarray]:
+                paired_weight: float = 1.0, head: str = "logistic", folds: list[str] | None = None, mlp_hidden: int = 64) -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
@@ -137,7 +137,8 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     fit only on windows of these sources (every file is still scored by the fold that held its source out).
     `paired_weight` != 1 (class weighting only): windows of the fold's sources that hold both classes weigh that many
     times the others of their class (detect/paired_sources.py paired_emphasis_weights). `head`: "logistic" (the
-    recipe's), "mlp" (detect/window_mlp_head.py: one hidden layer, class-balanced, the same standardisation) or "boosted"
+    recipe's), "mlp" (detect/window_mlp_head.py: one hidden layer of `mlp_hidden` units per seed, class-balanced, the same
+    standardisation) or "boosted"
     (gradient-boosted trees, BOOSTED_SETTINGS).
     `folds`: hold out only these sources (the other files' scores stay 0), for studies whose features differ per fold."""
     from sklearn.linear_model import LogisticRegression
@@ -172,7 +173,7 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         if one_class_dims:
             model = RealSpeechGaussian(one_class_dims).fit(scaler.transform(fit_x[fit_y == 0]))
         elif head == "mlp":
-            model = WindowMLPHead().fit(scaler.transform(fit_x), fit_y)
+            model = WindowMLPHead(MLPHeadSettings(hidden=mlp_hidden)).fit(scaler.transform(fit_x), fit_y)
         elif head == "boosted":
             from sklearn.ensemble import HistGradientBoostingClassifier
 
