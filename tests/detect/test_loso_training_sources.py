@@ -110,3 +110,29 @@ def test_holding_out_only_some_folds_scores_them_as_the_full_run_does():
     one = out_of_fold(features, ("f",), labels, sources, c=1.0, folds=["b"])["clean"]
     assert np.allclose(one[sources == "b"], every[sources == "b"]) and np.all(one[sources != "b"] == 0)
     assert every[(sources == "b") & (labels == 0)].mean() > every[(sources == "b") & (labels == 1)].mean()
+
+
+def test_the_mlp_width_reaches_the_head_and_the_command_line_refuses_it_without_one(monkeypatch):
+    """fusion_loso.py --mlp-hidden N: the folds' hidden layers have N units per seed; with another head it is refused."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import layers_loso
+
+    widths = []
+    real_fit = layers_loso.WindowMLPHead.fit
+
+    def recording_fit(self, x, y):
+        widths.append(self.settings.hidden)
+        return real_fit(self, x, y)
+
+    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((300, 2)).astype(np.float32)
+    features = {"clean": {"f": x, "owner": np.arange(len(x))}}
+    out_of_fold(features, ("f",), (x[:, 0] > 0).astype(int), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", mlp_hidden=5)
+    assert widths == [5, 5, 5]
+    script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "fusion_loso.py"
+    done = subprocess.run([sys.executable, str(script), "--mlp-hidden", "128"], capture_output=True, text=True)
+    assert done.returncode == 2 and "--head mlp only" in done.stderr and "Traceback" not in done.stderr
