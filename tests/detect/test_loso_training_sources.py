@@ -115,8 +115,6 @@ def test_holding_out_only_some_folds_scores_them_as_the_full_run_does():
 def test_the_mlp_width_reaches_the_head_and_the_command_line_refuses_it_without_one(monkeypatch):
     """fusion_loso.py --mlp-hidden N: the folds' hidden layers have N units per seed; with another head it is refused."""
     import subprocess
-    import sys
-    from pathlib import Path
 
     import layers_loso
 
