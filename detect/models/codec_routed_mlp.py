@@ -77,10 +77,10 @@ class CodecRoutedMLP(StudentSpectralMLP):
     def head(self, stats: Tensor) -> Tensor:
         """(N, stats_dim) -> (N,) calibrated bona fide log-odds, each head weighed by the router."""
         r = self.lossy_probability(stats)
-        r = r + (1 - r) * self.config.recorded_lossy_share
+        q = r + (1 - r) * self.config.recorded_lossy_share  # the robust head's weight
         lossy = self.lossy_platt[0] * self.lossy_head(stats) - self.lossy_platt[1]
         clean = self.clean_platt[0] * self.clean_head(stats) - self.clean_platt[1]
-        return with_bf16_offset(r * lossy + (1 - r) * clean, self.config.bf16_logit_offset, self.precision)
+        return with_bf16_offset(q * lossy + (1 - q) * clean, self.config.bf16_logit_offset, self.precision)
 
     @torch.no_grad()
     def take_clean_head(self, fitted: StudentSpectralMLP) -> None:

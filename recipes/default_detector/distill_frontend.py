@@ -90,6 +90,7 @@ def main() -> None:
     args = front_end_run_arguments(parser, export, exported="student")
     if args is None:
         return
+    refuse_another_teacher(args.out, args.teacher)  # before any audio is read
     config = load_recipe(str(HERE / "config.toml"), args.overrides)
     trials = recipe_trials(config)
     train_trials, _, _ = split_trials(trials, config["calibration_sources"], config["report_sources"])
@@ -100,7 +101,6 @@ def main() -> None:
     _, fit_waves = load_trials(fit, cache, description="Training audio")
     _, valid_waves = load_trials(valid, cache, description="Validation audio")
     settings = DistillationSettings(steps=args.steps, batch_size=args.batch_size, widths=tuple(args.widths))
-    refuse_another_teacher(args.out, args.teacher)
     (args.out / "settings.json").parent.mkdir(parents=True, exist_ok=True)
     (args.out / "settings.json").write_text(json.dumps({"files": len(fit_waves), "valid_files": len(valid_waves), "teacher": args.teacher} | {k: str(v) for k, v in vars(settings).items()}, indent=2))
     distill(teacher_cnn(args.teacher), fit_waves, valid_waves, args.out, settings, device=args.device)
