@@ -43,16 +43,19 @@ def fit_clean_head(model, parts: list[WindowStats], copies: list[dict], files: n
     return record | {"parts": [label for label, _ in kept]}
 
 
-def fit_router(model, parts: list[WindowStats], copies: list[dict], *, seed_offset: int) -> dict:
+def fit_router(model, parts: list[WindowStats], copies: list[dict], *, seed_offset: int, lossy_recall: float | None = None) -> dict:
     """Fit model's router on every window of every part (the inherited standardisation); returns its training
-    accuracy on each class of windows."""
+    accuracy on each class of windows. lossy_recall: raise the bias until at least this share of the lossy training
+    windows is routed lossy (r >= 0.5; None: the class-balanced fit's own bias), so that doubt goes to the robust head."""
     from sklearn.linear_model import LogisticRegression
 
     lossy = np.concatenate([lossy_rows(p, c, seed_offset=seed_offset) for p, c in zip(parts, [None, *copies])])
     x = standardised(model, np.concatenate([p.stats for p in parts]), model.mean.numpy(), model.scale.numpy())
     router = LogisticRegression(C=ROUTER_C, max_iter=3000, class_weight="balanced").fit(x, lossy.astype(int))
-    model.set_router(router.coef_[0], router.intercept_[0])
-    called_lossy = router.predict(x).astype(bool)
-    return {"C": ROUTER_C, "n_windows": int(len(lossy)), "n_lossy": int(lossy.sum()),
+    logits = router.decision_function(x)
+    shift = 0.0 if lossy_recall is None else max(0.0, -float(np.quantile(logits[lossy], 1 - lossy_recall, method="lower")))
+    model.set_router(router.coef_[0], router.intercept_[0] + shift)
+    called_lossy = logits + shift >= 0
+    return {"C": ROUTER_C, "lossy_recall": lossy_recall, "bias_shift": shift, "n_windows": int(len(lossy)), "n_lossy": int(lossy.sum()),
             "train_lossy_called_lossy_percent": 100 * float(called_lossy[lossy].mean()),
             "train_recorded_called_recorded_percent": 100 * float((~called_lossy[~lossy]).mean())}

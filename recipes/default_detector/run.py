@@ -194,7 +194,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
 
         files = None if chosen is None else kept
         result["clean_head"] = fit_clean_head(model, parts, head["augmented_copies"], files, fit_bonafide, valid_stats, valid_bonafide)
-        result["router"] = fit_router(model, parts, head["augmented_copies"], seed_offset=cfg.seed)
+        result["router"] = fit_router(model, parts, head["augmented_copies"], seed_offset=cfg.seed, lossy_recall=head.get("router_lossy_recall"))
         logging.info("clean head: %s; router: %s", result["clean_head"], result["router"])
     record = {"recipe": "default_detector", "config": {"model": cfg.model, "seed": cfg.seed, "head": head}, "n_train": len(fit_kept), "n_valid": len(valid_kept),
               "train_sources": sorted({t.source for t in fit_kept}), "head_fit": result, "best_valid_eer_percent": result["valid_eer_percent"]}

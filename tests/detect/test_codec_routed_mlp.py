@@ -6,7 +6,7 @@ import torch
 
 from detect.checkpoints import load_detector, save_detector
 from detect.codec_router import fit_clean_head, fit_router, lossy_rows
-from detect.frozen_head import WindowStats, augmented_copy, fit_mlp_head, picked_augmentation
+from detect.frozen_head import WindowStats, augmented_copy, fit_mlp_head, picked_augmentation, set_standardisation
 from detect.models import build_model
 from voxtwin.codec import telephone
 from voxtwin.testing import speechlike
@@ -107,3 +107,21 @@ def test_recorded_lossy_share_keeps_part_of_the_robust_head_where_the_router_say
         torch.testing.assert_close(model.head(x), lossy)
     with pytest.raises(ValueError, match="between 0 and 1"):
         dataclasses.replace(model.config, recorded_lossy_share=1.5)
+
+
+def test_lossy_recall_raises_the_routers_bias_until_that_share_of_lossy_windows_is_routed_lossy():
+    rng = np.random.default_rng(4)
+    model = tiny()
+    parts, _ = _parts(model, rng, n_files=2000)
+    for part in parts:  # blur the lossy cue so that the balanced fit misses some lossy windows
+        part.stats[:, 1] = part.stats[:, 1] * 0.1 + rng.standard_normal(len(part.stats)).astype(np.float32)
+    every = np.concatenate([p.stats for p in parts])
+    set_standardisation(model, every.mean(0), every.std(0) + 1e-6)
+    balanced = fit_router(model, parts, COPIES, seed_offset=0)
+    assert balanced["bias_shift"] == 0.0 and balanced["train_lossy_called_lossy_percent"] < 99.9
+    leaning = fit_router(model, parts, COPIES, seed_offset=0, lossy_recall=0.999)
+    assert leaning["bias_shift"] > 0 and leaning["train_lossy_called_lossy_percent"] >= 99.9
+    assert leaning["train_recorded_called_recorded_percent"] < balanced["train_recorded_called_recorded_percent"]
+    lossy = np.concatenate([lossy_rows(p, c, seed_offset=0) for p, c in zip(parts, [None, *COPIES])])
+    with torch.no_grad():
+        assert float((model.lossy_probability(torch.from_numpy(every)).numpy()[lossy] >= 0.5).mean()) >= 0.999
