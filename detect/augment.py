@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import firwin, lfilter
 
+from voxtwin.acoustic_conditions import add_at_snr, at_level, in_room, pinkened, room_impulse_response
 from voxtwin.codec import telephone, transcode
 from voxtwin.registry import Registry
 
@@ -70,13 +71,7 @@ def _rawboost_impulsive(wav, rng):
 
 def _rawboost_stationary(wav, sample_rate, rng):
     noise = lfilter(_random_band_filter(sample_rate, rng, n_bands=int(rng.integers(1, 4))), [1.0], rng.standard_normal(len(wav)))
-    return _add_at_snr(wav, noise, snr_db=rng.uniform(10, 40))
-
-
-def _add_at_snr(wav: np.ndarray, noise: np.ndarray, *, snr_db: float) -> np.ndarray:
-    signal_power = np.mean(wav.astype(np.float64) ** 2) + 1e-12
-    noise_power = np.mean(noise**2) + 1e-12
-    return (wav + noise * np.sqrt(signal_power / noise_power / 10 ** (snr_db / 10))).astype(np.float32)
+    return add_at_snr(wav, noise, snr_db=rng.uniform(10, 40))
 
 
 @_register("codec")
@@ -97,18 +92,14 @@ def noise(wav: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.nda
     """White or pink noise at 5-30 dB SNR."""
     white = rng.standard_normal(len(wav))
     if rng.random() < 0.5:
-        spectrum = np.fft.rfft(white)
-        spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))
-        white = np.fft.irfft(spectrum, n=len(wav))
-    return _add_at_snr(wav, white, snr_db=rng.uniform(5, 30))
+        white = pinkened(white)
+    return add_at_snr(wav, white, snr_db=rng.uniform(5, 30))
 
 
 @_register("room")
 def room(wav: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
     """A simulated room (voxtwin/acoustic_conditions.py): RT60 0.2-0.9 s, the reverberant tail 0.3-3x the direct
     sound's energy, the level kept; not in the default list."""
-    from voxtwin.acoustic_conditions import at_level, in_room, room_impulse_response
-
     response = room_impulse_response(sample_rate, rng.uniform(0.2, 0.9), rng, tail_energy=float(np.exp(rng.uniform(np.log(0.3), np.log(3.0)))))
     return at_level(in_room(wav, response), wav).astype(np.float32)
 

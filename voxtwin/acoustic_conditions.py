@@ -14,9 +14,21 @@ CONDITIONS = {"pink_noise_15db": ("pink_noise", 15.0), "room_rt60_500ms": ("room
 
 def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     """n samples of noise whose power falls 3 dB per octave (1/f), as most background noise does."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
+    return pinkened(rng.standard_normal(n))
+
+
+def pinkened(white: np.ndarray) -> np.ndarray:
+    """White noise shaped to fall 3 dB per octave (1/f power)."""
+    spectrum = np.fft.rfft(white)
     spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))
-    return np.fft.irfft(spectrum, n=n)
+    return np.fft.irfft(spectrum, n=len(white))
+
+
+def add_at_snr(wav: np.ndarray, noise: np.ndarray, *, snr_db: float) -> np.ndarray:
+    """wav plus `noise` scaled to lie snr_db below it (float32)."""
+    signal_power = np.mean(wav.astype(np.float64) ** 2) + 1e-12
+    noise_power = np.mean(noise**2) + 1e-12
+    return (wav + noise * np.sqrt(signal_power / noise_power / 10 ** (snr_db / 10))).astype(np.float32)
 
 
 def room_impulse_response(sample_rate: int, rt60_s: float, rng: np.random.Generator, *, tail_energy: float = 1.0) -> np.ndarray:
@@ -37,7 +49,7 @@ def through_condition(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarra
     x = np.asarray(wav, dtype=np.float64)
     rng = np.random.default_rng([len(x), 1 if kind == "pink_noise" else 2])  # the same file, the same noise or room
     if kind == "pink_noise":
-        y = x + at_level(pink_noise(len(x), rng), x) * 10 ** (-setting / 20)
+        y = add_at_snr(x, pink_noise(len(x), rng), snr_db=setting)
     else:
         y = in_room(x, room_impulse_response(sample_rate, setting, rng))
     return np.clip(at_level(y, x), -1, 1).astype(np.float32)
