@@ -266,8 +266,8 @@ def fit_mlp_head(model, train: WindowStats, train_bonafide: np.ndarray, valid: W
         set_standardisation(model, mean, scale)
         for tensor, value in zip((model.hidden.weight, model.hidden.bias, model.out.weight, model.out.bias), fitted.bonafide_layers()):
             tensor.copy_(value)
-    # a codec-routed model (detect/models/codec_routed_mlp.py) mixes this head with others fitted later: judge this one
-    scores = score_stats(model, valid, len(valid_bonafide), head=getattr(model, "lossy_head", model.head))
+    # judged by the fitted seeds themselves (the stored layer is exactly their mean), whatever else the model's head mixes in
+    scores = file_scores(-fitted.decision_function(standardised(model, valid.stats, mean, scale)), valid.owner, len(valid_bonafide))
     valid_eer = 100 * metrics.eer(scores[valid_bonafide], scores[~valid_bonafide])[0]
     return {"head": "mlp", "settings": dataclasses.asdict(settings), "valid_eer_percent": valid_eer}
 
