@@ -120,6 +120,13 @@ def own_generated_sources(trials, config: dict) -> frozenset:
     return frozenset(t.source for t in trials if Path(t.path).is_relative_to(Path(config["generated"])))
 
 
+def is_codec_routed(model) -> bool:
+    """distillmos-student-codec-routed: two heads, a router and per-head calibration to fit (detect/codec_router.py)."""
+    from detect.models.codec_routed_mlp import CodecRoutedMLP
+
+    return isinstance(model, CodecRoutedMLP)
+
+
 def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = frozenset()):
     """Fit a frozen-front-end detector's head on cached window statistics: the training files as recorded plus one
     augmented copy per entry of head["augmented_copies"]; returns (model, record, score_sets) where
@@ -189,7 +196,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     except ValueError as exc:  # settings the model's head cannot be fitted with (e.g. a hidden layer with source weighting)
         raise SystemExit(f"error: {cfg.model}: {exc}") from None
     logging.info("head: %s", result)
-    if hasattr(model, "take_clean_head"):  # codec-routed: a second head without the codec copies, and the router
+    if is_codec_routed(model):  # a second head without the codec copies, and the router
         from detect.codec_router import fit_clean_head, fit_router
 
         files = None if chosen is None else kept
@@ -298,7 +305,7 @@ def main() -> None:
     train_minutes = (time.perf_counter() - started) / 60
 
     calib_fake = np.array([t.is_spoof for t in calib_kept])
-    routed = hasattr(model, "set_platt")  # codec-routed: each head calibrated on its own and baked in; the checkpoint's map is the identity
+    routed = is_codec_routed(model)  # each head calibrated on its own and baked in; the checkpoint's map is the identity
     for part in ("lossy", "clean") if routed else ():
         platt = fit_platt(score_sets("calibration", calib_waves, head=getattr(model, f"{part}_head")), calib_fake)
         model.set_platt(part, platt.slope, platt.intercept)
