@@ -41,6 +41,7 @@ from detect.models.distillmos_linear import FRAME_DIM
 from detect.models.spectral_linear import BINS
 from detect.paired_sources import TRAIN_SOURCE_CHOICES, training_sources
 from detect.source_weights import WEIGHTINGS
+from detect.window_mlp_head import MLPHeadSettings
 
 from front_ends import FRONT_ENDS  # noqa: I001  (this folder is on sys.path when the script runs)
 from frontends_loso import windows
@@ -131,13 +132,14 @@ def main() -> None:
     parser.add_argument("--head", choices=HEADS, default="logistic",
                         help="the windows' head: the recipe's logistic regression, one hidden layer of 64 units (detect/window_mlp_head.py) "
                              "or gradient-boosted trees (layers_loso.BOOSTED_SETTINGS)")
-    parser.add_argument("--mlp-hidden", type=int, default=64, metavar="N", help="with --head mlp: hidden units per seed (64: the shipped head's)")
+    parser.add_argument("--mlp-hidden", type=int, default=MLPHeadSettings.hidden, metavar="N",
+                        help=f"with --head mlp: hidden units per seed ({MLPHeadSettings.hidden}: the shipped head's)")
     parser.add_argument("--per-channel-heads", action="store_true",
                         help="each channel's files scored by a head fitted on that channel's windows only (default: one head fitted on every channel's)")
     args = parser.parse_args()
     if args.head != "logistic" and (args.weighting != "class" or args.one_class_dims or args.paired_weight != 1.0):
         parser.error(f"--head {args.head} is studied with class weighting only: without --weighting source, --one-class-dims or --paired-weight")
-    if args.mlp_hidden != 64 and args.head != "mlp" or args.mlp_hidden < 1:
+    if args.mlp_hidden != MLPHeadSettings.hidden and args.head != "mlp" or args.mlp_hidden < 1:
         parser.error("--mlp-hidden N (N >= 1) sets the width of --head mlp only")
     if args.paired_weight != 1.0 and args.train_on != "all":
         parser.error("--paired-weight weighs the paired sources among all of them: use it with --train-on all")

@@ -126,7 +126,7 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
 
 def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class",
                 copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0, train_sources: set[str] | None = None,
-                paired_weight: float = 1.0, head: str = "logistic", folds: list[str] | None = None, mlp_hidden: int = 64) -> dict[str, np.ndarray]:
+                paired_weight: float = 1.0, head: str = "logistic", folds: list[str] | None = None, mlp_hidden: int = MLPHeadSettings.hidden) -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
