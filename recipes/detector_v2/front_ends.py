@@ -239,4 +239,25 @@ class WideStudentStats(StudentStats):
     WEIGHTS = Path("runs/default_detector/student-loso-wide/student.safetensors")
 
 
-FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats, "wide-student": WideStudentStats}
+class WhisperLayerStats:
+    """Whisper tiny.en's encoder read at every layer (voxtwin/whisper_pytorch.py, float32): per layer, the mean and
+    spread over the window of its 384-d frames (50 a second), for the stem (two convolutions, before the positions)
+    and blocks 1-4 (block 4 after the final LayerNorm): 5 x 768 numbers, laid out layer after layer (WIDTH each).
+    The first study read only the last layer (through CTranslate2), the content-richest and least acoustic."""
+
+    LAYERS, WIDTH = 5, 2 * 384
+
+    def __init__(self) -> None:
+        from voxtwin.whisper_pytorch import WhisperEncoder, read_encoder_weights
+
+        self.encoder = WhisperEncoder(read_encoder_weights()).eval()
+
+    @torch.inference_mode()
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        from voxtwin.whisper_pytorch import encoder_input
+
+        layers = self.encoder.layer_frames(encoder_input(w)[None])
+        return torch.cat([torch.cat([f[0].mean(0), f[0].std(0, unbiased=False)]) for f in layers]).numpy()
+
+
+FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats, "wide-student": WideStudentStats, "whisper-layers": WhisperLayerStats}

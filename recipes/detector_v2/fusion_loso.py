@@ -12,6 +12,7 @@ features. Compared on the same windows and folds:
   dnsmos         DNSMOS P.835's last convolution, pooling, hidden layer and scores (speechmos wheel; 1,475 numbers)
   prosody        the F0 and energy contours' statistics (WORLD; 47 numbers)
   student        the distilled student CNN's frame statistics (front_ends.StudentStats), DistillMOS's layout
+  whisper-lK     Whisper tiny.en's encoder at layer K (0: the convolutional stem, 4: the output; mean + spread, 768 numbers)
   phase          the phase's coherence at spectral peaks: instantaneous frequency across a peak's lobe and over time,
                  group delay across bins, per band (48 numbers; what the magnitude front-ends cannot read)
   A+B            front-ends side by side into one logistic unit (feature fusion)
@@ -43,7 +44,7 @@ from detect.paired_sources import TRAIN_SOURCE_CHOICES, training_sources
 from detect.source_weights import WEIGHTINGS
 from detect.window_mlp_head import MLPHeadSettings
 
-from front_ends import FRONT_ENDS  # noqa: I001  (this folder is on sys.path when the script runs)
+from front_ends import FRONT_ENDS, WhisperLayerStats  # noqa: I001  (this folder is on sys.path when the script runs)
 from frontends_loso import windows
 from layers_loso import HEADS, cached_features as cached_distillmos, out_of_fold, printed_results, read_cache, study_wave
 from study_options import save_results, start, study_parser
@@ -74,9 +75,14 @@ MODELS = {
     "student+spectral": ("student", "spectral"),
     "wide-student+spectral": ("wide-student", "spectral"),
     "distillmos-spread+spectral-no-mean": ("cnn-spread", "spectral-no-mean"),  # and without the CNN frames' means
+    # Whisper tiny.en's encoder layer by layer (front_ends.WhisperLayerStats: 0 the convolutional stem, 4 the output), alone and
+    # beside `default`'s features
+    **{f"whisper-l{k}": (f"whisper-l{k}",) for k in range(WhisperLayerStats.LAYERS)},
+    **{f"wide-student+spectral+whisper-l{k}": ("wide-student", "spectral", f"whisper-l{k}") for k in range(WhisperLayerStats.LAYERS)},
 }
 # features read as columns of another front-end's statistics
-DERIVED = {"spectral-no-mean": ("spectral", slice(BINS, None)), "cnn-spread": ("layer5", slice(FRAME_DIM, None))}
+DERIVED = {"spectral-no-mean": ("spectral", slice(BINS, None)), "cnn-spread": ("layer5", slice(FRAME_DIM, None)),
+           **{f"whisper-l{k}": ("whisper-layers", slice(k * WhisperLayerStats.WIDTH, (k + 1) * WhisperLayerStats.WIDTH)) for k in range(WhisperLayerStats.LAYERS)}}
 SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "score-mean of all three": ("distillmos", "spectral", "speaker")}
 
 
