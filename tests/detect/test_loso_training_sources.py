@@ -121,9 +121,9 @@ def test_the_mlp_width_reaches_the_head_and_the_command_line_refuses_it_without_
     widths = []
     real_fit = layers_loso.WindowMLPHead.fit
 
-    def recording_fit(self, x, y):
+    def recording_fit(self, x, y, groups=None):
         widths.append(self.settings.hidden)
-        return real_fit(self, x, y)
+        return real_fit(self, x, y, groups)
 
     monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
     rng = np.random.default_rng(2)
@@ -134,3 +134,30 @@ def test_the_mlp_width_reaches_the_head_and_the_command_line_refuses_it_without_
     script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "fusion_loso.py"
     done = subprocess.run([sys.executable, str(script), "--mlp-hidden", "128"], capture_output=True, text=True)
     assert done.returncode == 2 and "--head mlp only" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_group_dro_groups_each_folds_windows_by_training_source_and_class(monkeypatch):
+    """fusion_loso.py --group-dro ETA: each fold's head gets ETA and one group per (training source, class) of its windows,
+    the held-out source in none; the command line refuses it without the hidden-layer head."""
+    import subprocess
+
+    import layers_loso
+
+    seen = []
+    real_fit = layers_loso.WindowMLPHead.fit
+
+    def recording_fit(self, x, y, groups=None):
+        seen.append((self.settings.group_dro_eta, sorted(set(groups.tolist()))))
+        return real_fit(self, x, y, groups)
+
+    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((300, 2)).astype(np.float32)
+    labels = np.tile([0, 1], 150)
+    features = {"clean": {"f": x, "owner": np.arange(len(x))}}
+    out_of_fold(features, ("f",), labels, np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", group_dro_eta=0.01)
+    assert seen == [(0.01, ["b0", "b1", "c0", "c1"]), (0.01, ["a0", "a1", "c0", "c1"]), (0.01, ["a0", "a1", "b0", "b1"])]
+    script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "fusion_loso.py"
+    done = subprocess.run([sys.executable, str(script), "--group-dro", "0.01"], capture_output=True, text=True)
+    assert done.returncode == 2 and "--head mlp only" in done.stderr and "Traceback" not in done.stderr
+
