@@ -74,7 +74,7 @@ class WindowMLPHead:
                 losses = loss_fn(net(x[idx]).squeeze(1), y[idx])
                 if group_ids is None:
                     loss = (losses * weight[idx]).sum() / weight[idx].sum()
-                else:
+                else:  # each group (one class, one source) starts with the same weight: no class weighting on top
                     loss = _worst_group_loss(losses, group_ids[idx], log_q, s.group_dro_eta, n_groups)
                 optimiser.zero_grad()
                 loss.backward()

@@ -127,7 +127,7 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
 def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class",
                 copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0, train_sources: set[str] | None = None,
                 paired_weight: float = 1.0, head: str = "logistic", folds: list[str] | None = None, mlp_hidden: int = MLPHeadSettings.hidden,
-                group_dro_eta: float = 0.0) -> dict[str, np.ndarray]:
+                group_dro_eta: float = 0.0, group_dro_channels: bool = False) -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
@@ -175,9 +175,11 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
             model = RealSpeechGaussian(one_class_dims).fit(scaler.transform(fit_x[fit_y == 0]))
         elif head == "mlp":
             groups = None
-            if group_dro_eta > 0:  # a window's group: its source and class (copies have none: refused above)
+            if group_dro_eta > 0:  # a window's group: its source and class, and with group_dro_channels its channel (copies have none: refused above)
                 fit_sources = np.concatenate([sources[owner[ch][fit[ch]]] for ch in features])
                 groups = np.char.add(fit_sources.astype(str), fit_y.astype(str))
+                if group_dro_channels:
+                    groups = np.char.add(groups, np.concatenate([np.full(int(fit[ch].sum()), f"/{ch}") for ch in features]))
             model = WindowMLPHead(MLPHeadSettings(hidden=mlp_hidden, group_dro_eta=group_dro_eta)).fit(scaler.transform(fit_x), fit_y, groups)
         elif head == "boosted":
             from sklearn.ensemble import HistGradientBoostingClassifier

@@ -157,7 +157,14 @@ def test_group_dro_groups_each_folds_windows_by_training_source_and_class(monkey
     features = {"clean": {"f": x, "owner": np.arange(len(x))}}
     out_of_fold(features, ("f",), labels, np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", group_dro_eta=0.01)
     assert seen == [(0.01, ["b0", "b1", "c0", "c1"]), (0.01, ["a0", "a1", "c0", "c1"]), (0.01, ["a0", "a1", "b0", "b1"])]
+    seen.clear()
+    two_channels = {"clean": features["clean"], "telephone_8k": {"f": x + 1, "owner": np.arange(len(x))}}
+    out_of_fold(two_channels, ("f",), labels, np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", group_dro_eta=0.01, group_dro_channels=True,
+                folds=["a"])
+    assert seen == [(0.01, [f"{g}/{ch}" for g in ("b0", "b1", "c0", "c1") for ch in ("clean", "telephone_8k")])]
     script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "fusion_loso.py"
     done = subprocess.run([sys.executable, str(script), "--group-dro", "0.01"], capture_output=True, text=True)
     assert done.returncode == 2 and "--head mlp only" in done.stderr and "Traceback" not in done.stderr
 
+    done = subprocess.run([sys.executable, str(script), "--group-dro-channels"], capture_output=True, text=True)
+    assert done.returncode == 2 and "needs --group-dro" in done.stderr and "Traceback" not in done.stderr
