@@ -144,6 +144,9 @@ def main() -> None:
                         help="with --head mlp: train each fold's head for its worst (training source, class) group, online group DRO at step size ETA (0: off)")
     parser.add_argument("--group-dro-channels", action="store_true",
                         help="with --group-dro: a group per (training source, class, channel) instead of per (source, class)")
+    parser.add_argument("--stable-features", type=float, default=0.0, metavar="SHARE",
+                        help="each fold's head reads only the statistics whose real-vs-synthetic direction agrees on at least SHARE of its "
+                             "training pages that hold both classes (detect/stable_statistics.py; 0: all)")
     parser.add_argument("--per-channel-heads", action="store_true",
                         help="each channel's files scored by a head fitted on that channel's windows only (default: one head fitted on every channel's)")
     args = parser.parse_args()
@@ -155,6 +158,8 @@ def main() -> None:
         parser.error("--group-dro ETA (ETA >= 0) trains --head mlp only")
     if args.group_dro_channels and not args.group_dro:
         parser.error("--group-dro-channels needs --group-dro ETA")
+    if args.stable_features and not 0.5 <= args.stable_features <= 1.0:
+        parser.error("--stable-features SHARE is a share of pages between 0.5 and 1")
     if args.paired_weight != 1.0 and args.train_on != "all":
         parser.error("--paired-weight weighs the paired sources among all of them: use it with --train-on all")
     rows, labels, sources = start(args)
@@ -166,7 +171,8 @@ def main() -> None:
         print(f"fitting on the {len(train_sources)} {args.train_on} sources: {', '.join(sorted(train_sources))}")
     fit = lambda feats, name: out_of_fold(feats, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,  # noqa: E731
                                           train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp_hidden=args.mlp_hidden,
-                                          group_dro_eta=args.group_dro, group_dro_channels=args.group_dro_channels)
+                                          group_dro_eta=args.group_dro, group_dro_channels=args.group_dro_channels,
+                                          stable_features=args.stable_features)
     if args.per_channel_heads:
         scores = {name: {ch: fit({ch: features[ch]}, name)[ch] for ch in args.channels} for name in args.models}
     else:
@@ -177,7 +183,7 @@ def main() -> None:
     results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior) for name, by_channel in scores.items()}
     save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims, train_on=args.train_on,
                  paired_weight=args.paired_weight, head=args.head, per_channel_heads=args.per_channel_heads,
-                 group_dro=args.group_dro, group_dro_channels=args.group_dro_channels)
+                 group_dro=args.group_dro, group_dro_channels=args.group_dro_channels, stable_features=args.stable_features)
 
 
 if __name__ == "__main__":

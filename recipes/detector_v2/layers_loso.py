@@ -31,6 +31,7 @@ from detect.models.distillmos_linear import SAMPLES_PER_FRAME, DistillMOSLinearC
 from detect.preprocess import SAMPLE_RATE, load_standardized, standardize
 from detect.paired_sources import paired_emphasis_weights
 from detect.source_weights import source_balanced_weights
+from detect.stable_statistics import stable_columns
 from detect.window_mlp_head import MLPHeadSettings, WindowMLPHead
 from voxtwin.codec import CHANNELS, through_channel
 
@@ -127,7 +128,7 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
 def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class",
                 copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0, train_sources: set[str] | None = None,
                 paired_weight: float = 1.0, head: str = "logistic", folds: list[str] | None = None, mlp_hidden: int = MLPHeadSettings.hidden,
-                group_dro_eta: float = 0.0, group_dro_channels: bool = False) -> dict[str, np.ndarray]:
+                group_dro_eta: float = 0.0, group_dro_channels: bool = False, stable_features: float = 0.0) -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
@@ -159,24 +160,29 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     copy_x = [{ch: stack(copy[ch]) for ch in features} for copy in copies]
     scores = {ch: np.zeros(len(labels)) for ch in features}
     fittable = {ch: np.isin(sources[owner[ch]], sorted(train_sources)) if train_sources is not None else True for ch in features}  # the same every fold
+    kept = []
     for source in np.unique(sources) if folds is None else folds:
         train = {ch: sources[owner[ch]] != source for ch in features}
         fit = {ch: train[ch] & fittable[ch] for ch in features}
         parts_x = [x[ch][fit[ch]] for ch in features]
         parts_y = [labels[owner[ch][fit[ch]]] for ch in features]
+        parts_source = [sources[owner[ch][fit[ch]]] for ch in features]
         for copy, cx in zip(copies, copy_x):
             for ch in features:
                 keep = sources[copy[ch]["owner"]] != source
                 parts_x.append(cx[ch][keep])
                 parts_y.append(np.ones(int(keep.sum()), dtype=labels.dtype))
-        fit_x, fit_y = np.vstack(parts_x), np.concatenate(parts_y)
+                parts_source.append(sources[copy[ch]["owner"]][keep])
+        fit_x, fit_y, fit_sources = np.vstack(parts_x), np.concatenate(parts_y), np.concatenate(parts_source)
         scaler = StandardScaler().fit(fit_x)
+        if stable_features:  # the head reads only the statistics whose direction agrees across the fold's paired pages
+            scaler = _ColumnsOf(scaler, stable_columns(scaler.transform(fit_x), fit_y == 1, fit_sources, stable_features))
+            kept.append(int(scaler.keep.sum()))
         if one_class_dims:
             model = RealSpeechGaussian(one_class_dims).fit(scaler.transform(fit_x[fit_y == 0]))
         elif head == "mlp":
             groups = None
             if group_dro_eta > 0:  # a window's group: its source and class, and with group_dro_channels its channel (copies have none: refused above)
-                fit_sources = np.concatenate([sources[owner[ch][fit[ch]]] for ch in features])
                 groups = np.char.add(fit_sources.astype(str), fit_y.astype(str))
                 if group_dro_channels:
                     groups = np.char.add(groups, np.concatenate([np.full(int(fit[ch].sum()), f"/{ch}") for ch in features]))
@@ -186,7 +192,6 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
 
             model = HistGradientBoostingClassifier(**BOOSTED_SETTINGS).fit(scaler.transform(fit_x), fit_y)
         elif weighting == "source" or paired_weight != 1.0:
-            fit_sources = np.concatenate([sources[owner[ch][fit[ch]]] for ch in features])
             weights = source_balanced_weights(fit_sources, fit_y) if weighting == "source" else paired_emphasis_weights(fit_sources, fit_y, paired_weight)
             model = LogisticRegression(C=c, max_iter=300).fit(scaler.transform(fit_x), fit_y, sample_weight=weights)
         else:
@@ -195,7 +200,19 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         for ch in features:
             test = np.flatnonzero(~train[ch])
             scores[ch][held] = file_means(-model.decision_function(scaler.transform(x[ch][test])), owner[ch][test], len(labels))[held]
+    if kept:
+        print(f"  statistics kept per fold (of {next(iter(x.values())).shape[1]}): {min(kept)}-{max(kept)}, median {int(np.median(kept))}", flush=True)
     return scores
+
+
+class _ColumnsOf:
+    """A fitted scaler whose output keeps only some columns (`keep`, a boolean mask)."""
+
+    def __init__(self, scaler, keep: np.ndarray) -> None:
+        self.scaler, self.keep = scaler, keep
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return self.scaler.transform(x)[:, self.keep]
 
 
 def file_means(window_scores: np.ndarray, files: np.ndarray, n_files: int) -> np.ndarray:

@@ -168,3 +168,32 @@ def test_group_dro_groups_each_folds_windows_by_training_source_and_class(monkey
 
     done = subprocess.run([sys.executable, str(script), "--group-dro-channels"], capture_output=True, text=True)
     assert done.returncode == 2 and "needs --group-dro" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_stable_features_drop_a_flipping_statistic_in_every_fold(monkeypatch, capsys):
+    """fusion_loso.py --stable-features SHARE: each fold's head reads only the statistics whose direction agrees on its
+    paired training pages; the command line refuses a share outside 0.5-1."""
+    import subprocess
+
+    import layers_loso
+
+    widths = []
+    real_fit = layers_loso.WindowMLPHead.fit
+
+    def recording_fit(self, x, y, groups=None):
+        widths.append(x.shape[1])
+        return real_fit(self, x, y, groups)
+
+    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    rng = np.random.default_rng(4)
+    sources = np.repeat([f"page{i}" for i in range(6)], 60)
+    labels = np.tile([0, 1], 180)
+    x = rng.standard_normal((len(labels), 2)).astype(np.float32)
+    x[:, 0] += 2.0 * labels  # every page
+    x[:, 1] += 2.0 * labels * np.where(np.isin(sources, ["page0", "page1", "page2"]), 1.0, -1.0)  # flips with the page
+    out_of_fold({"clean": {"f": x, "owner": np.arange(len(x))}}, ("f",), labels, sources, c=1.0, head="mlp", stable_features=0.8)
+    assert widths == [1] * 6
+    assert "statistics kept per fold (of 2): 1-1" in capsys.readouterr().out
+    script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "fusion_loso.py"
+    done = subprocess.run([sys.executable, str(script), "--stable-features", "0.3"], capture_output=True, text=True)
+    assert done.returncode == 2 and "between 0.5 and 1" in done.stderr and "Traceback" not in done.stderr
