@@ -118,15 +118,17 @@ class WhisperEncoder(nn.Module):
 
 
 def whisper_log_mel(wav: np.ndarray) -> np.ndarray:
-    """16 kHz speech -> (80, T) Whisper log-mel, before its dynamic-range clamp and scaling: log10 power."""
-    extractor = whisper_model(1).feature_extractor
-    return extractor(np.asarray(wav, dtype=np.float32))[:, :-1] * 4.0 - 4.0
+    """16 kHz speech -> (80, T) Whisper's log-mel as log10 power (the extractor has already clamped it 80 dB under its
+    loudest bin), without the extractor's last frame, which is the padding's (as voxtwin/whisper_encoder.py reads it)."""
+    return _extractor_mel(wav) * 4.0 - 4.0
 
 
 def encoder_input(wav: np.ndarray) -> torch.Tensor:
-    """16 kHz speech -> (80, T) the encoder's input, T even: Whisper's log-mel clamped to 80 dB under its loudest
-    frame and scaled as Whisper scales it."""
+    """16 kHz speech -> (80, T) the encoder's input, T even: Whisper's clamped log-mel in its own scaling."""
     wav = np.asarray(wav, dtype=np.float32)
-    log10_power = whisper_log_mel(np.pad(wav, (0, max(0, 2 * 160 - len(wav)))))
-    log10_power = log10_power[:, : log10_power.shape[1] // 2 * 2]
-    return torch.from_numpy((np.maximum(log10_power, log10_power.max() - 8.0) + 4.0) / 4.0).float()
+    mel = _extractor_mel(np.pad(wav, (0, max(0, 2 * 160 - len(wav)))))
+    return torch.from_numpy(np.ascontiguousarray(mel[:, : mel.shape[1] // 2 * 2])).float()
+
+
+def _extractor_mel(wav: np.ndarray) -> np.ndarray:
+    return whisper_model(1).feature_extractor(np.asarray(wav, dtype=np.float32))[:, :-1]
