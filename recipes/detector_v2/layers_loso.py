@@ -152,8 +152,9 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         raise ValueError("paired_weight is only studied with class weighting, without copies or a one-class head")
     if head not in HEADS:
         raise ValueError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
-    if head in ("mlp", "boosted") and (weighting != "class" or copies or one_class_dims or paired_weight != 1.0):
-        raise ValueError(f"the {'MLP' if head == 'mlp' else head} head is only studied with class weighting, without copies, a one-class head or paired weights")
+    if head in ("mlp", "boosted") and (weighting != "class" or one_class_dims or paired_weight != 1.0 or copies and (head == "boosted" or group_dro_eta)):
+        raise ValueError(f"the {'MLP' if head == 'mlp' else head} head is only studied with class weighting, without a one-class head or paired weights"
+                         " (and copies only with the MLP head, without group DRO)")
     stack = lambda f: np.hstack([f[name].astype(np.float32) for name in columns])  # noqa: E731
     x = {ch: stack(f) for ch, f in features.items()}
     owner = {ch: f["owner"] for ch, f in features.items()}
@@ -182,7 +183,7 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
             model = RealSpeechGaussian(one_class_dims).fit(scaler.transform(fit_x[fit_y == 0]))
         elif head == "mlp":
             groups = None
-            if group_dro_eta > 0:  # a window's group: its source and class, and with group_dro_channels its channel (copies have none: refused above)
+            if group_dro_eta > 0:  # a window's group: its source and class, and with group_dro_channels its channel (no copies: refused above)
                 groups = np.char.add(fit_sources.astype(str), fit_y.astype(str))
                 if group_dro_channels:
                     groups = np.char.add(groups, np.concatenate([np.full(int(fit[ch].sum()), f"/{ch}") for ch in features]))

@@ -12,6 +12,7 @@ the copies to the training side of every fold of fusion_loso.py's leave-one-sour
     (as recorded and through the 8 kHz telephone band, for training and test), C and class weighting.
 
     python recipes/detector_v2/vocoded_copies_loso.py --vocoders world hifigan --json runs/detector_v2/vocoded-copies.json
+    python recipes/detector_v2/vocoded_copies_loso.py --vocoders world --head mlp --train-on real-bearing   # with `default`'s kind of head
 The copies' statistics are cached in runs/detector_v2/vocoded-VOCODER-CHANNEL.npz (HiFi-GAN V1 costs ~0.45 RTF on
 2 threads: ~35 min for the 1,081 real files; WORLD ~5 min).
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from detect.paired_sources import TRAIN_SOURCE_CHOICES, training_sources
 from detect.preprocess import SAMPLE_RATE, load_standardized, standardize
 from voice.vocoders import load_vocoder
 
@@ -76,8 +78,12 @@ def copies_features(rows: list[dict], labels: np.ndarray, root: Path, cache: Pat
 def main() -> None:
     parser = study_parser(__doc__, channels=["clean", "telephone_8k"])
     parser.add_argument("--vocoders", nargs="+", choices=VOCODERS, default=list(VOCODERS), help="copy-synthesis vocoders; each is a study row alone, and all together")
+    parser.add_argument("--head", choices=("logistic", "mlp"), default="logistic", help="the windows' head: logistic regression (the first study's) or `default`'s hidden layer")
+    parser.add_argument("--train-on", choices=TRAIN_SOURCE_CHOICES, default="all",
+                        help="the sources each fold fits on (the copies of every real file outside the held-out source are added either way)")
     args = parser.parse_args()
     rows, labels, sources = start(args)
+    train_sources = training_sources(args.train_on, labels == 1, sources)
     features = {ch: all_front_ends(rows, args.data, args.cache, ch, ["distillmos+spectral"]) for ch in args.channels}
     copies = {name: copies_features(rows, labels, args.data, args.cache, name, args.channels) for name in args.vocoders}
     if args.features_only:
@@ -85,9 +91,10 @@ def main() -> None:
     trials = {"no copies": []} | {f"+ {name} copies": [name] for name in args.vocoders}
     if len(args.vocoders) > 1:
         trials["+ " + " and ".join(args.vocoders) + " copies"] = list(args.vocoders)
-    results = {name: printed_results(name, out_of_fold(features, COLUMNS, labels, sources, c=args.c, copies=tuple(copies[v] for v in chosen)), labels, sources, prior=args.prior)
-               for name, chosen in trials.items()}
-    save_results(args, results, files=len(rows), vocoders=args.vocoders)
+    fit = lambda chosen: out_of_fold(features, COLUMNS, labels, sources, c=args.c, copies=tuple(copies[v] for v in chosen), head=args.head,  # noqa: E731
+                                     train_sources=train_sources)
+    results = {name: printed_results(name, fit(chosen), labels, sources, prior=args.prior) for name, chosen in trials.items()}
+    save_results(args, results, files=len(rows), vocoders=args.vocoders, head=args.head, train_on=args.train_on)
 
 
 if __name__ == "__main__":

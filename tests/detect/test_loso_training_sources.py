@@ -197,3 +197,29 @@ def test_stable_features_drop_a_flipping_statistic_in_every_fold(monkeypatch, ca
     script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "fusion_loso.py"
     done = subprocess.run([sys.executable, str(script), "--stable-features", "0.3"], capture_output=True, text=True)
     assert done.returncode == 2 and "between 0.5 and 1" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_copies_train_the_mlp_head_as_spoof_outside_their_originals_fold(monkeypatch):
+    """vocoded_copies_loso.py --head mlp: each fold's hidden-layer head gets the copies of the real files outside the
+    held-out source, as spoof windows; copies are refused with group DRO (a copy has no page of its own)."""
+    import layers_loso
+
+    seen = []
+    real_fit = layers_loso.WindowMLPHead.fit
+
+    def recording_fit(self, x, y, groups=None):
+        seen.append((len(y), int(np.sum(y))))
+        return real_fit(self, x, y, groups)
+
+    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    rng = np.random.default_rng(5)
+    sources = np.repeat(["a", "b", "c"], 40)
+    labels = np.tile([0, 1], 60)
+    x = rng.standard_normal((len(labels), 2)).astype(np.float32)
+    real = np.flatnonzero(labels == 0)
+    copies = ({"clean": {"f": rng.standard_normal((len(real), 2)).astype(np.float32), "owner": real}},)
+    features = {"clean": {"f": x, "owner": np.arange(len(x))}}
+    out_of_fold(features, ("f",), labels, sources, c=1.0, head="mlp", copies=copies)
+    assert seen == [(80 + 40, 40 + 40)] * 3  # 80 windows of the two other sources (40 spoof) + the 40 copies of their 40 real files
+    with pytest.raises(ValueError, match="without group DRO"):
+        out_of_fold(features, ("f",), labels, sources, c=1.0, head="mlp", copies=copies, group_dro_eta=0.01)
