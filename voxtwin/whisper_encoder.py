@@ -50,11 +50,18 @@ def encoder_frames(wav: np.ndarray, *, threads: int = 1) -> np.ndarray:
     window = int(WINDOW_S * SAMPLE_RATE)
     pieces = []
     for start in range(0, max(len(wav), 1), window):
-        chunk = np.ascontiguousarray(wav[start : start + window], dtype=np.float32)
-        if len(chunk) < 2 * 160:
-            chunk = np.pad(chunk, (0, 2 * 160 - len(chunk)))
-        mel = model.feature_extractor(chunk)[:, :-1]  # the last frame is the padding's
-        mel = mel[:, : mel.shape[1] - mel.shape[1] % 2]
+        mel = encoder_mel(wav[start : start + window], threads=threads)
         out = model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None])), to_cpu=True)
         pieces.append(np.asarray(out, dtype=np.float32)[0])
     return np.concatenate(pieces)
+
+
+def encoder_mel(wav: np.ndarray, *, threads: int = 1) -> np.ndarray:
+    """16 kHz mono speech (at most 30 s) -> (80, T) the encoder's input, T even: Whisper's clamped and scaled log-mel,
+    without the extractor's last frame (the padding's); shorter than two frames is padded to two."""
+    chunk = np.ascontiguousarray(wav, dtype=np.float32)
+    if len(chunk) < 2 * 160:
+        chunk = np.pad(chunk, (0, 2 * 160 - len(chunk)))
+    mel = whisper_model(threads).feature_extractor(chunk)[:, :-1]  # the last frame is the padding's
+    return mel[:, : mel.shape[1] - mel.shape[1] % 2]
+

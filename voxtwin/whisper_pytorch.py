@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from voxtwin.whisper_encoder import DIM, model_folder, whisper_model
+from voxtwin.whisper_encoder import DIM, encoder_mel, model_folder, whisper_model
 
 _CT2_DTYPES = {0: np.float32, 4: np.float16}  # ctranslate2's DataType ids for the types tiny.en's encoder uses
 _MAX_VARIABLES, _MAX_BYTES = 10_000, 200_000_000
@@ -119,16 +119,11 @@ class WhisperEncoder(nn.Module):
 
 def whisper_log_mel(wav: np.ndarray) -> np.ndarray:
     """16 kHz speech -> (80, T) Whisper's log-mel as log10 power (the extractor has already clamped it 80 dB under its
-    loudest bin), without the extractor's last frame, which is the padding's (as voxtwin/whisper_encoder.py reads it)."""
-    return _extractor_mel(wav) * 4.0 - 4.0
+    loudest bin), without the extractor's last frame, which is the padding's."""
+    extractor = whisper_model(1).feature_extractor
+    return extractor(np.asarray(wav, dtype=np.float32))[:, :-1] * 4.0 - 4.0
 
 
 def encoder_input(wav: np.ndarray) -> torch.Tensor:
-    """16 kHz speech -> (80, T) the encoder's input, T even: Whisper's clamped log-mel in its own scaling."""
-    wav = np.asarray(wav, dtype=np.float32)
-    mel = _extractor_mel(np.pad(wav, (0, max(0, 2 * 160 - len(wav)))))
-    return torch.from_numpy(np.ascontiguousarray(mel[:, : mel.shape[1] // 2 * 2])).float()
-
-
-def _extractor_mel(wav: np.ndarray) -> np.ndarray:
-    return whisper_model(1).feature_extractor(np.asarray(wav, dtype=np.float32))[:, :-1]
+    """16 kHz speech -> (80, T) the encoder's input, T even, as CTranslate2's encoder gets it (whisper_encoder.encoder_mel)."""
+    return torch.from_numpy(encoder_mel(wav)).float()

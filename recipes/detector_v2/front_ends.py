@@ -248,15 +248,13 @@ class WhisperLayerStats:
     LAYERS, WIDTH = 5, 2 * 384
 
     def __init__(self) -> None:
-        from voxtwin.whisper_pytorch import WhisperEncoder, read_encoder_weights
+        from voxtwin.whisper_pytorch import WhisperEncoder, encoder_input, read_encoder_weights
 
-        self.encoder = WhisperEncoder(read_encoder_weights()).eval()
+        self.encoder, self.encoder_input = WhisperEncoder(read_encoder_weights()).eval(), encoder_input
 
     @torch.inference_mode()
     def __call__(self, w: np.ndarray) -> np.ndarray:
-        from voxtwin.whisper_pytorch import encoder_input
-
-        layers = self.encoder.layer_frames(encoder_input(w)[None])
+        layers = self.encoder.layer_frames(self.encoder_input(w)[None])
         return torch.cat([torch.cat([f[0].mean(0), f[0].std(0, unbiased=False)]) for f in layers]).numpy()
 
 
