@@ -66,9 +66,7 @@ class CodecRoutedMLP(StudentSpectralMLP):
 
     def clean_head(self, stats: Tensor) -> Tensor:
         """(N, stats_dim) -> (N,) the head fitted without codec copies, before calibration."""
-        x = (stats - self.clean_mean) / self.clean_scale
-        x = x if self.kept_stats is None else x * self.kept_stats
-        return self.clean_out(F.gelu(self.clean_hidden(x))).squeeze(-1)
+        return self.clean_out(F.gelu(self.clean_hidden(self.standardise(stats, self.clean_mean, self.clean_scale)))).squeeze(-1)
 
     def lossy_probability(self, stats: Tensor) -> Tensor:
         """(N, stats_dim) -> (N,) the router's P(the window went through a lossy codec or a telephone line)."""

@@ -38,9 +38,10 @@ class WindowStatsLinear(Countermeasure, abc.ABC):
         head over one front-end shares the recipe's cached statistics. None: the head reads them all."""
         return None
 
-    def standardise(self, stats: Tensor) -> Tensor:
-        """(N, stats_dim) -> what the head reads: standardised statistics, the ignored ones zero."""
-        z = (stats - self.mean) / self.scale
+    def standardise(self, stats: Tensor, mean: Tensor | None = None, scale: Tensor | None = None) -> Tensor:
+        """(N, stats_dim) -> what the head reads: standardised statistics (by the model's own `mean`/`scale`, or those
+        given, for a second head), the ignored ones zero."""
+        z = (stats - (self.mean if mean is None else mean)) / (self.scale if scale is None else scale)
         return z if self.kept_stats is None else z * self.kept_stats
 
     @abc.abstractmethod
