@@ -28,6 +28,8 @@ class MLPHeadSettings:
     epochs: int = 20
     seeds: tuple[int, ...] = (0, 1, 2)
     group_dro_eta: float = 0.0  # > 0: train for the worst group given to fit (online group DRO, Sagawa et al. 2020) at this step size
+    sam_rho: float = 0.0  # > 0: sharpness-aware steps (Foret et al. 2021): each gradient taken at the batch's worst point within this radius
+    source_adversary: float = 0.0  # > 0: the hidden units trained against an adversary naming each window's group within its class, at this weight
 
 
 def _network(dims: int, s: MLPHeadSettings) -> nn.Module:
@@ -40,16 +42,21 @@ class WindowMLPHead:
     def __init__(self, settings: MLPHeadSettings = MLPHeadSettings()) -> None:
         if settings.hidden < 1 or settings.epochs < 1 or not settings.seeds:
             raise ValueError("the MLP head needs hidden >= 1, epochs >= 1 and at least one seed")
+        if settings.sam_rho < 0 or settings.sam_rho > 0 and settings.group_dro_eta > 0:
+            raise ValueError("sam_rho must be >= 0, and sharpness-aware steps are not combined with group DRO")
+        if settings.source_adversary < 0 or settings.source_adversary > 0 and (settings.group_dro_eta > 0 or settings.sam_rho > 0):
+            raise ValueError("source_adversary must be >= 0 and is not combined with group DRO or sharpness-aware steps")
         self.settings = settings
 
     def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "WindowMLPHead":
-        """`groups` (one label per window, e.g. its source and class) is read only with group_dro_eta > 0."""
+        """`groups` (one label per window, e.g. its source and class; each group of one class) is read only with
+        group_dro_eta > 0 or source_adversary > 0."""
         x_t = torch.as_tensor(np.asarray(x, dtype=np.float32))
         y_t = torch.as_tensor(np.asarray(y, dtype=np.float32))
         if set(np.unique(y).tolist()) != {0.0, 1.0}:
             raise ValueError("the MLP head needs windows of both classes")
-        if (self.settings.group_dro_eta > 0) != (groups is not None):
-            raise ValueError("group DRO needs both group_dro_eta > 0 and the windows' groups")
+        if (self.settings.group_dro_eta > 0 or self.settings.source_adversary > 0) != (groups is not None):
+            raise ValueError("group DRO and the source adversary need the windows' groups, and groups are read only by them")
         # each class weighs the same in the loss, as the logistic head's class_weight="balanced"
         spoof_share = float(y_t.mean())
         weight = torch.where(y_t == 1, 0.5 / spoof_share, 0.5 / (1 - spoof_share))
@@ -66,18 +73,24 @@ class WindowMLPHead:
         loss_fn = nn.BCEWithLogitsLoss(reduction="none")
         n_groups = int(group_ids.max()) + 1 if group_ids is not None else 0
         log_q = torch.zeros(n_groups)  # group DRO's weights over groups, in logs
+        if s.source_adversary > 0:
+            adversary = _GroupAdversary(net, y, group_ids, n_groups, s.source_adversary)
+            optimiser.add_param_group({"params": adversary.names.parameters()})
         net.train()
         for _ in range(s.epochs):
             order = torch.randperm(len(x), generator=generator)
             for start in range(0, len(x), s.batch):
                 idx = order[start : start + s.batch]
-                losses = loss_fn(net(x[idx]).squeeze(1), y[idx])
-                if group_ids is None:
-                    loss = (losses * weight[idx]).sum() / weight[idx].sum()
-                else:  # each group (one class, one source) starts with the same weight: no class weighting on top
-                    loss = _worst_group_loss(losses, group_ids[idx], log_q, s.group_dro_eta, n_groups)
+                batch_loss = lambda: (loss_fn(net(x[idx]).squeeze(1), y[idx]) * weight[idx]).sum() / weight[idx].sum()  # noqa: E731
                 optimiser.zero_grad()
-                loss.backward()
+                if s.source_adversary > 0:
+                    (batch_loss() + adversary.loss(x[idx], y[idx], group_ids[idx])).backward()
+                elif group_ids is not None:  # each group (one class, one source) starts with the same weight: no class weighting on top
+                    _worst_group_loss(loss_fn(net(x[idx]).squeeze(1), y[idx]), group_ids[idx], log_q, s.group_dro_eta, n_groups).backward()
+                elif s.sam_rho > 0:
+                    _sharpness_aware_gradient(net, batch_loss, s.sam_rho)
+                else:
+                    batch_loss().backward()
                 optimiser.step()
         return net.eval()
 
@@ -97,6 +110,47 @@ class WindowMLPHead:
         with torch.no_grad():
             return (torch.cat([f.weight for f in firsts]).clone(), torch.cat([f.bias for f in firsts]).clone(),
                     -torch.cat([g.weight for g in lasts], dim=1) / n, -torch.stack([g.bias for g in lasts]).mean(0))
+
+
+class _GroupAdversary(nn.Module):
+    """A linear unit per group reading the head's hidden layer, asked which group (e.g. training page) a window comes
+    from among the groups of its own class; its loss reaches the hidden layer with the sign reversed and times
+    `weight` (Ganin et al. 2016), so the hidden units unlearn what tells the pages apart within a class, and not the class."""
+
+    def __init__(self, net: nn.Module, y: torch.Tensor, group_ids: torch.Tensor, n_groups: int, weight: float) -> None:
+        super().__init__()
+        self.hidden_of = net[:3]  # input dropout, hidden layer, GELU: the network's own modules, shared
+        self.names = nn.Linear(net[1].out_features, n_groups)
+        group_class = torch.zeros(n_groups).scatter_(0, group_ids, y)  # any window's class stands for its group's ...
+        if not torch.equal(group_class[group_ids], y):  # ... when every group holds one class
+            raise ValueError("each group given to the source adversary must hold windows of one class")
+        self.register_buffer("group_class", group_class)
+        self.weight = weight
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+        hidden = self.hidden_of(x)
+        reversed_hidden = (1 + self.weight) * hidden.detach() - self.weight * hidden  # value: hidden; gradient: -weight x
+        logits = self.names(reversed_hidden).masked_fill(self.group_class[None, :] != y[:, None], float("-inf"))
+        return nn.functional.cross_entropy(logits, groups)
+
+
+def _sharpness_aware_gradient(net: nn.Module, batch_loss, rho: float) -> None:
+    """Leave in each parameter's .grad the loss's gradient at w + rho * g / |g| (g: the gradient at w), the weights
+    themselves unchanged: the step then lowers the worst loss near w, not only the loss at w (SAM's first-order form)."""
+    batch_loss().backward()
+    params = [p for p in net.parameters() if p.grad is not None]
+    norm = torch.sqrt(sum((p.grad ** 2).sum() for p in params))
+    if not torch.isfinite(norm) or norm == 0:
+        return
+    with torch.no_grad():
+        at_w = [p.detach().clone() for p in params]
+        for p in params:
+            p.add_(p.grad * (rho / norm))
+    net.zero_grad()
+    batch_loss().backward()
+    with torch.no_grad():
+        for p, w in zip(params, at_w):
+            p.copy_(w)
 
 
 def _worst_group_loss(losses: torch.Tensor, groups: torch.Tensor, log_q: torch.Tensor, eta: float, n_groups: int) -> torch.Tensor:

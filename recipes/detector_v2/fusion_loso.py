@@ -144,6 +144,11 @@ def main() -> None:
                         help="with --head mlp: train each fold's head for its worst (training source, class) group, online group DRO at step size ETA (0: off)")
     parser.add_argument("--group-dro-channels", action="store_true",
                         help="with --group-dro: a group per (training source, class, channel) instead of per (source, class)")
+    parser.add_argument("--sam", type=float, default=0.0, metavar="RHO",
+                        help="with --head mlp: sharpness-aware training steps of radius RHO (Foret et al. 2021; 0: plain AdamW steps)")
+    parser.add_argument("--source-adversary", type=float, default=0.0, metavar="LAMBDA",
+                        help="with --head mlp: the hidden layer trained against an adversary naming each window's training page within its class, "
+                             "gradient reversed at weight LAMBDA (Ganin et al. 2016; 0: off)")
     parser.add_argument("--stable-features", type=float, default=0.0, metavar="SHARE",
                         help="each fold's head reads only the statistics whose real-vs-synthetic direction agrees on at least SHARE of its "
                              "training pages that hold both classes (detect/stable_statistics.py; 0: all)")
@@ -156,6 +161,10 @@ def main() -> None:
         parser.error("--mlp-hidden N (N >= 1) sets the width of --head mlp only")
     if args.group_dro < 0 or args.group_dro > 0 and args.head != "mlp":
         parser.error("--group-dro ETA (ETA >= 0) trains --head mlp only")
+    if args.sam < 0 or args.sam > 0 and (args.head != "mlp" or args.group_dro):
+        parser.error("--sam RHO (RHO >= 0) trains --head mlp only, without --group-dro")
+    if args.source_adversary < 0 or args.source_adversary > 0 and (args.head != "mlp" or args.group_dro or args.sam):
+        parser.error("--source-adversary LAMBDA (LAMBDA >= 0) trains --head mlp only, without --group-dro or --sam")
     if args.group_dro_channels and not args.group_dro:
         parser.error("--group-dro-channels needs --group-dro ETA")
     if args.stable_features and not 0.5 <= args.stable_features <= 1.0:
@@ -172,7 +181,8 @@ def main() -> None:
     fit = lambda feats, name: out_of_fold(feats, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,  # noqa: E731
                                           train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp_hidden=args.mlp_hidden,
                                           group_dro_eta=args.group_dro, group_dro_channels=args.group_dro_channels,
-                                          stable_features=args.stable_features)
+                                          stable_features=args.stable_features, sam_rho=args.sam,
+                                          source_adversary=args.source_adversary)
     if args.per_channel_heads:
         scores = {name: {ch: fit({ch: features[ch]}, name)[ch] for ch in args.channels} for name in args.models}
     else:
@@ -183,7 +193,8 @@ def main() -> None:
     results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior) for name, by_channel in scores.items()}
     save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims, train_on=args.train_on,
                  paired_weight=args.paired_weight, head=args.head, per_channel_heads=args.per_channel_heads,
-                 group_dro=args.group_dro, group_dro_channels=args.group_dro_channels, stable_features=args.stable_features)
+                 group_dro=args.group_dro, group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
+                 sam=args.sam, source_adversary=args.source_adversary)
 
 
 if __name__ == "__main__":

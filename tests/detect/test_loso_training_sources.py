@@ -170,6 +170,56 @@ def test_group_dro_groups_each_folds_windows_by_training_source_and_class(monkey
     assert done.returncode == 2 and "needs --group-dro" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_sharpness_aware_radius_reaches_every_folds_head_and_is_refused_where_it_does_not_apply(monkeypatch):
+    """fusion_loso.py --sam RHO: each fold's hidden-layer head is trained with radius RHO; the command line refuses it
+    without the hidden-layer head or beside group DRO."""
+    import subprocess
+
+    import layers_loso
+
+    radii = []
+    real_fit = layers_loso.WindowMLPHead.fit
+
+    def recording_fit(self, x, y, groups=None):
+        radii.append(self.settings.sam_rho)
+        return real_fit(self, x, y, groups)
+
+    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    x = np.random.default_rng(5).standard_normal((300, 2)).astype(np.float32)
+    features = {"clean": {"f": x, "owner": np.arange(len(x))}}
+    out_of_fold(features, ("f",), (x[:, 0] > 0).astype(int), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", sam_rho=0.05)
+    assert radii == [0.05, 0.05, 0.05]
+    script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "fusion_loso.py"
+    for argv in (["--sam", "0.05"], ["--head", "mlp", "--sam", "0.05", "--group-dro", "0.01"], ["--head", "mlp", "--sam", "-1"]):
+        done = subprocess.run([sys.executable, str(script), *argv], capture_output=True, text=True)
+        assert done.returncode == 2 and "--sam RHO" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_source_adversary_gets_each_folds_source_and_class_groups_and_is_refused_where_it_does_not_apply(monkeypatch):
+    """fusion_loso.py --source-adversary LAMBDA: each fold's head gets LAMBDA and one group per (training source, class),
+    the held-out source in none; the command line refuses it without the hidden-layer head or beside --sam / --group-dro."""
+    import subprocess
+
+    import layers_loso
+
+    seen = []
+    real_fit = layers_loso.WindowMLPHead.fit
+
+    def recording_fit(self, x, y, groups=None):
+        seen.append((self.settings.source_adversary, sorted(set(groups.tolist()))))
+        return real_fit(self, x, y, groups)
+
+    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    x = np.random.default_rng(6).standard_normal((300, 2)).astype(np.float32)
+    features = {"clean": {"f": x, "owner": np.arange(len(x))}}
+    out_of_fold(features, ("f",), np.tile([0, 1], 150), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", source_adversary=1.0, folds=["b"])
+    assert seen == [(1.0, ["a0", "a1", "c0", "c1"])]
+    script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "fusion_loso.py"
+    for argv in (["--source-adversary", "1"], ["--head", "mlp", "--source-adversary", "1", "--sam", "0.05"]):
+        done = subprocess.run([sys.executable, str(script), *argv], capture_output=True, text=True)
+        assert done.returncode == 2 and "--source-adversary LAMBDA" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_stable_features_drop_a_flipping_statistic_in_every_fold(monkeypatch, capsys):
     """fusion_loso.py --stable-features SHARE: each fold's head reads only the statistics whose direction agrees on its
     paired training pages; the command line refuses a share outside 0.5-1."""
