@@ -149,6 +149,9 @@ def main() -> None:
     parser.add_argument("--source-adversary", type=float, default=0.0, metavar="LAMBDA",
                         help="with --head mlp: the hidden layer trained against an adversary naming each window's training page within its class, "
                              "gradient reversed at weight LAMBDA (Ganin et al. 2016; 0: off)")
+    parser.add_argument("--adversary-real-only", action="store_true",
+                        help="with --source-adversary: the adversary names the training source of real windows only (their recording chain); "
+                             "spoof windows share one group")
     parser.add_argument("--stable-features", type=float, default=0.0, metavar="SHARE",
                         help="each fold's head reads only the statistics whose real-vs-synthetic direction agrees on at least SHARE of its "
                              "training pages that hold both classes (detect/stable_statistics.py; 0: all)")
@@ -165,6 +168,8 @@ def main() -> None:
         parser.error("--sam RHO (RHO >= 0) trains --head mlp only, without --group-dro")
     if args.source_adversary < 0 or args.source_adversary > 0 and (args.head != "mlp" or args.group_dro or args.sam):
         parser.error("--source-adversary LAMBDA (LAMBDA >= 0) trains --head mlp only, without --group-dro or --sam")
+    if args.adversary_real_only and not args.source_adversary:
+        parser.error("--adversary-real-only needs --source-adversary LAMBDA")
     if args.group_dro_channels and not args.group_dro:
         parser.error("--group-dro-channels needs --group-dro ETA")
     if args.stable_features and not 0.5 <= args.stable_features <= 1.0:
@@ -182,7 +187,7 @@ def main() -> None:
                                           train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp_hidden=args.mlp_hidden,
                                           group_dro_eta=args.group_dro, group_dro_channels=args.group_dro_channels,
                                           stable_features=args.stable_features, sam_rho=args.sam,
-                                          source_adversary=args.source_adversary)
+                                          source_adversary=args.source_adversary, adversary_real_only=args.adversary_real_only)
     if args.per_channel_heads:
         scores = {name: {ch: fit({ch: features[ch]}, name)[ch] for ch in args.channels} for name in args.models}
     else:
@@ -194,7 +199,7 @@ def main() -> None:
     save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims, train_on=args.train_on,
                  paired_weight=args.paired_weight, head=args.head, per_channel_heads=args.per_channel_heads,
                  group_dro=args.group_dro, group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
-                 sam=args.sam, source_adversary=args.source_adversary)
+                 sam=args.sam, source_adversary=args.source_adversary, adversary_real_only=args.adversary_real_only)
 
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
                 copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0, train_sources: set[str] | None = None,
                 paired_weight: float = 1.0, head: str = "logistic", folds: list[str] | None = None, mlp_hidden: int = MLPHeadSettings.hidden,
                 group_dro_eta: float = 0.0, group_dro_channels: bool = False, stable_features: float = 0.0, sam_rho: float = 0.0,
-                source_adversary: float = 0.0) -> dict[str, np.ndarray]:
+                source_adversary: float = 0.0, adversary_real_only: bool = False) -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
@@ -156,6 +156,8 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     if head in ("mlp", "boosted") and (weighting != "class" or one_class_dims or paired_weight != 1.0 or copies and (head == "boosted" or group_dro_eta or source_adversary)):
         raise ValueError(f"the {'MLP' if head == 'mlp' else head} head is only studied with class weighting, without a one-class head or paired weights"
                          " (and copies only with the MLP head, without group DRO or the source adversary)")
+    if adversary_real_only and not source_adversary:
+        raise ValueError("adversary_real_only shapes the source adversary's groups: it needs source_adversary > 0")
     stack = lambda f: np.hstack([f[name].astype(np.float32) for name in columns])  # noqa: E731
     x = {ch: stack(f) for ch, f in features.items()}
     owner = {ch: f["owner"] for ch, f in features.items()}
@@ -186,6 +188,8 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
             groups = None
             if group_dro_eta > 0 or source_adversary > 0:  # a window's group: its source and class, and with group_dro_channels its channel (no copies: refused above)
                 groups = np.char.add(fit_sources.astype(str), fit_y.astype(str))
+                if adversary_real_only:  # the adversary names real windows' sources (recording chains) only: one group for every spoof window
+                    groups = np.where(fit_y == 1, "spoof", groups)
                 if group_dro_channels:
                     groups = np.char.add(groups, np.concatenate([np.full(int(fit[ch].sum()), f"/{ch}") for ch in features]))
             settings = MLPHeadSettings(hidden=mlp_hidden, group_dro_eta=group_dro_eta, sam_rho=sam_rho, source_adversary=source_adversary)

@@ -214,10 +214,18 @@ def test_source_adversary_gets_each_folds_source_and_class_groups_and_is_refused
     features = {"clean": {"f": x, "owner": np.arange(len(x))}}
     out_of_fold(features, ("f",), np.tile([0, 1], 150), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", source_adversary=1.0, folds=["b"])
     assert seen == [(1.0, ["a0", "a1", "c0", "c1"])]
+    seen.clear()  # --adversary-real-only: real windows keep their source's group, spoof windows share one
+    out_of_fold(features, ("f",), np.tile([0, 1], 150), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", source_adversary=1.0,
+                adversary_real_only=True, folds=["b"])
+    assert seen == [(1.0, ["a0", "c0", "spoof"])]
+    with pytest.raises(ValueError, match="needs source_adversary"):
+        out_of_fold(features, ("f",), np.tile([0, 1], 150), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", adversary_real_only=True)
     script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "fusion_loso.py"
     for argv in (["--source-adversary", "1"], ["--head", "mlp", "--source-adversary", "1", "--sam", "0.05"]):
         done = subprocess.run([sys.executable, str(script), *argv], capture_output=True, text=True)
         assert done.returncode == 2 and "--source-adversary LAMBDA" in done.stderr and "Traceback" not in done.stderr
+    done = subprocess.run([sys.executable, str(script), "--head", "mlp", "--adversary-real-only"], capture_output=True, text=True)
+    assert done.returncode == 2 and "needs --source-adversary" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_stable_features_drop_a_flipping_statistic_in_every_fold(monkeypatch, capsys):
