@@ -6,6 +6,8 @@ only when that channel's mean is low"). It can as easily learn a page's quirks, 
 (`recipes/detector_v2/fusion_loso.py --head mlp`), not by fit. Small on purpose: one hidden layer of 64 units,
 dropout on the input and the hidden layer, weight decay, a fixed number of epochs (no early stopping on the held-out
 page), the mean of a few seeds' log-odds. The inputs are expected standardised (the study's StandardScaler).
+Three other ways of training it exist for the studies (group DRO, sharpness-aware steps, a source adversary; each
+off by default, none shipped: recipes/detector_v2/README.md says what each did).
 """
 
 from __future__ import annotations

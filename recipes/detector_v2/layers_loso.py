@@ -134,7 +134,8 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
     made from the files (vocoded_copies_loso.py; each {channel: {name: array, "owner": original file}}), trained on
-    in every fold that does not hold their original's source out. `one_class_dims` > 0: instead of the logistic
+    in every fold that does not hold their original's source out (owner -1: made from none of the files, e.g. text-to-speech,
+    trained on in every fold). `one_class_dims` > 0: instead of the logistic
     regression, a one-class head fitted on the training sources' real windows only (detect/one_class_head.py),
     after the same standardisation (which, as for the logistic head, uses every training window). `train_sources`:
     fit only on windows of these sources (every file is still scored by the fold that held its source out).
@@ -173,10 +174,10 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         parts_source = [sources[owner[ch][fit[ch]]] for ch in features]
         for copy, cx in zip(copies, copy_x):
             for ch in features:
-                keep = sources[copy[ch]["owner"]] != source
+                keep = (copy[ch]["owner"] < 0) | (sources[copy[ch]["owner"]] != source)  # owner -1: made from no file here, trains every fold
                 parts_x.append(cx[ch][keep])
                 parts_y.append(np.ones(int(keep.sum()), dtype=labels.dtype))
-                parts_source.append(sources[copy[ch]["owner"]][keep])
+                parts_source.append(np.where(copy[ch]["owner"] < 0, "generated", sources[copy[ch]["owner"]])[keep])
         fit_x, fit_y, fit_sources = np.vstack(parts_x), np.concatenate(parts_y), np.concatenate(parts_source)
         scaler = StandardScaler().fit(fit_x)
         if stable_features:  # the head reads only the statistics whose direction agrees across the fold's paired pages

@@ -281,3 +281,47 @@ def test_copies_train_the_mlp_head_as_spoof_outside_their_originals_fold(monkeyp
     assert seen == [(80 + 40, 40 + 40)] * 3  # 80 windows of the two other sources (40 spoof) + the 40 copies of their 40 real files
     with pytest.raises(ValueError, match="without group DRO"):
         out_of_fold(features, ("f",), labels, sources, c=1.0, head="mlp", copies=copies, group_dro_eta=0.01)
+
+
+def test_copies_made_from_no_file_train_every_fold(monkeypatch):
+    """Copies with owner -1 (generated_speech_loso.py's text-to-speech) join every fold's training windows as spoof;
+    copies of a file still skip the fold that holds its source out."""
+    import layers_loso
+
+    seen = []
+    real_fit = layers_loso.WindowMLPHead.fit
+
+    def recording_fit(self, x, y, groups=None):
+        seen.append((len(y), int(np.sum(y))))
+        return real_fit(self, x, y, groups)
+
+    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    rng = np.random.default_rng(7)
+    sources = np.repeat(["a", "b", "c"], 40)
+    labels = np.tile([0, 1], 60)
+    features = {"clean": {"f": rng.standard_normal((len(labels), 2)).astype(np.float32), "owner": np.arange(len(labels))}}
+    owner = np.concatenate([np.full(10, -1), [0, 2, 4]])  # 10 text-to-speech windows, 3 copies of source a's real files
+    copies = ({"clean": {"f": rng.standard_normal((len(owner), 2)).astype(np.float32), "owner": owner}},)
+    out_of_fold(features, ("f",), labels, sources, c=1.0, head="mlp", copies=copies)
+    assert seen == [(80 + 10, 40 + 10), (80 + 13, 40 + 13), (80 + 13, 40 + 13)]
+
+
+def test_generated_files_find_the_recording_they_were_made_from():
+    """generated_speech_loso.original_of reads make_data.py's names: a vocoder copy is named after its original's path,
+    a clone after it with a prefix; text-to-speech was made from no recording."""
+    from generated_speech_loso import original_of
+
+    stems = {"vits_demo_ms_01_gt": 3, "resemblyzer_libri_librispeech_test-other_367_367-130732-0007": 8}
+    assert original_of("voxtwin_world/vits_demo_ms_01_gt.flac", stems) == 3
+    assert original_of("voxtwin_clone/convert_voxvc_resemblyzer_libri_librispeech_test-other_367_367-130732-0007.flac", stems) == 8
+    assert original_of("voxtwin_clone/speak_vits_demo_ms_01_gt.flac", stems) == 3
+    assert original_of("voxtwin_kokoro/af_heart_007.flac", stems) == -1
+    assert original_of("voxtwin_clone/convert_vits_demo_ms_02_gt.flac", stems) == -1
+
+
+def test_generated_speech_study_says_what_is_missing(tmp_path):
+    import subprocess
+
+    script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "generated_speech_loso.py"
+    done = subprocess.run([sys.executable, str(script), "--generated", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 2 and "manifest.csv not found" in done.stderr and "Traceback" not in done.stderr
