@@ -14,6 +14,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "recipes" / "detect
 from layers_loso import out_of_fold  # noqa: E402
 
 
+def record_head_fits(monkeypatch, describe) -> list:
+    """What describe(head, x, y, groups) says of every hidden-layer head out_of_fold fits, in fold order; the fits
+    themselves run as usual."""
+    import layers_loso
+
+    seen = []
+    real_fit = layers_loso.WindowMLPHead.fit
+
+    def recording_fit(self, x, y, groups=None):
+        seen.append(describe(self, x, y, groups))
+        return real_fit(self, x, y, groups)
+
+    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    return seen
+
+
 def _group(rng, n, f0, f1):
     return np.column_stack([f0 + 0.5 * rng.standard_normal(n), f1 + 0.5 * rng.standard_normal(n)])
 
@@ -116,16 +132,7 @@ def test_the_mlp_width_reaches_the_head_and_the_command_line_refuses_it_without_
     """fusion_loso.py --mlp-hidden N: the folds' hidden layers have N units per seed; with another head it is refused."""
     import subprocess
 
-    import layers_loso
-
-    widths = []
-    real_fit = layers_loso.WindowMLPHead.fit
-
-    def recording_fit(self, x, y, groups=None):
-        widths.append(self.settings.hidden)
-        return real_fit(self, x, y, groups)
-
-    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    widths = record_head_fits(monkeypatch, lambda head, x, y, groups: head.settings.hidden)
     rng = np.random.default_rng(2)
     x = rng.standard_normal((300, 2)).astype(np.float32)
     features = {"clean": {"f": x, "owner": np.arange(len(x))}}
@@ -141,16 +148,7 @@ def test_group_dro_groups_each_folds_windows_by_training_source_and_class(monkey
     the held-out source in none; the command line refuses it without the hidden-layer head."""
     import subprocess
 
-    import layers_loso
-
-    seen = []
-    real_fit = layers_loso.WindowMLPHead.fit
-
-    def recording_fit(self, x, y, groups=None):
-        seen.append((self.settings.group_dro_eta, sorted(set(groups.tolist()))))
-        return real_fit(self, x, y, groups)
-
-    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    seen = record_head_fits(monkeypatch, lambda head, x, y, groups: (head.settings.group_dro_eta, sorted(set(groups.tolist()))))
     rng = np.random.default_rng(3)
     x = rng.standard_normal((300, 2)).astype(np.float32)
     labels = np.tile([0, 1], 150)
@@ -175,16 +173,7 @@ def test_sharpness_aware_radius_reaches_every_folds_head_and_is_refused_where_it
     without the hidden-layer head or beside group DRO."""
     import subprocess
 
-    import layers_loso
-
-    radii = []
-    real_fit = layers_loso.WindowMLPHead.fit
-
-    def recording_fit(self, x, y, groups=None):
-        radii.append(self.settings.sam_rho)
-        return real_fit(self, x, y, groups)
-
-    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    radii = record_head_fits(monkeypatch, lambda head, x, y, groups: head.settings.sam_rho)
     x = np.random.default_rng(5).standard_normal((300, 2)).astype(np.float32)
     features = {"clean": {"f": x, "owner": np.arange(len(x))}}
     out_of_fold(features, ("f",), (x[:, 0] > 0).astype(int), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", sam_rho=0.05)
@@ -200,16 +189,7 @@ def test_source_adversary_gets_each_folds_source_and_class_groups_and_is_refused
     the held-out source in none; the command line refuses it without the hidden-layer head or beside --sam / --group-dro."""
     import subprocess
 
-    import layers_loso
-
-    seen = []
-    real_fit = layers_loso.WindowMLPHead.fit
-
-    def recording_fit(self, x, y, groups=None):
-        seen.append((self.settings.source_adversary, sorted(set(groups.tolist()))))
-        return real_fit(self, x, y, groups)
-
-    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    seen = record_head_fits(monkeypatch, lambda head, x, y, groups: (head.settings.source_adversary, sorted(set(groups.tolist()))))
     x = np.random.default_rng(6).standard_normal((300, 2)).astype(np.float32)
     features = {"clean": {"f": x, "owner": np.arange(len(x))}}
     out_of_fold(features, ("f",), np.tile([0, 1], 150), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", source_adversary=1.0, folds=["b"])
@@ -233,16 +213,7 @@ def test_stable_features_drop_a_flipping_statistic_in_every_fold(monkeypatch, ca
     paired training pages; the command line refuses a share outside 0.5-1."""
     import subprocess
 
-    import layers_loso
-
-    widths = []
-    real_fit = layers_loso.WindowMLPHead.fit
-
-    def recording_fit(self, x, y, groups=None):
-        widths.append(x.shape[1])
-        return real_fit(self, x, y, groups)
-
-    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    widths = record_head_fits(monkeypatch, lambda head, x, y, groups: x.shape[1])
     rng = np.random.default_rng(4)
     sources = np.repeat([f"page{i}" for i in range(6)], 60)
     labels = np.tile([0, 1], 180)
@@ -260,16 +231,7 @@ def test_stable_features_drop_a_flipping_statistic_in_every_fold(monkeypatch, ca
 def test_copies_train_the_mlp_head_as_spoof_outside_their_originals_fold(monkeypatch):
     """vocoded_copies_loso.py --head mlp: each fold's hidden-layer head gets the copies of the real files outside the
     held-out source, as spoof windows; copies are refused with group DRO (a copy has no page of its own)."""
-    import layers_loso
-
-    seen = []
-    real_fit = layers_loso.WindowMLPHead.fit
-
-    def recording_fit(self, x, y, groups=None):
-        seen.append((len(y), int(np.sum(y))))
-        return real_fit(self, x, y, groups)
-
-    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    seen = record_head_fits(monkeypatch, lambda head, x, y, groups: (len(y), int(np.sum(y))))
     rng = np.random.default_rng(5)
     sources = np.repeat(["a", "b", "c"], 40)
     labels = np.tile([0, 1], 60)
@@ -286,16 +248,7 @@ def test_copies_train_the_mlp_head_as_spoof_outside_their_originals_fold(monkeyp
 def test_copies_made_from_no_file_train_every_fold(monkeypatch):
     """Copies with owner -1 (generated_speech_loso.py's text-to-speech) join every fold's training windows as spoof;
     copies of a file still skip the fold that holds its source out."""
-    import layers_loso
-
-    seen = []
-    real_fit = layers_loso.WindowMLPHead.fit
-
-    def recording_fit(self, x, y, groups=None):
-        seen.append((len(y), int(np.sum(y))))
-        return real_fit(self, x, y, groups)
-
-    monkeypatch.setattr(layers_loso.WindowMLPHead, "fit", recording_fit)
+    seen = record_head_fits(monkeypatch, lambda head, x, y, groups: (len(y), int(np.sum(y))))
     rng = np.random.default_rng(7)
     sources = np.repeat(["a", "b", "c"], 40)
     labels = np.tile([0, 1], 60)
