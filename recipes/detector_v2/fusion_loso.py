@@ -183,11 +183,11 @@ def main() -> None:
     train_sources = training_sources(args.train_on, labels == 1, sources)
     if train_sources is not None:
         print(f"fitting on the {len(train_sources)} {args.train_on} sources: {', '.join(sorted(train_sources))}")
+    mlp = MLPHeadSettings(hidden=args.mlp_hidden, group_dro_eta=args.group_dro, sam_rho=args.sam, source_adversary=args.source_adversary)
     fit = lambda feats, name: out_of_fold(feats, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,  # noqa: E731
-                                          train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp_hidden=args.mlp_hidden,
-                                          group_dro_eta=args.group_dro, group_dro_channels=args.group_dro_channels,
-                                          stable_features=args.stable_features, sam_rho=args.sam,
-                                          source_adversary=args.source_adversary, adversary_real_only=args.adversary_real_only)
+                                          train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp=mlp,
+                                          group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
+                                          adversary_real_only=args.adversary_real_only)
     if args.per_channel_heads:
         scores = {name: {ch: fit({ch: features[ch]}, name)[ch] for ch in args.channels} for name in args.models}
     else:

@@ -127,9 +127,8 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
 
 def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class",
                 copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0, train_sources: set[str] | None = None,
-                paired_weight: float = 1.0, head: str = "logistic", folds: list[str] | None = None, mlp_hidden: int = MLPHeadSettings.hidden,
-                group_dro_eta: float = 0.0, group_dro_channels: bool = False, stable_features: float = 0.0, sam_rho: float = 0.0,
-                source_adversary: float = 0.0, adversary_real_only: bool = False) -> dict[str, np.ndarray]:
+                paired_weight: float = 1.0, head: str = "logistic", folds: list[str] | None = None, mlp: MLPHeadSettings = MLPHeadSettings(),
+                group_dro_channels: bool = False, stable_features: float = 0.0, adversary_real_only: bool = False) -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
@@ -141,8 +140,10 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     fit only on windows of these sources (every file is still scored by the fold that held its source out).
     `paired_weight` != 1 (class weighting only): windows of the fold's sources that hold both classes weigh that many
     times the others of their class (detect/paired_sources.py paired_emphasis_weights). `head`: "logistic" (the
-    recipe's), "mlp" (detect/window_mlp_head.py: one hidden layer of `mlp_hidden` units per seed, class-balanced, the same
-    standardisation; `group_dro_eta`, `sam_rho` or `source_adversary` > 0 change how it is trained) or "boosted"
+    recipe's), "mlp" (detect/window_mlp_head.py with the settings `mlp`: by default one hidden layer of 64 units per seed,
+    class-balanced, the same standardisation; their group DRO, sharpness-aware or source-adversary options change how it
+    is trained, the windows' groups being (source, class), with `group_dro_channels` the channel too, with
+    `adversary_real_only` one group for every spoof window) or "boosted"
     (gradient-boosted trees, BOOSTED_SETTINGS).
     `folds`: hold out only these sources (the other files' scores stay 0), for studies whose features differ per fold."""
     from sklearn.linear_model import LogisticRegression
@@ -154,10 +155,10 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         raise ValueError("paired_weight is only studied with class weighting, without copies or a one-class head")
     if head not in HEADS:
         raise ValueError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
-    if head in ("mlp", "boosted") and (weighting != "class" or one_class_dims or paired_weight != 1.0 or copies and (head == "boosted" or group_dro_eta or source_adversary)):
+    if head in ("mlp", "boosted") and (weighting != "class" or one_class_dims or paired_weight != 1.0 or copies and (head == "boosted" or mlp.group_dro_eta or mlp.source_adversary)):
         raise ValueError(f"the {'MLP' if head == 'mlp' else head} head is only studied with class weighting, without a one-class head or paired weights"
                          " (and copies only with the MLP head, without group DRO or the source adversary)")
-    if adversary_real_only and not source_adversary:
+    if adversary_real_only and not mlp.source_adversary:
         raise ValueError("adversary_real_only shapes the source adversary's groups: it needs source_adversary > 0")
     stack = lambda f: np.hstack([f[name].astype(np.float32) for name in columns])  # noqa: E731
     x = {ch: stack(f) for ch, f in features.items()}
@@ -187,14 +188,13 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
             model = RealSpeechGaussian(one_class_dims).fit(scaler.transform(fit_x[fit_y == 0]))
         elif head == "mlp":
             groups = None
-            if group_dro_eta > 0 or source_adversary > 0:  # a window's group: its source and class, and with group_dro_channels its channel (no copies: refused above)
+            if mlp.group_dro_eta > 0 or mlp.source_adversary > 0:  # a window's group: its source and class, and with group_dro_channels its channel (no copies: refused above)
                 groups = np.char.add(fit_sources.astype(str), fit_y.astype(str))
                 if adversary_real_only:  # the adversary names real windows' sources (recording chains) only: one group for every spoof window
                     groups = np.where(fit_y == 1, "spoof", groups)
                 if group_dro_channels:
                     groups = np.char.add(groups, np.concatenate([np.full(int(fit[ch].sum()), f"/{ch}") for ch in features]))
-            settings = MLPHeadSettings(hidden=mlp_hidden, group_dro_eta=group_dro_eta, sam_rho=sam_rho, source_adversary=source_adversary)
-            model = WindowMLPHead(settings).fit(scaler.transform(fit_x), fit_y, groups)
+            model = WindowMLPHead(mlp).fit(scaler.transform(fit_x), fit_y, groups)
         elif head == "boosted":
             from sklearn.ensemble import HistGradientBoostingClassifier
 

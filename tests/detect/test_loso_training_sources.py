@@ -13,6 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "recipes" / "detect
 
 from layers_loso import out_of_fold  # noqa: E402
 
+from detect.window_mlp_head import MLPHeadSettings  # noqa: E402
+
 
 def record_head_fits(monkeypatch, describe) -> list:
     """What describe(head, x, y, groups) says of every hidden-layer head out_of_fold fits, in fold order; the fits
@@ -136,7 +138,7 @@ def test_the_mlp_width_reaches_the_head_and_the_command_line_refuses_it_without_
     rng = np.random.default_rng(2)
     x = rng.standard_normal((300, 2)).astype(np.float32)
     features = {"clean": {"f": x, "owner": np.arange(len(x))}}
-    out_of_fold(features, ("f",), (x[:, 0] > 0).astype(int), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", mlp_hidden=5)
+    out_of_fold(features, ("f",), (x[:, 0] > 0).astype(int), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", mlp=MLPHeadSettings(hidden=5))
     assert widths == [5, 5, 5]
     script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "fusion_loso.py"
     done = subprocess.run([sys.executable, str(script), "--mlp-hidden", "128"], capture_output=True, text=True)
@@ -153,11 +155,11 @@ def test_group_dro_groups_each_folds_windows_by_training_source_and_class(monkey
     x = rng.standard_normal((300, 2)).astype(np.float32)
     labels = np.tile([0, 1], 150)
     features = {"clean": {"f": x, "owner": np.arange(len(x))}}
-    out_of_fold(features, ("f",), labels, np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", group_dro_eta=0.01)
+    out_of_fold(features, ("f",), labels, np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", mlp=MLPHeadSettings(group_dro_eta=0.01))
     assert seen == [(0.01, ["b0", "b1", "c0", "c1"]), (0.01, ["a0", "a1", "c0", "c1"]), (0.01, ["a0", "a1", "b0", "b1"])]
     seen.clear()
     two_channels = {"clean": features["clean"], "telephone_8k": {"f": x + 1, "owner": np.arange(len(x))}}
-    out_of_fold(two_channels, ("f",), labels, np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", group_dro_eta=0.01, group_dro_channels=True,
+    out_of_fold(two_channels, ("f",), labels, np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", mlp=MLPHeadSettings(group_dro_eta=0.01), group_dro_channels=True,
                 folds=["a"])
     assert seen == [(0.01, [f"{g}/{ch}" for g in ("b0", "b1", "c0", "c1") for ch in ("clean", "telephone_8k")])]
     script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "fusion_loso.py"
@@ -176,7 +178,7 @@ def test_sharpness_aware_radius_reaches_every_folds_head_and_is_refused_where_it
     radii = record_head_fits(monkeypatch, lambda head, x, y, groups: head.settings.sam_rho)
     x = np.random.default_rng(5).standard_normal((300, 2)).astype(np.float32)
     features = {"clean": {"f": x, "owner": np.arange(len(x))}}
-    out_of_fold(features, ("f",), (x[:, 0] > 0).astype(int), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", sam_rho=0.05)
+    out_of_fold(features, ("f",), (x[:, 0] > 0).astype(int), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", mlp=MLPHeadSettings(sam_rho=0.05))
     assert radii == [0.05, 0.05, 0.05]
     script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "fusion_loso.py"
     for argv in (["--sam", "0.05"], ["--head", "mlp", "--sam", "0.05", "--group-dro", "0.01"], ["--head", "mlp", "--sam", "-1"]):
@@ -192,10 +194,10 @@ def test_source_adversary_gets_each_folds_source_and_class_groups_and_is_refused
     seen = record_head_fits(monkeypatch, lambda head, x, y, groups: (head.settings.source_adversary, sorted(set(groups.tolist()))))
     x = np.random.default_rng(6).standard_normal((300, 2)).astype(np.float32)
     features = {"clean": {"f": x, "owner": np.arange(len(x))}}
-    out_of_fold(features, ("f",), np.tile([0, 1], 150), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", source_adversary=1.0, folds=["b"])
+    out_of_fold(features, ("f",), np.tile([0, 1], 150), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", mlp=MLPHeadSettings(source_adversary=1.0), folds=["b"])
     assert seen == [(1.0, ["a0", "a1", "c0", "c1"])]
     seen.clear()  # --adversary-real-only: real windows keep their source's group, spoof windows share one
-    out_of_fold(features, ("f",), np.tile([0, 1], 150), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", source_adversary=1.0,
+    out_of_fold(features, ("f",), np.tile([0, 1], 150), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp", mlp=MLPHeadSettings(source_adversary=1.0),
                 adversary_real_only=True, folds=["b"])
     assert seen == [(1.0, ["a0", "c0", "spoof"])]
     with pytest.raises(ValueError, match="needs source_adversary"):
@@ -242,7 +244,7 @@ def test_copies_train_the_mlp_head_as_spoof_outside_their_originals_fold(monkeyp
     out_of_fold(features, ("f",), labels, sources, c=1.0, head="mlp", copies=copies)
     assert seen == [(80 + 40, 40 + 40)] * 3  # 80 windows of the two other sources (40 spoof) + the 40 copies of their 40 real files
     with pytest.raises(ValueError, match="without group DRO"):
-        out_of_fold(features, ("f",), labels, sources, c=1.0, head="mlp", copies=copies, group_dro_eta=0.01)
+        out_of_fold(features, ("f",), labels, sources, c=1.0, head="mlp", copies=copies, mlp=MLPHeadSettings(group_dro_eta=0.01))
 
 
 def test_copies_made_from_no_file_train_every_fold(monkeypatch):
