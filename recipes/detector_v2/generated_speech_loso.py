@@ -12,6 +12,7 @@ the training side of every fold of fusion_loso.py's protocol, as synthetic windo
 
     python recipes/detector_v2/generated_speech_loso.py --threads 2 --json runs/detector_v2/generated-speech.json
     python recipes/detector_v2/generated_speech_loso.py --threads 2 --made-from-recordings-only   # copies and clones only
+    python recipes/detector_v2/generated_speech_loso.py --threads 2 --text-to-speech-only         # Kokoro, hibari, Piper, eSpeak only
 The generated files' statistics are cached in runs/detector_v2/generated/ (~8 min a channel on 2 threads).
 """
 
@@ -42,10 +43,15 @@ def original_of(generated_path: str, stems: dict[str, int]) -> int:
     return -1
 
 
+KINDS = ("all", "made-from-recordings", "text-to-speech")
+
+
 def generated_copies(rows: list[dict], generated: Path, cache: Path, channels: list[str], *,
-                     made_from_recordings_only: bool = False) -> tuple[dict[str, dict], dict[str, int]]:
-    """({channel: {feature: windows, "owner": original row or -1}}, files per generated source); with
-    `made_from_recordings_only`, only the copies and clones of a ../shared/data recording (no text-to-speech)."""
+                     kind: str = "all") -> tuple[dict[str, dict], dict[str, int]]:
+    """({channel: {feature: windows, "owner": original row or -1}}, files per generated source trained on); `kind`:
+    every generated file, only the copies and clones of a ../shared/data recording, or only the text-to-speech."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     gen_rows, gen_labels, gen_sources = read_manifest(generated)
     if not gen_labels.all():
         raise SystemExit(f"error: {generated}/manifest.csv lists real files; only generated (spoof) speech belongs there")
@@ -54,14 +60,17 @@ def generated_copies(rows: list[dict], generated: Path, cache: Path, channels: l
     copies = {}
     for ch in channels:
         feats = all_front_ends(gen_rows, generated, cache / "generated", ch, [MODEL])
-        keep = originals[feats["owner"]] >= 0 if made_from_recordings_only else slice(None)
+        keep = _kept(originals[feats["owner"]], kind)
         copies[ch] = {name: feats[name][keep] for name in MODELS[MODEL]} | {"owner": originals[feats["owner"]][keep]}
-    if made_from_recordings_only:
-        gen_sources = gen_sources[originals >= 0]
+    gen_sources = gen_sources[_kept(originals, kind)]
     counts = {str(s): int(n) for s, n in zip(*np.unique(gen_sources, return_counts=True))}
     made_from = int((originals >= 0).sum())
     print(f"generated speech: {len(gen_rows)} files ({made_from} made from a recording here); trained on: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
     return copies, counts
+
+
+def _kept(originals: np.ndarray, kind: str) -> np.ndarray:
+    return {"all": np.ones(len(originals), bool), "made-from-recordings": originals >= 0, "text-to-speech": originals < 0}[kind]
 
 
 def main() -> None:
@@ -70,23 +79,25 @@ def main() -> None:
                         help="make_data.py's output folder (its manifest.csv and audio)")
     parser.add_argument("--train-on", choices=TRAIN_SOURCE_CHOICES, default="real-bearing",
                         help="the ../shared/data sources each fold fits on (`default`'s: real-bearing); the generated speech is added either way")
-    parser.add_argument("--made-from-recordings-only", action="store_true",
-                        help="only the copies and clones of a ../shared/data recording (which share its recording chain), no text-to-speech")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--made-from-recordings-only", action="store_true",
+                      help="only the copies and clones of a ../shared/data recording (which share its recording chain), no text-to-speech")
+    only.add_argument("--text-to-speech-only", action="store_true", help="only the text-to-speech (Kokoro, hibari, Piper, eSpeak), no copies or clones")
     args = parser.parse_args()
     if not (args.generated / "manifest.csv").is_file():
         parser.error(f"{args.generated}/manifest.csv not found: run recipes/default_detector/make_data.py first, or pass --generated DIR")
     rows, labels, sources = start(args)
     train_sources = training_sources(args.train_on, labels == 1, sources)
     features = {ch: all_front_ends(rows, args.data, args.cache, ch, [MODEL]) for ch in args.channels}
-    copies, counts = generated_copies(rows, args.generated, args.cache, args.channels, made_from_recordings_only=args.made_from_recordings_only)
+    kind = "made-from-recordings" if args.made_from_recordings_only else "text-to-speech" if args.text_to_speech_only else "all"
+    copies, counts = generated_copies(rows, args.generated, args.cache, args.channels, kind=kind)
     if args.features_only:
         return
     fit = lambda chosen: out_of_fold(features, MODELS[MODEL], labels, sources, c=args.c, copies=chosen, head="mlp",  # noqa: E731
                                      train_sources=train_sources)
     results = {name: printed_results(name, fit(chosen), labels, sources, prior=args.prior)
                for name, chosen in {"without generated speech": (), "+ the project's generated speech": (copies,)}.items()}
-    save_results(args, results, files=len(rows), generated=counts, head="mlp", train_on=args.train_on,
-                 made_from_recordings_only=args.made_from_recordings_only)
+    save_results(args, results, files=len(rows), generated=counts, head="mlp", train_on=args.train_on, kind=kind)
 
 
 if __name__ == "__main__":

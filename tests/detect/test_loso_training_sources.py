@@ -274,9 +274,19 @@ def test_generated_files_find_the_recording_they_were_made_from():
     assert original_of("voxtwin_clone/convert_vits_demo_ms_02_gt.flac", stems) == -1
 
 
-def test_generated_speech_study_says_what_is_missing(tmp_path):
+def test_generated_speech_study_says_what_is_missing_and_keeps_the_kind_asked_for(tmp_path):
     import subprocess
+
+    from generated_speech_loso import _kept, generated_copies
 
     script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "generated_speech_loso.py"
     done = subprocess.run([sys.executable, str(script), "--generated", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 2 and "manifest.csv not found" in done.stderr and "Traceback" not in done.stderr
+    done = subprocess.run([sys.executable, str(script), "--made-from-recordings-only", "--text-to-speech-only"], capture_output=True, text=True)
+    assert done.returncode == 2 and "not allowed with" in done.stderr and "Traceback" not in done.stderr
+    originals = np.array([4, -1, 0, -1])
+    assert _kept(originals, "all").tolist() == [True] * 4
+    assert _kept(originals, "made-from-recordings").tolist() == [True, False, True, False]
+    assert _kept(originals, "text-to-speech").tolist() == [False, True, False, True]
+    with pytest.raises(ValueError, match="kind must be one of"):
+        generated_copies([], tmp_path, tmp_path, ["clean"], kind="vocoders")
