@@ -181,11 +181,13 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
                 parts_source.append(np.where(copy[ch]["owner"] < 0, "generated", sources[copy[ch]["owner"]])[keep])
         fit_x, fit_y, fit_sources = np.vstack(parts_x), np.concatenate(parts_y), np.concatenate(parts_source)
         scaler = StandardScaler().fit(fit_x)
+        fit_z = scaler.transform(fit_x)  # what every head fits on, standardised once
         if stable_features:  # the head reads only the statistics whose direction agrees across the fold's paired pages
-            scaler = _ColumnsOf(scaler, stable_columns(scaler.transform(fit_x), fit_y == 1, fit_sources, stable_features))
+            scaler = _ColumnsOf(scaler, stable_columns(fit_z, fit_y == 1, fit_sources, stable_features))
+            fit_z = fit_z[:, scaler.keep]
             kept.append(int(scaler.keep.sum()))
         if one_class_dims:
-            model = RealSpeechGaussian(one_class_dims).fit(scaler.transform(fit_x[fit_y == 0]))
+            model = RealSpeechGaussian(one_class_dims).fit(fit_z[fit_y == 0])
         elif head == "mlp":
             groups = None
             if mlp.group_dro_eta > 0 or mlp.source_adversary > 0:  # a window's group: its source and class, and with group_dro_channels its channel (no copies: refused above)
@@ -194,16 +196,16 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
                     groups = np.where(fit_y == 1, "spoof", groups)
                 if group_dro_channels:
                     groups = np.char.add(groups, np.concatenate([np.full(int(fit[ch].sum()), f"/{ch}") for ch in features]))
-            model = WindowMLPHead(mlp).fit(scaler.transform(fit_x), fit_y, groups)
+            model = WindowMLPHead(mlp).fit(fit_z, fit_y, groups)
         elif head == "boosted":
             from sklearn.ensemble import HistGradientBoostingClassifier
 
-            model = HistGradientBoostingClassifier(**BOOSTED_SETTINGS).fit(scaler.transform(fit_x), fit_y)
+            model = HistGradientBoostingClassifier(**BOOSTED_SETTINGS).fit(fit_z, fit_y)
         elif weighting == "source" or paired_weight != 1.0:
             weights = source_balanced_weights(fit_sources, fit_y) if weighting == "source" else paired_emphasis_weights(fit_sources, fit_y, paired_weight)
-            model = LogisticRegression(C=c, max_iter=300).fit(scaler.transform(fit_x), fit_y, sample_weight=weights)
+            model = LogisticRegression(C=c, max_iter=300).fit(fit_z, fit_y, sample_weight=weights)
         else:
-            model = LogisticRegression(C=c, max_iter=300, class_weight="balanced").fit(scaler.transform(fit_x), fit_y)
+            model = LogisticRegression(C=c, max_iter=300, class_weight="balanced").fit(fit_z, fit_y)
         held = np.flatnonzero(sources == source)
         for ch in features:
             test = np.flatnonzero(~train[ch])
