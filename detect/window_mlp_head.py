@@ -6,8 +6,8 @@ only when that channel's mean is low"). It can as easily learn a page's quirks, 
 (`recipes/detector_v2/fusion_loso.py --head mlp`), not by fit. Small on purpose: one hidden layer of 64 units,
 dropout on the input and the hidden layer, weight decay, a fixed number of epochs (no early stopping on the held-out
 page), the mean of a few seeds' log-odds. The inputs are expected standardised (the study's StandardScaler).
-Three other ways of training it exist for the studies (group DRO, sharpness-aware steps, a source adversary; each
-off by default, none shipped: recipes/detector_v2/README.md says what each did).
+Four other ways of training it exist for the studies (group DRO, sharpness-aware steps, a source adversary, pages
+mixed within a class; each off by default, none shipped: recipes/detector_v2/README.md says what each did).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class MLPHeadSettings:
     group_dro_eta: float = 0.0  # > 0: train for the worst group given to fit (online group DRO, Sagawa et al. 2020) at this step size
     sam_rho: float = 0.0  # > 0: sharpness-aware steps (Foret et al. 2021): each gradient taken at the batch's worst point within this radius
     source_adversary: float = 0.0  # > 0: the hidden units trained against an adversary naming each window's group within its class, at this weight
+    mix_pages: float = 0.0  # > 0: half the windows of a batch mixed with a window of their class from another group, weights ~ Beta(this, this)
 
 
 def _network(dims: int, s: MLPHeadSettings) -> nn.Module:
@@ -48,17 +49,20 @@ class WindowMLPHead:
             raise ValueError("sam_rho must be >= 0, and sharpness-aware steps are not combined with group DRO")
         if settings.source_adversary < 0 or settings.source_adversary > 0 and (settings.group_dro_eta > 0 or settings.sam_rho > 0):
             raise ValueError("source_adversary must be >= 0 and is not combined with group DRO or sharpness-aware steps")
+        if settings.mix_pages < 0 or settings.mix_pages > 0 and (settings.group_dro_eta > 0 or settings.sam_rho > 0 or settings.source_adversary > 0):
+            raise ValueError("mix_pages must be >= 0 and is not combined with group DRO, sharpness-aware steps or the source adversary")
         self.settings = settings
 
     def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "WindowMLPHead":
         """`groups` (one label per window, e.g. its source and class; each group of one class) is read only with
-        group_dro_eta > 0 or source_adversary > 0."""
+        group_dro_eta > 0, source_adversary > 0 or mix_pages > 0."""
         x_t = torch.as_tensor(np.asarray(x, dtype=np.float32))
         y_t = torch.as_tensor(np.asarray(y, dtype=np.float32))
         if set(np.unique(y).tolist()) != {0.0, 1.0}:
             raise ValueError("the MLP head needs windows of both classes")
-        if (self.settings.group_dro_eta > 0 or self.settings.source_adversary > 0) != (groups is not None):
-            raise ValueError("group DRO and the source adversary need the windows' groups, and groups are read only by them")
+        s = self.settings
+        if (s.group_dro_eta > 0 or s.source_adversary > 0 or s.mix_pages > 0) != (groups is not None):
+            raise ValueError("group DRO, the source adversary and page mixing need the windows' groups, and groups are read only by them")
         # each class weighs the same in the loss, as the logistic head's class_weight="balanced"
         spoof_share = float(y_t.mean())
         weight = torch.where(y_t == 1, 0.5 / spoof_share, 0.5 / (1 - spoof_share))
@@ -83,11 +87,12 @@ class WindowMLPHead:
             order = torch.randperm(len(x), generator=generator)
             for start in range(0, len(x), s.batch):
                 idx = order[start : start + s.batch]
-                batch_loss = lambda: (loss_fn(net(x[idx]).squeeze(1), y[idx]) * weight[idx]).sum() / weight[idx].sum()  # noqa: E731
+                xb = _mixed_within_class(x[idx], y[idx], group_ids[idx], s.mix_pages, generator) if s.mix_pages > 0 else x[idx]
+                batch_loss = lambda: (loss_fn(net(xb).squeeze(1), y[idx]) * weight[idx]).sum() / weight[idx].sum()  # noqa: E731
                 optimiser.zero_grad()
                 if s.source_adversary > 0:
                     (batch_loss() + adversary.loss(x[idx], y[idx], group_ids[idx])).backward()
-                elif group_ids is not None:  # each group (one class, one source) starts with the same weight: no class weighting on top
+                elif s.group_dro_eta > 0:  # each group (one class, one source) starts with the same weight: no class weighting on top
                     _worst_group_loss(loss_fn(net(x[idx]).squeeze(1), y[idx]), group_ids[idx], log_q, s.group_dro_eta, n_groups).backward()
                 elif s.sam_rho > 0:
                     _sharpness_aware_gradient(net, batch_loss, s.sam_rho)
@@ -134,6 +139,19 @@ class _GroupAdversary(nn.Module):
         reversed_hidden = (1 + self.weight) * hidden.detach() - self.weight * hidden  # value: hidden; gradient: -weight x
         logits = self.names(reversed_hidden).masked_fill(self.group_class[None, :] != y[:, None], float("-inf"))
         return nn.functional.cross_entropy(logits, groups)
+
+
+def _mixed_within_class(x: torch.Tensor, y: torch.Tensor, groups: torch.Tensor, alpha: float, generator: torch.Generator) -> torch.Tensor:
+    """A batch in which each window, with probability 1/2, is mixed with a random window of the batch of the same class
+    and another group: lam x + (1 - lam) x', lam ~ Beta(alpha, alpha) (MixStyle, Zhou et al. 2021, on window statistics):
+    new pages between the training pages, each of one class. Windows without such a partner stay as they are."""
+    n = len(x)
+    partner_ok = (y[:, None] == y[None, :]) & (groups[:, None] != groups[None, :])
+    draw = torch.rand(n, n, generator=generator).masked_fill(~partner_ok, -1.0)
+    partner = draw.argmax(1)
+    mixed = (torch.rand(n, generator=generator) < 0.5) & partner_ok.any(1)
+    lam = torch.as_tensor(np.random.default_rng(int(torch.randint(2**31, (1,), generator=generator))).beta(alpha, alpha, (n, 1)), dtype=x.dtype)
+    return torch.where(mixed[:, None], lam * x + (1 - lam) * x[partner], x)
 
 
 def _sharpness_aware_gradient(net: nn.Module, batch_loss, rho: float) -> None:

@@ -149,6 +149,9 @@ def main() -> None:
     parser.add_argument("--source-adversary", type=float, default=0.0, metavar="LAMBDA",
                         help="with --head mlp: the hidden layer trained against an adversary naming each window's training page within its class, "
                              "gradient reversed at weight LAMBDA (Ganin et al. 2016; 0: off)")
+    parser.add_argument("--mix-pages", type=float, default=0.0, metavar="ALPHA",
+                        help="with --head mlp: half of each batch's windows mixed with a window of their class from another training page, "
+                             "weights ~ Beta(ALPHA, ALPHA) (MixStyle, Zhou et al. 2021; 0: off)")
     parser.add_argument("--adversary-real-only", action="store_true",
                         help="with --source-adversary: the adversary names the training source of real windows only (their recording chain); "
                              "spoof windows share one group")
@@ -168,6 +171,8 @@ def main() -> None:
         parser.error("--sam RHO (RHO >= 0) trains --head mlp only, without --group-dro")
     if args.source_adversary < 0 or args.source_adversary > 0 and (args.head != "mlp" or args.group_dro or args.sam):
         parser.error("--source-adversary LAMBDA (LAMBDA >= 0) trains --head mlp only, without --group-dro or --sam")
+    if args.mix_pages < 0 or args.mix_pages > 0 and (args.head != "mlp" or args.group_dro or args.sam or args.source_adversary):
+        parser.error("--mix-pages ALPHA (ALPHA >= 0) trains --head mlp only, without --group-dro, --sam or --source-adversary")
     if args.adversary_real_only and not args.source_adversary:
         parser.error("--adversary-real-only needs --source-adversary LAMBDA")
     if args.group_dro_channels and not args.group_dro:
@@ -183,7 +188,8 @@ def main() -> None:
     train_sources = training_sources(args.train_on, labels == 1, sources)
     if train_sources is not None:
         print(f"fitting on the {len(train_sources)} {args.train_on} sources: {', '.join(sorted(train_sources))}")
-    mlp = MLPHeadSettings(hidden=args.mlp_hidden, group_dro_eta=args.group_dro, sam_rho=args.sam, source_adversary=args.source_adversary)
+    mlp = MLPHeadSettings(hidden=args.mlp_hidden, group_dro_eta=args.group_dro, sam_rho=args.sam, source_adversary=args.source_adversary,
+                         mix_pages=args.mix_pages)
     fit = lambda feats, name: out_of_fold(feats, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,  # noqa: E731
                                           train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp=mlp,
                                           group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
@@ -199,7 +205,8 @@ def main() -> None:
     save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims, train_on=args.train_on,
                  paired_weight=args.paired_weight, head=args.head, per_channel_heads=args.per_channel_heads,
                  group_dro=args.group_dro, group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
-                 sam=args.sam, source_adversary=args.source_adversary, adversary_real_only=args.adversary_real_only)
+                 sam=args.sam, source_adversary=args.source_adversary, adversary_real_only=args.adversary_real_only,
+                 mix_pages=args.mix_pages)
 
 
 if __name__ == "__main__":

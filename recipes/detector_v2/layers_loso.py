@@ -141,7 +141,7 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     `paired_weight` != 1 (class weighting only): windows of the fold's sources that hold both classes weigh that many
     times the others of their class (detect/paired_sources.py paired_emphasis_weights). `head`: "logistic" (the
     recipe's), "mlp" (detect/window_mlp_head.py with the settings `mlp`: by default one hidden layer of 64 units per seed,
-    class-balanced, the same standardisation; their group DRO, sharpness-aware or source-adversary options change how it
+    class-balanced, the same standardisation; their group DRO, sharpness-aware, source-adversary or page-mixing options change how it
     is trained, the windows' groups being (source, class), with `group_dro_channels` the channel too, with
     `adversary_real_only` one group for every spoof window) or "boosted"
     (gradient-boosted trees, BOOSTED_SETTINGS).
@@ -190,7 +190,7 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
             model = RealSpeechGaussian(one_class_dims).fit(fit_z[fit_y == 0])
         elif head == "mlp":
             groups = None
-            if mlp.group_dro_eta > 0 or mlp.source_adversary > 0:  # a window's group: its source and class, and with group_dro_channels its channel (no copies: refused above)
+            if mlp.group_dro_eta > 0 or mlp.source_adversary > 0 or mlp.mix_pages > 0:  # a window's group: its source and class, and with group_dro_channels its channel (no copies: refused above)
                 groups = np.char.add(fit_sources.astype(str), fit_y.astype(str))
                 if adversary_real_only:  # the adversary names real windows' sources (recording chains) only: one group for every spoof window
                     groups = np.where(fit_y == 1, "spoof", groups)
