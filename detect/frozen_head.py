@@ -179,7 +179,7 @@ def file_scores(window_scores: np.ndarray, owner: np.ndarray, n_files: int) -> n
 
 def fit_head(
     model, train: WindowStats, train_bonafide: np.ndarray, valid: WindowStats, valid_bonafide: np.ndarray, *, c_grid=(0.01, 0.03, 0.1, 0.3, 1.0),
-    train_sources: np.ndarray | None = None, weighting: str = "class", source_folds: int = 0,
+    train_sources: np.ndarray | None = None, weighting: str = "class", source_folds: int = 0, mix_pages: float = 0.0,
 ) -> dict:
     """Fit standardisation + logistic regression (bona fide = 1) into `model`'s head; a model whose `head_kind` is
     "mlp" (detect/models/distillmos_spectral_mlp.py) gets fit_mlp_head's hidden layer instead (class weighting only).
@@ -191,6 +191,8 @@ def fit_head(
         source_folds: 0 chooses C by the validation EER of file scores (unseen speakers of the training sources);
             k > 1 by the pooled out-of-fold file EER of k folds that each hold out whole sources, i.e. by how well
             the head meets sources it has not seen.
+        mix_pages: > 0 (hidden-layer heads only): windows mixed within their class across (source, class) groups
+            (detect/window_mlp_head.py); needs train_sources.
 
     Returns:
         {"C": ..., "valid_eer_percent": ..., "grid": {C: validation EER}} (+ "source_fold_grid" with source_folds).
@@ -200,7 +202,9 @@ def fit_head(
     if getattr(model, "head_kind", "logistic") == "mlp":
         if weighting != "class" or source_folds:
             raise ValueError("a hidden-layer head is fitted with class weighting and without source folds only")
-        return fit_mlp_head(model, train, train_bonafide, valid, valid_bonafide)
+        return fit_mlp_head(model, train, train_bonafide, valid, valid_bonafide, mix_pages=mix_pages, train_sources=train_sources)
+    if mix_pages:
+        raise ValueError("mix_pages trains a hidden-layer head only")
     if (weighting == "source" or source_folds) and train_sources is None:
         raise ValueError("source weighting and source folds need train_sources")
     mean, scale = standardisation(train)
@@ -248,20 +252,25 @@ def set_standardisation(model, mean: np.ndarray, scale: np.ndarray) -> None:
     model.scale.copy_(torch.from_numpy(scale))
 
 
-def fit_mlp_head(model, train: WindowStats, train_bonafide: np.ndarray, valid: WindowStats, valid_bonafide: np.ndarray) -> dict:
+def fit_mlp_head(model, train: WindowStats, train_bonafide: np.ndarray, valid: WindowStats, valid_bonafide: np.ndarray, *,
+                 mix_pages: float = 0.0, train_sources: np.ndarray | None = None) -> dict:
     """Fit standardisation + detect/window_mlp_head.py's head (its fixed settings; nothing chosen on validation) into
-    `model`'s hidden and output layers (detect/models/distillmos_spectral_mlp.py). Returns {"head": "mlp",
-    "settings": ..., "valid_eer_percent": ...}."""
+    `model`'s hidden and output layers (detect/models/distillmos_spectral_mlp.py). mix_pages > 0 mixes windows within
+    their class across groups (training source, class), read from train_sources (one per training file; an augmented
+    copy is in its file's group). Returns {"head": "mlp", "settings": ..., "valid_eer_percent": ...}."""
     import dataclasses
 
     from detect.window_mlp_head import MLPHeadSettings, WindowMLPHead
 
-    settings = MLPHeadSettings()
+    settings = MLPHeadSettings(mix_pages=mix_pages)
+    if mix_pages and train_sources is None:
+        raise ValueError("mix_pages needs the training files' sources")
     if model.hidden.out_features != settings.hidden * len(settings.seeds):
         raise ValueError(f"the model holds {model.hidden.out_features} hidden units, the head fits {settings.hidden} x {len(settings.seeds)} seeds")
     mean, scale = standardisation(train)
     spoof = (~train_bonafide[train.owner]).astype(int)
-    fitted = WindowMLPHead(settings).fit(standardised(model, train.stats, mean, scale), spoof)
+    groups = np.char.add(np.asarray(train_sources, dtype=str)[train.owner], spoof.astype(str)) if mix_pages else None
+    fitted = WindowMLPHead(settings).fit(standardised(model, train.stats, mean, scale), spoof, groups)
     with torch.no_grad():
         set_standardisation(model, mean, scale)
         for tensor, value in zip((model.hidden.weight, model.hidden.bias, model.out.weight, model.out.bias), fitted.bonafide_layers()):

@@ -90,3 +90,40 @@ def test_precision_offset_measures_the_hidden_layer_without_its_stored_offset(mo
         fp32 = model.head(stats)
         model.precision = "bf16"
         torch.testing.assert_close(model.head(stats) - fp32, torch.full((2,), 0.5))
+
+
+def test_page_mixing_reaches_the_recipe_head_with_each_window_in_its_files_source_and_class(monkeypatch):
+    """[head] mix_pages (run.py -> fit_head -> fit_mlp_head): the head mixes windows within (source, class) groups,
+    an augmented copy's windows in its file's group; without the files' sources, or for a logistic head, it is refused."""
+    from dataclasses import replace
+
+    import pytest
+
+    from detect.frozen_head import fit_head
+
+    model = tiny()
+    seen = {}
+    real_fit = WindowMLPHead.fit
+
+    def recording_fit(self, x, y, groups=None):
+        seen["mix_pages"], seen["groups"], seen["y"] = self.settings.mix_pages, groups, y
+        return real_fit(WindowMLPHead(replace(self.settings, epochs=1)), x, y, groups)
+
+    monkeypatch.setattr(WindowMLPHead, "fit", recording_fit)
+    rng = np.random.default_rng(2)
+    bonafide = np.array([True, False, True, False, True, False])
+    sources = np.array(["a", "a", "b", "b", "c", "c"])
+    owner = np.concatenate([np.repeat(np.arange(6), 2), np.arange(6)])  # two windows per file, then one augmented copy each
+    train = WindowStats(stats=rng.standard_normal((18, model.stats_dim)).astype(np.float32), owner=owner)
+    fit_head(model, train, bonafide, train, bonafide, train_sources=sources, mix_pages=0.1)
+    assert seen["mix_pages"] == 0.1
+    assert seen["groups"].tolist() == [f"{sources[o]}{int(not bonafide[o])}" for o in owner]
+    assert (seen["y"] == ~bonafide[owner]).all()
+    fit_head(model, train, bonafide, train, bonafide, train_sources=sources)
+    assert seen["mix_pages"] == 0.0 and seen["groups"] is None  # the shipped head: no groups read
+    with pytest.raises(ValueError, match="sources"):
+        fit_head(model, train, bonafide, train, bonafide, mix_pages=0.1)
+    linear = build_model("spectral-linear").eval()
+    with pytest.raises(ValueError, match="hidden-layer"):
+        fit_head(linear, WindowStats(stats=np.zeros((6, linear.stats_dim), np.float32), owner=np.arange(6)), bonafide, train, bonafide,
+                 train_sources=sources, mix_pages=0.1)
