@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from voxtwin.acoustic_conditions import CONDITIONS
 from voxtwin.codec import AUGMENTATION_CHANNELS, CHANNELS
 
 HERE = Path(__file__).resolve().parent
@@ -23,7 +24,7 @@ def study_parser(doc: str, *, channels: list[str] | None, prior: bool = True) ->
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--cache", type=Path, default=Path("runs/detector_v2"))
     if channels is not None:
-        parser.add_argument("--channels", nargs="+", default=channels, choices=[*CHANNELS, *AUGMENTATION_CHANNELS])
+        parser.add_argument("--channels", nargs="+", default=channels, choices=[*CHANNELS, *AUGMENTATION_CHANNELS, *CONDITIONS])
     parser.add_argument("--c", type=float, default=0.01, help="inverse L2 strength of the logistic regression(s)")
     if prior:
         parser.add_argument("--prior", type=float, default=0.5, help="share of synthetic speech the calibrated probabilities assume")
