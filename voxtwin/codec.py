@@ -19,8 +19,10 @@ AAC_PRIMING_SAMPLES = 1024  # FFmpeg's AAC encoder delay; ADTS has no header tha
 # the named channels detectors are measured in (recipes/default_detector, recipes/detector_v2)
 CHANNELS = {"clean": None, "opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64), "telephone_8k": "telephone"}
 # channels that only augment training (studied, never reported): (codec, kbps, the rate it codes at); MP3 at 32 kbps
-# and 24 kHz is how Tortoise's page ships its speech
-AUGMENTATION_CHANNELS = {"mp3_32k": ("mp3", 32, 24_000)}
+# and 24 kHz is how Tortoise's page ships its speech (though its files are also band-limited near 5.5 kHz, which this
+# channel is not); `band_limited`: low-passed at a cutoff drawn per file in BAND_LIMIT_HZ (band_limited below)
+AUGMENTATION_CHANNELS = {"mp3_32k": ("mp3", 32, 24_000), "band_limited": "band_limited"}
+BAND_LIMIT_HZ = (3500.0, 7500.0)  # the band limits of real chains: Opus narrow/medium/wide band, AMR-WB, low-bitrate MP3/AAC lowpass
 # other settings voice messages come in (Telegram/WhatsApp Opus above 16 kbps, .m4a AAC): checks for anything that
 # behaves differently by channel (a head chosen by codec must not take these for a recording as made), never reported
 CHECK_CHANNELS = {"opus_32k": ("opus", 32), "aac_48k": ("aac", 48)}
@@ -70,6 +72,15 @@ def telephone(wav: np.ndarray, sample_rate: int) -> np.ndarray:
     return _fit_length(resample(narrow, 8000, sample_rate), len(wav))
 
 
+def band_limited(wav: np.ndarray, sample_rate: int, cutoff_hz: float | None = None) -> np.ndarray:
+    """wav low-passed (zero-phase Butterworth, order 8) at cutoff_hz, by default drawn uniformly in BAND_LIMIT_HZ from
+    the file's length (the same file, the same cutoff): a chain that kept only part of the band."""
+    if cutoff_hz is None:
+        cutoff_hz = float(np.random.default_rng([len(wav), 3]).uniform(*BAND_LIMIT_HZ))
+    sos = butter(8, min(cutoff_hz, 0.45 * sample_rate), btype="lowpass", fs=sample_rate, output="sos")
+    return sosfiltfilt(sos, np.asarray(wav, dtype=np.float64)).astype(np.float32)
+
+
 def through_channel(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarray:
     """wav through a named channel of CHANNELS, AUGMENTATION_CHANNELS or CHECK_CHANNELS, attack of LAUNDERING or
     recording condition of voxtwin/acoustic_conditions.py CONDITIONS, at the same rate and length."""
@@ -84,6 +95,8 @@ def through_channel(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarray:
         return wav
     if spec == "telephone":
         return telephone(wav, sample_rate)
+    if spec == "band_limited":
+        return band_limited(wav, sample_rate)
     return transcode(wav, sample_rate, codec=spec[0], bitrate_kbps=spec[1], coding_rate=spec[2] if len(spec) > 2 else None)
 
 

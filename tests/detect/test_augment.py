@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from detect.augment import AUGMENTATIONS, Augmenter
-from voxtwin.codec import AUGMENTATION_CHANNELS, CHANNELS, CHECK_CHANNELS, LAUNDERING, telephone, through_channel, transcode
+from voxtwin.codec import AUGMENTATION_CHANNELS, BAND_LIMIT_HZ, CHANNELS, CHECK_CHANNELS, LAUNDERING, band_limited, telephone, through_channel, transcode
 from voxtwin.testing import speechlike
 
 
@@ -50,6 +50,27 @@ def test_mp3_at_32_kbps_is_a_coarser_channel_than_at_64():
     wav = speechlike(duration_s=2.0, seed=4)
     error = {name: np.sum((wav - through_channel(wav, 16_000, name)) ** 2) for name in ("mp3_32k", "mp3_64k")}
     assert error["mp3_32k"] > 1.5 * error["mp3_64k"] > 0
+
+
+def test_band_limited_keeps_the_band_below_a_cutoff_drawn_per_file_and_removes_the_rest():
+    rng = np.random.default_rng(0)
+    freqs = np.fft.rfftfreq(16_000, 1 / 16_000)
+    cutoffs = []
+    for n in (16_000, 16_001, 16_002, 16_003):
+        wav = (0.1 * rng.standard_normal(n)).astype(np.float32)
+        out = through_channel(wav, 16_000, "band_limited")
+        np.testing.assert_array_equal(out, through_channel(wav, 16_000, "band_limited"))  # the same file, the same cutoff
+        power_ratio = np.abs(np.fft.rfft(out[:16_000])) ** 2 / (np.abs(np.fft.rfft(wav[:16_000])) ** 2 + 1e-12)
+        smooth = np.convolve(power_ratio, np.ones(101) / 101, mode="same")
+        cutoff = freqs[np.flatnonzero(smooth > 0.5).max()]
+        assert BAND_LIMIT_HZ[0] - 100 < cutoff < BAND_LIMIT_HZ[1] + 100
+        assert smooth[(freqs > 300) & (freqs < BAND_LIMIT_HZ[0] - 500)].min() > 0.8  # the band below is kept
+        assert smooth[freqs > cutoff + 600].max() < 0.02  # the rest is gone (8th order: > 17 dB down 600 Hz above)
+        cutoffs.append(cutoff)
+    assert len({round(c, -1) for c in cutoffs}) > 1  # drawn per file, not one cutoff for all
+    tone = np.sin(2 * np.pi * 1000 * np.arange(16_000) / 16_000).astype(np.float32)
+    middle = slice(4_000, 12_000)  # away from the filter's edges
+    assert np.abs(band_limited(tone, 16_000, cutoff_hz=500.0)[middle]).max() < 0.05 < 0.95 < np.abs(band_limited(tone, 16_000, cutoff_hz=2000.0)[middle]).max()
 
 
 def test_room_spreads_a_click_into_a_decaying_tail_at_the_same_level():
