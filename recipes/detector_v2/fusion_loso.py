@@ -140,6 +140,8 @@ def main() -> None:
                              "or gradient-boosted trees (layers_loso.BOOSTED_SETTINGS)")
     parser.add_argument("--mlp-hidden", type=int, default=MLPHeadSettings.hidden, metavar="N",
                         help=f"with --head mlp: hidden units per seed ({MLPHeadSettings.hidden}: the shipped head's)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(MLPHeadSettings.seeds), metavar="SEED",
+                        help=f"with --head mlp: the seeds whose heads' log-odds are averaged ({' '.join(map(str, MLPHeadSettings.seeds))}: the shipped head's)")
     parser.add_argument("--group-dro", type=float, default=0.0, metavar="ETA",
                         help="with --head mlp: train each fold's head for its worst (training source, class) group, online group DRO at step size ETA (0: off)")
     parser.add_argument("--group-dro-channels", action="store_true",
@@ -165,6 +167,8 @@ def main() -> None:
         parser.error(f"--head {args.head} is studied with class weighting only: without --weighting source, --one-class-dims or --paired-weight")
     if args.mlp_hidden != MLPHeadSettings.hidden and args.head != "mlp" or args.mlp_hidden < 1:
         parser.error("--mlp-hidden N (N >= 1) sets the width of --head mlp only")
+    if args.seeds != list(MLPHeadSettings.seeds) and args.head != "mlp":
+        parser.error("--seeds sets the seeds of --head mlp only")
     if args.group_dro < 0 or args.group_dro > 0 and args.head != "mlp":
         parser.error("--group-dro ETA (ETA >= 0) trains --head mlp only")
     if args.sam < 0 or args.sam > 0 and (args.head != "mlp" or args.group_dro):
@@ -188,7 +192,7 @@ def main() -> None:
     train_sources = training_sources(args.train_on, labels == 1, sources)
     if train_sources is not None:
         print(f"fitting on the {len(train_sources)} {args.train_on} sources: {', '.join(sorted(train_sources))}")
-    mlp = MLPHeadSettings(hidden=args.mlp_hidden, group_dro_eta=args.group_dro, sam_rho=args.sam, source_adversary=args.source_adversary,
+    mlp = MLPHeadSettings(hidden=args.mlp_hidden, seeds=tuple(args.seeds), group_dro_eta=args.group_dro, sam_rho=args.sam, source_adversary=args.source_adversary,
                          mix_pages=args.mix_pages)
     fit = lambda feats, name: out_of_fold(feats, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,  # noqa: E731
                                           train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp=mlp,
@@ -206,7 +210,7 @@ def main() -> None:
                  paired_weight=args.paired_weight, head=args.head, per_channel_heads=args.per_channel_heads,
                  group_dro=args.group_dro, group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
                  sam=args.sam, source_adversary=args.source_adversary, adversary_real_only=args.adversary_real_only,
-                 mix_pages=args.mix_pages)
+                 mix_pages=args.mix_pages, seeds=args.seeds)
 
 
 if __name__ == "__main__":
