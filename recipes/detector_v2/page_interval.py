@@ -30,8 +30,9 @@ def page_differences(baseline: dict, candidate: dict, channels: list[str]) -> tu
 
 
 def page_bootstrap(differences: np.ndarray, *, draws: int = 5000, seed: int = 0) -> dict:
-    """{"mean", "low", "high", "better"} of the per-page differences averaged over channels (one row per page): the mean,
-    its 2.5 / 97.5 percentiles over `draws` resamplings of the pages, and the number of pages with a negative difference."""
+    """{"mean", "low", "high", "better", "pages"} of the per-page differences averaged over channels (one row per page):
+    the mean, its 2.5 / 97.5 percentiles over `draws` resamplings of the pages, the number of pages with a negative
+    difference, and the number of pages."""
     per_page = differences.mean(1)
     rng = np.random.default_rng(seed)
     means = per_page[rng.integers(0, len(per_page), (draws, len(per_page)))].mean(1)
