@@ -140,6 +140,8 @@ def main() -> None:
                              "or gradient-boosted trees (layers_loso.BOOSTED_SETTINGS)")
     parser.add_argument("--mlp-hidden", type=int, default=MLPHeadSettings.hidden, metavar="N",
                         help=f"with --head mlp: hidden units per seed ({MLPHeadSettings.hidden}: the shipped head's)")
+    parser.add_argument("--input-dropout", type=float, default=MLPHeadSettings.input_dropout, metavar="P",
+                        help=f"with --head mlp: the share of input statistics dropped per training step ({MLPHeadSettings.input_dropout}: the shipped head's)")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(MLPHeadSettings.seeds), metavar="SEED",
                         help=f"with --head mlp: the seeds whose heads' log-odds are averaged ({' '.join(map(str, MLPHeadSettings.seeds))}: the shipped head's)")
     parser.add_argument("--group-dro", type=float, default=0.0, metavar="ETA",
@@ -167,6 +169,8 @@ def main() -> None:
         parser.error(f"--head {args.head} is studied with class weighting only: without --weighting source, --one-class-dims or --paired-weight")
     if args.mlp_hidden != MLPHeadSettings.hidden and args.head != "mlp" or args.mlp_hidden < 1:
         parser.error("--mlp-hidden N (N >= 1) sets the width of --head mlp only")
+    if args.input_dropout != MLPHeadSettings.input_dropout and args.head != "mlp" or not 0 <= args.input_dropout < 1:
+        parser.error("--input-dropout P (0 <= P < 1) trains --head mlp only")
     if args.seeds != list(MLPHeadSettings.seeds) and args.head != "mlp":
         parser.error("--seeds sets the seeds of --head mlp only")
     if args.group_dro < 0 or args.group_dro > 0 and args.head != "mlp":
@@ -192,7 +196,7 @@ def main() -> None:
     train_sources = training_sources(args.train_on, labels == 1, sources)
     if train_sources is not None:
         print(f"fitting on the {len(train_sources)} {args.train_on} sources: {', '.join(sorted(train_sources))}")
-    mlp = MLPHeadSettings(hidden=args.mlp_hidden, seeds=tuple(args.seeds), group_dro_eta=args.group_dro, sam_rho=args.sam, source_adversary=args.source_adversary,
+    mlp = MLPHeadSettings(hidden=args.mlp_hidden, input_dropout=args.input_dropout, seeds=tuple(args.seeds), group_dro_eta=args.group_dro, sam_rho=args.sam, source_adversary=args.source_adversary,
                          mix_pages=args.mix_pages)
     fit = lambda feats, name: out_of_fold(feats, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,  # noqa: E731
                                           train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp=mlp,
@@ -210,7 +214,7 @@ def main() -> None:
                  paired_weight=args.paired_weight, head=args.head, per_channel_heads=args.per_channel_heads,
                  group_dro=args.group_dro, group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
                  sam=args.sam, source_adversary=args.source_adversary, adversary_real_only=args.adversary_real_only,
-                 mix_pages=args.mix_pages, seeds=args.seeds)
+                 mix_pages=args.mix_pages, seeds=args.seeds, input_dropout=args.input_dropout)
 
 
 if __name__ == "__main__":
