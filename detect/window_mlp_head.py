@@ -35,6 +35,9 @@ class MLPHeadSettings:
     mix_pages: float = 0.0  # > 0: half the windows of a batch mixed with a window of their class from another group, weights ~ Beta(this, this)
 
 
+TRAINING_WAYS = ("group_dro_eta", "sam_rho", "source_adversary", "mix_pages")  # MLPHeadSettings' alternatives to plain steps, one at a time
+
+
 def _network(dims: int, s: MLPHeadSettings) -> nn.Module:
     return nn.Sequential(nn.Dropout(s.input_dropout), nn.Linear(dims, s.hidden), nn.GELU(), nn.Dropout(s.dropout), nn.Linear(s.hidden, 1))
 
@@ -45,12 +48,11 @@ class WindowMLPHead:
     def __init__(self, settings: MLPHeadSettings = MLPHeadSettings()) -> None:
         if settings.hidden < 1 or settings.epochs < 1 or not settings.seeds:
             raise ValueError("the MLP head needs hidden >= 1, epochs >= 1 and at least one seed")
-        if settings.sam_rho < 0 or settings.sam_rho > 0 and settings.group_dro_eta > 0:
-            raise ValueError("sam_rho must be >= 0, and sharpness-aware steps are not combined with group DRO")
-        if settings.source_adversary < 0 or settings.source_adversary > 0 and (settings.group_dro_eta > 0 or settings.sam_rho > 0):
-            raise ValueError("source_adversary must be >= 0 and is not combined with group DRO or sharpness-aware steps")
-        if settings.mix_pages < 0 or settings.mix_pages > 0 and (settings.group_dro_eta > 0 or settings.sam_rho > 0 or settings.source_adversary > 0):
-            raise ValueError("mix_pages must be >= 0 and is not combined with group DRO, sharpness-aware steps or the source adversary")
+        ways = {name: getattr(settings, name) for name in TRAINING_WAYS}
+        if any(value < 0 for value in ways.values()):
+            raise ValueError(f"{', '.join(name for name, value in ways.items() if value < 0)} must be >= 0")
+        if sum(value > 0 for value in ways.values()) > 1:
+            raise ValueError(f"{' and '.join(name for name, value in ways.items() if value > 0)}: at most one way of training the head at a time")
         self.settings = settings
 
     def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "WindowMLPHead":

@@ -173,14 +173,14 @@ def main() -> None:
         parser.error("--input-dropout P (0 <= P < 1) trains --head mlp only")
     if args.seeds != list(MLPHeadSettings.seeds) and args.head != "mlp":
         parser.error("--seeds sets the seeds of --head mlp only")
-    if args.group_dro < 0 or args.group_dro > 0 and args.head != "mlp":
-        parser.error("--group-dro ETA (ETA >= 0) trains --head mlp only")
-    if args.sam < 0 or args.sam > 0 and (args.head != "mlp" or args.group_dro):
-        parser.error("--sam RHO (RHO >= 0) trains --head mlp only, without --group-dro")
-    if args.source_adversary < 0 or args.source_adversary > 0 and (args.head != "mlp" or args.group_dro or args.sam):
-        parser.error("--source-adversary LAMBDA (LAMBDA >= 0) trains --head mlp only, without --group-dro or --sam")
-    if args.mix_pages < 0 or args.mix_pages > 0 and (args.head != "mlp" or args.group_dro or args.sam or args.source_adversary):
-        parser.error("--mix-pages ALPHA (ALPHA >= 0) trains --head mlp only, without --group-dro, --sam or --source-adversary")
+    training_ways = {"group_dro": "--group-dro ETA", "sam": "--sam RHO", "source_adversary": "--source-adversary LAMBDA", "mix_pages": "--mix-pages ALPHA"}
+    for dest, flag in training_ways.items():
+        value = getattr(args, dest)
+        if value < 0 or value > 0 and args.head != "mlp":
+            parser.error(f"{flag} ({flag.split()[1]} >= 0) trains --head mlp only")
+    chosen = [flag for dest, flag in training_ways.items() if getattr(args, dest) > 0]
+    if len(chosen) > 1:
+        parser.error(f"{' and '.join(chosen)}: at most one way of training the head at a time")
     if args.adversary_real_only and not args.source_adversary:
         parser.error("--adversary-real-only needs --source-adversary LAMBDA")
     if args.group_dro_channels and not args.group_dro:
