@@ -12,7 +12,8 @@ the training side of every fold of fusion_loso.py's protocol, as synthetic windo
 
     python recipes/detector_v2/generated_speech_loso.py --threads 2 --json runs/detector_v2/generated-speech.json
     python recipes/detector_v2/generated_speech_loso.py --threads 2 --made-from-recordings-only   # copies and clones only
-    python recipes/detector_v2/generated_speech_loso.py --threads 2 --text-to-speech-only         # Kokoro, hibari, Piper, eSpeak only
+    python recipes/detector_v2/generated_speech_loso.py --threads 2 --text-to-speech-only         # Kokoro, hibari, Piper, eSpeak, flite only
+    python recipes/detector_v2/generated_speech_loso.py --threads 2 --generated-sources voxtwin_flite   # one generator's files only
 The generated files' statistics are cached in runs/detector_v2/generated/ (~8 min a channel on 2 threads).
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from detect.paired_sources import TRAIN_SOURCE_CHOICES, training_sources
+from detect.window_mlp_head import MLPHeadSettings
 
 from frontends_loso import read_manifest  # noqa: I001  (this folder is on sys.path when the script runs)
 from fusion_loso import MODELS, all_front_ends
@@ -47,30 +49,36 @@ KINDS = ("all", "made-from-recordings", "text-to-speech")
 
 
 def generated_copies(rows: list[dict], generated: Path, cache: Path, channels: list[str], *,
-                     kind: str = "all") -> tuple[dict[str, dict], dict[str, int]]:
+                     kind: str = "all", only_sources: list[str] | None = None) -> tuple[dict[str, dict], dict[str, int]]:
     """({channel: {feature: windows, "owner": original row or -1}}, files per generated source trained on); `kind`:
-    every generated file, only the copies and clones of a ../shared/data recording, or only the text-to-speech."""
+    every generated file, only the copies and clones of a ../shared/data recording, or only the text-to-speech;
+    `only_sources`: only the files of these generated sources (make_data.py's, e.g. voxtwin_flite)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     gen_rows, gen_labels, gen_sources = read_manifest(generated)
     if not gen_labels.all():
         raise SystemExit(f"error: {generated}/manifest.csv lists real files; only generated (spoof) speech belongs there")
+    if only_sources and (unknown := sorted(set(only_sources) - set(gen_sources))):
+        raise SystemExit(f"error: {generated}/manifest.csv has no source {', '.join(unknown)} (it has {', '.join(sorted(set(gen_sources)))})")
     stems = {"_".join(Path(r["path"]).with_suffix("").parts): i for i, r in enumerate(rows)}
     originals = np.array([original_of(r["path"], stems) for r in gen_rows])
+    kept = _kept(originals, kind, gen_sources, only_sources)
     copies = {}
     for ch in channels:
         feats = all_front_ends(gen_rows, generated, cache / "generated", ch, [MODEL])
-        keep = _kept(originals[feats["owner"]], kind)
+        keep = kept[feats["owner"]]
         copies[ch] = {name: feats[name][keep] for name in MODELS[MODEL]} | {"owner": originals[feats["owner"]][keep]}
-    gen_sources = gen_sources[_kept(originals, kind)]
+    gen_sources = gen_sources[kept]
     counts = {str(s): int(n) for s, n in zip(*np.unique(gen_sources, return_counts=True))}
     made_from = int((originals >= 0).sum())
     print(f"generated speech: {len(gen_rows)} files ({made_from} made from a recording here); trained on: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
     return copies, counts
 
 
-def _kept(originals: np.ndarray, kind: str) -> np.ndarray:
-    return {"all": np.ones(len(originals), bool), "made-from-recordings": originals >= 0, "text-to-speech": originals < 0}[kind]
+def _kept(originals: np.ndarray, kind: str, sources: np.ndarray | None = None, only_sources: list[str] | None = None) -> np.ndarray:
+    """Which generated files train: those of `kind` and, when `only_sources` is given, of those sources."""
+    by_kind = {"all": np.ones(len(originals), bool), "made-from-recordings": originals >= 0, "text-to-speech": originals < 0}[kind]
+    return by_kind & np.isin(sources, only_sources) if only_sources else by_kind
 
 
 def main() -> None:
@@ -82,7 +90,10 @@ def main() -> None:
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--made-from-recordings-only", action="store_true",
                       help="only the copies and clones of a ../shared/data recording (which share its recording chain), no text-to-speech")
-    only.add_argument("--text-to-speech-only", action="store_true", help="only the text-to-speech (Kokoro, hibari, Piper, eSpeak), no copies or clones")
+    only.add_argument("--text-to-speech-only", action="store_true", help="only the text-to-speech (Kokoro, hibari, Piper, eSpeak, flite), no copies or clones")
+    parser.add_argument("--generated-sources", nargs="+", metavar="SOURCE", help="only the generated files of these sources (e.g. voxtwin_flite)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(MLPHeadSettings.seeds), metavar="SEED",
+                        help=f"the seeds whose hidden-layer heads' log-odds are averaged ({' '.join(map(str, MLPHeadSettings.seeds))}: the shipped head's)")
     args = parser.parse_args()
     if not (args.generated / "manifest.csv").is_file():
         parser.error(f"{args.generated}/manifest.csv not found: run recipes/default_detector/make_data.py first, or pass --generated DIR")
@@ -90,14 +101,14 @@ def main() -> None:
     train_sources = training_sources(args.train_on, labels == 1, sources)
     features = {ch: all_front_ends(rows, args.data, args.cache, ch, [MODEL]) for ch in args.channels}
     kind = "made-from-recordings" if args.made_from_recordings_only else "text-to-speech" if args.text_to_speech_only else "all"
-    copies, counts = generated_copies(rows, args.generated, args.cache, args.channels, kind=kind)
+    copies, counts = generated_copies(rows, args.generated, args.cache, args.channels, kind=kind, only_sources=args.generated_sources)
     if args.features_only:
         return
     fit = lambda chosen: out_of_fold(features, MODELS[MODEL], labels, sources, c=args.c, copies=chosen, head="mlp",  # noqa: E731
-                                     train_sources=train_sources)
+                                     train_sources=train_sources, mlp=MLPHeadSettings(seeds=tuple(args.seeds)))
     results = {name: printed_results(name, fit(chosen), labels, sources, prior=args.prior)
                for name, chosen in {"without generated speech": (), "+ the project's generated speech": (copies,)}.items()}
-    save_results(args, results, files=len(rows), generated=counts, head="mlp", train_on=args.train_on, kind=kind)
+    save_results(args, results, files=len(rows), generated=counts, head="mlp", train_on=args.train_on, kind=kind, seeds=args.seeds)
 
 
 if __name__ == "__main__":

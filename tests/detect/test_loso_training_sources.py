@@ -311,3 +311,9 @@ def test_generated_speech_study_says_what_is_missing_and_keeps_the_kind_asked_fo
     assert _kept(originals, "text-to-speech").tolist() == [False, True, False, True]
     with pytest.raises(ValueError, match="kind must be one of"):
         generated_copies([], tmp_path, tmp_path, ["clean"], kind="vocoders")
+    sources = np.array(["voxtwin_world", "voxtwin_flite", "voxtwin_clone", "voxtwin_flite"])
+    assert _kept(originals, "all", sources, ["voxtwin_flite"]).tolist() == [False, True, False, True]
+    assert _kept(originals, "made-from-recordings", sources, ["voxtwin_flite", "voxtwin_world"]).tolist() == [True, False, False, False]
+    (tmp_path / "manifest.csv").write_text("path,label,source\nvoxtwin_flite/awb_000.flac,spoof,voxtwin_flite\n")
+    with pytest.raises(SystemExit, match="no source voxtwin_piper .it has voxtwin_flite"):
+        generated_copies([], tmp_path, tmp_path, ["clean"], only_sources=["voxtwin_piper"])
