@@ -128,7 +128,8 @@ def cached_features(rows: list[dict], root: Path, cache: Path, channel: str) -> 
 def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.ndarray, sources: np.ndarray, *, c: float, weighting: str = "class",
                 copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0, train_sources: set[str] | None = None,
                 paired_weight: float = 1.0, head: str = "logistic", folds: list[str] | None = None, mlp: MLPHeadSettings = MLPHeadSettings(),
-                group_dro_channels: bool = False, stable_features: float = 0.0, adversary_real_only: bool = False) -> dict[str, np.ndarray]:
+                group_dro_channels: bool = False, stable_features: float = 0.0, adversary_real_only: bool = False,
+                scored_only: dict[str, dict] | None = None) -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
@@ -145,7 +146,9 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     is trained, the windows' groups being (source, class), with `group_dro_channels` the channel too, with
     `adversary_real_only` one group for every spoof window) or "boosted"
     (gradient-boosted trees, BOOSTED_SETTINGS).
-    `folds`: hold out only these sources (the other files' scores stay 0), for studies whose features differ per fold."""
+    `folds`: hold out only these sources (the other files' scores stay 0), for studies whose features differ per fold.
+    `scored_only`: more channels' features ({channel: features}, as `features`) that every fold scores but never fits on,
+    e.g. to ask what a head trained without a channel makes of it; their scores are returned beside the others."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -161,10 +164,13 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     if adversary_real_only and not mlp.source_adversary:
         raise ValueError("adversary_real_only shapes the source adversary's groups: it needs source_adversary > 0")
     stack = lambda f: np.hstack([f[name].astype(np.float32) for name in columns])  # noqa: E731
-    x = {ch: stack(f) for ch, f in features.items()}
-    owner = {ch: f["owner"] for ch, f in features.items()}
+    scored_only = scored_only or {}
+    if overlap := set(scored_only) & set(features):
+        raise ValueError(f"a channel is either fitted on or scored only, not both: {', '.join(sorted(overlap))}")
+    x = {ch: stack(f) for ch, f in {**features, **scored_only}.items()}
+    owner = {ch: f["owner"] for ch, f in {**features, **scored_only}.items()}
     copy_x = [{ch: stack(copy[ch]) for ch in features} for copy in copies]
-    scores = {ch: np.zeros(len(labels)) for ch in features}
+    scores = {ch: np.zeros(len(labels)) for ch in x}
     fittable = {ch: np.isin(sources[owner[ch]], sorted(train_sources)) if train_sources is not None else True for ch in features}  # the same every fold
     kept = []
     for source in np.unique(sources) if folds is None else folds:
@@ -207,8 +213,8 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         else:
             model = LogisticRegression(C=c, max_iter=300, class_weight="balanced").fit(fit_z, fit_y)
         held = np.flatnonzero(sources == source)
-        for ch in features:
-            test = np.flatnonzero(~train[ch])
+        for ch in x:
+            test = np.flatnonzero(sources[owner[ch]] == source)
             scores[ch][held] = file_means(-model.decision_function(scaler.transform(x[ch][test])), owner[ch][test], len(labels))[held]
     if kept:
         print(f"  statistics kept per fold (of {next(iter(x.values())).shape[1]}): {min(kept)}-{max(kept)}, median {int(np.median(kept))}", flush=True)

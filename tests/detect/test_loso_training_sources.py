@@ -130,6 +130,24 @@ def test_holding_out_only_some_folds_scores_them_as_the_full_run_does():
     assert every[(sources == "b") & (labels == 0)].mean() > every[(sources == "b") & (labels == 1)].mean()
 
 
+def test_a_channel_scored_only_is_scored_by_each_fold_but_never_fitted_on():
+    """out_of_fold(scored_only=...): the fits are those without it, and the extra channel's files are scored by the fold
+    that held their source out (here its windows are shifted toward the spoof side, and their scores follow)."""
+    rng = np.random.default_rng(1)
+    n = 40
+    x = np.vstack([_group(rng, n, f0, 0) for f0 in (1, -1, 1, -1, 1, -1)]).astype(np.float32)
+    labels = np.repeat([0, 1] * 3, n)
+    sources = np.repeat(["a", "a", "b", "b", "c", "c"], n)
+    features = {"clean": {"f": x, "owner": np.arange(len(x))}}
+    shifted = {"probe": {"f": x - np.float32([2.0, 0.0]), "owner": np.arange(len(x))}}
+    alone = out_of_fold(features, ("f",), labels, sources, c=1.0)
+    both = out_of_fold(features, ("f",), labels, sources, c=1.0, scored_only=shifted)
+    assert set(both) == {"clean", "probe"} and np.allclose(both["clean"], alone["clean"])
+    assert np.all(both["probe"] < both["clean"])  # every file looks more synthetic once shifted
+    with pytest.raises(ValueError, match="either fitted on or scored only"):
+        out_of_fold(features, ("f",), labels, sources, c=1.0, scored_only={"clean": shifted["probe"]})
+
+
 def test_the_mlp_width_reaches_the_head_and_the_command_line_refuses_it_without_one(monkeypatch):
     """fusion_loso.py --mlp-hidden N: the folds' hidden layers have N units per seed; with another head it is refused."""
     import subprocess
