@@ -116,14 +116,19 @@ def test_the_mlp_head_reads_an_interaction_the_logistic_head_cannot_on_held_out_
         out_of_fold(features, ("f",), labels, sources, c=1.0, head="boosted", paired_weight=2.0)
 
 
-def test_holding_out_only_some_folds_scores_them_as_the_full_run_does():
-    """layers_loso.out_of_fold(folds=...): studies whose features change per fold (tuned_block_loso.py) run one fold at a time."""
+def _three_pages(n: int = 40) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """(windows, labels, sources, features): three pages a, b, c holding n real (first feature ~ +1) and n spoof (~ -1)
+    windows each, one window per file, as recorded."""
     rng = np.random.default_rng(1)
-    n = 40
     x = np.vstack([_group(rng, n, f0, 0) for f0 in (1, -1, 1, -1, 1, -1)]).astype(np.float32)
     labels = np.repeat([0, 1] * 3, n)
     sources = np.repeat(["a", "a", "b", "b", "c", "c"], n)
-    features = {"clean": {"f": x, "owner": np.arange(len(x))}}
+    return x, labels, sources, {"clean": {"f": x, "owner": np.arange(len(x))}}
+
+
+def test_holding_out_only_some_folds_scores_them_as_the_full_run_does():
+    """layers_loso.out_of_fold(folds=...): studies whose features change per fold (tuned_block_loso.py) run one fold at a time."""
+    x, labels, sources, features = _three_pages()
     every = out_of_fold(features, ("f",), labels, sources, c=1.0)["clean"]
     one = out_of_fold(features, ("f",), labels, sources, c=1.0, folds=["b"])["clean"]
     assert np.allclose(one[sources == "b"], every[sources == "b"]) and np.all(one[sources != "b"] == 0)
@@ -133,12 +138,7 @@ def test_holding_out_only_some_folds_scores_them_as_the_full_run_does():
 def test_a_channel_scored_only_is_scored_by_each_fold_but_never_fitted_on():
     """out_of_fold(scored_only=...): the fits are those without it, and the extra channel's files are scored by the fold
     that held their source out (here its windows are shifted toward the spoof side, and their scores follow)."""
-    rng = np.random.default_rng(1)
-    n = 40
-    x = np.vstack([_group(rng, n, f0, 0) for f0 in (1, -1, 1, -1, 1, -1)]).astype(np.float32)
-    labels = np.repeat([0, 1] * 3, n)
-    sources = np.repeat(["a", "a", "b", "b", "c", "c"], n)
-    features = {"clean": {"f": x, "owner": np.arange(len(x))}}
+    x, labels, sources, features = _three_pages()
     shifted = {"probe": {"f": x - np.float32([2.0, 0.0]), "owner": np.arange(len(x))}}
     alone = out_of_fold(features, ("f",), labels, sources, c=1.0)
     both = out_of_fold(features, ("f",), labels, sources, c=1.0, scored_only=shifted)
