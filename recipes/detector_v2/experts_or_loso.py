@@ -24,7 +24,7 @@ from detect.window_mlp_head import MLPHeadSettings
 from fusion_loso import MODELS, all_front_ends  # noqa: I001  (this folder is on sys.path when the script runs)
 from layers_loso import out_of_fold, printed_results
 from source_filter_expert_loso import normalised_by_other_reals
-from study_options import save_results, start, study_parser
+from study_options import add_seeds_option, save_results, start, study_parser
 
 MODEL = "wide-student+spectral"  # `default`'s features; its two halves are the experts
 EXPERTS = {"CNN (wide student)": ("wide-student",), "spectrum": ("spectral",)}
@@ -47,8 +47,7 @@ def or_rows(baseline: dict[str, np.ndarray], experts: dict[str, dict[str, np.nda
 
 def main() -> None:
     parser = study_parser(__doc__, channels=["clean", "telephone_8k"])
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(MLPHeadSettings.seeds), metavar="SEED",
-                        help=f"the seeds whose hidden-layer heads' log-odds are averaged ({' '.join(map(str, MLPHeadSettings.seeds))}: the shipped head's)")
+    add_seeds_option(parser)
     args = parser.parse_args()
     rows, labels, sources = start(args)
     features = {ch: all_front_ends(rows, args.data, args.cache, ch, [MODEL]) for ch in args.channels}

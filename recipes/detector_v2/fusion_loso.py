@@ -47,7 +47,7 @@ from detect.window_mlp_head import MLPHeadSettings
 from front_ends import FRONT_ENDS, WhisperLayerStats  # noqa: I001  (this folder is on sys.path when the script runs)
 from frontends_loso import windows
 from layers_loso import HEADS, cached_features as cached_distillmos, out_of_fold, printed_results, read_cache, study_wave
-from study_options import save_results, start, study_parser
+from study_options import add_seeds_option, save_results, start, study_parser
 
 MODELS = {
     "distillmos": ("layer5",),
@@ -142,8 +142,7 @@ def main() -> None:
                         help=f"with --head mlp: hidden units per seed ({MLPHeadSettings.hidden}: the shipped head's)")
     parser.add_argument("--input-dropout", type=float, default=MLPHeadSettings.input_dropout, metavar="P",
                         help=f"with --head mlp: the share of input statistics dropped per training step ({MLPHeadSettings.input_dropout}: the shipped head's)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(MLPHeadSettings.seeds), metavar="SEED",
-                        help=f"with --head mlp: the seeds whose heads' log-odds are averaged ({' '.join(map(str, MLPHeadSettings.seeds))}: the shipped head's)")
+    add_seeds_option(parser, note="with --head mlp: ")
     parser.add_argument("--group-dro", type=float, default=0.0, metavar="ETA",
                         help="with --head mlp: train each fold's head for its worst (training source, class) group, online group DRO at step size ETA (0: off)")
     parser.add_argument("--group-dro-channels", action="store_true",

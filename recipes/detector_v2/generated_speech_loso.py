@@ -29,7 +29,7 @@ from detect.window_mlp_head import MLPHeadSettings
 from frontends_loso import read_manifest  # noqa: I001  (this folder is on sys.path when the script runs)
 from fusion_loso import MODELS, all_front_ends
 from layers_loso import out_of_fold, printed_results
-from study_options import save_results, start, study_parser
+from study_options import add_seeds_option, save_results, start, study_parser
 
 MODEL = "wide-student+spectral"  # `default`'s features
 CLONE_PREFIXES = ("convert_voxvc_", "speak_voxvc_", "convert_", "speak_")  # make_data.py's clone names: PREFIX + copy_stem
@@ -92,8 +92,7 @@ def main() -> None:
                       help="only the copies and clones of a ../shared/data recording (which share its recording chain), no text-to-speech")
     only.add_argument("--text-to-speech-only", action="store_true", help="only the text-to-speech (Kokoro, hibari, Piper, eSpeak, flite), no copies or clones")
     parser.add_argument("--generated-sources", nargs="+", metavar="SOURCE", help="only the generated files of these sources (e.g. voxtwin_flite)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(MLPHeadSettings.seeds), metavar="SEED",
-                        help=f"the seeds whose hidden-layer heads' log-odds are averaged ({' '.join(map(str, MLPHeadSettings.seeds))}: the shipped head's)")
+    add_seeds_option(parser)
     args = parser.parse_args()
     if not (args.generated / "manifest.csv").is_file():
         parser.error(f"{args.generated}/manifest.csv not found: run recipes/default_detector/make_data.py first, or pass --generated DIR")

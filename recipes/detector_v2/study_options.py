@@ -1,5 +1,6 @@
 """The options and start-up every leave-one-source-out study in this folder shares: where the data and the feature
-caches are, which channels, the logistic regression's C, threads, caches only, and where the JSON results go."""
+caches are, which channels, the logistic regression's C, threads, caches only, and where the JSON results go; and
+the hidden-layer head's seeds, for the studies that fit that head."""
 
 from __future__ import annotations
 
@@ -32,6 +33,16 @@ def study_parser(doc: str, *, channels: list[str] | None, prior: bool = True) ->
     parser.add_argument("--features-only", action="store_true", help="compute the caches and stop")
     parser.add_argument("--json", type=Path)
     return parser
+
+
+def add_seeds_option(parser: argparse.ArgumentParser, *, note: str = "") -> None:
+    """--seeds: the seeds whose hidden-layer heads' log-odds are averaged (the shipped head's by default); `note`
+    prefixes the help (e.g. "with --head mlp: ")."""
+    from detect.window_mlp_head import MLPHeadSettings
+
+    shipped = " ".join(map(str, MLPHeadSettings.seeds))
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(MLPHeadSettings.seeds), metavar="SEED",
+                        help=f"{note}the seeds whose hidden-layer heads' log-odds are averaged ({shipped}: the shipped head's)")
 
 
 def start(args: argparse.Namespace) -> tuple[list[dict], np.ndarray, np.ndarray]:
