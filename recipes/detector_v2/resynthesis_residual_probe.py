@@ -28,6 +28,7 @@ import torch
 
 from frontends_loso import read_manifest, report  # noqa: I001  (this folder is on sys.path when the script runs)
 from layers_loso import study_wave
+from study_options import DEFAULT_DATA
 
 from detect.preprocess import SAMPLE_RATE
 
@@ -78,7 +79,7 @@ def main() -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--per-source", type=int, default=10)
     parser.add_argument("--max-s", type=float, default=10.0)
     parser.add_argument("--jobs", type=int, default=2)
