@@ -17,6 +17,7 @@ seconds. Per-source EER as the studies report it (a source's fakes against every
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import time
@@ -31,6 +32,7 @@ from layers_loso import study_wave
 from study_options import DEFAULT_DATA
 
 from detect.preprocess import SAMPLE_RATE
+from voxtwin.audio import resample
 
 SPEECH_NATS = 6.0  # frames this far below the file's 95th-percentile frame energy are not speech
 _VOCODER = None
@@ -55,8 +57,6 @@ def residual(wav: np.ndarray) -> tuple[float, float]:
 
         torch.set_num_threads(1)
         _VOCODER = HiFiGAN(precision="fp32")
-    from voxtwin.audio import resample
-
     with torch.inference_mode():
         x = torch.from_numpy(resample(wav, SAMPLE_RATE, _VOCODER.sample_rate))[None]
         mel_in = _VOCODER.mel(x)
@@ -76,8 +76,6 @@ def one_file(job: tuple[Path, dict, float]) -> tuple[float, float]:
 
 
 def main() -> None:
-    import argparse
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--per-source", type=int, default=10)
