@@ -10,9 +10,12 @@
   `voxtwin voice speak` in those voices (piper-knn, and hibari read + vox-vc).
   Written without the watermark, so the detector learns the clones' sound, not the mark (which is read separately).
 
-Writes OUT/manifest.csv in the ../shared/data format (paths relative to OUT), one source per generator.
+Writes OUT/manifest.csv in the ../shared/data format (paths relative to OUT), one source per generator. `--sources` makes
+only some pages (the rows of pages already in OUT/manifest.csv are kept): the calibration set needs only
+voxtwin_mel-griffin-lim, which takes a minute, while everything takes ~40.
 
     python recipes/default_detector/make_data.py --shared ../shared/data --out runs/default_detector/generated
+    python recipes/default_detector/make_data.py --sources voxtwin_mel-griffin-lim   # what compare.py --sets calibration needs
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_ku
 HIBARI_SEEDS = (0, 1, 2)
 FLITE_VOICES = ("awb", "rms", "slt", "kal16")
 PIPER_SETTINGS = [(1.0, 0.667, 0.8), (0.85, 0.5, 0.6), (1.2, 0.8, 1.0)]
+SOURCES = ["voxtwin_hifigan", "voxtwin_world", "voxtwin_mel-griffin-lim", "voxtwin_griffin-lim", "voxtwin_piper", "voxtwin_espeak",
+           "voxtwin_kokoro", "voxtwin_hibari", "voxtwin_flite", "voxtwin_clone"]  # every page this script makes (--sources)
 
 
 def main() -> None:
@@ -51,7 +56,10 @@ def main() -> None:
     parser.add_argument("--out", default="runs/default_detector/generated")
     parser.add_argument("--n-vocoded", type=int, default=80, help="real utterances vocoded by each vocoder")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sources", nargs="+", choices=SOURCES, default=SOURCES,
+                        help="make only these pages (the manifest then lists only them; e.g. the calibration set's voxtwin_mel-griffin-lim alone)")
     args = parser.parse_args()
+    wanted = set(args.sources)
     out = Path(args.out)
     rng = random.Random(args.seed)
     rows: list[dict] = []
@@ -59,47 +67,58 @@ def main() -> None:
     real = [t for t in read_dataset("manifest", args.shared, "all") if not t.is_spoof and t.source != "fsdd"]
     rng.shuffle(real)
     for name in ("hifigan", "world", "mel-griffin-lim"):
-        rows += _vocoded(out, name, real[: args.n_vocoded], args.shared)
+        if f"voxtwin_{name}" in wanted:
+            rows += _vocoded(out, name, real[: args.n_vocoded], args.shared)
     # Griffin-Lim's phase alone (each file's exact magnitude: near-transparent copies) of other utterances than the mel page's, a
     # training page that the recipe leaves out unless asked (config.toml exclude_sources; detect/MODEL_CARD.md)
-    rows += _vocoded(out, "griffin-lim", real[2 * args.n_vocoded : 3 * args.n_vocoded], args.shared)
+    if "voxtwin_griffin-lim" in wanted:
+        rows += _vocoded(out, "griffin-lim", real[2 * args.n_vocoded : 3 * args.n_vocoded], args.shared)
 
     sentences = [s for s in (HERE / "sentences.txt").read_text().splitlines() if s.strip()]
-    for i, (length, noise, noise_w) in enumerate(PIPER_SETTINGS):
+    for i, (length, noise, noise_w) in enumerate(PIPER_SETTINGS if "voxtwin_piper" in wanted else []):
         engine = load_tts("piper", length_scale=length, noise_scale=noise, noise_w_scale=noise_w)
         for j, text in enumerate(track(sentences, description=f"Piper {i + 1}/{len(PIPER_SETTINGS)}")):
             rel = f"voxtwin_piper/piper{i}_{j:03d}.flac"
             y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, engine.synthesize(text), engine.sample_rate)
             rows.append(_row(rel, "piper-vits", "tts", "joe", engine.sample_rate, len(y), "voxtwin_piper", f"length_scale={length}"))
-    for i, (voice, wpm, pitch) in enumerate(ESPEAK_VOICES):
+    for i, (voice, wpm, pitch) in enumerate(ESPEAK_VOICES if "voxtwin_espeak" in wanted else []):
         engine = load_tts("espeak", voice=voice, rate_wpm=wpm, pitch=pitch)
         for j, text in enumerate(sentences):
             rel = f"voxtwin_espeak/espeak{i}_{j:03d}.flac"
             y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, engine.synthesize(text), engine.sample_rate)
             rows.append(_row(rel, "espeak-ng", "tts", voice, engine.sample_rate, len(y), "voxtwin_espeak", f"{voice} {wpm} wpm"))
 
-    for voice_name in KOKORO_VOICES:
+    for voice_name in KOKORO_VOICES if "voxtwin_kokoro" in wanted else ():
         engine = load_tts("kokoro", voice=voice_name)
         for j, text in enumerate(track(sentences, description=f"Kokoro {voice_name}")):
             rel = f"voxtwin_kokoro/{voice_name}_{j:03d}.flac"
             y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, engine.synthesize(text), engine.sample_rate)
             rows.append(_row(rel, "kokoro-82m", "tts", voice_name, engine.sample_rate, len(y), "voxtwin_kokoro", f"Kokoro v1.0 int8, {voice_name}"))
 
-    hibari = load_tts("hibari")
-    for seed in HIBARI_SEEDS:
-        hibari.seed = seed
-        for j, text in enumerate(track(sentences, description=f"hibari seed {seed}")):
-            rel = f"voxtwin_hibari/heart_seed{seed}_{j:03d}.flac"
-            y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, hibari.synthesize(text), hibari.sample_rate)
-            rows.append(_row(rel, "hibari-tts", "tts", "heart", hibari.sample_rate, len(y), "voxtwin_hibari", f"hibari heart, seed {seed}"))
-    rows += _flite(out, sentences)
+    if "voxtwin_hibari" in wanted:
+        hibari = load_tts("hibari")
+        for seed in HIBARI_SEEDS:
+            hibari.seed = seed
+            for j, text in enumerate(track(sentences, description=f"hibari seed {seed}")):
+                rel = f"voxtwin_hibari/heart_seed{seed}_{j:03d}.flac"
+                y = _existing(out / rel) if (out / rel).is_file() else _save(out, rel, hibari.synthesize(text), hibari.sample_rate)
+                rows.append(_row(rel, "hibari-tts", "tts", "heart", hibari.sample_rate, len(y), "voxtwin_hibari", f"hibari heart, seed {seed}"))
+    if "voxtwin_flite" in wanted:
+        rows += _flite(out, sentences)
 
-    rows += _clones(out, real[args.n_vocoded : 2 * args.n_vocoded], sentences, rng, args.shared)
+    if "voxtwin_clone" in wanted:
+        rows += _clones(out, real[args.n_vocoded : 2 * args.n_vocoded], sentences, rng, args.shared)
     repeated = sorted(path for path, n in Counter(r["path"] for r in rows).items() if n > 1)
     if repeated:
         raise SystemExit(f"error: {len(repeated)} generated files would be listed twice, e.g. {repeated[0]}")
 
-    with (out / "manifest.csv").open("w", newline="") as f:
+    if not rows:
+        raise SystemExit("error: nothing was made (flite is not installed?)")
+    manifest = out / "manifest.csv"
+    if manifest.is_file():  # pages not asked for this time keep their rows
+        with manifest.open(newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r["source"] not in wanted] + rows
+    with manifest.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
