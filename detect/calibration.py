@@ -39,6 +39,20 @@ class Calibration:
         return asdict(self)
 
 
+# which channel's calibration a file gets, by the codec its container declares (voxtwin.audio's decoder names, FFmpeg's and
+# libsndfile's); AAC (.m4a) has no map of its own and takes MP3's, the nearer of the two measured (detect/MODEL_CARD.md)
+CODEC_CHANNELS = {"opus": "opus", "libopus": "opus", "mp3": "mp3", "mp3float": "mp3", "mpeg_layer_iii": "mp3", "aac": "mp3"}
+CHANNELS = ("clean", "opus", "mp3", "telephone")
+
+
+def calibration_channel(codec: str | None, *, narrow_band: bool) -> str:
+    """The channel whose calibration applies: `telephone` for audio without its band above 4 kHz (whatever carried it),
+    else the container's lossy codec, else `clean`."""
+    if narrow_band:
+        return "telephone"
+    return CODEC_CHANNELS.get((codec or "").lower(), "clean")
+
+
 def at_prior(p_synthetic: np.ndarray | float, prior: float, *, from_prior: float = 0.5) -> np.ndarray:
     """p_synthetic computed under `from_prior`, restated under `prior` (Bayes' rule moves only the log-odds)."""
     if not (0 < prior < 1 and 0 < from_prior < 1):

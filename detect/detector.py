@@ -20,11 +20,12 @@ import numpy as np
 import soxr
 import torch
 
-from detect.calibration import Calibration
+from detect.calibration import Calibration, calibration_channel
 from detect.checkpoints import load_detector
 from detect.parallel_scoring import score_in_parallel
 from detect.preprocess import SAMPLE_RATE, TARGET_LUFS, crop
 from voxtwin import audio
+from voxtwin.audio_band import BandEnergy
 from voxtwin.device import resolve_device
 from voxtwin.errors import AudioTooLongError, VoxtwinError
 from voxtwin.measure import FULL_SCALE, measure
@@ -149,6 +150,12 @@ class Detector:
                 self.calibration = dataclasses.replace(self.calibration, synthetic_prior=synthetic_prior)
             except ValueError as exc:
                 raise VoxtwinError(str(exc)) from None
+        # maps fitted on the calibration set through a channel (detect/calibration.py CHANNELS), under the same prior;
+        # a channel without one (and every file of a checkpoint without them) takes `calibration`
+        self.channel_calibrations = {
+            channel: Calibration(**{**fitted, "synthetic_prior": self.calibration.synthetic_prior})
+            for channel, fitted in scoring.get("calibration_by_channel", {}).items()
+        }
         crop_samples = meta.get("training", {}).get("config", {}).get("crop_samples", 64_600)
         self.window = int((window_s or scoring.get("window_s") or crop_samples / SAMPLE_RATE) * SAMPLE_RATE)
         if not MIN_HOP_S <= hop_s <= MAX_HOP_S:
@@ -165,12 +172,13 @@ class Detector:
 
     # ------------------------------------------------------------------------------------------ scoring
 
-    def score(self, wav: np.ndarray, sample_rate: int, *, path: str = "<array>") -> Result:
-        """Score an in-memory mono signal."""
+    def score(self, wav: np.ndarray, sample_rate: int, *, path: str = "<array>", codec: str | None = None) -> Result:
+        """Score an in-memory mono signal; `codec`: the one it was decoded from, if any (e.g. "opus", "mp3", "aac"),
+        which picks that channel's calibration as `score_file` does from the container."""
         wav = np.asarray(wav, dtype=np.float32).reshape(-1)
         if wav.size == 0 or not np.all(np.isfinite(wav)):
             raise VoxtwinError(f"{path}: empty signal or NaN/inf samples")
-        return self._score_blocks(path, lambda: iter([(wav, sample_rate)]))
+        return self._score_blocks(path, lambda: iter([(wav, sample_rate)]), {"codec": codec})
 
     def score_file(self, source: Source, *, label: str | None = None, max_duration_s: float | None = None, raise_errors: bool = False) -> Result:
         """Score a file or its bytes; a bad file gives a Result with `error` set instead of raising.
@@ -182,8 +190,11 @@ class Detector:
                 status code).
         """
         label = label or ("<stdin>" if isinstance(source, (bytes, bytearray)) else str(source))
+        opened: dict = {}  # the container's codec, known once the decoder has opened the file
         try:
-            return self._score_blocks(label, lambda: _limited(audio.iter_blocks(source), label, max_duration_s))
+            return self._score_blocks(
+                label, lambda: _limited(audio.iter_blocks(source, on_open=lambda _, codec: opened.update(codec=codec)), label, max_duration_s), opened
+            )
         except VoxtwinError as exc:
             if raise_errors:
                 raise
@@ -200,14 +211,16 @@ class Detector:
             return map(self.score_file, sources)
         return score_in_parallel(self.score_file, sources, jobs)
 
-    def _score_blocks(self, label: str, blocks) -> Result:
-        # pass 1: decode, resample to 16 kHz, measure loudness and speech; keep the 16 kHz stream if it is short
+    def _score_blocks(self, label: str, blocks, opened: dict) -> Result:
+        # pass 1: decode, resample to 16 kHz, measure loudness, speech and bandwidth; keep the 16 kHz stream if it is short
         native = _NativeStats()
+        band = BandEnergy()
         kept: list[np.ndarray] | None = []
 
         def first_pass() -> Iterator[tuple[np.ndarray, int]]:
             nonlocal kept
             for chunk in _to_16k(native.update(blocks())):
+                band.update(chunk)
                 if kept is not None:
                     kept.append(chunk)
                     if native.n_samples > IN_MEMORY_S * native.sample_rate:
@@ -227,6 +240,9 @@ class Detector:
             flags.append("too_short")
         if native.n_full_scale > CLIPPED_SHARE * native.n_samples:  # on the file's own samples: resampling blurs clipping
             flags.append("clipped")
+        if band.narrow_band:
+            flags.append("narrow_band")
+        calibration = self.channel_calibrations.get(calibration_channel(opened.get("codec"), narrow_band=band.narrow_band), self.calibration)
         gain = 10 ** ((TARGET_LUFS - stats.loudness_lufs) / 20) if stats.loudness_lufs is not None else 1.0
         # pass 2: windows of the standardised signal
         chunks = iter(kept) if kept is not None else _to_16k(blocks())
@@ -247,7 +263,7 @@ class Detector:
         self._flush(pending, starts, scores)
         if not scores and best is not None:
             self._flush([best[1:]], starts, scores)
-        p = self.calibration.p_synthetic(np.asarray(scores))
+        p = calibration.p_synthetic(np.asarray(scores))
         logits = np.log(np.clip(p, 1e-9, 1 - 1e-9) / np.clip(1 - p, 1e-9, 1))
         overall = float(1 / (1 + np.exp(-logits.mean())))
         segments = [Segment(round(s / SAMPLE_RATE, 2), round(min(s + self.window, stats.n_samples) / SAMPLE_RATE, 2), round(float(q), 4)) for s, q in zip(starts, p)]

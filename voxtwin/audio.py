@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Callable, Iterator, Union
 
 import numpy as np
 import soundfile as sf
@@ -290,13 +290,16 @@ def _check_rate(label: str, sample_rate: int) -> None:
         )
 
 
-def iter_blocks(source: Source, *, block_s: float = BLOCK_S) -> Iterator[tuple[np.ndarray, int]]:
+def iter_blocks(source: Source, *, block_s: float = BLOCK_S, on_open: Callable[[str, str], None] | None = None) -> Iterator[tuple[np.ndarray, int]]:
     """Decode in blocks of about `block_s` seconds: yields (mono float32 block, native sample rate).
 
-    Blocks are checked for NaN/inf as they arrive; memory stays bounded whatever the file's length.
+    Blocks are checked for NaN/inf as they arrive; memory stays bounded whatever the file's length. `on_open(format,
+    codec)` is called once the file is opened (the detector calibrates Opus and MP3 messages by their codec).
     """
     decoder = _open(source)
     _check_rate(_label(source), decoder.sample_rate)
+    if on_open is not None:
+        on_open(decoder.format, decoder.codec)
     yield from _checked_blocks(decoder, _label(source), block_s)
 
 
