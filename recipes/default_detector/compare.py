@@ -12,7 +12,9 @@ Prints EER, expected calibration error, the share of each class (synthetic, real
 `uncertain`, `real`), and the scoring speed; writes runs/default_detector/compare.json. `--priors 0.3 0.1` adds the
 verdict shares each detector would give under those synthetic priors (`voxtwin detect score --synthetic-prior`),
 restated from the same scores by Bayes' rule. Each channel also gets the EER of each fake source against all the set's
-real files (`per_source_eer_percent`).
+real files (`per_source_eer_percent`). Files through a codec channel are scored with that codec named (`Detector.score(...,
+codec=)`), as a user's .opus or .mp3 file names it, so a detector with a calibration per channel uses it; the telephone
+band is left for the detector to find (flag `narrow_band`).
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def main() -> None:
             signals = [np.clip(channel(w.astype(np.float32) / INT16_SCALE, ch), -1, 1) for w in waves]  # once for every detector
             for name, detector in detectors.items():
                 started = time.perf_counter()
-                out = [detector.score(s, 16_000, path=t.path.name) for s, t in zip(signals, kept)]
+                out = [detector.score(s, 16_000, path=t.path.name, codec=codec_of(ch)) for s, t in zip(signals, kept)]
                 seconds = time.perf_counter() - started
                 p = np.array([r.p_synthetic if r.p_synthetic is not None else 0.5 for r in out])
                 verdicts = np.array([r.verdict for r in out])
@@ -106,6 +108,7 @@ def main() -> None:
                         shares = entry["verdict_percent_by_prior"][str(prior)] = verdict_shares(moved, fake)
                         print(set_name, name, ch, f"prior {prior}", json.dumps(shares), flush=True)
                 entry["p_synthetic"] = [round(float(x), 5) for x in p]  # per file, in the order of "paths"
+                entry["flags"] = [r.flags for r in out]  # per file: too_short and no_speech force `uncertain`; narrow_band
         for name, entry in results[set_name]["models"].items():
             # over the reported channels (CHANNELS) scored; check channels and laundering only when none of those was
             reported = [ch for ch in entry["channels"] if ch in CHANNELS] or list(entry["channels"])
@@ -114,6 +117,13 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.out}")
+
+
+def codec_of(channel_name: str) -> str | None:
+    """The codec a file through this channel would declare in its container (as a user's .opus or .mp3 message does),
+    which picks the detector's calibration for that channel; None for PCM channels (the telephone band is detected)."""
+    spec = {**CHANNELS, **CHECK_CHANNELS}.get(channel_name)
+    return spec[0] if isinstance(spec, tuple) else None
 
 
 def verdict_at_prior(result: Result, prior: float, from_prior: float) -> str:
