@@ -70,6 +70,8 @@ def test_each_file_gets_its_channels_map_and_the_narrow_band_flag(channel_detect
     narrow = telephone(speech, 16_000)
     for result in (detector.score(narrow, 16_000), detector.score(narrow, 16_000, codec="opus")):
         assert "narrow_band" in result.flags
+    eight_k = audio.save(tmp_path / "call.wav", audio.resample(speech, 16_000, 8_000), 8_000)  # an 8 kHz recording
+    assert "narrow_band" in detector.score_file(eight_k).flags
     no_maps = Detector(detector.model, {**detector.meta, "scoring": {**detector.meta["scoring"], "calibration_by_channel": {}}}, device=detector.device)
     assert logit(detector.score(narrow, 16_000).p_synthetic) - logit(no_maps.score(narrow, 16_000).p_synthetic) == pytest.approx(TELEPHONE_SHIFT, abs=2e-3)
     # a stated prior moves every channel's map alike
