@@ -26,7 +26,7 @@ def test_blocks_of_any_size_give_the_whole_signal_measure():
     for start in range(0, len(speech), 777):  # blocks that do not line up with the 512-sample frames
         band.update(speech[start : start + 777])
     whole = high_band_db(speech)
-    assert band.narrow_band and abs(band.high_band_db - whole) < 1.0
+    assert band.narrow_band and abs(band.high_band_db - whole) < 1e-3  # the same frames, whatever the blocks
 
 
 def test_silence_is_not_called_narrow_band():
