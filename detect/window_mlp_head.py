@@ -6,8 +6,9 @@ only when that channel's mean is low"). It can as easily learn a page's quirks, 
 (`recipes/detector_v2/fusion_loso.py --head mlp`), not by fit. Small on purpose: one hidden layer of 64 units,
 dropout on the input and the hidden layer, weight decay, a fixed number of epochs (no early stopping on the held-out
 page), the mean of a few seeds' log-odds. The inputs are expected standardised (the study's StandardScaler).
-Four other ways of training it exist for the studies (group DRO, sharpness-aware steps, a source adversary, pages
-mixed within a class; each off by default, none shipped: recipes/detector_v2/README.md says what each did).
+Five other ways of training it exist for the studies (group DRO, sharpness-aware steps, a source adversary, pages
+mixed within a class, each seed on its own draw of pages; each off by default, none shipped: recipes/detector_v2/README.md
+says what each did).
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ class MLPHeadSettings:
     sam_rho: float = 0.0  # > 0: sharpness-aware steps (Foret et al. 2021): each gradient taken at the batch's worst point within this radius
     source_adversary: float = 0.0  # > 0: the hidden units trained against an adversary naming each window's group within its class, at this weight
     mix_pages: float = 0.0  # > 0: half the windows of a batch mixed with a window of their class from another group, weights ~ Beta(this, this)
+    page_bagging: float = 0.0  # > 0: each seed's network fits without this share of each class's groups (pages), drawn from its seed
 
 
-TRAINING_WAYS = ("group_dro_eta", "sam_rho", "source_adversary", "mix_pages")  # MLPHeadSettings' alternatives to plain steps, one at a time
+TRAINING_WAYS = ("group_dro_eta", "sam_rho", "source_adversary", "mix_pages", "page_bagging")  # MLPHeadSettings' alternatives to plain steps, one at a time
 
 
 def _network(dims: int, s: MLPHeadSettings) -> nn.Module:
@@ -51,24 +53,34 @@ class WindowMLPHead:
         ways = {name: getattr(settings, name) for name in TRAINING_WAYS}
         if any(value < 0 for value in ways.values()):
             raise ValueError(f"{', '.join(name for name, value in ways.items() if value < 0)} must be >= 0")
+        if settings.page_bagging >= 1:
+            raise ValueError("page_bagging is the share of pages each seed leaves out: below 1")
         if sum(value > 0 for value in ways.values()) > 1:
             raise ValueError(f"{' and '.join(name for name, value in ways.items() if value > 0)}: at most one way of training the head at a time")
         self.settings = settings
 
     def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "WindowMLPHead":
         """`groups` (one label per window, e.g. its source and class; each group of one class) is read only with
-        group_dro_eta > 0, source_adversary > 0 or mix_pages > 0."""
+        group_dro_eta > 0, source_adversary > 0, mix_pages > 0 or page_bagging > 0."""
         x_t = torch.as_tensor(np.asarray(x, dtype=np.float32))
         y_t = torch.as_tensor(np.asarray(y, dtype=np.float32))
         if set(np.unique(y).tolist()) != {0.0, 1.0}:
             raise ValueError("the MLP head needs windows of both classes")
         s = self.settings
-        if (s.group_dro_eta > 0 or s.source_adversary > 0 or s.mix_pages > 0) != (groups is not None):
-            raise ValueError("group DRO, the source adversary and page mixing need the windows' groups, and groups are read only by them")
+        if (s.group_dro_eta > 0 or s.source_adversary > 0 or s.mix_pages > 0 or s.page_bagging > 0) != (groups is not None):
+            raise ValueError("group DRO, the source adversary, page mixing and page bagging need the windows' groups, and groups are read only by them")
         # each class weighs the same in the loss, as the logistic head's class_weight="balanced"
         spoof_share = float(y_t.mean())
         weight = torch.where(y_t == 1, 0.5 / spoof_share, 0.5 / (1 - spoof_share))
         group_ids = torch.as_tensor(np.unique(groups, return_inverse=True)[1].ravel()) if groups is not None else None
+        if s.page_bagging > 0:  # each seed on its own draw of pages, its classes weighed the same within it
+            self.networks_ = []
+            for seed in s.seeds:
+                rows = torch.as_tensor(bagged_rows(y_t.numpy(), group_ids.numpy(), s.page_bagging, seed))
+                share = float(y_t[rows].mean())
+                bag_weight = torch.where(y_t[rows] == 1, 0.5 / share, 0.5 / (1 - share))
+                self.networks_.append(self._fit_one(x_t[rows], y_t[rows], bag_weight, seed, None))
+            return self
         self.networks_ = [self._fit_one(x_t, y_t, weight, seed, group_ids) for seed in self.settings.seeds]
         return self
 
@@ -141,6 +153,18 @@ class _GroupAdversary(nn.Module):
         reversed_hidden = (1 + self.weight) * hidden.detach() - self.weight * hidden  # value: hidden; gradient: -weight x
         logits = self.names(reversed_hidden).masked_fill(self.group_class[None, :] != y[:, None], float("-inf"))
         return nn.functional.cross_entropy(logits, groups)
+
+
+def bagged_rows(y: np.ndarray, group_ids: np.ndarray, share: float, seed: int) -> np.ndarray:
+    """Indices of the windows whose group survives a draw that leaves out `share` of each class's groups (at least one
+    group of each class is kept): bagging over pages, so that seeds differ in which pages their cues come from."""
+    rng = np.random.default_rng([seed, 7919])
+    kept = []
+    for label in (0.0, 1.0):
+        groups = np.unique(group_ids[y == label])
+        n_keep = max(1, int(round(len(groups) * (1 - share))))
+        kept.extend(rng.choice(groups, size=n_keep, replace=False).tolist())
+    return np.flatnonzero(np.isin(group_ids, kept))
 
 
 def _mixed_within_class(x: torch.Tensor, y: torch.Tensor, groups: torch.Tensor, alpha: float, generator: torch.Generator) -> torch.Tensor:

@@ -87,7 +87,10 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="store the per-channel maps and their prior in the model's JSON file")
     parser.add_argument("--out", default="runs/default_detector/channel_calibration.json")
     args = parser.parse_args()
-    results = json.loads(Path(args.compare_json).read_text())
+    try:
+        results = json.loads(Path(args.compare_json).read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"error: {args.compare_json}: cannot read compare.py's JSON ({exc.__class__.__name__}: {exc})") from None
     missing = [f"{s}/{c}" for s in ("calibration", "report") for c in CHANNELS
                if c not in results.get(s, {}).get("models", {}).get(args.model, {}).get("channels", {})]
     if missing:

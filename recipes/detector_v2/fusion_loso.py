@@ -155,6 +155,9 @@ def main() -> None:
     parser.add_argument("--mix-pages", type=float, default=0.0, metavar="ALPHA",
                         help="with --head mlp: half of each batch's windows mixed with a window of their class from another training page, "
                              "weights ~ Beta(ALPHA, ALPHA) (MixStyle, Zhou et al. 2021; 0: off)")
+    parser.add_argument("--page-bagging", type=float, default=0.0, metavar="SHARE",
+                        help="with --head mlp: each seed's network fitted without a random SHARE of each class's training pages "
+                             "(drawn from its seed; bagging over pages, Breiman 1996; 0: every seed on every page)")
     parser.add_argument("--adversary-real-only", action="store_true",
                         help="with --source-adversary: the adversary names the training source of real windows only (their recording chain); "
                              "spoof windows share one group")
@@ -172,7 +175,8 @@ def main() -> None:
         parser.error("--input-dropout P (0 <= P < 1) trains --head mlp only")
     if args.seeds != list(MLPHeadSettings.seeds) and args.head != "mlp":
         parser.error("--seeds sets the seeds of --head mlp only")
-    training_ways = {"group_dro": "--group-dro ETA", "sam": "--sam RHO", "source_adversary": "--source-adversary LAMBDA", "mix_pages": "--mix-pages ALPHA"}
+    training_ways = {"group_dro": "--group-dro ETA", "sam": "--sam RHO", "source_adversary": "--source-adversary LAMBDA", "mix_pages": "--mix-pages ALPHA",
+                     "page_bagging": "--page-bagging SHARE"}
     for dest, flag in training_ways.items():
         value = getattr(args, dest)
         if value < 0 or value > 0 and args.head != "mlp":
@@ -180,6 +184,8 @@ def main() -> None:
     chosen = [flag for dest, flag in training_ways.items() if getattr(args, dest) > 0]
     if len(chosen) > 1:
         parser.error(f"{' and '.join(chosen)}: at most one way of training the head at a time")
+    if args.page_bagging >= 1:
+        parser.error("--page-bagging SHARE is the share of pages each seed leaves out: below 1")
     if args.adversary_real_only and not args.source_adversary:
         parser.error("--adversary-real-only needs --source-adversary LAMBDA")
     if args.group_dro_channels and not args.group_dro:
@@ -196,7 +202,7 @@ def main() -> None:
     if train_sources is not None:
         print(f"fitting on the {len(train_sources)} {args.train_on} sources: {', '.join(sorted(train_sources))}")
     mlp = MLPHeadSettings(hidden=args.mlp_hidden, input_dropout=args.input_dropout, seeds=tuple(args.seeds), group_dro_eta=args.group_dro, sam_rho=args.sam, source_adversary=args.source_adversary,
-                         mix_pages=args.mix_pages)
+                         mix_pages=args.mix_pages, page_bagging=args.page_bagging)
     fit = lambda feats, name: out_of_fold(feats, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,  # noqa: E731
                                           train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp=mlp,
                                           group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
@@ -213,7 +219,7 @@ def main() -> None:
                  paired_weight=args.paired_weight, head=args.head, per_channel_heads=args.per_channel_heads,
                  group_dro=args.group_dro, group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
                  sam=args.sam, source_adversary=args.source_adversary, adversary_real_only=args.adversary_real_only,
-                 mix_pages=args.mix_pages, seeds=args.seeds, input_dropout=args.input_dropout)
+                 mix_pages=args.mix_pages, page_bagging=args.page_bagging, seeds=args.seeds, input_dropout=args.input_dropout)
 
 
 if __name__ == "__main__":

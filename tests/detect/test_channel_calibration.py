@@ -136,3 +136,9 @@ def test_the_study_refuses_scores_without_flags_in_one_line(tmp_path, monkeypatc
     monkeypatch.setattr(sys, "argv", ["channel_calibration.py", str(path), "--model", str(channel_detector)])
     with pytest.raises(SystemExit, match="no per-file flags"):
         channel_calibration.main()
+
+
+def test_the_study_refuses_a_missing_scores_file_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["channel_calibration.py", str(tmp_path / "nowhere.json")])
+    with pytest.raises(SystemExit, match="cannot read compare.py's JSON"):
+        channel_calibration.main()

@@ -169,3 +169,31 @@ def test_page_mixing_head_still_learns_its_cue():
     head = WindowMLPHead(MLPHeadSettings(epochs=10, seeds=(0,), mix_pages=0.1)).fit(x, y, groups)
     s = head.decision_function(held_x)
     assert eer(-s[held_y == 0], -s[held_y == 1])[0] < 0.30  # the class cue is still read (measured 0.244; Bayes limit 0.242)
+
+
+def test_page_bagging_gives_each_seed_its_own_pages_of_each_class():
+    from detect.window_mlp_head import bagged_rows
+
+    groups = np.repeat(np.arange(10), 5)  # ten pages of five windows: 0-3 real, 4-9 spoof
+    y = (groups >= 4).astype(np.float32)
+    draws = [set(groups[bagged_rows(y, groups, 0.3, seed)]) for seed in range(4)]
+    for kept in draws:
+        assert len(kept & {0, 1, 2, 3}) == 3 and len(kept & {4, 5, 6, 7, 8, 9}) == 4  # round(0.7 x 4), round(0.7 x 6)
+    assert len({frozenset(k) for k in draws}) > 1  # seeds draw differently
+    assert draws[0] == set(groups[bagged_rows(y, groups, 0.3, 0)])  # and the same seed the same way
+    assert set(groups[bagged_rows(y, groups, 0.9, 0)]) & {0, 1, 2, 3}  # never a class left without a page
+    with pytest.raises(ValueError, match="page_bagging"):
+        WindowMLPHead(MLPHeadSettings(page_bagging=1.0))
+    with pytest.raises(ValueError, match="groups"):
+        WindowMLPHead(MLPHeadSettings(page_bagging=0.3)).fit(np.zeros((4, 2)), np.array([0, 1, 0, 1]))
+
+
+def test_bagged_seeds_differ_and_still_learn_the_cue():
+    x, y, _, groups = tied_page_windows(4000, seed=0, tied=False)
+    held_x, held_y, _, _ = tied_page_windows(2000, seed=1, tied=False)
+    settings = MLPHeadSettings(epochs=10, seeds=(0, 1))
+    plain = WindowMLPHead(settings).fit(x, y)
+    bagged = WindowMLPHead(MLPHeadSettings(epochs=10, seeds=(0, 1), page_bagging=0.3)).fit(x, y, groups)
+    s = bagged.decision_function(held_x)
+    assert eer(-s[held_y == 0], -s[held_y == 1])[0] < 0.30
+    assert not np.allclose(s, plain.decision_function(held_x))  # fitted on fewer pages, so not the plain head
