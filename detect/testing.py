@@ -32,6 +32,24 @@ def vocoded_pairs(seeds) -> tuple[list[np.ndarray], np.ndarray]:
     return waves, np.array(bonafide)
 
 
+def tiny_gmm_detector(path: Path, *, scoring: dict, n_pairs: int = 6) -> Path:
+    """A real detector small enough for tests: an LFCC-GMM (4 components) fitted on speech-like audio (bona fide)
+    against its WORLD-vocoded copies, saved at `path` with `scoring` (calibration, window_s, version, ...)."""
+    import torch
+
+    from detect.checkpoints import save_detector
+    from detect.models.gmm import GMMConfig, GMMCountermeasure
+
+    gmm = GMMCountermeasure(GMMConfig(n_components=4, max_iter=30))
+    frames: dict[int, list[np.ndarray]] = {0: [], 1: []}
+    for seed in range(n_pairs):
+        real = speechlike(duration_s=2.0, seed=seed, f0_hz=100 + 10 * seed)
+        for label, wav in ((1, real), (0, world_copy(real))):
+            frames[label].append(gmm.frames(torch.from_numpy(wav)[None]).numpy())
+    gmm.fit(np.concatenate(frames[1]), np.concatenate(frames[0]))
+    return save_detector(path, gmm, name="lfcc-gmm", record={"config": {"crop_samples": 32_000}}, scoring=scoring)
+
+
 def _write(path: Path, wav: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, wav, SAMPLE_RATE)

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 
 from detect.calibration import Calibration, calibration_channel
-from detect.checkpoints import save_detector
 from detect.detector import Detector
-from detect.models.gmm import GMMConfig, GMMCountermeasure
+from detect.testing import tiny_gmm_detector
 from voxtwin import audio
 from voxtwin.codec import telephone
-from voxtwin.testing import speechlike, world_copy
+from voxtwin.testing import speechlike
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "default_detector"
 sys.path.insert(0, str(RECIPE))
@@ -27,18 +26,9 @@ OPUS_SHIFT, TELEPHONE_SHIFT = 2.0, -1.5  # the intercepts of the two channel map
 @pytest.fixture(scope="module")
 def channel_detector(tmp_path_factory):
     """A small LFCC-GMM whose checkpoint carries maps for the Opus and telephone channels (same slope, other intercepts)."""
-    import torch
-
-    gmm = GMMCountermeasure(GMMConfig(n_components=4, max_iter=30))
-    frames = {0: [], 1: []}
-    for seed in range(4):
-        real = speechlike(duration_s=2.0, seed=seed, f0_hz=100 + 10 * seed)
-        for label, wav in ((1, real), (0, world_copy(real))):
-            frames[label].append(gmm.frames(torch.from_numpy(wav)[None]).numpy())
-    gmm.fit(np.concatenate(frames[1]), np.concatenate(frames[0]))
     scoring = {"calibration": {"slope": 0.5, "intercept": 0.0}, "window_s": 2.0, "version": "test",
                "calibration_by_channel": {"opus": {"slope": 0.5, "intercept": OPUS_SHIFT}, "telephone": {"slope": 0.5, "intercept": TELEPHONE_SHIFT}}}
-    return save_detector(tmp_path_factory.mktemp("detector") / "gmm", gmm, name="lfcc-gmm", record={"config": {"crop_samples": 32_000}}, scoring=scoring)
+    return tiny_gmm_detector(tmp_path_factory.mktemp("detector") / "gmm", scoring=scoring)
 
 
 def logit(p: float) -> float:

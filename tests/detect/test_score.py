@@ -10,9 +10,8 @@ import soundfile as sf
 
 import detect
 from detect.calibration import Calibration, at_prior, expected_calibration_error, fit_platt
-from detect.checkpoints import save_detector
 from detect.detector import Detector
-from detect.models.gmm import GMMConfig, GMMCountermeasure
+from detect.testing import tiny_gmm_detector
 from voxtwin import audio
 from voxtwin.cli import app
 from voxtwin.errors import VoxtwinError
@@ -24,19 +23,7 @@ FORMATS = [".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".webm", ".amr"]
 @pytest.fixture(scope="module")
 def gmm_detector(tmp_path_factory):
     """LFCC-GMM fitted on speech-like audio (real) vs its WORLD-vocoded copies (synthetic)."""
-    import torch
-
-    root = tmp_path_factory.mktemp("detector")
-    gmm = GMMCountermeasure(GMMConfig(n_components=4, max_iter=30))
-    frames = {0: [], 1: []}
-    for seed in range(6):
-        real = speechlike(duration_s=2.0, seed=seed, f0_hz=100 + 10 * seed)
-        for label, wav in ((1, real), (0, world_copy(real))):
-            frames[label].append(gmm.frames(torch.from_numpy(wav)[None]).numpy())
-    gmm.fit(np.concatenate(frames[1]), np.concatenate(frames[0]))
-    path = save_detector(root / "gmm", gmm, name="lfcc-gmm", record={"config": {"crop_samples": 32_000}},
-                         scoring={"calibration": {"slope": 0.5, "intercept": 0.0}, "window_s": 2.0, "version": "test"})
-    return path
+    return tiny_gmm_detector(tmp_path_factory.mktemp("detector") / "gmm", scoring={"calibration": {"slope": 0.5, "intercept": 0.0}, "window_s": 2.0, "version": "test"})
 
 
 @pytest.fixture
