@@ -42,7 +42,7 @@ class Calibration:
 # which channel's calibration a file gets, by the codec its container declares (voxtwin.audio's decoder names, FFmpeg's and
 # libsndfile's); AAC (.m4a) has no map of its own and takes MP3's, the nearer of the two measured (detect/MODEL_CARD.md)
 CODEC_CHANNELS = {"opus": "opus", "libopus": "opus", "mp3": "mp3", "mp3float": "mp3", "mpeg_layer_iii": "mp3", "aac": "mp3"}
-CHANNELS = ("clean", "opus", "mp3", "telephone")
+CALIBRATION_CHANNELS = ("clean", "opus", "mp3", "telephone")  # a checkpoint's `calibration_by_channel` keys (clean: its `calibration`)
 
 
 def calibration_channel(codec: str | None, *, narrow_band: bool) -> str:

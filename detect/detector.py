@@ -20,7 +20,7 @@ import numpy as np
 import soxr
 import torch
 
-from detect.calibration import Calibration, calibration_channel
+from detect.calibration import CALIBRATION_CHANNELS, Calibration, calibration_channel
 from detect.checkpoints import load_detector
 from detect.parallel_scoring import score_in_parallel
 from detect.preprocess import SAMPLE_RATE, TARGET_LUFS, crop
@@ -152,10 +152,7 @@ class Detector:
                 raise VoxtwinError(str(exc)) from None
         # maps fitted on the calibration set through a channel (detect/calibration.py CHANNELS), under the same prior;
         # a channel without one (and every file of a checkpoint without them) takes `calibration`
-        self.channel_calibrations = {
-            channel: Calibration(**{**fitted, "synthetic_prior": self.calibration.synthetic_prior})
-            for channel, fitted in scoring.get("calibration_by_channel", {}).items()
-        }
+        self.channel_calibrations = _channel_calibrations(scoring.get("calibration_by_channel", {}), self.calibration.synthetic_prior)
         crop_samples = meta.get("training", {}).get("config", {}).get("crop_samples", 64_600)
         self.window = int((window_s or scoring.get("window_s") or crop_samples / SAMPLE_RATE) * SAMPLE_RATE)
         if not MIN_HOP_S <= hop_s <= MAX_HOP_S:
@@ -343,6 +340,17 @@ class _NativeStats:
             self.sample_rate = rate
             self.n_full_scale += int(np.count_nonzero(np.abs(block) >= FULL_SCALE))
             yield block, rate
+
+
+def _channel_calibrations(maps: dict, synthetic_prior: float) -> dict[str, Calibration]:
+    """A checkpoint's maps per channel, checked (a checkpoint is untrusted input), under the detector's prior."""
+    try:
+        unknown = sorted(set(maps) - set(CALIBRATION_CHANNELS[1:]))
+        if unknown:
+            raise ValueError(f"unknown channel {', '.join(map(str, unknown))} (known: {', '.join(CALIBRATION_CHANNELS[1:])})")
+        return {channel: Calibration(slope=float(m["slope"]), intercept=float(m["intercept"]), synthetic_prior=synthetic_prior) for channel, m in maps.items()}
+    except (TypeError, KeyError, ValueError) as exc:
+        raise VoxtwinError(f"the checkpoint's calibration_by_channel is malformed: {exc}") from None
 
 
 def _limited(blocks, label: str, max_duration_s: float | None) -> Iterator[tuple[np.ndarray, int]]:

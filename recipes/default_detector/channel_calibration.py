@@ -8,7 +8,7 @@ look more synthetic than real clean ones), so one map from score to p_synthetic 
 `uncertain`. From compare.py's per-file p_synthetic (which restate each file's mean window score under the model's
 calibration), this fits, on the calibration set only:
 - `single`: the checkpoint's own map (what ships), and `single refit`: one Platt map refitted on these clean scores;
-- `per channel`: one Platt map per channel (clean, opus, mp3, telephone: detect/calibration.py CHANNELS), each on the
+- `per channel`: one Platt map per channel (clean, opus, mp3, telephone: detect/calibration.py CALIBRATION_CHANNELS), each on the
   calibration set through that channel. A file gets the map of the channel the detector finds for it: `telephone`
   when its band above 4 kHz is missing (flag `narrow_band`, never told), else its container's codec (compare.py names
   it, as a user's .opus or .mp3 file does; AAC takes MP3's map).

@@ -13,6 +13,7 @@ from detect.detector import Detector
 from detect.testing import tiny_gmm_detector
 from voxtwin import audio
 from voxtwin.codec import telephone
+from voxtwin.errors import VoxtwinError
 from voxtwin.testing import speechlike
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "default_detector"
@@ -132,3 +133,11 @@ def test_the_study_refuses_a_missing_scores_file_in_one_line(tmp_path, monkeypat
     monkeypatch.setattr(sys, "argv", ["channel_calibration.py", str(tmp_path / "nowhere.json")])
     with pytest.raises(SystemExit, match="cannot read compare.py's JSON"):
         channel_calibration.main()
+
+
+@pytest.mark.parametrize("maps", [{"fax": {"slope": 1.0, "intercept": 0.0}}, {"opus": {"slope": -1.0, "intercept": 0.0}}, {"opus": {"slope": 1.0}}, {"opus": "x"}])
+def test_a_malformed_map_per_channel_is_refused_in_one_line(channel_detector, maps):
+    detector = Detector.load(channel_detector, device="cpu")
+    meta = {**detector.meta, "scoring": {**detector.meta["scoring"], "calibration_by_channel": maps}}
+    with pytest.raises(VoxtwinError, match="calibration_by_channel is malformed"):
+        Detector(detector.model, meta, device=detector.device)
