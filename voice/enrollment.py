@@ -1,8 +1,9 @@
 """Enrolment: check the reference recordings, then build a voice profile from them.
 
 Checks (each a clear error or a logged warning): speech after VAD (refuse under 1 s, warn under 10 s), SNR
-estimate (speech frames against the quietest frames; warn under 15 dB), clipping, and that one speaker speaks
-throughout (the d-vectors of 2 s chunks agree with the whole).
+estimate (speech frames against the quietest frames; warn under 15 dB), clipping, a reference without its band above
+4 kHz (telephone band, voxtwin/audio_band.py; warn), and that one speaker speaks throughout (the d-vectors of 2 s
+chunks agree with the whole).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from voice.consent import verify_consent
 from voice.matching import ANALYSIS_RATE, frame_set
 from voice.profile import VoiceProfile
 from voxtwin import audio
+from voxtwin.audio_band import NARROW_BAND_DB, high_band_db
 from voxtwin.errors import VoxtwinError
 from voxtwin.vad import FRAME_S, speech_mask
 
@@ -76,6 +78,9 @@ def check_references(wavs: list[np.ndarray], labels: list[str]) -> tuple[np.ndar
     clipped_share = clipped / max(1, sum(len(w) for w in wavs))
     if clipped_share > CLIPPED_SHARE:
         log.warning("%.2f %% of reference samples are clipped", 100 * clipped_share)
+    narrow = [label for wav, label in zip(wavs, labels) if (db := high_band_db(wav)) is not None and db < NARROW_BAND_DB]
+    if narrow:
+        log.warning("%s: nothing above 4 kHz (a phone call or an 8 kHz recording); the cloned voice will sound muffled, a wide-band recording gives a closer one", ", ".join(narrow))
     embedding, consistency, threshold = speaker_consistency(speech)
     if consistency < threshold:
         raise EnrollmentError(f"{', '.join(labels)}: the references do not sound like one speaker throughout (similarity of its parts {consistency:.2f} < {threshold}); give recordings of one voice only")
