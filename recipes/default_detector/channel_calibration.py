@@ -21,6 +21,7 @@ read only for the table). `--write` stores the per-channel maps and that prior i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from detect.calibration import Calibration, calibration_channel, fit_platt
 from detect.detector import shipped_or_path, verdict_for
 from detect.paired_bootstrap import eer_points
 from compare import codec_of  # noqa: I001  (this folder's compare.py)
+from verdict_shares import verdict_shares
 
 PRIORS = (0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1)
 REAL_CALLED_REAL = 60.0  # percent of the calibration set's real files, in every channel, that the prior must reach
@@ -50,33 +52,24 @@ def channel_of_file(channel_name: str, flags: list[str]) -> str:
 
 
 def verdicts(scores: np.ndarray, flags: list, maps: dict[str, Calibration], channel_name: str, prior: float) -> np.ndarray:
-    out = []
-    for score, file_flags in zip(scores, flags):
-        chosen = maps.get(channel_of_file(channel_name, file_flags), maps["clean"])
-        p = Calibration(chosen.slope, chosen.intercept, prior).p_synthetic(score)
-        out.append(verdict_for(float(p), file_flags))
-    return np.array(out)
-
-
-def shares(verdict: np.ndarray, fake: np.ndarray) -> dict:
-    """Percent of each class in each verdict."""
-    return {cls: {v: round(100 * float(np.mean(verdict[mask] == v)), 1) for v in ("real", "uncertain", "synthetic")}
-            for cls, mask in (("real", ~fake), ("fake", fake))}
+    """Each file's verdict under the map of the channel the detector picks for it (else the clean map), at `prior`."""
+    at = {name: dataclasses.replace(m, synthetic_prior=prior) for name, m in maps.items()}
+    return np.array([verdict_for(float(at.get(channel_of_file(channel_name, f), at["clean"]).p_synthetic(score)), f) for score, f in zip(scores, flags)])
 
 
 FITTED_ON = {"clean": "clean", "opus": "opus_16k", "mp3": "mp3_64k", "telephone": "telephone_8k"}  # map -> compare.py channel
 
 
-def fit_on(entry: dict, channel_name: str, shipped: Calibration) -> Calibration:
+def fit_on(entry: dict, channel_name: str) -> Calibration:
     """A Platt map fitted on one channel's file scores of one set (files without speech left out)."""
-    ch, fake = entry["channels"][channel_name], np.array(entry["is_synthetic"], dtype=bool)
+    ch = entry["channels"][channel_name]
     usable = np.array(["no_speech" not in f for f in ch["flags"]])
-    return fit_platt(bonafide_scores(np.array(ch["p_synthetic"]), shipped)[usable], fake[usable])
+    return fit_platt(ch["scores"][usable], entry["fake"][usable])
 
 
 def fit_maps(entry: dict, shipped: Calibration) -> dict[str, dict[str, Calibration]]:
     """The candidates' maps, fitted on one set's (the calibration set's) scores."""
-    per_channel = {name: fit_on(entry, channel_name, shipped) for name, channel_name in FITTED_ON.items()}
+    per_channel = {name: fit_on(entry, channel_name) for name, channel_name in FITTED_ON.items()}
     return {"single": {"clean": shipped}, "single refit": {"clean": per_channel["clean"]}, "per channel": per_channel}
 
 
@@ -100,31 +93,32 @@ def main() -> None:
     path = shipped_or_path(args.model).with_suffix(".json")
     meta = json.loads(path.read_text())
     shipped = Calibration(**meta["scoring"]["calibration"])
-    sets = {name: {**results[name], "channels": results[name]["models"][args.model]["channels"]} for name in ("calibration", "report")}
+    sets = {name: {**results[name], "channels": results[name]["models"][args.model]["channels"], "fake": np.array(results[name]["is_synthetic"], dtype=bool)}
+            for name in ("calibration", "report")}
+    for data in sets.values():  # every file's mean window score, recovered once
+        for ch in data["channels"].values():
+            ch["scores"] = bonafide_scores(np.array(ch["p_synthetic"]), shipped)
     candidates = fit_maps(sets["calibration"], shipped)
 
     report: dict = {"model": args.model, "maps": {k: {c: m.to_dict() for c, m in v.items()} for k, v in candidates.items()}, "candidates": {}}
     for name, maps in candidates.items():
         chosen_prior, table = None, {}
+        calib = sets["calibration"]
         for prior in PRIORS:
-            calib = sets["calibration"]
-            fake = np.array(calib["is_synthetic"], dtype=bool)
-            real_real = [shares(verdicts(bonafide_scores(np.array(calib["channels"][c]["p_synthetic"]), shipped), calib["channels"][c]["flags"], maps, c, prior), fake)["real"]["real"]
+            real_real = [verdict_shares(verdicts(calib["channels"][c]["scores"], calib["channels"][c]["flags"], maps, c, prior), calib["fake"])["real"]["real"]
                          for c in CHANNELS]
             if min(real_real) >= REAL_CALLED_REAL:
                 chosen_prior = prior
                 break
         for prior in sorted({0.5, chosen_prior or PRIORS[-1]}, reverse=True):
             for set_name, data in sets.items():
-                fake = np.array(data["is_synthetic"], dtype=bool)
                 for c, ch in data["channels"].items():
-                    scores = bonafide_scores(np.array(ch["p_synthetic"]), shipped)
-                    table[f"{set_name} {c} prior {prior}"] = shares(verdicts(scores, ch["flags"], maps, c, prior), fake)
+                    table[f"{set_name} {c} prior {prior}"] = verdict_shares(verdicts(ch["scores"], ch["flags"], maps, c, prior), data["fake"])
         report["candidates"][name] = {"prior": chosen_prior, "verdict_percent": table}
         print(f"\n== {name}: prior {chosen_prior} (largest with >= {REAL_CALLED_REAL:.0f} % of the calibration set's real files `real` in every channel; None: not reached at {PRIORS[-1]})")
         print(f"{'set channel prior':42s} real: real / unc / syn   fake: real / unc / syn")
         for key, value in table.items():
-            r, f = value["real"], value["fake"]
+            r, f = value["real"], value["synthetic"]
             print(f"{key:42s} {r['real']:5.1f} {r['uncertain']:5.1f} {r['synthetic']:5.1f}        {f['real']:5.1f} {f['uncertain']:5.1f} {f['synthetic']:5.1f}")
 
     # how often the detector finds the telephone band: files of every other channel it should not flag, telephone files it should
@@ -135,8 +129,7 @@ def main() -> None:
             report["narrow_band_percent"][f"{set_name} {c}"] = round(100 * float(np.mean(flagged)), 1)
     print("\nflag narrow_band, % of files:", json.dumps(report["narrow_band_percent"]))
     for set_name, data in sets.items():
-        fake = np.array(data["is_synthetic"], dtype=bool)
-        print(f"{set_name} EER % (unchanged by any map): " + ", ".join(f"{c} {eer_points(np.array(ch['p_synthetic']), fake):.1f}" for c, ch in data["channels"].items()))
+        print(f"{set_name} EER % (unchanged by any map): " + ", ".join(f"{c} {eer_points(np.array(ch['p_synthetic']), data['fake']):.1f}" for c, ch in data["channels"].items()))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out}")
