@@ -69,18 +69,14 @@ class WindowMLPHead:
         s = self.settings
         if (s.group_dro_eta > 0 or s.source_adversary > 0 or s.mix_pages > 0 or s.page_bagging > 0) != (groups is not None):
             raise ValueError("group DRO, the source adversary, page mixing and page bagging need the windows' groups, and groups are read only by them")
-        # each class weighs the same in the loss, as the logistic head's class_weight="balanced"
-        spoof_share = float(y_t.mean())
-        weight = torch.where(y_t == 1, 0.5 / spoof_share, 0.5 / (1 - spoof_share))
         group_ids = torch.as_tensor(np.unique(groups, return_inverse=True)[1].ravel()) if groups is not None else None
         if s.page_bagging > 0:  # each seed on its own draw of pages, its classes weighed the same within it
             self.networks_ = []
             for seed in s.seeds:
                 rows = torch.as_tensor(bagged_rows(y_t.numpy(), group_ids.numpy(), s.page_bagging, seed))
-                share = float(y_t[rows].mean())
-                bag_weight = torch.where(y_t[rows] == 1, 0.5 / share, 0.5 / (1 - share))
-                self.networks_.append(self._fit_one(x_t[rows], y_t[rows], bag_weight, seed, None))
+                self.networks_.append(self._fit_one(x_t[rows], y_t[rows], _balanced_weights(y_t[rows]), seed, None))
             return self
+        weight = _balanced_weights(y_t)
         self.networks_ = [self._fit_one(x_t, y_t, weight, seed, group_ids) for seed in self.settings.seeds]
         return self
 
@@ -153,6 +149,12 @@ class _GroupAdversary(nn.Module):
         reversed_hidden = (1 + self.weight) * hidden.detach() - self.weight * hidden  # value: hidden; gradient: -weight x
         logits = self.names(reversed_hidden).masked_fill(self.group_class[None, :] != y[:, None], float("-inf"))
         return nn.functional.cross_entropy(logits, groups)
+
+
+def _balanced_weights(y: torch.Tensor) -> torch.Tensor:
+    """Each class weighs the same in the loss, as the logistic head's class_weight="balanced"."""
+    spoof_share = float(y.mean())
+    return torch.where(y == 1, 0.5 / spoof_share, 0.5 / (1 - spoof_share))
 
 
 def bagged_rows(y: np.ndarray, group_ids: np.ndarray, share: float, seed: int) -> np.ndarray:
