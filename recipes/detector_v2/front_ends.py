@@ -195,6 +195,54 @@ class PhaseStats:
         return np.nan_to_num(np.asarray(out, dtype=np.float32))
 
 
+class FineStructureStats:
+    """The spectrum's fine structure at 7.8 Hz resolution, which `fast`'s 31 Hz bins and DistillMOS's mel-like view do
+    not resolve. A neural vocoder's upsampling leaves narrow tones at fixed frequencies; a phase guessed from a mel
+    (Griffin-Lim) blurs the structure between harmonics. From a 2,048-point STFT (128 ms, hop 512) of the window, each
+    against its own 33-bin (~258 Hz) running median across frequency: (a) the long-term log spectrum (a fixed tone
+    stands out of it, moving harmonics smear), (b) each bin's spread of log power over time, negated (a steady tone
+    spreads less than speech), (c) each active frame's log spectrum (harmonic sharpness), averaged over frames. Per
+    1 kHz band only frequency-free summaries (median, 90th / 99th percentile, maximum and spread of (a) and (b); 90th
+    percentile and spread of (c)), so a head cannot learn one generator's tone frequencies: 12 numbers x 8 bands. A
+    band without energy (above 4 kHz in the telephone band) reads near zero everywhere."""
+
+    N_FFT, HOP, MEDIAN_BINS = 2048, 512, 33
+    BANDS = 8
+    WIDTH = 12 * BANDS
+
+    def __init__(self) -> None:
+        self.window = np.hanning(self.N_FFT + 1)[:-1]
+
+    def _relative(self, x: np.ndarray) -> np.ndarray:
+        """x minus its running median across frequency (the last axis)."""
+        from scipy.ndimage import median_filter
+
+        size = (1,) * (x.ndim - 1) + (self.MEDIAN_BINS,)
+        return x - median_filter(x, size=size, mode="nearest")
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        x = np.asarray(w, dtype=np.float64)
+        if len(x) < self.N_FFT:
+            x = np.pad(x, (0, self.N_FFT - len(x)))
+        power = np.abs(librosa.stft(x, n_fft=self.N_FFT, hop_length=self.HOP, window=self.window, center=False)).T ** 2  # (frames, bins)
+        floor = power.mean() * 1e-9 + 1e-20
+        log_power = np.log(power + floor)
+        long_term = self._relative(np.log(power.mean(0) + floor))
+        steadiness = -self._relative(log_power.std(0))
+        frame_energy = power.sum(1)
+        active = frame_energy > frame_energy.max() * 1e-5
+        sharpness = self._relative(log_power[active]) if active.any() else np.zeros((1, power.shape[1]))
+        per_bin = power.shape[1] - 1
+        out = []
+        for band in range(self.BANDS):
+            lo, hi = band * per_bin // self.BANDS, (band + 1) * per_bin // self.BANDS
+            for curve in (long_term[lo:hi], steadiness[lo:hi]):
+                out += [*np.percentile(curve, [50, 90, 99]), curve.max(), curve.std()]
+            frames = sharpness[:, lo:hi]
+            out += [float(np.percentile(frames, 90, axis=1).mean()), float(frames.std(axis=1).mean())]
+        return np.nan_to_num(np.asarray(out, dtype=np.float32))
+
+
 def _moments(x: np.ndarray) -> list[float]:
     """Spread, 5 / 50 / 95th percentiles and excess kurtosis of a contour's values."""
     if len(x) < 2:
@@ -258,4 +306,4 @@ class WhisperLayerStats:
         return torch.cat([torch.cat([f[0].mean(0), f[0].std(0, unbiased=False)]) for f in layers]).numpy()
 
 
-FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats, "wide-student": WideStudentStats, "whisper-layers": WhisperLayerStats}
+FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats, "wide-student": WideStudentStats, "whisper-layers": WhisperLayerStats, "fine": FineStructureStats}

@@ -15,6 +15,8 @@ features. Compared on the same windows and folds:
   whisper-lK     Whisper tiny.en's encoder at layer K (0: the convolutional stem, 4: the output; mean + spread, 768 numbers)
   phase          the phase's coherence at spectral peaks: instantaneous frequency across a peak's lobe and over time,
                  group delay across bins, per band (48 numbers; what the magnitude front-ends cannot read)
+  fine           the spectrum's fine structure at 7.8 Hz: fixed tones, steadiness and harmonic sharpness against a running
+                 median, per 1 kHz band, frequency-free summaries only (96 numbers)
   A+B            front-ends side by side into one logistic unit (feature fusion)
   score-mean     the mean of single-front-end models' out-of-fold log-odds (score fusion; no weight is tuned)
 
@@ -64,6 +66,8 @@ MODELS = {
     "distillmos+dynamics+spectral": ("layer5", "dynamics", "spectral"),
     "phase": ("phase",),
     "distillmos+spectral+phase": ("layer5", "spectral", "phase"),
+    "fine": ("fine",),
+    "distillmos+spectral+fine": ("layer5", "spectral", "fine"),
     # a cheaper `default`: the CNN stopped early (layers_loso.py's per-layer statistics), beside the spectrum; convolutions
     # 0-2 are a third of the CNN's multiply-adds, 0-3 two thirds, 0-4 93 %
     "conv1-2+spectral": ("layer1", "layer2", "spectral"),
