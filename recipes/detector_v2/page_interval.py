@@ -6,6 +6,8 @@ like these. Reads two --json outputs of the studies (nothing is scored again):
 
     python recipes/detector_v2/page_interval.py runs/detector_v2/mlp-hidden-64.json runs/detector_v2/mix-pages.json \\
         [--model wide-student+spectral] [--channels clean telephone_8k] [--draws 5000]
+    python recipes/detector_v2/page_interval.py runs/detector_v2/s31-0.json runs/detector_v2/s31-0.json \
+        --model distillmos+spectral --candidate-model distillmos+spectral+fine   # two models of one run
 
 Prints, per channel and for the channels' mean, the candidate's mean per-page EER minus the baseline's, its 95 %
 interval over pages, and on how many pages the candidate is better. The interval covers the choice of pages, not the
@@ -56,10 +58,11 @@ def main() -> None:
     parser.add_argument("baseline", type=Path)
     parser.add_argument("candidate", type=Path)
     parser.add_argument("--model", help="which model of the JSON files (default: each file's first)")
+    parser.add_argument("--candidate-model", help="the candidate file's model, where it differs from --model (two models of one study run)")
     parser.add_argument("--channels", nargs="+", default=["clean", "telephone_8k"])
     parser.add_argument("--draws", type=int, default=5000)
     args = parser.parse_args()
-    (base_name, baseline), (cand_name, candidate) = _results(args.baseline, args.model), _results(args.candidate, args.model)
+    (base_name, baseline), (cand_name, candidate) = _results(args.baseline, args.model), _results(args.candidate, args.candidate_model or args.model)
     missing = [ch for ch in args.channels if ch not in baseline or ch not in candidate]
     if missing:
         raise SystemExit(f"error: channel(s) {', '.join(missing)} not in both results")

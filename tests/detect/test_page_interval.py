@@ -48,3 +48,13 @@ def test_only_shared_pages_are_compared_and_the_command_line_refuses_what_it_can
                           ((good, better, "--channels", "opus_16k"), "not in both results")):
         out = run(*args)
         assert out.returncode != 0 and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_two_models_of_one_study_run_are_compared_with_candidate_model(tmp_path):
+    both = tmp_path / "run.json"
+    both.write_text(json.dumps({"results": {"base": result({"a": 10.0, "b": 20.0}), "new": result({"a": 7.0, "b": 21.0})}}))
+    run = lambda *a: subprocess.run([sys.executable, str(RECIPE / "page_interval.py"), *map(str, a)], capture_output=True, text=True)  # noqa: E731
+    out = run(both, both, "--model", "base", "--candidate-model", "new", "--draws", "200")
+    assert out.returncode == 0 and out.stdout.startswith("new (run.json) - base (run.json)") and "-1.00" in out.stdout
+    same = run(both, both, "--model", "base", "--draws", "200")  # without it, the candidate is --model too
+    assert "+0.00" in same.stdout
