@@ -209,14 +209,17 @@ class FineStructureStats:
     N_FFT, HOP, MEDIAN_BINS = 2048, 512, 33
     BANDS = 8
     WIDTH = 12 * BANDS
+    FRAME_REFERENCE = "median"  # what (c) measures each frame against across frequency
 
     def __init__(self) -> None:
         self.window = np.hanning(self.N_FFT + 1)[:-1]
 
-    def _relative(self, x: np.ndarray) -> np.ndarray:
-        """x minus its running median across frequency (the last axis)."""
-        from scipy.ndimage import median_filter
+    def _relative(self, x: np.ndarray, reference: str = "median") -> np.ndarray:
+        """x minus its running median (or mean) across frequency (the last axis), over MEDIAN_BINS bins."""
+        from scipy.ndimage import median_filter, uniform_filter1d
 
+        if reference == "mean":
+            return x - uniform_filter1d(x, self.MEDIAN_BINS, axis=-1, mode="nearest")
         size = (1,) * (x.ndim - 1) + (self.MEDIAN_BINS,)
         return x - median_filter(x, size=size, mode="nearest")
 
@@ -231,7 +234,7 @@ class FineStructureStats:
         steadiness = -self._relative(log_power.std(0))
         frame_energy = power.sum(1)
         active = frame_energy > frame_energy.max() * 1e-5
-        sharpness = self._relative(log_power[active]) if active.any() else np.zeros((1, power.shape[1]))
+        sharpness = self._relative(log_power[active], self.FRAME_REFERENCE) if active.any() else np.zeros((1, power.shape[1]))
         per_bin = power.shape[1] - 1
         out = []
         for band in range(self.BANDS):
@@ -241,6 +244,14 @@ class FineStructureStats:
             frames = sharpness[:, lo:hi]
             out += [float(np.percentile(frames, 90, axis=1).mean()), float(frames.std(axis=1).mean())]
         return np.nan_to_num(np.asarray(out, dtype=np.float32))
+
+
+class FineStructureMeanStats(FineStructureStats):
+    """FineStructureStats with each frame's sharpness (c) measured against a running mean across frequency instead of a
+    running median: ~100x cheaper per frame (the median was ~95 % of the front-end's time), so that a shipped detector
+    could afford it on every frame; (a) and (b), one curve per window, keep the median."""
+
+    FRAME_REFERENCE = "mean"
 
 
 def _moments(x: np.ndarray) -> list[float]:
@@ -306,4 +317,4 @@ class WhisperLayerStats:
         return torch.cat([torch.cat([f[0].mean(0), f[0].std(0, unbiased=False)]) for f in layers]).numpy()
 
 
-FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats, "wide-student": WideStudentStats, "whisper-layers": WhisperLayerStats, "fine": FineStructureStats}
+FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats, "wide-student": WideStudentStats, "whisper-layers": WhisperLayerStats, "fine": FineStructureStats, "fine-mean": FineStructureMeanStats}

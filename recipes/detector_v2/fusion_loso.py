@@ -68,6 +68,7 @@ MODELS = {
     "distillmos+spectral+phase": ("layer5", "spectral", "phase"),
     "fine": ("fine",),
     "distillmos+spectral+fine": ("layer5", "spectral", "fine"),
+    "distillmos+spectral+fine-mean": ("layer5", "spectral", "fine-mean"),  # each frame's sharpness against a running mean
     # a cheaper `default`: the CNN stopped early (layers_loso.py's per-layer statistics), beside the spectrum; convolutions
     # 0-2 are a third of the CNN's multiply-adds, 0-3 two thirds, 0-4 93 %
     "conv1-2+spectral": ("layer1", "layer2", "spectral"),

@@ -51,3 +51,10 @@ def test_fine_structure_statistics_have_a_fixed_width_and_survive_silence_and_sh
     assert fine(_voiced(1.0)).shape == (FineStructureStats.WIDTH,) == (96,)
     assert np.isfinite(fine(np.zeros(SR, np.float32))).all()
     assert np.isfinite(fine(_voiced(0.05))).all()  # shorter than one 2,048-sample frame: padded
+
+
+def test_the_cheap_variant_changes_only_each_frames_sharpness():
+    voice = _voiced(2.0)
+    median, mean = _bands(voice), FRONT_ENDS["fine-mean"]()(voice).reshape(FineStructureStats.BANDS, 12)
+    np.testing.assert_allclose(mean[:, :10], median[:, :10], rtol=1e-6)  # (a) and (b): one curve per window, the same median
+    assert not np.allclose(mean[:, 10:], median[:, 10:])  # (c): against a running mean
