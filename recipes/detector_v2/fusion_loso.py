@@ -88,7 +88,9 @@ MODELS = {
 # features read as columns of another front-end's statistics
 DERIVED = {"spectral-no-mean": ("spectral", slice(BINS, None)), "cnn-spread": ("layer5", slice(FRAME_DIM, None)),
            **{f"whisper-l{k}": ("whisper-layers", slice(k * WhisperLayerStats.WIDTH, (k + 1) * WhisperLayerStats.WIDTH)) for k in range(WhisperLayerStats.LAYERS)}}
-SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "score-mean of all three": ("distillmos", "spectral", "speaker")}
+SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "score-mean of all three": ("distillmos", "spectral", "speaker"),
+               # `fine` alone catches the Tortoise page that every fused head misses (S31): its own head's vote beside them
+               "score-mean distillmos+spectral, fine": ("distillmos+spectral", "fine")}
 
 
 
