@@ -69,6 +69,7 @@ MODELS = {
     "fine": ("fine",),
     "distillmos+spectral+fine": ("layer5", "spectral", "fine"),
     "distillmos+spectral+fine-mean": ("layer5", "spectral", "fine-mean"),  # each frame's sharpness against a running mean
+    "fine-mean": ("fine-mean",),
     # a cheaper `default`: the CNN stopped early (layers_loso.py's per-layer statistics), beside the spectrum; convolutions
     # 0-2 are a third of the CNN's multiply-adds, 0-3 two thirds, 0-4 93 %
     "conv1-2+spectral": ("layer1", "layer2", "spectral"),
@@ -90,7 +91,8 @@ DERIVED = {"spectral-no-mean": ("spectral", slice(BINS, None)), "cnn-spread": ("
            **{f"whisper-l{k}": ("whisper-layers", slice(k * WhisperLayerStats.WIDTH, (k + 1) * WhisperLayerStats.WIDTH)) for k in range(WhisperLayerStats.LAYERS)}}
 SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "score-mean of all three": ("distillmos", "spectral", "speaker"),
                # `fine` alone catches the Tortoise page that every fused head misses (S31): its own head's vote beside them
-               "score-mean distillmos+spectral, fine": ("distillmos+spectral", "fine")}
+               "score-mean distillmos+spectral, fine": ("distillmos+spectral", "fine"),
+               "score-mean distillmos+spectral, fine-mean": ("distillmos+spectral", "fine-mean")}
 
 
 
