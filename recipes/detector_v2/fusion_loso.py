@@ -17,6 +17,7 @@ features. Compared on the same windows and folds:
                  group delay across bins, per band (48 numbers; what the magnitude front-ends cannot read)
   fine           the spectrum's fine structure at 7.8 Hz: fixed tones, steadiness and harmonic sharpness against a running
                  median, per 1 kHz band, frequency-free summaries only (96 numbers)
+  fine-mean      the same with each frame's sharpness against a running mean (~9x cheaper)
   A+B            front-ends side by side into one logistic unit (feature fusion)
   score-mean     the mean of single-front-end models' out-of-fold log-odds (score fusion; no weight is tuned)
 

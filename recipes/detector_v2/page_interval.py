@@ -6,7 +6,7 @@ like these. Reads two --json outputs of the studies (nothing is scored again):
 
     python recipes/detector_v2/page_interval.py runs/detector_v2/mlp-hidden-64.json runs/detector_v2/mix-pages.json \\
         [--model wide-student+spectral] [--channels clean telephone_8k] [--draws 5000]
-    python recipes/detector_v2/page_interval.py runs/detector_v2/s31-0.json runs/detector_v2/s31-0.json \
+    python recipes/detector_v2/page_interval.py runs/detector_v2/s31-0.json runs/detector_v2/s31-0.json \\
         --model distillmos+spectral --candidate-model distillmos+spectral+fine   # two models of one run
 
 Prints, per channel and for the channels' mean, the candidate's mean per-page EER minus the baseline's, its 95 %
