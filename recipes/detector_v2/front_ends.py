@@ -8,6 +8,7 @@ from pathlib import Path
 import librosa
 import numpy as np
 import torch
+from scipy.ndimage import median_filter, uniform_filter1d
 
 from detect.models.spectral_linear import SpectralLinear, SpectralLinearConfig
 from detect.preprocess import SAMPLE_RATE
@@ -216,8 +217,6 @@ class FineStructureStats:
 
     def _relative(self, x: np.ndarray, reference: str = "median") -> np.ndarray:
         """x minus its running median (or mean) across frequency (the last axis), over MEDIAN_BINS bins."""
-        from scipy.ndimage import median_filter, uniform_filter1d
-
         if reference == "mean":
             return x - uniform_filter1d(x, self.MEDIAN_BINS, axis=-1, mode="nearest")
         size = (1,) * (x.ndim - 1) + (self.MEDIAN_BINS,)
