@@ -255,9 +255,11 @@ def set_standardisation(model, mean: np.ndarray, scale: np.ndarray) -> None:
 def fit_mlp_head(model, train: WindowStats, train_bonafide: np.ndarray, valid: WindowStats, valid_bonafide: np.ndarray, *,
                  mix_pages: float = 0.0, train_sources: np.ndarray | None = None) -> dict:
     """Fit standardisation + detect/window_mlp_head.py's head (its fixed settings; nothing chosen on validation) into
-    `model`'s hidden and output layers (detect/models/distillmos_spectral_mlp.py). mix_pages > 0 mixes windows within
-    their class across groups (training source, class), read from train_sources (one per training file; an augmented
-    copy is in its file's group). Returns {"head": "mlp", "settings": ..., "valid_eer_percent": ...}."""
+    `model`'s hidden and output layers (detect/models/distillmos_spectral_mlp.py); a model with `vote_heads()` (its
+    log-odds the mean of several heads', each reading a slice of the statistics: detect/models/fine_structure_vote.py)
+    gets one such head per slice. mix_pages > 0 mixes windows within their class across groups (training source,
+    class), read from train_sources (one per training file; an augmented copy is in its file's group).
+    Returns {"head": "mlp", "settings": ..., "valid_eer_percent": ...} (+ "vote_valid_eer_percent", one per head)."""
     import dataclasses
 
     from detect.window_mlp_head import MLPHeadSettings, WindowMLPHead
@@ -265,20 +267,32 @@ def fit_mlp_head(model, train: WindowStats, train_bonafide: np.ndarray, valid: W
     settings = MLPHeadSettings(mix_pages=mix_pages)
     if mix_pages and train_sources is None:
         raise ValueError("mix_pages needs the training files' sources")
-    if model.hidden.out_features != settings.hidden * len(settings.seeds):
-        raise ValueError(f"the model holds {model.hidden.out_features} hidden units, the head fits {settings.hidden} x {len(settings.seeds)} seeds")
+    heads = model.vote_heads() if hasattr(model, "vote_heads") else [(slice(None), model.hidden, model.out)]
+    for _, hidden, _ in heads:
+        if hidden.out_features != settings.hidden * len(settings.seeds):
+            raise ValueError(f"the model holds {hidden.out_features} hidden units, the head fits {settings.hidden} x {len(settings.seeds)} seeds")
     mean, scale = standardisation(train)
     spoof = (~train_bonafide[train.owner]).astype(int)
     groups = np.char.add(np.asarray(train_sources, dtype=str)[train.owner], spoof.astype(str)) if mix_pages else None
-    fitted = WindowMLPHead(settings).fit(standardised(model, train.stats, mean, scale), spoof, groups)
+    x, xv = standardised(model, train.stats, mean, scale), standardised(model, valid.stats, mean, scale)
+    votes = []
+    for part, hidden, out in heads:
+        fitted = WindowMLPHead(settings).fit(x[:, part], spoof, groups)
+        with torch.no_grad():
+            for tensor, value in zip((hidden.weight, hidden.bias, out.weight, out.bias), fitted.bonafide_layers()):
+                tensor.copy_(value)
+        votes.append(-fitted.decision_function(xv[:, part]))
     with torch.no_grad():
         set_standardisation(model, mean, scale)
-        for tensor, value in zip((model.hidden.weight, model.hidden.bias, model.out.weight, model.out.bias), fitted.bonafide_layers()):
-            tensor.copy_(value)
-    # judged by the fitted seeds themselves (the stored layer is exactly their mean), whatever else the model's head mixes in
-    scores = file_scores(-fitted.decision_function(standardised(model, valid.stats, mean, scale)), valid.owner, len(valid_bonafide))
-    valid_eer = 100 * metrics.eer(scores[valid_bonafide], scores[~valid_bonafide])[0]
-    return {"head": "mlp", "settings": dataclasses.asdict(settings), "valid_eer_percent": valid_eer}
+    # judged by the fitted seeds themselves (each stored layer is exactly their mean), whatever else the model's head mixes in
+    def valid_eer(window_scores: np.ndarray) -> float:
+        scores = file_scores(window_scores, valid.owner, len(valid_bonafide))
+        return 100 * metrics.eer(scores[valid_bonafide], scores[~valid_bonafide])[0]
+
+    result = {"head": "mlp", "settings": dataclasses.asdict(settings), "valid_eer_percent": valid_eer(np.mean(votes, axis=0))}
+    if len(votes) > 1:
+        result["vote_valid_eer_percent"] = [valid_eer(v) for v in votes]
+    return result
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, c: float, weights: np.ndarray | None):

@@ -86,7 +86,7 @@ def channel(wav: np.ndarray, name: str) -> np.ndarray:
 
 
 FROZEN_HEAD_MODELS = ("distillmos-linear", "spectral-linear", "distillmos-spectral-linear", "distillmos-spectral-mlp", "distillmos-student-spectral-linear",
-                      "distillmos-student-spectral-mlp", "distillmos-student-codec-routed",
+                      "distillmos-student-spectral-mlp", "distillmos-student-codec-routed", "distillmos-student-fine-vote",
                       "distillmos-tuned-spectral-mlp", "whisper-linear", "fused-linear")
 
 
@@ -148,7 +148,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
         pinned["encoder_sha256"] = weights_sha256(distillmos_weights())
     if cfg.model == "distillmos-tuned-spectral-mlp":
         pinned["last_block_sha256"] = last_block_sha256()
-    if cfg.model in ("distillmos-student-spectral-linear", "distillmos-student-spectral-mlp", "distillmos-student-codec-routed"):
+    if cfg.model in ("distillmos-student-spectral-linear", "distillmos-student-spectral-mlp", "distillmos-student-codec-routed", "distillmos-student-fine-vote"):
         pinned["student_sha256"] = weights_sha256(student_weights())
     if cfg.model == "whisper-linear":
         pinned["encoder_sha256"] = weights_sha256(whisper_weights())

@@ -40,7 +40,7 @@ def test_forward_backward_on_a_tiny_batch(name):
 
 
 def test_registry_names_and_misses():
-    assert set(MODELS.names()) == {"aasist", "aasist-l", "distillmos-linear", "distillmos-spectral-linear", "distillmos-spectral-mlp", "distillmos-student-codec-routed", "distillmos-student-spectral-linear", "distillmos-student-spectral-mlp", "distillmos-tuned-spectral-mlp", "fused-linear", "lcnn", "rawnet2", "spectral-linear", "ssl-aasist", "whisper-linear"}
+    assert set(MODELS.names()) == {"aasist", "aasist-l", "distillmos-linear", "distillmos-spectral-linear", "distillmos-spectral-mlp", "distillmos-student-codec-routed", "distillmos-student-fine-vote", "distillmos-student-spectral-linear", "distillmos-student-spectral-mlp", "distillmos-tuned-spectral-mlp", "fused-linear", "lcnn", "rawnet2", "spectral-linear", "ssl-aasist", "whisper-linear"}
     with pytest.raises(UnknownNameError, match="available: aasist"):
         build_model("resnet")
     with pytest.raises(ValueError, match="unknown"):
