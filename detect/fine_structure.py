@@ -31,7 +31,7 @@ REFERENCE_BINS = 33  # ~258 Hz at 7.8 Hz per bin
 BANDS = 8  # 1 kHz each at 16 kHz
 PER_BAND = 12
 FINE_STATS = PER_BAND * BANDS
-FLOOR = 1e-9  # power floor before the log (a -23 LUFS window's mean power is ~1e-1 at this STFT's scale)
+FLOOR = 1e-9  # power floor before the log (speech at -23 LUFS has a mean power of ~4 at this STFT's scale)
 ACTIVE_BELOW_PEAK = 1e-5  # frames with less energy than this share of the window's loudest frame are silence for (c)
 QUANTILES = (0.5, 0.9, 0.99)
 

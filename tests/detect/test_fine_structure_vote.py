@@ -42,7 +42,7 @@ def test_a_window_reads_the_same_in_any_span():
     """The detector scores runs of windows of whatever length the stream gives: a window's statistics must not depend
     on the span around it (the floor is fixed, not relative to the span)."""
     wav = speechlike(duration_s=10.0, sample_rate=16_000, seed=3).astype(np.float32)
-    wav[40_000:60_000] = 0.0  # digital silence inside the window, where a relative floor would differ
+    wav[40_000:60_000] = 0.0  # digital silence inside the window, where a floor relative to the span's power would differ
     whole = _stats(wav, [32_768])
     alone = _stats(wav[32_768 : 32_768 + WINDOW], [0])
     np.testing.assert_allclose(whole, alone, atol=1e-4)
