@@ -192,7 +192,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
         logging.info("head fitted on the %d %s sources (%d files)", len(set(train_sources)), head["train_sources"], len(kept))
     try:
         result = fit_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide, train_sources=train_sources, weighting=weighting,
-                          source_folds=head.get("source_folds", 0), mix_pages=head.get("mix_pages", 0.0))
+                          source_folds=head.get("source_folds", 0), mix_pages=head.get("mix_pages", 0.0), mlp_seeds=head.get("mlp_seeds"))
     except ValueError as exc:  # settings the model's head cannot be fitted with (e.g. a hidden layer with source weighting)
         raise SystemExit(f"error: {cfg.model}: {exc}") from None
     logging.info("head: %s", result)

@@ -121,3 +121,26 @@ def test_span_stats_put_the_fine_structure_after_the_parents_statistics():
         torch.testing.assert_close(stats[:, : model.main_dim], parent.span_stats(torch.from_numpy(wav), starts, WINDOW))
         assert model(torch.from_numpy(wav[None, :WINDOW])).shape == (1, 2)
     assert stats.shape == (3, model.stats_dim) and torch.isfinite(stats).all()
+
+
+def test_other_head_seeds_give_another_fit_and_are_recorded():
+    """[head] mlp_seeds: the recipe can refit the same head with other seeds, to measure its own fit noise."""
+    import pytest
+
+    from detect.frozen_head import fit_head
+
+    rng = np.random.default_rng(2)
+    owner = np.repeat(np.arange(200), 2)
+    bonafide = np.arange(200) % 2 == 0
+    stats = WindowStats(rng.standard_normal((len(owner), 40)).astype(np.float32), owner)
+    fits = {}
+    for seeds in (None, (3, 4, 5)):
+        model = _TwoVotes()
+        model.head_kind = "mlp"
+        result = fit_head(model, stats, bonafide, stats, bonafide, mlp_seeds=seeds)
+        fits[seeds] = (result["settings"]["seeds"], model.heads[1].weight.detach().clone())
+    assert tuple(fits[None][0]) == (0, 1, 2) and tuple(fits[(3, 4, 5)][0]) == (3, 4, 5)
+    assert not torch.allclose(fits[None][1], fits[(3, 4, 5)][1])
+    linear = build_model("spectral-linear")
+    with pytest.raises(ValueError, match="hidden-layer head only"):
+        fit_head(linear, WindowStats(np.zeros((4, linear.stats_dim), np.float32), np.arange(4)), bonafide[:4], stats, bonafide, mlp_seeds=(3, 4, 5))
