@@ -120,6 +120,14 @@ def own_generated_sources(trials, config: dict) -> frozenset:
     return frozenset(t.source for t in trials if Path(t.path).is_relative_to(Path(config["generated"])))
 
 
+def head_mlp_seeds(head: dict) -> list[int] | None:
+    """[head] mlp_seeds (None: the hidden-layer head's own seeds), checked before any audio is loaded."""
+    seeds = head.get("mlp_seeds")
+    if seeds is not None and (not isinstance(seeds, list) or not all(isinstance(seed, int) and not isinstance(seed, bool) for seed in seeds)):
+        raise SystemExit(f"error: head.mlp_seeds must be a list of integers, e.g. [3, 4, 5], not {seeds!r}")
+    return seeds
+
+
 def is_codec_routed(model) -> bool:
     """distillmos-student-codec-routed: two heads, a router and per-head calibration to fit (detect/codec_router.py)."""
     from detect.models.codec_routed_mlp import CodecRoutedMLP
@@ -192,7 +200,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
         logging.info("head fitted on the %d %s sources (%d files)", len(set(train_sources)), head["train_sources"], len(kept))
     try:
         result = fit_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide, train_sources=train_sources, weighting=weighting,
-                          source_folds=head.get("source_folds", 0), mix_pages=head.get("mix_pages", 0.0), mlp_seeds=head.get("mlp_seeds"))
+                          source_folds=head.get("source_folds", 0), mix_pages=head.get("mix_pages", 0.0), mlp_seeds=head_mlp_seeds(head))
     except ValueError as exc:  # settings the model's head cannot be fitted with (e.g. a hidden layer with source weighting)
         raise SystemExit(f"error: {cfg.model}: {exc}") from None
     logging.info("head: %s", result)
@@ -277,6 +285,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = load_recipe(str(HERE / "config.toml"), args.overrides)
     cfg = train_config(config)
+    head_mlp_seeds(config["head"])
     generated = Path(config["generated"])
     if not (generated / "manifest.csv").is_file() and not args.no_generate:
         import subprocess

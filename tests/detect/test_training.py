@@ -22,7 +22,7 @@ TINY_LCNN = "[" + ",".join(["8"] * 9) + "]"
 
 def tiny_overrides(tmp_path, model="lcnn"):
     config = {"lcnn": [f"train.model_config.channels={TINY_LCNN}"], "lfcc-gmm": ["train.model_config={n_components=2, max_iter=5}"], "spectral-linear": [],
-              "distillmos-spectral-mlp": []}[model]
+              "distillmos-spectral-mlp": [], "distillmos-student-fine-vote": ["head.mlp_seeds=[3, 4, 5]"]}[model]
     return [f"train.model='{model}'", *config, "train.epochs=1", "train.batch_size=4", "train.crop_samples=8000", "train.augment=['codec', 'gain']",
             f"train.cache_dir='{tmp_path / 'cache'}'", f"train.out_dir='{tmp_path / 'run'}'"]
 
@@ -148,10 +148,10 @@ def test_eval_cli_reports_a_broken_layout_in_one_line(runner, tmp_path):
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("model", ["lcnn", "spectral-linear", "distillmos-spectral-mlp"])
+@pytest.mark.parametrize("model", ["lcnn", "spectral-linear", "distillmos-spectral-mlp", "distillmos-student-fine-vote"])
 def test_default_detector_recipe_trains_calibrates_and_reports(tmp_path, monkeypatch, model):
     """The SGD path (lcnn) and the cached-statistics path (spectral-linear, the shipped `fast`; the hidden-layer head
-    on `default`'s statistics), end to end."""
+    on `default`'s statistics; that head beside a fine-structure head, fitted with other seeds), end to end."""
     import runpy
     import sys
 
@@ -169,6 +169,18 @@ def test_default_detector_recipe_trains_calibrates_and_reports(tmp_path, monkeyp
         assert [p.name for p in (tmp_path / "run").glob("stats_*")] == ["stats_distillmos-spectral-linear_4.0s"]
         meta = load_detector(tmp_path / f"candidate_{model}.safetensors")[1]
         assert meta["training"]["head_fit"]["head"] == "mlp"
+    if model == "distillmos-student-fine-vote":  # two heads, each with its validation EER, fitted with the seeds asked
+        fit = load_detector(tmp_path / f"candidate_{model}.safetensors")[1]["training"]["head_fit"]
+        assert len(fit["vote_valid_eer_percent"]) == 2 and fit["settings"]["seeds"] == [3, 4, 5]
+
+
+def test_default_detector_recipe_refuses_bad_head_seeds_before_loading_audio(tmp_path, monkeypatch, capsys):
+    import runpy
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["run.py", "--no-install", "--no-generate", "--set", f"root='{tmp_path / 'missing'}'", "--set", "head.mlp_seeds=3"])
+    with pytest.raises(SystemExit, match="head.mlp_seeds must be a list of integers"):
+        runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
 
 
 def test_default_detector_recipe_can_fit_its_head_on_chosen_sources(tmp_path, monkeypatch):
