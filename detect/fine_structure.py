@@ -69,7 +69,8 @@ def band_edges(n_bins: int) -> list[tuple[int, int]]:
 
 def by_band(x: Tensor) -> Tensor:
     """(..., 1025) -> (..., BANDS, 128): the bins of each band side by side (the bands are of equal width)."""
-    (lo, _), (_, hi) = band_edges(x.shape[-1])[0], band_edges(x.shape[-1])[-1]
+    edges = band_edges(x.shape[-1])
+    lo, hi = edges[0][0], edges[-1][1]
     return x[..., lo:hi].reshape(*x.shape[:-1], BANDS, (hi - lo) // BANDS)
 
 

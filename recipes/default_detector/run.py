@@ -141,7 +141,9 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     score_sets(name, waves) scores held-out files window by window as `voxtwin detect score` does (1 s hop).
     own_sources: the project's generated sources, kept in the fit by head["keep_generated"]."""
     from detect.frozen_head import WindowStats, augmented_copy, collect_stats, fit_head, kept_audio, score_stats, stats_key
-    from detect.models import build_model
+    import dataclasses
+
+    from detect.models import MODELS, build_model
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
     from detect.models.student_spectral_linear import student_weights
     from detect.models.tuned_last_block import last_block_sha256
@@ -152,11 +154,12 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     if weighting not in WEIGHTINGS:
         raise SystemExit(f"error: head.weighting must be one of {', '.join(WEIGHTINGS)}, not {weighting!r}")
     pinned = {}  # the frozen front-ends' weights the head is fitted on; a checkpoint refuses any other
+    options = {field.name for field in dataclasses.fields(MODELS.get(cfg.model).Config)}
     if cfg.model in ("distillmos-linear", "distillmos-spectral-linear", "distillmos-spectral-mlp", "distillmos-tuned-spectral-mlp", "fused-linear"):
         pinned["encoder_sha256"] = weights_sha256(distillmos_weights())
-    if cfg.model == "distillmos-tuned-spectral-mlp":
+    if "last_block_sha256" in options:  # a tuned last convolution (distillmos-tuned-spectral-mlp)
         pinned["last_block_sha256"] = last_block_sha256()
-    if cfg.model in ("distillmos-student-spectral-linear", "distillmos-student-spectral-mlp", "distillmos-student-codec-routed", "distillmos-student-fine-vote"):
+    if "student_sha256" in options:  # every model on the shipped student CNN
         pinned["student_sha256"] = weights_sha256(student_weights())
     if cfg.model == "whisper-linear":
         pinned["encoder_sha256"] = weights_sha256(whisper_weights())
