@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import time
@@ -128,6 +129,22 @@ def head_mlp_seeds(head: dict) -> list[int] | None:
     return seeds
 
 
+def model_options(cfg, head: dict) -> dict:
+    """train.model_config, with a hidden layer as wide as head.mlp_seeds asks (64 units per seed, side by side:
+    nine seeds -> 576) unless the config names `hidden` itself, which must then agree; checked before any audio is loaded."""
+    from detect.models import MODELS
+    from detect.window_mlp_head import MLPHeadSettings
+
+    options, seeds = dict(cfg.model_config), head_mlp_seeds(head)
+    if not seeds or cfg.model not in MODELS or "hidden" not in {field.name for field in dataclasses.fields(MODELS.get(cfg.model).Config)}:
+        return options
+    wanted = MLPHeadSettings.hidden * len(seeds)
+    if options.setdefault("hidden", wanted) != wanted:
+        raise SystemExit(f"error: train.model_config.hidden is {options['hidden']}, but head.mlp_seeds' {len(seeds)} seeds need {wanted} "
+                         f"({MLPHeadSettings.hidden} each); leave hidden out to follow the seeds")
+    return options
+
+
 def is_codec_routed(model) -> bool:
     """distillmos-student-codec-routed: two heads, a router and per-head calibration to fit (detect/codec_router.py)."""
     from detect.models.codec_routed_mlp import CodecRoutedMLP
@@ -141,7 +158,6 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     score_sets(name, waves) scores held-out files window by window as `voxtwin detect score` does (1 s hop).
     own_sources: the project's generated sources, kept in the fit by head["keep_generated"]."""
     from detect.frozen_head import WindowStats, augmented_copy, collect_stats, fit_head, kept_audio, score_stats, stats_key
-    import dataclasses
 
     from detect.models import MODELS, build_model
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
@@ -166,7 +182,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     if cfg.model == "fused-linear":
         pinned["whisper_sha256"] = weights_sha256(whisper_weights())
     try:  # e.g. --set 'train.model_config={spectral_mean=false}'
-        model = build_model(cfg.model, **cfg.model_config, **pinned).eval()
+        model = build_model(cfg.model, **model_options(cfg, head), **pinned).eval()
     except ValueError as exc:  # a key the model's config does not have
         raise SystemExit(f"error: train.model_config: {exc}") from None
     if hasattr(model, "precision"):
@@ -288,7 +304,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = load_recipe(str(HERE / "config.toml"), args.overrides)
     cfg = train_config(config)
-    head_mlp_seeds(config["head"])
+    model_options(cfg, config["head"])  # mlp_seeds and the hidden layer's width, before any audio is loaded
     generated = Path(config["generated"])
     if not (generated / "manifest.csv").is_file() and not args.no_generate:
         import subprocess

@@ -22,7 +22,7 @@ TINY_LCNN = "[" + ",".join(["8"] * 9) + "]"
 
 def tiny_overrides(tmp_path, model="lcnn"):
     config = {"lcnn": [f"train.model_config.channels={TINY_LCNN}"], "lfcc-gmm": ["train.model_config={n_components=2, max_iter=5}"], "spectral-linear": [],
-              "distillmos-spectral-mlp": [], "distillmos-student-fine-vote": ["head.mlp_seeds=[3, 4, 5]"]}[model]
+              "distillmos-spectral-mlp": [], "distillmos-student-fine-vote": ["head.mlp_seeds=[3, 4, 5, 6]"]}[model]
     return [f"train.model='{model}'", *config, "train.epochs=1", "train.batch_size=4", "train.crop_samples=8000", "train.augment=['codec', 'gain']",
             f"train.cache_dir='{tmp_path / 'cache'}'", f"train.out_dir='{tmp_path / 'run'}'"]
 
@@ -170,8 +170,11 @@ def test_default_detector_recipe_trains_calibrates_and_reports(tmp_path, monkeyp
         meta = load_detector(tmp_path / f"candidate_{model}.safetensors")[1]
         assert meta["training"]["head_fit"]["head"] == "mlp"
     if model == "distillmos-student-fine-vote":  # two heads, each with its validation EER, fitted with the seeds asked
-        fit = load_detector(tmp_path / f"candidate_{model}.safetensors")[1]["training"]["head_fit"]
-        assert len(fit["vote_valid_eer_percent"]) == 2 and fit["settings"]["seeds"] == [3, 4, 5]
+        detector, meta, _ = load_detector(tmp_path / f"candidate_{model}.safetensors")
+        fit = meta["training"]["head_fit"]
+        assert len(fit["vote_valid_eer_percent"]) == 2 and fit["settings"]["seeds"] == [3, 4, 5, 6]
+        # four seeds' layers side by side: the hidden layers grew to 4 x 64 without being told
+        assert meta["config"]["hidden"] == 256 and detector.hidden.out_features == detector.fine_hidden.out_features == 256
 
 
 def test_default_detector_recipe_refuses_bad_head_seeds_before_loading_audio(tmp_path, monkeypatch, capsys):
@@ -180,6 +183,17 @@ def test_default_detector_recipe_refuses_bad_head_seeds_before_loading_audio(tmp
 
     monkeypatch.setattr(sys, "argv", ["run.py", "--no-install", "--no-generate", "--set", f"root='{tmp_path / 'missing'}'", "--set", "head.mlp_seeds=3"])
     with pytest.raises(SystemExit, match="head.mlp_seeds must be a list of integers"):
+        runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
+
+
+def test_default_detector_recipe_refuses_a_hidden_layer_that_does_not_fit_its_seeds(tmp_path, monkeypatch):
+    """train.model_config.hidden named beside head.mlp_seeds must hold 64 units per seed: a one-line error before any audio is loaded."""
+    import runpy
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["run.py", "--no-install", "--no-generate", "--set", f"root='{tmp_path / 'missing'}'", "--set", "head.mlp_seeds=[0, 1]",
+                                      "--set", "train.model_config={hidden=192}"])
+    with pytest.raises(SystemExit, match="hidden is 192, but head.mlp_seeds' 2 seeds need 128"):
         runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
 
 
