@@ -72,3 +72,16 @@ def test_without_the_spectral_mean_the_fitted_head_ignores_the_recordings_level(
             with torch.inference_mode():
                 torch.testing.assert_close(loaded.score(wav * 4.0), model.score(wav * 4.0))
     assert moved[False] < 0.1 * moved[True], moved  # only the edge bins (DC, Nyquist) ever reach the floor
+
+
+def test_window_statistics_of_a_span_equal_each_windows_own():
+    """spectral_stats_of_windows (plain sums; the frame-to-frame changes computed once for the span) gives
+    spectral_window_stats of every window alone: overlapping windows, windows cut short by the span's end, one-frame
+    windows, frames far from zero."""
+    from detect.models.spectral_linear import spectral_stats_of_windows, spectral_window_stats
+
+    frames = 40.0 + 5.0 * torch.randn(300, 12, generator=torch.Generator().manual_seed(3))
+    for first, length in (([0, 37, 100, 250, 290, 299], 64), ([0, 5, 299], 1)):
+        expected = torch.cat([spectral_window_stats(frames[a : a + length][None]) for a in first])
+        torch.testing.assert_close(spectral_stats_of_windows(frames, first, length), expected, rtol=1e-5, atol=1e-5)
+    assert float(spectral_stats_of_windows(frames, [0, 100], 64).std(0).min()) > 0  # the windows differ
