@@ -129,14 +129,20 @@ def head_mlp_seeds(head: dict) -> list[int] | None:
     return seeds
 
 
+def config_fields(model_name: str) -> set[str]:
+    """The names of a registered model's config fields (none for a name outside the registry, e.g. lfcc-gmm)."""
+    from detect.models import MODELS
+
+    return {field.name for field in dataclasses.fields(MODELS.get(model_name).Config)} if model_name in MODELS else set()
+
+
 def model_options(cfg, head: dict) -> dict:
     """train.model_config, with a hidden layer as wide as head.mlp_seeds asks (64 units per seed, side by side:
     nine seeds -> 576) unless the config names `hidden` itself, which must then agree; checked before any audio is loaded."""
-    from detect.models import MODELS
     from detect.window_mlp_head import MLPHeadSettings
 
     options, seeds = dict(cfg.model_config), head_mlp_seeds(head)
-    if not seeds or cfg.model not in MODELS or "hidden" not in {field.name for field in dataclasses.fields(MODELS.get(cfg.model).Config)}:
+    if not seeds or "hidden" not in config_fields(cfg.model):
         return options
     wanted = MLPHeadSettings.hidden * len(seeds)
     if options.setdefault("hidden", wanted) != wanted:
@@ -158,8 +164,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     score_sets(name, waves) scores held-out files window by window as `voxtwin detect score` does (1 s hop).
     own_sources: the project's generated sources, kept in the fit by head["keep_generated"]."""
     from detect.frozen_head import WindowStats, augmented_copy, collect_stats, fit_head, kept_audio, score_stats, stats_key
-
-    from detect.models import MODELS, build_model
+    from detect.models import build_model
     from detect.models.distillmos_linear import distillmos_weights, weights_sha256
     from detect.models.student_spectral_linear import student_weights
     from detect.models.tuned_last_block import last_block_sha256
@@ -170,7 +175,7 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     if weighting not in WEIGHTINGS:
         raise SystemExit(f"error: head.weighting must be one of {', '.join(WEIGHTINGS)}, not {weighting!r}")
     pinned = {}  # the frozen front-ends' weights the head is fitted on; a checkpoint refuses any other
-    options = {field.name for field in dataclasses.fields(MODELS.get(cfg.model).Config)}
+    options = config_fields(cfg.model)
     if cfg.model in ("distillmos-linear", "distillmos-spectral-linear", "distillmos-spectral-mlp", "distillmos-tuned-spectral-mlp", "fused-linear"):
         pinned["encoder_sha256"] = weights_sha256(distillmos_weights())
     if "last_block_sha256" in options:  # a tuned last convolution (distillmos-tuned-spectral-mlp)

@@ -177,7 +177,7 @@ def test_default_detector_recipe_trains_calibrates_and_reports(tmp_path, monkeyp
         assert meta["config"]["hidden"] == 256 and detector.hidden.out_features == detector.fine_hidden.out_features == 256
 
 
-def test_default_detector_recipe_refuses_bad_head_seeds_before_loading_audio(tmp_path, monkeypatch, capsys):
+def test_default_detector_recipe_refuses_bad_head_seeds_before_loading_audio(tmp_path, monkeypatch):
     import runpy
     import sys
 
