@@ -26,11 +26,16 @@ GMM_NAME = "lfcc-gmm"
 
 def save_detector(
     path: str | Path, model: Countermeasure | GMMCountermeasure, *, name: str, record: dict[str, Any] | None = None,
-    extra_tensors: dict[str, torch.Tensor] | None = None, scoring: dict[str, Any] | None = None,
+    extra_tensors: dict[str, torch.Tensor] | None = None, scoring: dict[str, Any] | None = None, half_matrices: bool = False,
 ) -> Path:
-    """Write a detector; `scoring` (calibration, window, version) is what `voxtwin detect score` needs."""
+    """Write a detector; `scoring` (calibration, window, version) is what `voxtwin detect score` needs.
+
+    `half_matrices` stores weight matrices (2-D and up) in float16, how the package ships a head too large for 3 MiB in
+    float32; vectors (biases, the standardisation's means and spreads) stay float32, and loading casts back."""
     tensors = model.tensors() if isinstance(model, GMMCountermeasure) else dict(model.state_dict())
     tensors.update(extra_tensors or {})
+    if half_matrices:
+        tensors = {k: v.half() if v.is_floating_point() and v.ndim >= 2 else v for k, v in tensors.items()}
     meta = {
         "kind": "detector",
         "name": name,

@@ -36,6 +36,7 @@ from voxtwin.codec import CHANNELS, through_channel
 
 HERE = Path(__file__).resolve().parent
 WEIGHTS = HERE.parents[1] / "detect" / "weights"
+FLOAT32_LIMIT_BYTES = 3 * 1024 * 1024  # the repository's limit for a file; larger heads ship their matrices in float16 (<= 10 MiB)
 VERSION = "2026.12-7"  # of the detector this run installs; default: distillmos-student-spectral-mlp@2026.12-7 (2026.12-6's command on the wide StudentCNN distilled from 2026.12-6's tuned CNN, distill_frontend.py --teacher tuned --widths 32 32 64 128 128 256: ~3x the throughput on CPUs without native bfloat16); default: distillmos-tuned-spectral-mlp@2026.12-6 (2026.12-5's command on DistillMOS with its last convolution fine-tuned by tune_last_block.py --pull 1 --block-lr 3e-4); fast: spectral-linear@2026.12-5 (2026.12-2's recipe on regenerated speech: vox-vc 2026.12-5's clones, each copy named by its original); default: distillmos-spectral-mlp@2026.12-5 (2026.12-4's command plus head.keep_generated=["voxtwin_clone"]); distillmos-spectral-mlp@2026.12-4 (2026.12-3's statistics under a hidden layer fitted without the fake-only pages, calibrated on the mel Griffin-Lim page); distillmos-spectral-linear@2026.12-3 (DistillMOS and spectral statistics side by side, made with the first three augmented copies); fast: spectral-linear@2026.12-2 (a DeepFilterNet3-enhanced copy added to training), default: distillmos-linear@2026.12-1 (made without that copy; its candidate with it was not shipped, detect/MODEL_CARD.md) (2026.12-1: 68-system ../shared/data, hibari, flite and vox-vc clones in training; 2026.11-4: 38 systems, Kokoro and voxtwin clones; 2026.11-2 / 2026.11-3 without them; 2026.11-1: the LFCC-LCNN, fast until 2026.11-3)
 
 
@@ -368,17 +369,24 @@ def main() -> None:
     print(json.dumps(report, indent=2))
     scoring = {"calibration": calibration.to_dict(), "window_s": window_s, "version": VERSION}
     # always kept with the run, so that compare.py can score a candidate (--models PATH) before it is installed
-    candidate = save_detector(Path(cfg.out_dir).parent / f"candidate_{cfg.model}", model, name=cfg.model, record=record | {"report": report}, scoring=scoring)
+    half = ships_half(model)  # the candidate is judged as it would ship
+    candidate = save_detector(Path(cfg.out_dir).parent / f"candidate_{cfg.model}", model, name=cfg.model, record=record | {"report": report}, scoring=scoring, half_matrices=half)
     print(f"wrote {candidate}")
     if not args.no_install:
         target = WEIGHTS / args.install_as
-        save_detector(target, model, name=cfg.model, record=record | {"report": report}, scoring=scoring)
+        save_detector(target, model, name=cfg.model, record=record | {"report": report}, scoring=scoring, half_matrices=half)
         print(f"installed {target}.safetensors")
         if hasattr(model, "precision"):  # its CNN may run in bfloat16 at scoring time: measure and store the offset
             import subprocess
             import sys
 
             subprocess.run([sys.executable, str(HERE / "precision_offset.py"), "--model", str(target), "--write"], check=True)
+
+
+def ships_half(model) -> bool:
+    """Whether the model's tensors exceed FLOAT32_LIMIT_BYTES in float32, so that its matrices are written in float16."""
+    tensors = model.tensors() if hasattr(model, "tensors") else model.state_dict()
+    return sum(4 * t.numel() for t in tensors.values() if t.is_floating_point()) > FLOAT32_LIMIT_BYTES
 
 
 if __name__ == "__main__":
