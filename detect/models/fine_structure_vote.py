@@ -1,12 +1,14 @@
-"""`default`'s hidden-layer head beside a second one on the spectrum's fine structure, their log-odds averaged.
+"""`default` since 2026.12-8: a hidden-layer head like 2026.12-7's beside a second one on the spectrum's fine structure,
+their log-odds averaged.
 
 In leave-one-source-out on ../shared/data (recipes/detector_v2/README.md, "`fine`'s own head as a second vote?"), a
 head on the fine-structure statistics (detect/fine_structure.py) voting beside the DistillMOS + spectrum head lowered
 the mean per-page EER by ~1 point on both seed sets (23.15 -> 22.05, 22.80 -> 21.80) where fusing the same statistics
 into one head did not: the fused head follows its CNN statistics, a second head keeps its own view. Both heads read
 one standardisation of one statistics vector (the student's and the spectrum's, then the fine structure's); each is
-fitted as detect/window_mlp_head.py fits one (3 seeds of 64 units), and the window's bona fide log-odds are the mean
-of the two heads'.
+fitted as detect/window_mlp_head.py fits one (64 units per seed), and the window's bona fide log-odds are the mean
+of the two heads'. Shipped with nine seeds per head (576 units) after fresh seeds met a rule written before their
+numbers (detect/MODEL_CARD.md, "2026.12-8").
 """
 
 from __future__ import annotations
