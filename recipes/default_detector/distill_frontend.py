@@ -1,4 +1,4 @@
-"""Distil DistillMOS's CNN into the narrower StudentCNN that `default` (`distillmos-student-spectral-mlp`, 2026.12-7) reads.
+"""Distil DistillMOS's CNN into the narrower StudentCNN that `default` reads (since 2026.12-7; 2026.12-8 reads it through two heads).
 
 The student is trained only on the recipe's training files (the same split as run.py: the calibration and report
 sources and their real speakers never reach it), with the teacher's frames as targets (no labels), so that a head
