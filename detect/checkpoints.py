@@ -24,6 +24,11 @@ FORMAT_VERSION = 1
 GMM_NAME = "lfcc-gmm"
 
 
+def detector_tensors(model: Countermeasure | GMMCountermeasure) -> dict[str, torch.Tensor]:
+    """The tensors a detector checkpoint holds for `model` (its state dict; the GMM's own tensors)."""
+    return model.tensors() if isinstance(model, GMMCountermeasure) else dict(model.state_dict())
+
+
 def save_detector(
     path: str | Path, model: Countermeasure | GMMCountermeasure, *, name: str, record: dict[str, Any] | None = None,
     extra_tensors: dict[str, torch.Tensor] | None = None, scoring: dict[str, Any] | None = None, half_matrices: bool = False,
@@ -32,7 +37,7 @@ def save_detector(
 
     `half_matrices` stores weight matrices (2-D and up) in float16, how the package ships a head too large for 3 MiB in
     float32; vectors (biases, the standardisation's means and spreads) stay float32, and loading casts back."""
-    tensors = model.tensors() if isinstance(model, GMMCountermeasure) else dict(model.state_dict())
+    tensors = detector_tensors(model)
     tensors.update(extra_tensors or {})
     if half_matrices:
         tensors = {k: v.half() if v.is_floating_point() and v.ndim >= 2 else v for k, v in tensors.items()}

@@ -25,7 +25,7 @@ import torch
 
 from detect import metrics
 from detect.calibration import Calibration, expected_calibration_error, fit_platt
-from detect.checkpoints import load_detector, save_detector
+from detect.checkpoints import detector_tensors, load_detector, save_detector
 from detect.data import INT16_SCALE, WaveformCache, load_trials
 from detect.datasets import read_dataset
 from detect.detector import SHIPPED
@@ -384,9 +384,8 @@ def main() -> None:
 
 
 def ships_half(model) -> bool:
-    """Whether the model's tensors exceed FLOAT32_LIMIT_BYTES in float32, so that its matrices are written in float16."""
-    tensors = model.tensors() if hasattr(model, "tensors") else model.state_dict()
-    return sum(4 * t.numel() for t in tensors.values() if t.is_floating_point()) > FLOAT32_LIMIT_BYTES
+    """Whether the model's checkpoint tensors exceed FLOAT32_LIMIT_BYTES in float32, so that its matrices are written in float16."""
+    return sum(4 * t.numel() for t in detector_tensors(model).values() if t.is_floating_point()) > FLOAT32_LIMIT_BYTES
 
 
 if __name__ == "__main__":
