@@ -21,6 +21,7 @@ window's mean, so that a frame's numbers do not depend on which span it was comp
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -54,11 +55,31 @@ def running_mean(x: Tensor) -> Tensor:
     return ((sums[:, REFERENCE_BINS:] - sums[:, :-REFERENCE_BINS]) / REFERENCE_BINS).to(x.dtype).reshape(x.shape)
 
 
+def on_cpu_without_grad(x: Tensor) -> bool:
+    """Whether x can be read by NumPy as it is (its selections below are exact, so either library gives the same bits)."""
+    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and not x.requires_grad
+
+
 def running_median(x: Tensor) -> Tensor:
-    """x's running median across its last axis over REFERENCE_BINS bins, edges repeated."""
+    """x's running median across its last axis over REFERENCE_BINS bins, edges repeated. On the CPU by NumPy's
+    partition, ~5x faster than torch's median over the same windows and the same values (an odd count: the median is
+    an element; finite input, as the detector's statistics are)."""
     half = REFERENCE_BINS // 2
     padded = F.pad(x.reshape(-1, 1, x.shape[-1]), (half, half), mode="replicate").reshape(*x.shape[:-1], -1)
+    if on_cpu_without_grad(padded):
+        windows = np.lib.stride_tricks.sliding_window_view(padded.numpy(), REFERENCE_BINS, axis=-1)
+        return torch.from_numpy(np.partition(windows, half, axis=-1)[..., half])
     return padded.unfold(-1, REFERENCE_BINS, 1).median(-1).values
+
+
+def two_order_statistics(x: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """The k-th and (k + 1)-th smallest values (0-based) along x's last axis. On the CPU one NumPy partition and a
+    minimum (~5x faster than torch's topk, the same values)."""
+    if on_cpu_without_grad(x):
+        parted = np.partition(x.numpy(), k, axis=-1)
+        return torch.from_numpy(parted[..., k]), torch.from_numpy(parted[..., k + 1 :].min(-1))
+    top = x.topk(x.shape[-1] - k, dim=-1).values.flip(-1)  # the values from the k-th smallest up, ascending
+    return top[..., 0], top[..., 1]
 
 
 def band_edges(n_bins: int) -> list[tuple[int, int]]:
@@ -92,9 +113,9 @@ def frame_sharpness(log_power: Tensor) -> Tensor:
     bands = by_band(log_power - running_mean(log_power))
     n = bands.shape[-1]
     below = int(0.9 * (n - 1))
-    top = bands.topk(n - below, dim=-1).values.flip(-1)  # the values from the `below`-th smallest up, ascending (~3x cheaper than a sort)
+    lower, upper = two_order_statistics(bands, below)
     position = 0.9 * (n - 1) - below
-    q90 = top[..., 0] + position * (top[..., 1] - top[..., 0])
+    q90 = lower + position * (upper - lower)
     return torch.stack([q90, bands.std(-1, unbiased=False)], dim=-1)
 
 

@@ -48,6 +48,25 @@ def test_a_window_reads_the_same_in_any_span():
     np.testing.assert_allclose(whole, alone, atol=1e-4)
 
 
+def test_numpy_selections_give_the_torch_paths_bits(monkeypatch):
+    """The running median and the 90th percentile's order statistics are read by NumPy on the CPU for speed; the
+    statistics must be exactly what torch's median and topk give (the GPU path, and what 2026.12-8 was fitted on)."""
+    import detect.fine_structure as fine_structure
+
+    wav = speechlike(duration_s=12.0, sample_rate=16_000, seed=5).astype(np.float32)
+    wav[50_000:70_000] = 0.0
+    starts = [0, 16_384, 65_536, 128_000]
+    fast = _stats(wav, starts)
+    monkeypatch.setattr(fine_structure, "on_cpu_without_grad", lambda x: False)
+    reference = _stats(wav, starts)
+    assert np.array_equal(fast, reference)
+    assert np.abs(reference).mean() > 0.1
+    x = torch.randn(3, 7, 300)
+    lower, upper = fine_structure.two_order_statistics(x, 250)
+    ascending = x.sort(-1).values
+    assert torch.equal(lower, ascending[..., 250]) and torch.equal(upper, ascending[..., 251])
+
+
 def test_a_fixed_tone_raises_its_own_band_only():
     voice = harmonic(140.0, duration_s=4.0, n_harmonics=53)
     t = np.arange(len(voice)) / 16_000
