@@ -93,7 +93,11 @@ DERIVED = {"spectral-no-mean": ("spectral", slice(BINS, None)), "cnn-spread": ("
 SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "score-mean of all three": ("distillmos", "spectral", "speaker"),
                # `fine` alone catches the Tortoise page that every fused head misses (S31): its own head's vote beside them
                "score-mean distillmos+spectral, fine": ("distillmos+spectral", "fine"),
-               "score-mean distillmos+spectral, fine-mean": ("distillmos+spectral", "fine-mean")}
+               "score-mean distillmos+spectral, fine-mean": ("distillmos+spectral", "fine-mean"),
+               # a third vote (stop 60): the spectrum alone (outvoted by the CNN inside the fused head), or the pitch and energy
+               # contours (weak, but nearly the same through the telephone band)
+               "score-mean distillmos+spectral, fine-mean, spectral": ("distillmos+spectral", "fine-mean", "spectral"),
+               "score-mean distillmos+spectral, fine-mean, prosody": ("distillmos+spectral", "fine-mean", "prosody")}
 
 
 
