@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from detect.fine_structure import PER_BAND
 from detect.models.distillmos_linear import FRAME_DIM
 from detect.models.spectral_linear import BINS
 from detect.paired_sources import TRAIN_SOURCE_CHOICES, training_sources
@@ -71,6 +72,8 @@ MODELS = {
     "distillmos+spectral+fine": ("layer5", "spectral", "fine"),
     "distillmos+spectral+fine-mean": ("layer5", "spectral", "fine-mean"),  # each frame's sharpness against a running mean
     "fine-mean": ("fine-mean",),
+    # its four bands below 4 kHz only (48 of 96 numbers): what survives the telephone band (stop 60)
+    "fine-mean-low": ("fine-mean-low",),
     # a cheaper `default`: the CNN stopped early (layers_loso.py's per-layer statistics), beside the spectrum; convolutions
     # 0-2 are a third of the CNN's multiply-adds, 0-3 two thirds, 0-4 93 %
     "conv1-2+spectral": ("layer1", "layer2", "spectral"),
@@ -89,7 +92,8 @@ MODELS = {
 }
 # features read as columns of another front-end's statistics
 DERIVED = {"spectral-no-mean": ("spectral", slice(BINS, None)), "cnn-spread": ("layer5", slice(FRAME_DIM, None)),
-           **{f"whisper-l{k}": ("whisper-layers", slice(k * WhisperLayerStats.WIDTH, (k + 1) * WhisperLayerStats.WIDTH)) for k in range(WhisperLayerStats.LAYERS)}}
+           **{f"whisper-l{k}": ("whisper-layers", slice(k * WhisperLayerStats.WIDTH, (k + 1) * WhisperLayerStats.WIDTH)) for k in range(WhisperLayerStats.LAYERS)},
+           "fine-mean-low": ("fine-mean", slice(0, 4 * PER_BAND))}  # band-major: 12 numbers a band
 SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "score-mean of all three": ("distillmos", "spectral", "speaker"),
                # `fine` alone catches the Tortoise page that every fused head misses (S31): its own head's vote beside them
                "score-mean distillmos+spectral, fine": ("distillmos+spectral", "fine"),
@@ -97,7 +101,11 @@ SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "s
                # a third vote (stop 60): the spectrum alone (outvoted by the CNN inside the fused head), or the pitch and energy
                # contours (weak, but nearly the same through the telephone band)
                "score-mean distillmos+spectral, fine-mean, spectral": ("distillmos+spectral", "fine-mean", "spectral"),
-               "score-mean distillmos+spectral, fine-mean, prosody": ("distillmos+spectral", "fine-mean", "prosody")}
+               "score-mean distillmos+spectral, fine-mean, prosody": ("distillmos+spectral", "fine-mean", "prosody"),
+               "score-mean distillmos+spectral, fine-mean-low": ("distillmos+spectral", "fine-mean-low")}
+# one model's scores as recorded and another's through the telephone band, as a detector that finds the band in the signal
+# (voxtwin/audio_band.py) and switches heads would give (here the channel is known, not detected): {name: (as recorded, telephone)}
+CHANNEL_SWITCHED = {"vote, its fine head below 4 kHz through the telephone band": ("score-mean distillmos+spectral, fine-mean", "score-mean distillmos+spectral, fine-mean-low")}
 
 
 
@@ -228,6 +236,9 @@ def main() -> None:
     for name, parts in SCORE_MEANS.items():
         if all(part in scores for part in parts):
             scores[name] = {ch: sum(scores[part][ch] for part in parts) / len(parts) for ch in args.channels}
+    for name, (recorded, telephone) in CHANNEL_SWITCHED.items():
+        if recorded in scores and telephone in scores and set(args.channels) <= {"clean", "telephone_8k"}:
+            scores[name] = {ch: scores[telephone if ch == "telephone_8k" else recorded][ch] for ch in args.channels}
     results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior) for name, by_channel in scores.items()}
     save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims, train_on=args.train_on,
                  paired_weight=args.paired_weight, head=args.head, per_channel_heads=args.per_channel_heads,
