@@ -104,7 +104,7 @@ SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "s
                "score-mean distillmos+spectral, fine-mean, prosody": ("distillmos+spectral", "fine-mean", "prosody"),
                "score-mean distillmos+spectral, fine-mean-low": ("distillmos+spectral", "fine-mean-low")}
 # one model's scores as recorded and another's through the telephone band, as a detector that finds the band in the signal
-# (voxtwin/audio_band.py) and switches heads would give (here the channel is known, not detected): {name: (as recorded, telephone)}
+# (voxtwin/audio_band.py) and switches heads would give (here the channel is known, not detected): {name: (other channels, telephone)}
 CHANNEL_SWITCHED = {"vote, its fine head below 4 kHz through the telephone band": ("score-mean distillmos+spectral, fine-mean", "score-mean distillmos+spectral, fine-mean-low")}
 
 
@@ -237,7 +237,7 @@ def main() -> None:
         if all(part in scores for part in parts):
             scores[name] = {ch: sum(scores[part][ch] for part in parts) / len(parts) for ch in args.channels}
     for name, (recorded, telephone) in CHANNEL_SWITCHED.items():
-        if recorded in scores and telephone in scores and set(args.channels) <= {"clean", "telephone_8k"}:
+        if recorded in scores and telephone in scores:  # every other channel reads the model as recorded
             scores[name] = {ch: scores[telephone if ch == "telephone_8k" else recorded][ch] for ch in args.channels}
     results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior) for name, by_channel in scores.items()}
     save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims, train_on=args.train_on,
