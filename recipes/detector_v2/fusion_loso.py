@@ -28,6 +28,7 @@ fitted on the other sources' out-of-fold scores, at the shipped thresholds.
 
     python recipes/detector_v2/fusion_loso.py --features-only --channels clean   # one channel's caches (those --models read)
     python recipes/detector_v2/fusion_loso.py --channels clean telephone_8k opus_16k --json runs/detector_v2/fusion.json
+    python recipes/detector_v2/fusion_loso.py --scored-only-channels opus_16k mp3_64k ...   # also scored there, never fitted there
 The front-ends live in front_ends.py. DistillMOS statistics are shared with layers_loso.py
 (runs/detector_v2/layers-CHANNEL.npz); the others are cached in runs/detector_v2/NAME-CHANNEL.npz, each computed
 only when a chosen model reads it.
@@ -51,7 +52,7 @@ from detect.window_mlp_head import MLPHeadSettings
 from front_ends import FRONT_ENDS, WhisperLayerStats  # noqa: I001  (this folder is on sys.path when the script runs)
 from frontends_loso import windows
 from layers_loso import HEADS, cached_features as cached_distillmos, out_of_fold, printed_results, read_cache, study_wave
-from study_options import add_seeds_option, save_results, start, study_parser
+from study_options import CHANNEL_CHOICES, add_seeds_option, save_results, start, study_parser
 
 MODELS = {
     "distillmos": ("layer5",),
@@ -188,6 +189,9 @@ def main() -> None:
                              "training pages that hold both classes (detect/stable_statistics.py; 0: all)")
     parser.add_argument("--per-channel-heads", action="store_true",
                         help="each channel's files scored by a head fitted on that channel's windows only (default: one head fitted on every channel's)")
+    parser.add_argument("--scored-only-channels", nargs="+", default=[], choices=CHANNEL_CHOICES, metavar="CHANNEL",
+                        help="channels every fold's heads also score but never fit on (e.g. opus_16k mp3_64k beside the two fitted ones); "
+                             "their verdicts use the calibration fitted on the --channels scores")
     args = parser.parse_args()
     if args.head != "logistic" and (args.weighting != "class" or args.one_class_dims or args.paired_weight != 1.0):
         parser.error(f"--head {args.head} is studied with class weighting only: without --weighting source, --one-class-dims or --paired-weight")
@@ -216,8 +220,13 @@ def main() -> None:
         parser.error("--stable-features SHARE is a share of pages between 0.5 and 1")
     if args.paired_weight != 1.0 and args.train_on != "all":
         parser.error("--paired-weight weighs the paired sources among all of them: use it with --train-on all")
+    if overlap := set(args.scored_only_channels) & set(args.channels):
+        parser.error(f"a channel is fitted on (--channels) or scored only (--scored-only-channels), not both: {', '.join(sorted(overlap))}")
+    if args.scored_only_channels and args.per_channel_heads:
+        parser.error("--scored-only-channels needs heads fitted across channels: not with --per-channel-heads")
     rows, labels, sources = start(args)
     features = {ch: all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.channels}
+    scored_only = {ch: all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.scored_only_channels}
     if args.features_only:
         return
     train_sources = training_sources(args.train_on, labels == 1, sources)
@@ -228,23 +237,25 @@ def main() -> None:
     fit = lambda feats, name: out_of_fold(feats, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,  # noqa: E731
                                           train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp=mlp,
                                           group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
-                                          adversary_real_only=args.adversary_real_only)
+                                          adversary_real_only=args.adversary_real_only, scored_only=scored_only)
     if args.per_channel_heads:
         scores = {name: {ch: fit({ch: features[ch]}, name)[ch] for ch in args.channels} for name in args.models}
     else:
         scores = {name: fit(features, name) for name in args.models}
+    channels = [*args.channels, *args.scored_only_channels]
     for name, parts in SCORE_MEANS.items():
         if all(part in scores for part in parts):
-            scores[name] = {ch: sum(scores[part][ch] for part in parts) / len(parts) for ch in args.channels}
+            scores[name] = {ch: sum(scores[part][ch] for part in parts) / len(parts) for ch in channels}
     for name, (recorded, telephone) in CHANNEL_SWITCHED.items():
         if recorded in scores and telephone in scores:  # every other channel reads the model as recorded
-            scores[name] = {ch: scores[telephone if ch == "telephone_8k" else recorded][ch] for ch in args.channels}
-    results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior) for name, by_channel in scores.items()}
+            scores[name] = {ch: scores[telephone if ch == "telephone_8k" else recorded][ch] for ch in channels}
+    results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior, calibrated_on=args.channels) for name, by_channel in scores.items()}
     save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims, train_on=args.train_on,
                  paired_weight=args.paired_weight, head=args.head, per_channel_heads=args.per_channel_heads,
                  group_dro=args.group_dro, group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
                  sam=args.sam, source_adversary=args.source_adversary, adversary_real_only=args.adversary_real_only,
-                 mix_pages=args.mix_pages, page_bagging=args.page_bagging, seeds=args.seeds, input_dropout=args.input_dropout)
+                 mix_pages=args.mix_pages, page_bagging=args.page_bagging, seeds=args.seeds, input_dropout=args.input_dropout,
+                 scored_only_channels=args.scored_only_channels)
 
 
 if __name__ == "__main__":

@@ -237,17 +237,20 @@ def file_means(window_scores: np.ndarray, files: np.ndarray, n_files: int) -> np
     return sums / np.maximum(np.bincount(files, minlength=n_files), 1)
 
 
-def cross_fitted_p_synthetic(scores: dict[str, np.ndarray], sources: np.ndarray, labels: np.ndarray, *, prior: float) -> dict[str, np.ndarray]:
+def cross_fitted_p_synthetic(scores: dict[str, np.ndarray], sources: np.ndarray, labels: np.ndarray, *, prior: float,
+                             calibrated_on: list[str] | None = None) -> dict[str, np.ndarray]:
     """p_synthetic of every file in every channel from Platt scaling fitted on the out-of-fold scores of the other
-    sources only (all channels pooled), so no file's calibration has seen its source. `prior` is the share of
-    synthetic speech the probabilities assume (0.5: the balanced fit; lower: an inbox where most speech is real)."""
+    sources only (the channels `calibrated_on` pooled, all by default), so no file's calibration has seen its source.
+    `prior` is the share of synthetic speech the probabilities assume (0.5: the balanced fit; lower: an inbox where
+    most speech is real)."""
     from detect.calibration import fit_platt
 
     out = {ch: np.zeros(len(labels)) for ch in scores}
     shift = float(np.log(prior / (1 - prior)))
+    pooled = list(scores) if calibrated_on is None else calibrated_on
     for source in np.unique(sources):
         other = sources != source
-        calibration = fit_platt(np.concatenate([scores[ch][other] for ch in scores]), np.concatenate([labels[other]] * len(scores)))
+        calibration = fit_platt(np.concatenate([scores[ch][other] for ch in pooled]), np.concatenate([labels[other]] * len(pooled)))
         for ch in scores:
             z = calibration.slope * -scores[ch][sources == source] + calibration.intercept + shift
             out[ch][sources == source] = 1 / (1 + np.exp(-z))
@@ -267,18 +270,21 @@ def verdict_shares(p: np.ndarray, labels: np.ndarray) -> dict:
     return shares
 
 
-def channel_results(scores: dict[str, np.ndarray], labels: np.ndarray, sources: np.ndarray, *, prior: float) -> dict[str, dict]:
-    """{channel: report (EERs per source, pooled) + verdict shares} of out-of-fold file scores per channel."""
+def channel_results(scores: dict[str, np.ndarray], labels: np.ndarray, sources: np.ndarray, *, prior: float,
+                    calibrated_on: list[str] | None = None) -> dict[str, dict]:
+    """{channel: report (EERs per source, pooled) + verdict shares} of out-of-fold file scores per channel; the verdicts'
+    calibration pools the channels `calibrated_on` (all by default)."""
     results = {ch: report(s, labels, sources) for ch, s in scores.items()}
-    p = cross_fitted_p_synthetic(scores, sources, labels, prior=prior)
+    p = cross_fitted_p_synthetic(scores, sources, labels, prior=prior, calibrated_on=calibrated_on)
     for ch in scores:
         results[ch]["verdicts"] = verdict_shares(p[ch], labels)
     return results
 
 
-def printed_results(name: str, scores: dict[str, np.ndarray], labels: np.ndarray, sources: np.ndarray, *, prior: float) -> dict[str, dict]:
+def printed_results(name: str, scores: dict[str, np.ndarray], labels: np.ndarray, sources: np.ndarray, *, prior: float,
+                    calibrated_on: list[str] | None = None) -> dict[str, dict]:
     """channel_results of one model, with its one-line summary printed (mean per-source / pooled EER per channel)."""
-    results = channel_results(scores, labels, sources, prior=prior)
+    results = channel_results(scores, labels, sources, prior=prior, calibrated_on=calibrated_on)
     line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} / {r['pooled_eer']:5.1f} ({r['sources_over_35']})" for ch, r in results.items())
     print(f"{name:32s} mean per source / pooled EER (sources > 35 %): {line}", flush=True)
     return results

@@ -16,6 +16,7 @@ from voxtwin.codec import AUGMENTATION_CHANNELS, CHANNELS
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[2] / "shared" / "data"
+CHANNEL_CHOICES = [*CHANNELS, *AUGMENTATION_CHANNELS, *CONDITIONS]  # what a study's files can be passed through
 
 
 def study_parser(doc: str, *, channels: list[str] | None, prior: bool = True) -> argparse.ArgumentParser:
@@ -25,7 +26,7 @@ def study_parser(doc: str, *, channels: list[str] | None, prior: bool = True) ->
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--cache", type=Path, default=Path("runs/detector_v2"))
     if channels is not None:
-        parser.add_argument("--channels", nargs="+", default=channels, choices=[*CHANNELS, *AUGMENTATION_CHANNELS, *CONDITIONS])
+        parser.add_argument("--channels", nargs="+", default=channels, choices=CHANNEL_CHOICES)
     parser.add_argument("--c", type=float, default=0.01, help="inverse L2 strength of the logistic regression(s)")
     if prior:
         parser.add_argument("--prior", type=float, default=0.5, help="share of synthetic speech the calibrated probabilities assume")
