@@ -1,7 +1,6 @@
 """The branch-dropping probe (recipes/voice_converter/mrf_branches.py): with every branch kept it is V1 to the bit, and
 dropping a branch really changes the waveform (so its DistillMOS measures the drop, not V1)."""
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -10,18 +9,11 @@ import torch
 RECIPE = Path(__file__).resolve().parents[2] / "recipes/voice_converter/mrf_branches.py"
 
 
-def _recipe():
-    sys.path.insert(0, str(RECIPE.parent))
-    spec = importlib.util.spec_from_file_location("mrf_branches", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_all_branches_give_v1s_own_waveform_and_dropping_one_changes_it():
     from voice.vocoders import HiFiGAN
 
-    probe = _recipe()
+    sys.path.insert(0, str(RECIPE.parent))  # the recipe imports its folder's vocoder_diagnosis.py
+    import mrf_branches as probe
     generator = HiFiGAN(precision="fp32").generator
     mel = torch.randn(1, 80, 6, generator=torch.Generator().manual_seed(0)) * 0.5 - 5
     with torch.inference_mode():
