@@ -29,6 +29,7 @@ fitted on the other sources' out-of-fold scores, at the shipped thresholds.
     python recipes/detector_v2/fusion_loso.py --features-only --channels clean   # one channel's caches (those --models read)
     python recipes/detector_v2/fusion_loso.py --channels clean telephone_8k opus_16k --json runs/detector_v2/fusion.json
     python recipes/detector_v2/fusion_loso.py --scored-only-channels opus_16k mp3_64k ...   # also scored there, never fitted there
+    python recipes/detector_v2/fusion_loso.py --codec-copy opus_16k mp3_64k ...   # also fitted on one codec copy of each file
 The front-ends live in front_ends.py. DistillMOS statistics are shared with layers_loso.py
 (runs/detector_v2/layers-CHANNEL.npz); the others are cached in runs/detector_v2/NAME-CHANNEL.npz, each computed
 only when a chosen model reads it.
@@ -109,6 +110,19 @@ SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "s
 CHANNEL_SWITCHED = {"vote, its fine head below 4 kHz through the telephone band": ("score-mean distillmos+spectral, fine-mean", "score-mean distillmos+spectral, fine-mean-low")}
 
 
+
+
+CODEC_COPY = "codec copy"  # the pseudo-channel --codec-copy fits on
+
+
+def codec_copy(through: dict[str, dict[str, np.ndarray]], n_files: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Every file's windows through one of the channels in `through` (their cached features), the channel drawn per file:
+    the recipe's codec copy (detect/augment.py `codec`: one random codec per file) made from cached channels."""
+    names = sorted(through)
+    chosen = np.asarray(names)[np.random.default_rng(seed).integers(len(names), size=n_files)]
+    parts = [(f, chosen[f["owner"]] == name) for name, f in ((name, through[name]) for name in names)]
+    keys = set.intersection(*(set(f) for f, _ in parts))
+    return {key: np.concatenate([f[key][keep] for f, keep in parts]) for key in keys}
 
 
 @torch.inference_mode()
@@ -192,6 +206,9 @@ def main() -> None:
     parser.add_argument("--scored-only-channels", nargs="+", default=[], choices=CHANNEL_CHOICES, metavar="CHANNEL",
                         help="channels every fold's heads also score but never fit on (e.g. opus_16k mp3_64k beside the two fitted ones); "
                              "their verdicts use the calibration fitted on the --channels scores")
+    parser.add_argument("--codec-copy", nargs="+", default=[], choices=CHANNEL_CHOICES, metavar="CHANNEL",
+                        help="fit on a codec copy of every file too, as the shipped recipe does: each file's windows through one of these "
+                             "channels, drawn per file (seed 0); fitted on, never scored or reported as a channel")
     args = parser.parse_args()
     if args.head != "logistic" and (args.weighting != "class" or args.one_class_dims or args.paired_weight != 1.0):
         parser.error(f"--head {args.head} is studied with class weighting only: without --weighting source, --one-class-dims or --paired-weight")
@@ -227,6 +244,11 @@ def main() -> None:
     rows, labels, sources = start(args)
     features = {ch: all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.channels}
     scored_only = {ch: all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.scored_only_channels}
+    if args.codec_copy:
+        if args.per_channel_heads:
+            parser.error("--codec-copy is fitted beside the other channels: not with --per-channel-heads")
+        through = {ch: scored_only.get(ch) or all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.codec_copy}
+        features[CODEC_COPY] = codec_copy(through, len(rows))
     if args.features_only:
         return
     train_sources = training_sources(args.train_on, labels == 1, sources)
@@ -242,6 +264,8 @@ def main() -> None:
         scores = {name: {ch: fit({ch: features[ch]}, name)[ch] for ch in args.channels} for name in args.models}
     else:
         scores = {name: fit(features, name) for name in args.models}
+    for by_channel in scores.values():
+        by_channel.pop(CODEC_COPY, None)  # trained on, not a channel files arrive through
     channels = [*args.channels, *args.scored_only_channels]
     for name, parts in SCORE_MEANS.items():
         if all(part in scores for part in parts):
@@ -255,7 +279,7 @@ def main() -> None:
                  group_dro=args.group_dro, group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
                  sam=args.sam, source_adversary=args.source_adversary, adversary_real_only=args.adversary_real_only,
                  mix_pages=args.mix_pages, page_bagging=args.page_bagging, seeds=args.seeds, input_dropout=args.input_dropout,
-                 scored_only_channels=args.scored_only_channels)
+                 scored_only_channels=args.scored_only_channels, codec_copy=args.codec_copy)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Channels a leave-one-source-out study scores but never fits on (recipes/detector_v2: out_of_fold's `scored_only`,
-fusion_loso.py --scored-only-channels): adding them must leave the fitted channels' scores and verdicts as they were."""
+fusion_loso.py --scored-only-channels): adding them must leave the fitted channels' scores and verdicts as they were.
+And the codec copy it can fit on (fusion_loso.py --codec-copy): each file's windows through one codec, drawn per file."""
 
 import sys
 from pathlib import Path
@@ -40,3 +41,21 @@ def test_a_scored_only_channel_changes_neither_the_fitted_channels_scores_nor_th
     results = channel_results(both, labels, sources, prior=0.5, calibrated_on=["clean"])
     assert results["clean"]["verdicts"] == channel_results(alone, labels, sources, prior=0.5)["clean"]["verdicts"]
     assert results["clean"]["pooled_eer"] < 30 and set(results) == {"clean", "opus_16k"}
+
+
+def test_a_codec_copy_takes_each_files_windows_whole_from_one_drawn_channel():
+    from fusion_loso import codec_copy
+
+    owner = np.repeat(np.arange(40), 3)
+    opus = {"owner": owner, "s": np.full((len(owner), 2), 1.0)}
+    mp3 = {"owner": owner[:-1], "s": np.full((len(owner) - 1, 2), 2.0)}  # a channel can cut one window fewer
+    copy = codec_copy({"opus_16k": opus, "mp3_64k": mp3}, n_files=40)
+    assert set(copy) == {"owner", "s"}
+    for f in range(40):
+        values = set(copy["s"][copy["owner"] == f, 0])
+        assert len(values) == 1  # one codec per file
+        assert (copy["owner"] == f).sum() == ((opus if values == {1.0} else mp3)["owner"] == f).sum()  # all of its windows
+    drawn = {float(copy["s"][copy["owner"] == f, 0][0]) for f in range(40)}
+    assert drawn == {1.0, 2.0}  # both codecs drawn over 40 files
+    again = codec_copy({"mp3_64k": mp3, "opus_16k": opus}, n_files=40)
+    np.testing.assert_array_equal(np.sort(again["owner"]), np.sort(copy["owner"]))  # the draw is fixed (seed 0), not the dict's order
