@@ -110,8 +110,6 @@ SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "s
 CHANNEL_SWITCHED = {"vote, its fine head below 4 kHz through the telephone band": ("score-mean distillmos+spectral, fine-mean", "score-mean distillmos+spectral, fine-mean-low")}
 
 
-
-
 CODEC_COPY = "codec copy"  # the pseudo-channel --codec-copy fits on
 
 
@@ -241,12 +239,12 @@ def main() -> None:
         parser.error(f"a channel is fitted on (--channels) or scored only (--scored-only-channels), not both: {', '.join(sorted(overlap))}")
     if args.scored_only_channels and args.per_channel_heads:
         parser.error("--scored-only-channels needs heads fitted across channels: not with --per-channel-heads")
+    if args.codec_copy and args.per_channel_heads:
+        parser.error("--codec-copy is fitted beside the other channels: not with --per-channel-heads")
     rows, labels, sources = start(args)
     features = {ch: all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.channels}
     scored_only = {ch: all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.scored_only_channels}
     if args.codec_copy:
-        if args.per_channel_heads:
-            parser.error("--codec-copy is fitted beside the other channels: not with --per-channel-heads")
         through = {ch: scored_only.get(ch) or all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.codec_copy}
         features[CODEC_COPY] = codec_copy(through, len(rows))
     if args.features_only:
