@@ -65,6 +65,8 @@ def main() -> None:
     parser.add_argument("--recordings", type=int, default=8)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.recordings < 1:
+        parser.error("--recordings N needs N >= 1")
     if not (args.data / "manifest.csv").is_file():
         raise SystemExit(f"error: {args.data / 'manifest.csv'} not found (--data DIR)")
     torch.set_num_threads(1)
