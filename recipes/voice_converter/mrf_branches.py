@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from voice.converter.istft_head import v1_finish, v1_stages
 from voice.judges import distill_mos
 from voice.vocoders import HiFiGAN
 from voxtwin import audio
@@ -28,7 +28,6 @@ from vocoder_diagnosis import vcc_recordings  # noqa: I001  (this folder is on s
 
 HERE = Path(__file__).resolve().parent
 KERNELS = (3, 7, 11)  # V1's branch kernels; a stage's branch j is resblocks[3 * stage + j]
-LRELU_SLOPE = 0.1  # V1's
 # variant: the branch kernels each of the four stages keeps
 VARIANTS = {
     "V1 (all branches)": ((3, 7, 11),) * 4,
@@ -42,11 +41,9 @@ VARIANTS = {
 
 def generate(generator: torch.nn.Module, mel: torch.Tensor, kept: tuple[tuple[int, ...], ...]) -> torch.Tensor:
     """V1's forward pass with only the `kept` branch kernels of each stage, averaged."""
-    x = generator.conv_pre(mel)
-    for stage, kernels in enumerate(kept):
-        x = generator.ups[stage](F.leaky_relu(x, LRELU_SLOPE))
-        x = sum(generator.resblocks[3 * stage + KERNELS.index(k)](x) for k in kernels) / len(kernels)
-    return torch.tanh(generator.conv_post(F.leaky_relu(x)))
+    branches = [tuple(KERNELS.index(k) for k in kernels) for kernels in kept]
+    x = v1_stages(generator, generator.conv_pre(mel), range(len(kept)), branches=branches)
+    return v1_finish(generator, x, after=len(kept))  # every stage already run: only V1's output layer
 
 
 def best_seconds(run, repeats: int = 3) -> float:

@@ -28,21 +28,24 @@ def v1_first_stages(generator: nn.Module, mel: torch.Tensor, *, stages: int = KE
     Returns:
         (B, 128, 64 L) for the default 2 stages.
     """
-    return _upsampling_stages(generator, generator.conv_pre(mel), range(stages))
+    return v1_stages(generator, generator.conv_pre(mel), range(stages))
 
 
 def v1_finish(generator: nn.Module, features: torch.Tensor, *, after: int = KEPT_STAGES) -> torch.Tensor:
     """V1's stages after `after` and its output layer, from v1_first_stages' features: the two together are exactly
     generator(mel), so a caller that needs both the features and V1's waveform runs V1 once."""
-    x = _upsampling_stages(generator, features, range(after, len(generator.ups)))
+    x = v1_stages(generator, features, range(after, len(generator.ups)))
     return torch.tanh(generator.conv_post(F.leaky_relu(x)))
 
 
-def _upsampling_stages(generator: nn.Module, x: torch.Tensor, stages: range) -> torch.Tensor:
+def v1_stages(generator: nn.Module, x: torch.Tensor, stages: range, *, branches: list[tuple[int, ...]] | None = None) -> torch.Tensor:
+    """V1's upsampling stages `stages`, each averaging its residual branches; `branches[k]`: the branch indices the k-th
+    of them keeps (None: all, as V1; recipes/voice_converter/mrf_branches.py leaves some out)."""
     kernels = generator.num_kernels
-    for i in stages:
+    for k, i in enumerate(stages):
+        kept = range(kernels) if branches is None else branches[k]
         x = generator.ups[i](F.leaky_relu(x, LRELU_SLOPE))
-        x = sum(generator.resblocks[i * kernels + j](x) for j in range(kernels)) / kernels
+        x = sum(generator.resblocks[i * kernels + j](x) for j in kept) / len(kept)
     return x
 
 
