@@ -118,7 +118,7 @@ def codec_copy(through: dict[str, dict[str, np.ndarray]], n_files: int, seed: in
     the recipe's codec copy (detect/augment.py `codec`: one random codec per file) made from cached channels."""
     names = sorted(through)
     chosen = np.asarray(names)[np.random.default_rng(seed).integers(len(names), size=n_files)]
-    parts = [(f, chosen[f["owner"]] == name) for name, f in ((name, through[name]) for name in names)]
+    parts = [(through[name], chosen[through[name]["owner"]] == name) for name in names]
     keys = set.intersection(*(set(f) for f, _ in parts))
     return {key: np.concatenate([f[key][keep] for f, keep in parts]) for key in keys}
 
@@ -245,7 +245,8 @@ def main() -> None:
     features = {ch: all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.channels}
     scored_only = {ch: all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.scored_only_channels}
     if args.codec_copy:
-        through = {ch: scored_only.get(ch) or all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.codec_copy}
+        read = {**features, **scored_only}  # a codec channel also fitted on or scored is not read twice
+        through = {ch: read[ch] if ch in read else all_front_ends(rows, args.data, args.cache, ch, args.models) for ch in args.codec_copy}
         features[CODEC_COPY] = codec_copy(through, len(rows))
     if args.features_only:
         return
