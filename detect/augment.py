@@ -74,12 +74,21 @@ def _rawboost_stationary(wav, sample_rate, rng):
     return add_at_snr(wav, noise, snr_db=rng.uniform(10, 40))
 
 
+CODEC_BITRATES_KBPS = {"opus": (8, 32), "mp3": (32, 128), "aac": (24, 64)}  # the ranges `codec` draws from
+
+
+def draw_codec(rng: np.random.Generator) -> tuple[str, int]:
+    """(codec, bitrate in kbps) as `codec` draws them: one of CODEC_BITRATES_KBPS, a bitrate uniform in its range."""
+    name = tuple(CODEC_BITRATES_KBPS)[rng.integers(len(CODEC_BITRATES_KBPS))]
+    low, high = CODEC_BITRATES_KBPS[name]
+    return name, int(rng.integers(low, high + 1))
+
+
 @_register("codec")
 def codec(wav: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
     """Opus 8-32 kbps, MP3 32-128 kbps or AAC 24-64 kbps round trip."""
-    name = ("opus", "mp3", "aac")[rng.integers(3)]
-    bitrate = {"opus": (8, 32), "mp3": (32, 128), "aac": (24, 64)}[name]
-    return transcode(wav, sample_rate, codec=name, bitrate_kbps=int(rng.integers(bitrate[0], bitrate[1] + 1)))
+    name, bitrate_kbps = draw_codec(rng)
+    return transcode(wav, sample_rate, codec=name, bitrate_kbps=bitrate_kbps)
 
 
 @_register("telephone")

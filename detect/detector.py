@@ -22,6 +22,7 @@ import torch
 
 from detect.calibration import CALIBRATION_CHANNELS, Calibration, calibration_channel
 from detect.checkpoints import load_detector
+from detect.codec_finder import CodecFinder, SpectrumShape
 from detect.parallel_scoring import score_in_parallel
 from detect.preprocess import SAMPLE_RATE, TARGET_LUFS, crop
 from voxtwin import audio
@@ -153,6 +154,8 @@ class Detector:
         # maps fitted on the calibration set through a channel (detect/calibration.py CHANNELS), under the same prior;
         # a channel without one (and every file of a checkpoint without them) takes `calibration`
         self.channel_calibrations = _channel_calibrations(scoring.get("calibration_by_channel", {}), self.calibration.synthetic_prior)
+        # finds Opus or MP3 in the signal when the container declares no codec (a decoded message saved as WAV)
+        self.codec_finder = CodecFinder.from_scoring(scoring)
         crop_samples = meta.get("training", {}).get("config", {}).get("crop_samples", 64_600)
         self.window = int((window_s or scoring.get("window_s") or crop_samples / SAMPLE_RATE) * SAMPLE_RATE)
         if not MIN_HOP_S <= hop_s <= MAX_HOP_S:
@@ -212,12 +215,15 @@ class Detector:
         # pass 1: decode, resample to 16 kHz, measure loudness, speech and bandwidth; keep the 16 kHz stream if it is short
         native = _NativeStats()
         band = BandEnergy()
+        shape = SpectrumShape() if self.codec_finder is not None and self.channel_calibrations else None
         kept: list[np.ndarray] | None = []
 
         def first_pass() -> Iterator[tuple[np.ndarray, int]]:
             nonlocal kept
             for chunk in _to_16k(native.update(blocks())):
                 band.update(chunk)
+                if shape is not None:
+                    shape.update(chunk)
                 if kept is not None:
                     kept.append(chunk)
                     if native.n_samples > IN_MEMORY_S * native.sample_rate:
@@ -239,7 +245,11 @@ class Detector:
             flags.append("clipped")
         if band.narrow_band:
             flags.append("narrow_band")
-        calibration = self.channel_calibrations.get(calibration_channel(opened.get("codec"), narrow_band=band.narrow_band), self.calibration)
+        codec = opened.get("codec")  # PCM, FLAC and other codecs without a map of their own take the clean map, unless:
+        if shape is not None and calibration_channel(codec, narrow_band=band.narrow_band) == "clean" and (found := self.codec_finder.find(shape.features)):
+            codec = found
+            flags.append("codec_traces")
+        calibration = self.channel_calibrations.get(calibration_channel(codec, narrow_band=band.narrow_band), self.calibration)
         gain = 10 ** ((TARGET_LUFS - stats.loudness_lufs) / 20) if stats.loudness_lufs is not None else 1.0
         # pass 2: windows of the standardised signal
         chunks = iter(kept) if kept is not None else _to_16k(blocks())
