@@ -14,7 +14,7 @@ calibration), this fits, on the calibration set only:
   it, as a user's .opus or .mp3 file does; AAC takes MP3's map).
 For each candidate the prior is the largest of PRIORS at which >= 60 % of the calibration set's real files are called
 `real` in every channel; then every verdict's share of each class, per channel, on both sets (the report set is
-read only for the table). `--write` stores the per-channel maps and that prior in the model's JSON file
+read only for the table). `--write` stores the per-channel maps and that prior (or `--prior`'s) in the model's JSON file
 (detect/weights/default.json), which `voxtwin detect score` then uses.
 """
 
@@ -78,8 +78,11 @@ def main() -> None:
     parser.add_argument("compare_json", help="compare.py's output with the calibration and report sets and the four channels")
     parser.add_argument("--model", default="default", help="the detector compare.py scored (its shipped map is read from it)")
     parser.add_argument("--write", action="store_true", help="store the per-channel maps and their prior in the model's JSON file")
+    parser.add_argument("--prior", type=float, help="with --write: store this synthetic prior instead of the chosen one (e.g. 0.5, the shipped detectors')")
     parser.add_argument("--out", default="runs/default_detector/channel_calibration.json")
     args = parser.parse_args()
+    if args.prior is not None and not 0 < args.prior < 1:
+        parser.error("--prior must be between 0 and 1 (exclusive)")
     try:
         results = json.loads(Path(args.compare_json).read_text())
     except (OSError, ValueError) as exc:
@@ -93,8 +96,9 @@ def main() -> None:
     path = shipped_or_path(args.model).with_suffix(".json")
     meta = json.loads(path.read_text())
     shipped = Calibration(**meta["scoring"]["calibration"])
-    sets = {name: {**results[name], "channels": results[name]["models"][args.model]["channels"], "fake": np.array(results[name]["is_synthetic"], dtype=bool)}
-            for name in ("calibration", "report")}
+    # channels whose map this script can tell from the channel's name (not compare.py's --as-wav ones: the detector's finder picks theirs)
+    sets = {name: {**results[name], "channels": {c: v for c, v in results[name]["models"][args.model]["channels"].items() if not c.endswith("_as_wav")},
+                   "fake": np.array(results[name]["is_synthetic"], dtype=bool)} for name in ("calibration", "report")}
     for data in sets.values():  # every file's mean window score, recovered once
         for ch in data["channels"].values():
             ch["scores"] = bonafide_scores(np.array(ch["p_synthetic"]), shipped)
@@ -134,15 +138,15 @@ def main() -> None:
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out}")
     if args.write:
-        chosen = report["candidates"]["per channel"]
-        if chosen["prior"] is None:
+        prior = args.prior if args.prior is not None else report["candidates"]["per channel"]["prior"]
+        if prior is None:
             raise SystemExit("error: no prior reached the real-called-real share on the calibration set; nothing written")
         maps = candidates["per channel"]
-        meta["scoring"]["calibration"] = Calibration(maps["clean"].slope, maps["clean"].intercept, chosen["prior"]).to_dict()
+        meta["scoring"]["calibration"] = Calibration(maps["clean"].slope, maps["clean"].intercept, prior).to_dict()
         meta["scoring"]["calibration_by_channel"] = {c: {"slope": m.slope, "intercept": m.intercept} for c, m in maps.items() if c != "clean"}
         meta["scoring"]["calibration_fitted_on"] = "calibration set, per channel, file scores of Detector.score (recipes/default_detector/channel_calibration.py)"
         path.write_text(json.dumps(meta, indent=2) + "\n")
-        print(f"wrote the per-channel maps and synthetic_prior {chosen['prior']} into {path}")
+        print(f"wrote the per-channel maps and synthetic_prior {prior} into {path}")
 
 
 if __name__ == "__main__":

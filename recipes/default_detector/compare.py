@@ -14,7 +14,9 @@ verdict shares each detector would give under those synthetic priors (`voxtwin d
 restated from the same scores by Bayes' rule. Each channel also gets the EER of each fake source against all the set's
 real files (`per_source_eer_percent`). Files through a codec channel are scored with that codec named (`Detector.score(...,
 codec=)`), as a user's .opus or .mp3 file names it, so a detector with a calibration per channel uses it; the telephone
-band is left for the detector to find (flag `narrow_band`).
+band is left for the detector to find (flag `narrow_band`). `--as-wav opus_16k mp3_64k` also scores those channels with
+no codec named (CHANNEL_as_wav), as a message decoded and saved as WAV arrives: a detector with a codec finder
+(detect/codec_finder.py) has to find the codec in the signal (flag `codec_traces`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["default", "fast"])
     parser.add_argument("--sets", nargs="+", default=["report"], choices=["validation", "calibration", "report"])
     parser.add_argument("--channels", nargs="+", default=list(CHANNELS), choices=[*CHANNELS, *CHECK_CHANNELS, *LAUNDERING, *CONDITIONS])
+    parser.add_argument("--as-wav", nargs="*", default=[], choices=[c for c in [*CHANNELS, *CHECK_CHANNELS] if codec_of(c)],
+                        help="also score these codec channels with no codec named (reported as CHANNEL_as_wav): a decoded message saved as WAV")
     parser.add_argument("--max-per-class", type=int, default=0, help="score at most this many real and synthetic files per set (0: all)")
     # default: $VOXTWIN_PRECISION, else auto (until 2026-12-05 the default was "auto", which overrode the variable)
     parser.add_argument("--precisions", nargs="+", default=[None], choices=["auto", "fp32", "bf16"],
@@ -81,15 +85,17 @@ def main() -> None:
         results[set_name] = {"n_files": len(kept), "n_fake": int(fake.sum()), "audio_s": audio_s,
                              "paths": [str(t.path) for t in kept], "is_synthetic": fake.astype(int).tolist(),
                              "models": {name: {"detector": d.name, "channels": {}} for name, d in detectors.items()}}
-        for ch in args.channels:
+        # (reported name, channel, the codec named to the detector)
+        scored = [(ch, ch, codec_of(ch)) for ch in args.channels] + [(f"{ch}_as_wav", ch, None) for ch in args.as_wav]
+        for key, ch, codec in scored:
             signals = [np.clip(channel(w.astype(np.float32) / INT16_SCALE, ch), -1, 1) for w in waves]  # once for every detector
             for name, detector in detectors.items():
                 started = time.perf_counter()
-                out = [detector.score(s, 16_000, path=t.path.name, codec=codec_of(ch)) for s, t in zip(signals, kept)]
+                out = [detector.score(s, 16_000, path=t.path.name, codec=codec) for s, t in zip(signals, kept)]
                 seconds = time.perf_counter() - started
                 p = np.array([r.p_synthetic if r.p_synthetic is not None else 0.5 for r in out])
                 verdicts = np.array([r.verdict for r in out])
-                entry = results[set_name]["models"][name]["channels"][ch] = {
+                entry = results[set_name]["models"][name]["channels"][key] = {
                     "eer_percent": eer_points(p, fake),
                     "ece": expected_calibration_error(p, fake),
                     **headline_shares(verdicts, fake),
@@ -99,14 +105,14 @@ def main() -> None:
                     # each fake source against all the set's real files: the issue's "no source worse than 35 %"
                     "per_source_eer_percent": {s: eer_points(p[~fake | (sources == s)], fake[~fake | (sources == s)]) for s in sorted(set(sources[fake]))},
                 }
-                print(set_name, name, ch, json.dumps({k: round(v, 3) for k, v in entry.items() if not isinstance(v, dict)}), json.dumps(entry["verdict_percent"]), flush=True)
-                print(set_name, name, ch, "EER % per fake source:", json.dumps({k: round(v, 1) for k, v in entry["per_source_eer_percent"].items()}), flush=True)
+                print(set_name, name, key, json.dumps({k: round(v, 3) for k, v in entry.items() if not isinstance(v, dict)}), json.dumps(entry["verdict_percent"]), flush=True)
+                print(set_name, name, key, "EER % per fake source:", json.dumps({k: round(v, 1) for k, v in entry["per_source_eer_percent"].items()}), flush=True)
                 if args.priors:
                     entry["verdict_percent_by_prior"] = {}
                     for prior in args.priors:
                         moved = np.array([verdict_at_prior(r, prior, detector.calibration.synthetic_prior) for r in out])
                         shares = entry["verdict_percent_by_prior"][str(prior)] = verdict_shares(moved, fake)
-                        print(set_name, name, ch, f"prior {prior}", json.dumps(shares), flush=True)
+                        print(set_name, name, key, f"prior {prior}", json.dumps(shares), flush=True)
                 entry["p_synthetic"] = [round(float(x), 5) for x in p]  # per file, in the order of "paths"
                 entry["flags"] = [r.flags for r in out]  # per file: too_short and no_speech force `uncertain`; narrow_band
         for name, entry in results[set_name]["models"].items():
