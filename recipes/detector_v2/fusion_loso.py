@@ -30,6 +30,7 @@ fitted on the other sources' out-of-fold scores, at the shipped thresholds.
     python recipes/detector_v2/fusion_loso.py --channels clean telephone_8k opus_16k --json runs/detector_v2/fusion.json
     python recipes/detector_v2/fusion_loso.py --scored-only-channels opus_16k mp3_64k ...   # also scored there, never fitted there
     python recipes/detector_v2/fusion_loso.py --codec-copy opus_16k mp3_64k ...   # also fitted on one codec copy of each file
+    python recipes/detector_v2/fusion_loso.py --per-channel-maps ...   # verdicts under a calibration map per channel too
 The front-ends live in front_ends.py. DistillMOS statistics are shared with layers_loso.py
 (runs/detector_v2/layers-CHANNEL.npz); the others are cached in runs/detector_v2/NAME-CHANNEL.npz, each computed
 only when a chosen model reads it.
@@ -204,6 +205,9 @@ def main() -> None:
     parser.add_argument("--scored-only-channels", nargs="+", default=[], choices=CHANNEL_CHOICES, metavar="CHANNEL",
                         help="channels every fold's heads also score but never fit on (e.g. opus_16k mp3_64k beside the two fitted ones); "
                              "their verdicts use the calibration fitted on the --channels scores")
+    parser.add_argument("--per-channel-maps", action="store_true",
+                        help="also report each channel's verdicts under a map fitted on that channel's out-of-fold scores of the other pages "
+                             "(verdicts_per_channel_map), as a detector with a calibration per channel gives them")
     parser.add_argument("--codec-copy", nargs="+", default=[], choices=CHANNEL_CHOICES, metavar="CHANNEL",
                         help="fit on a codec copy of every file too, as the shipped recipe does: each file's windows through one of these "
                              "channels, drawn per file (seed 0); fitted on, never scored or reported as a channel")
@@ -272,13 +276,14 @@ def main() -> None:
     for name, (recorded, telephone) in CHANNEL_SWITCHED.items():
         if recorded in scores and telephone in scores:  # every other channel reads the model as recorded
             scores[name] = {ch: scores[telephone if ch == "telephone_8k" else recorded][ch] for ch in channels}
-    results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior, calibrated_on=args.channels) for name, by_channel in scores.items()}
+    results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior, calibrated_on=args.channels, per_channel_maps=args.per_channel_maps)
+               for name, by_channel in scores.items()}
     save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims, train_on=args.train_on,
                  paired_weight=args.paired_weight, head=args.head, per_channel_heads=args.per_channel_heads,
                  group_dro=args.group_dro, group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
                  sam=args.sam, source_adversary=args.source_adversary, adversary_real_only=args.adversary_real_only,
                  mix_pages=args.mix_pages, page_bagging=args.page_bagging, seeds=args.seeds, input_dropout=args.input_dropout,
-                 scored_only_channels=args.scored_only_channels, codec_copy=args.codec_copy)
+                 scored_only_channels=args.scored_only_channels, codec_copy=args.codec_copy, per_channel_maps=args.per_channel_maps)
 
 
 if __name__ == "__main__":

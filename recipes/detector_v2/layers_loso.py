@@ -271,22 +271,30 @@ def verdict_shares(p: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def channel_results(scores: dict[str, np.ndarray], labels: np.ndarray, sources: np.ndarray, *, prior: float,
-                    calibrated_on: list[str] | None = None) -> dict[str, dict]:
+                    calibrated_on: list[str] | None = None, per_channel_maps: bool = False) -> dict[str, dict]:
     """{channel: report (EERs per source, pooled) + verdict shares} of out-of-fold file scores per channel; the verdicts'
-    calibration pools the channels `calibrated_on` (all by default)."""
+    calibration pools the channels `calibrated_on` (all by default). per_channel_maps: also `verdicts_per_channel_map`,
+    each channel's files under a map fitted on that channel's scores alone (as a detector with a map per channel)."""
     results = {ch: report(s, labels, sources) for ch, s in scores.items()}
     p = cross_fitted_p_synthetic(scores, sources, labels, prior=prior, calibrated_on=calibrated_on)
     for ch in scores:
         results[ch]["verdicts"] = verdict_shares(p[ch], labels)
+        if per_channel_maps:
+            own = cross_fitted_p_synthetic({ch: scores[ch]}, sources, labels, prior=prior)[ch]
+            results[ch]["verdicts_per_channel_map"] = verdict_shares(own, labels)
     return results
 
 
 def printed_results(name: str, scores: dict[str, np.ndarray], labels: np.ndarray, sources: np.ndarray, *, prior: float,
-                    calibrated_on: list[str] | None = None) -> dict[str, dict]:
+                    calibrated_on: list[str] | None = None, per_channel_maps: bool = False) -> dict[str, dict]:
     """channel_results of one model, with its one-line summary printed (mean per-source / pooled EER per channel)."""
-    results = channel_results(scores, labels, sources, prior=prior, calibrated_on=calibrated_on)
+    results = channel_results(scores, labels, sources, prior=prior, calibrated_on=calibrated_on, per_channel_maps=per_channel_maps)
     line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} / {r['pooled_eer']:5.1f} ({r['sources_over_35']})" for ch, r in results.items())
     print(f"{name:32s} mean per source / pooled EER (sources > 35 %): {line}", flush=True)
+    for key in ("verdicts", "verdicts_per_channel_map")[: 1 + per_channel_maps]:
+        line = "  ".join(f"{ch} {r[key]['real_files']['synthetic']:4.1f} / {r[key]['synthetic_files']['real']:4.1f} / {r[key]['real_files']['real']:4.1f}"
+                         for ch, r in results.items())
+        print(f"{'':32s} {key}: real `synthetic` / fakes `real` / real `real` %: {line}", flush=True)
     return results
 
 

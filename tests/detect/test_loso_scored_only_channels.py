@@ -59,3 +59,16 @@ def test_a_codec_copy_takes_each_files_windows_whole_from_one_drawn_channel():
     assert drawn == {1.0, 2.0}  # both codecs drawn over 40 files
     again = codec_copy({"mp3_64k": mp3, "opus_16k": opus}, n_files=40)
     np.testing.assert_array_equal(np.sort(again["owner"]), np.sort(copy["owner"]))  # the draw is fixed (seed 0), not the dict's order
+
+
+def test_a_map_per_channel_undoes_a_channels_shift_that_the_pooled_map_turns_into_accusations():
+    labels, sources, owner, x = _study(1)
+    fitted = {"clean": {"s": x, "owner": owner}}
+    shifted = {"opus_16k": {"s": x + 1.5, "owner": owner}}  # both classes look more synthetic through the codec
+    scores = out_of_fold(fitted, ("s",), labels, sources, c=1.0, scored_only=shifted)
+    results = channel_results(scores, labels, sources, prior=0.5, calibrated_on=["clean"], per_channel_maps=True)
+    pooled, own = results["opus_16k"]["verdicts"], results["opus_16k"]["verdicts_per_channel_map"]
+    assert pooled["real_files"]["synthetic"] > own["real_files"]["synthetic"]
+    # a map fitted on one channel's own scores: on the fitted channel alone it is the pooled map
+    assert results["clean"]["verdicts_per_channel_map"] == results["clean"]["verdicts"]
+    assert "verdicts_per_channel_map" not in channel_results(scores, labels, sources, prior=0.5, calibrated_on=["clean"])["clean"]
