@@ -87,8 +87,11 @@ def main() -> None:
                              "models": {name: {"detector": d.name, "channels": {}} for name, d in detectors.items()}}
         # (reported name, channel, the codec named to the detector)
         scored = [(ch, ch, codec_of(ch)) for ch in args.channels] + [(f"{ch}_as_wav", ch, None) for ch in args.as_wav]
+        through: dict[str, list[np.ndarray]] = {}  # each channel's signals, made once for every detector and both namings
         for key, ch, codec in scored:
-            signals = [np.clip(channel(w.astype(np.float32) / INT16_SCALE, ch), -1, 1) for w in waves]  # once for every detector
+            if ch not in through:
+                through[ch] = [np.clip(channel(w.astype(np.float32) / INT16_SCALE, ch), -1, 1) for w in waves]
+            signals = through[ch]
             for name, detector in detectors.items():
                 started = time.perf_counter()
                 out = [detector.score(s, 16_000, path=t.path.name, codec=codec) for s, t in zip(signals, kept)]
