@@ -81,8 +81,8 @@ def main() -> None:
     parser.add_argument("--prior", type=float, help="with --write: store this synthetic prior instead of the chosen one (e.g. 0.5, the shipped detectors')")
     parser.add_argument("--out", default="runs/default_detector/channel_calibration.json")
     args = parser.parse_args()
-    if args.prior is not None and not 0 < args.prior < 1:
-        parser.error("--prior must be between 0 and 1 (exclusive)")
+    if args.prior is not None and (not args.write or not 0 < args.prior < 1):
+        parser.error("--prior P (0 < P < 1) is the prior --write stores: use it with --write")
     try:
         results = json.loads(Path(args.compare_json).read_text())
     except (OSError, ValueError) as exc:

@@ -86,16 +86,21 @@ def compare_json(rng: np.random.Generator, shipped: Calibration, model: str) -> 
     return sets
 
 
-def test_the_study_fits_a_map_per_channel_chooses_the_prior_on_the_calibration_set_and_writes_it(tmp_path, monkeypatch, channel_detector):
+def study_inputs(tmp_path: Path, channel_detector) -> tuple[Path, Path]:
+    """(compare.py's JSON, the checkpoint's JSON) of a copy of channel_detector whose single map is `shipped`."""
     shipped = Calibration(slope=0.4, intercept=0.3)
-    meta_path = Path(channel_detector).with_suffix(".json")
-    meta = json.loads(meta_path.read_text())
+    meta = json.loads(Path(channel_detector).with_suffix(".json").read_text())
     meta["scoring"]["calibration"] = shipped.to_dict()
     checkpoint = tmp_path / "m.json"
     checkpoint.write_text(json.dumps(meta))
     (tmp_path / "m.safetensors").write_bytes(Path(channel_detector).with_suffix(".safetensors").read_bytes())
     scores_path = tmp_path / "compare.json"
     scores_path.write_text(json.dumps(compare_json(np.random.default_rng(0), shipped, str(tmp_path / "m"))))
+    return scores_path, checkpoint
+
+
+def test_the_study_fits_a_map_per_channel_chooses_the_prior_on_the_calibration_set_and_writes_it(tmp_path, monkeypatch, channel_detector):
+    scores_path, checkpoint = study_inputs(tmp_path, channel_detector)
     out = tmp_path / "study.json"
     monkeypatch.setattr(sys, "argv", ["channel_calibration.py", str(scores_path), "--model", str(tmp_path / "m"), "--out", str(out), "--write"])
     channel_calibration.main()
@@ -115,6 +120,18 @@ def test_the_study_fits_a_map_per_channel_chooses_the_prior_on_the_calibration_s
     assert written["calibration"]["synthetic_prior"] == prior
     assert set(written["calibration_by_channel"]) == {"opus", "mp3", "telephone"}
     assert written["calibration_by_channel"]["telephone"]["intercept"] == pytest.approx(maps["telephone"]["intercept"])
+
+
+def test_a_stated_prior_is_written_instead_of_the_chosen_one_and_needs_write(tmp_path, monkeypatch, channel_detector):
+    scores_path, checkpoint = study_inputs(tmp_path, channel_detector)
+    argv = ["channel_calibration.py", str(scores_path), "--model", str(tmp_path / "m"), "--out", str(tmp_path / "study.json"), "--prior", "0.35"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit):  # --prior without --write: argparse's one-line error
+        channel_calibration.main()
+    monkeypatch.setattr(sys, "argv", [*argv, "--write"])
+    channel_calibration.main()
+    chosen = json.loads((tmp_path / "study.json").read_text())["candidates"]["per channel"]["prior"]
+    assert chosen != 0.35 and json.loads(checkpoint.read_text())["scoring"]["calibration"]["synthetic_prior"] == 0.35
 
 
 def test_the_study_refuses_scores_without_flags_in_one_line(tmp_path, monkeypatch, channel_detector):
