@@ -28,6 +28,7 @@ from detect.detector import shipped_or_path
 from detect.recipes import load_recipe
 from detect.train import default_cache_dir
 from voxtwin.codec import transcode
+from voxtwin.errors import VoxtwinError
 from compare import subset  # noqa: I001  (this folder's scripts)
 from run import HERE, channel, recipe_trials, split_trials
 
@@ -68,7 +69,11 @@ def main() -> None:
     parser.add_argument("--out", default="runs/default_detector/codec_finder.json")
     args = parser.parse_args()
     config = load_recipe(str(HERE / "config.toml"), [])
-    train, calibration, report = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])
+    try:
+        trials = recipe_trials(config)
+    except VoxtwinError as exc:  # no ../shared/data: a fresh clone
+        raise SystemExit(f"error: {exc}") from None
+    train, calibration, report = split_trials(trials, config["calibration_sources"], config["report_sources"])
     cache = WaveformCache(default_cache_dir(""))
     _, waves = load_trials(subset(train, args.max_per_class), cache, description="training audio")
     features, labels, owner = training_examples(waves)

@@ -117,3 +117,21 @@ def test_a_finder_without_maps_per_channel_changes_nothing(finding_detector):
     mapless = Detector(detector.model, {**meta, "scoring": {**meta["scoring"], "calibration_by_channel": {}}}, device=detector.device)
     result = mapless.score(coded(recording(201), "opus", 16), 16_000)
     assert "codec_traces" not in result.flags
+
+
+def test_the_recipe_without_its_corpus_stops_in_one_line(monkeypatch):
+    import sys
+    from pathlib import Path
+
+    from detect.datasets.trial import DatasetLayoutError
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "recipes" / "default_detector"))
+    import codec_finder as recipe
+
+    def no_corpus(config):
+        raise DatasetLayoutError("../shared/data: dataset folder not found")
+
+    monkeypatch.setattr(recipe, "recipe_trials", no_corpus)
+    monkeypatch.setattr(sys, "argv", ["codec_finder.py"])
+    with pytest.raises(SystemExit, match="^error: ../shared/data: dataset folder not found$"):
+        recipe.main()
