@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from voxtwin.audio_band import FRAME, FramePower  # 32 ms frames, Hann-windowed, no overlap
 from voxtwin.errors import VoxtwinError
 
-SAMPLE_RATE = 16_000
-FRAME = 512  # 32 ms frames, Hann-windowed, no overlap (as voxtwin/audio_band.py's long-term spectrum)
 N_BINS = FRAME // 2 + 1
 ACTIVE_FRAME_POWER = FRAME * 1e-5  # a frame's summed power above this (about -50 dBFS) counts; silence has no codec shape
 MIN_ACTIVE_FRAMES = 8  # fewer: no decision (the container's codec or the clean map)
@@ -29,19 +28,13 @@ class SpectrumShape:
     """Accumulates the mean level-normalised log10 power per STFT bin over the active frames of 16 kHz blocks."""
 
     def __init__(self) -> None:
-        self._window = np.hanning(FRAME).astype(np.float32)
-        self._pending = np.zeros(0, dtype=np.float32)
+        self._frames = FramePower()
         self._sum = np.zeros(N_BINS)
         self.n_frames = 0
 
     def update(self, block: np.ndarray) -> None:
         """Add a block of 16 kHz mono samples."""
-        samples = np.concatenate([self._pending, np.asarray(block, dtype=np.float32)])
-        n = len(samples) // FRAME * FRAME
-        self._pending = samples[n:]
-        if not n:
-            return
-        power = np.abs(np.fft.rfft(samples[:n].reshape(-1, FRAME) * self._window, axis=1)) ** 2
+        power = self._frames.update(block)
         power = power[power.sum(axis=1) > ACTIVE_FRAME_POWER]
         if len(power):
             log_power = np.log10(power + LOG_FLOOR)

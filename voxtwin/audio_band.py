@@ -19,6 +19,28 @@ NARROW_BAND_DB = -50.0  # high band this far below the low band: telephone band 
 # any codec, 250 files of ../shared/data; the telephone band -104 to -126 dB, about -57 dB once an Opus encoder has added its noise above 4 kHz)
 
 
+class FramePower:
+    """The power spectra of a 16 kHz stream's FRAME-sample frames (Hann-windowed, no overlap) as its blocks arrive,
+    whatever their sizes; `every`: only the stream's every n-th frame. Shared by the band measure below and
+    detect/codec_finder.py's spectrum shape."""
+
+    def __init__(self, *, every: int = 1) -> None:
+        self.every = every
+        self._window = np.hanning(FRAME).astype(np.float32)
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._n_frames = 0
+
+    def update(self, block: np.ndarray) -> np.ndarray:
+        """(frames completed by this block, FRAME // 2 + 1) power spectra (every `every`-th of the stream's frames)."""
+        samples = np.concatenate([self._pending, np.asarray(block, dtype=np.float32)])
+        n = len(samples) // FRAME * FRAME
+        self._pending = samples[n:]
+        frames = samples[:n].reshape(-1, FRAME)
+        first = -self._n_frames % self.every  # the stream's every n-th frame, whatever the block sizes
+        self._n_frames += len(frames)
+        return np.abs(np.fft.rfft(frames[first:: self.every] * self._window, axis=1)) ** 2
+
+
 class BandEnergy:
     """Accumulates the energy of the low (speech) band and the band above 4 kHz over 16 kHz blocks."""
 
@@ -26,22 +48,14 @@ class BandEnergy:
         freqs = np.fft.rfftfreq(FRAME, 1 / SAMPLE_RATE)
         self._low = (freqs >= LOW_BAND_HZ[0]) & (freqs <= LOW_BAND_HZ[1])
         self._high = (freqs >= HIGH_BAND_HZ[0]) & (freqs <= HIGH_BAND_HZ[1])
-        self._window = np.hanning(FRAME).astype(np.float32)
-        self._pending = np.zeros(0, dtype=np.float32)
-        self._n_frames = 0
+        self._frames = FramePower(every=EVERY)
         self.low = 0.0
         self.high = 0.0
 
     def update(self, block: np.ndarray) -> None:
         """Add a block of 16 kHz mono samples."""
-        samples = np.concatenate([self._pending, np.asarray(block, dtype=np.float32)])
-        n = len(samples) // FRAME * FRAME
-        self._pending = samples[n:]
-        if n:
-            frames = samples[:n].reshape(-1, FRAME)
-            first = -self._n_frames % EVERY  # the stream's every EVERY-th frame, whatever the block sizes
-            self._n_frames += len(frames)
-            power = np.abs(np.fft.rfft(frames[first::EVERY] * self._window, axis=1)) ** 2
+        power = self._frames.update(block)
+        if len(power):
             self.low += float(power[:, self._low].sum())
             self.high += float(power[:, self._high].sum())
 
