@@ -245,11 +245,12 @@ class Detector:
             flags.append("clipped")
         if band.narrow_band:
             flags.append("narrow_band")
-        codec = opened.get("codec")  # PCM, FLAC and other codecs without a map of their own take the clean map, unless:
-        if shape is not None and calibration_channel(codec, narrow_band=band.narrow_band) == "clean" and (found := self.codec_finder.find(shape.features)):
-            codec = found
+        channel = calibration_channel(opened.get("codec"), narrow_band=band.narrow_band)
+        # PCM, FLAC and other codecs without a map of their own take the clean map, unless the signal shows a codec
+        if channel == "clean" and shape is not None and (found := self.codec_finder.find(shape.features)):
+            channel = calibration_channel(found, narrow_band=False)
             flags.append("codec_traces")
-        calibration = self.channel_calibrations.get(calibration_channel(codec, narrow_band=band.narrow_band), self.calibration)
+        calibration = self.channel_calibrations.get(channel, self.calibration)
         gain = 10 ** ((TARGET_LUFS - stats.loudness_lufs) / 20) if stats.loudness_lufs is not None else 1.0
         # pass 2: windows of the standardised signal
         chunks = iter(kept) if kept is not None else _to_16k(blocks())

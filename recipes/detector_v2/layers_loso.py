@@ -291,7 +291,7 @@ def printed_results(name: str, scores: dict[str, np.ndarray], labels: np.ndarray
     results = channel_results(scores, labels, sources, prior=prior, calibrated_on=calibrated_on, per_channel_maps=per_channel_maps)
     line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} / {r['pooled_eer']:5.1f} ({r['sources_over_35']})" for ch, r in results.items())
     print(f"{name:32s} mean per source / pooled EER (sources > 35 %): {line}", flush=True)
-    for key in ("verdicts", "verdicts_per_channel_map")[: 1 + per_channel_maps]:
+    for key in ["verdicts", "verdicts_per_channel_map"] if per_channel_maps else ["verdicts"]:
         line = "  ".join(f"{ch} {r[key]['real_files']['synthetic']:4.1f} / {r[key]['synthetic_files']['real']:4.1f} / {r[key]['real_files']['real']:4.1f}"
                          for ch, r in results.items())
         print(f"{'':32s} {key}: real `synthetic` / fakes `real` / real `real` %: {line}", flush=True)
