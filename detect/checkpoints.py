@@ -68,7 +68,10 @@ def load_detector(path: str | Path, *, map_location: str | torch.device = "cpu")
         model.load_tensors(tensors)
         return model.eval(), meta, {}
     cls = MODELS.get(name)
-    model = cls(make_config(cls, meta.get("config", {})), spec)
+    try:
+        model = cls(make_config(cls, meta.get("config", {})), spec)
+    except (TypeError, ValueError) as exc:  # an unknown key, or a setting the model refuses (e.g. a band ceiling out of range)
+        raise CheckpointError(f"{path}: bad config for model {name!r} ({exc})") from None
     own = model.state_dict().keys()
     try:
         model.load_state_dict({k: v for k, v in tensors.items() if k in own}, strict=True)

@@ -27,6 +27,7 @@ from detect.parallel_scoring import score_in_parallel
 from detect.preprocess import SAMPLE_RATE, TARGET_LUFS, crop
 from voxtwin import audio
 from voxtwin.audio_band import BandEnergy
+from voxtwin.band_ceiling import CeilingStream
 from voxtwin.device import resolve_device
 from voxtwin.errors import AudioTooLongError, VoxtwinError
 from voxtwin.measure import FULL_SCALE, measure
@@ -287,16 +288,26 @@ class Detector:
         """(start sample, window) pairs over the whole 16 kHz signal, scaled by `gain`, placed as training places them
         (detect/frozen_head.py window_starts): every hop, plus one window ending at the file's end when more than half
         a hop is left uncovered; a file shorter than a window is repeat-padded to one. The first WATERMARK_SEARCH_S
-        seconds of the scaled signal are appended to `head`."""
-        head_n = 0
+        seconds of the scaled signal are appended to `head`; the windows then pass under the model's band ceiling, if
+        it has one (voxtwin/band_ceiling.py), as its training windows did."""
+        ceiling_hz = getattr(self.model, "band_ceiling_hz", 0.0)
+        ceiling = CeilingStream(ceiling_hz) if ceiling_hz else None
+
+        def standardised() -> Iterator[np.ndarray]:
+            head_n = 0
+            for chunk in chunks:
+                chunk = np.clip(chunk * gain, -1, 1)
+                if head_n < WATERMARK_SEARCH_S * SAMPLE_RATE:
+                    head.append(chunk)  # the watermark is looked for in the whole band
+                    head_n += len(chunk)
+                yield chunk if ceiling is None else ceiling.push(chunk)
+            if ceiling is not None:
+                yield ceiling.finish()
+
         buffer = np.zeros(0, dtype=np.float32)
         offset = 0  # sample index of buffer[0]
         next_start = 0
-        for chunk in chunks:
-            chunk = np.clip(chunk * gain, -1, 1)
-            if head_n < WATERMARK_SEARCH_S * SAMPLE_RATE:
-                head.append(chunk)
-                head_n += len(chunk)
+        for chunk in standardised():
             buffer = np.concatenate([buffer, chunk])
             while next_start + self.window <= offset + len(buffer):
                 yield next_start, buffer[next_start - offset : next_start - offset + self.window]

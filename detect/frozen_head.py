@@ -23,6 +23,7 @@ from detect.data import INT16_SCALE
 from detect.parallel_scoring import score_in_parallel
 from detect.preprocess import SAMPLE_RATE, crop
 from detect.source_weights import WEIGHTINGS, source_balanced_weights
+from voxtwin.band_ceiling import ceiled
 from voxtwin.console import progress
 
 
@@ -125,7 +126,10 @@ def window_starts(n_samples: int, window: int, hop: int) -> list[int]:
 
 @torch.inference_mode()
 def file_stats(model, wav: np.ndarray, *, window: int, hop: int, max_windows: int | None = None) -> np.ndarray:
-    """(n_windows, D) statistics of one standardised 16 kHz file (see file_windows)."""
+    """(n_windows, D) statistics of one standardised 16 kHz file (see file_windows), under the model's band ceiling
+    if it has one, as `voxtwin detect score` windows it."""
+    if getattr(model, "band_ceiling_hz", 0.0):
+        wav = ceiled(wav, model.band_ceiling_hz)
     span, starts = file_windows(wav, window=window, hop=hop, max_windows=max_windows)
     return model.span_stats(span, starts, window).numpy()
 

@@ -30,6 +30,7 @@ class SpectralLinearConfig:
     # False: the head ignores the per-bin mean log power, which carries each recording's channel colouring (microphone,
     # room, codec): in leave-one-source-out it made unseen pages worse (recipes/detector_v2/recording_norm_loso.py)
     spectral_mean: bool = True
+    band_ceiling_hz: float = 0.0  # > 0: every signal low-passed there before the front-ends (voxtwin/band_ceiling.py); 0: the whole band
 
     @classmethod
     def tiny(cls) -> "SpectralLinearConfig":

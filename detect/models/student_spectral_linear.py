@@ -27,6 +27,7 @@ class StudentSpectralLinearConfig:
     floor: float = 1e-8  # as spectral-linear
     spectral_mean: bool = True  # as distillmos-spectral-linear
     bf16_logit_offset: float = 0.0  # as distillmos-linear (recipes/default_detector/precision_offset.py)
+    band_ceiling_hz: float = 0.0  # > 0: every signal low-passed there before the front-ends (voxtwin/band_ceiling.py); 0: the whole band
 
     @classmethod
     def tiny(cls) -> "StudentSpectralLinearConfig":

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from detect.models.registry import Countermeasure
+from voxtwin.band_ceiling import ceiling_taps
 
 
 class WindowStatsLinear(Countermeasure, abc.ABC):
@@ -26,12 +27,20 @@ class WindowStatsLinear(Countermeasure, abc.ABC):
 
     def __init__(self, config, spec) -> None:
         super().__init__(config, spec)
+        if self.band_ceiling_hz:
+            ceiling_taps(self.band_ceiling_hz)  # a ceiling out of range is refused when the model is built
         self.register_buffer("mean", torch.zeros(self.stats_dim))
         self.register_buffer("scale", torch.ones(self.stats_dim))
         ignored = self.ignored_stats()
         kept = None if ignored is None else torch.ones(self.stats_dim).index_fill_(0, torch.arange(self.stats_dim)[ignored], 0.0)
         self.register_buffer("kept_stats", kept, persistent=False)  # None: the head reads every statistic
         self.out = nn.Linear(self.stats_dim, 1)
+
+    @property
+    def band_ceiling_hz(self) -> float:
+        """Where every signal is low-passed before the front-ends, training and scoring alike (its config's
+        `band_ceiling_hz`; 0: the whole band, as every detector before 2026.12-9)."""
+        return float(getattr(self.config, "band_ceiling_hz", 0.0))
 
     def ignored_stats(self) -> slice | None:
         """Statistics the head reads as zero, by the config (a subclass says which); they are still computed, so every

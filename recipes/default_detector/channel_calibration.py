@@ -96,8 +96,10 @@ def main() -> None:
     path = shipped_or_path(args.model).with_suffix(".json")
     meta = json.loads(path.read_text())
     shipped = Calibration(**meta["scoring"]["calibration"])
-    # channels whose map this script can tell from the channel's name (not compare.py's --as-wav ones: the detector's finder picks theirs)
-    sets = {name: {**results[name], "channels": {c: v for c, v in results[name]["models"][args.model]["channels"].items() if not c.endswith("_as_wav")},
+    # channels whose map this script can tell from the channel's name (not compare.py's --as-wav ones: the detector's finder
+    # picks theirs; nor its --at-rates ones, the clean channel handed over at another rate)
+    sets = {name: {**results[name], "channels": {c: v for c, v in results[name]["models"][args.model]["channels"].items()
+                                                 if not c.endswith("_as_wav") and "_at_" not in c},
                    "fake": np.array(results[name]["is_synthetic"], dtype=bool)} for name in ("calibration", "report")}
     for data in sets.values():  # every file's mean window score, recovered once
         for ch in data["channels"].values():

@@ -16,7 +16,9 @@ real files (`per_source_eer_percent`). Files through a codec channel are scored 
 codec=)`), as a user's .opus or .mp3 file names it, so a detector with a calibration per channel uses it; the telephone
 band is left for the detector to find (flag `narrow_band`). `--as-wav opus_16k mp3_64k` also scores those channels with
 no codec named (CHANNEL_as_wav), as a message decoded and saved as WAV arrives: a detector with a codec finder
-(detect/codec_finder.py) has to find the codec in the signal (flag `codec_traces`).
+(detect/codec_finder.py) has to find the codec in the signal (flag `codec_traces`). `--at-rates 48000 22050` also scores
+each file as recorded but upsampled and handed over at that rate (clean_at_48k, clean_at_22k05), as a user's 48 kHz
+recording arrives: the detector's loader resamples it back, and a detector that reads the band edge sees it move.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from detect.recipes import load_recipe
 from detect.splits import stable_fraction, validation_split
 from detect.train import default_cache_dir
 from voxtwin.acoustic_conditions import CONDITIONS
+from voxtwin.audio import resample
 from voxtwin.codec import CHANNELS, CHECK_CHANNELS, LAUNDERING
 from run import HERE, channel, recipe_trials, split_trials  # noqa: I001  (this folder's run.py)
 from verdict_shares import headline_shares, verdict_shares
@@ -57,6 +60,9 @@ def main() -> None:
     parser.add_argument("--channels", nargs="+", default=list(CHANNELS), choices=[*CHANNELS, *CHECK_CHANNELS, *LAUNDERING, *CONDITIONS])
     parser.add_argument("--as-wav", nargs="*", default=[], choices=[c for c in [*CHANNELS, *CHECK_CHANNELS] if codec_of(c)],
                         help="also score these codec channels with no codec named (reported as CHANNEL_as_wav): a decoded message saved as WAV")
+    parser.add_argument("--at-rates", nargs="*", type=int, default=[],
+                        help="also score each file as recorded but handed over at these sample rates (reported as clean_at_48k, ...): "
+                             "upsampled, so the detector's loader resamples it back as it does a user's 44.1/48 kHz recording")
     parser.add_argument("--max-per-class", type=int, default=0, help="score at most this many real and synthetic files per set (0: all)")
     # default: $VOXTWIN_PRECISION, else auto (until 2026-12-05 the default was "auto", which overrode the variable)
     parser.add_argument("--precisions", nargs="+", default=[None], choices=["auto", "fp32", "bf16"],
@@ -66,6 +72,8 @@ def main() -> None:
     args = parser.parse_args()
     if any(not 0 < prior < 1 for prior in args.priors):
         parser.error("--priors: each must be between 0 and 1 (exclusive)")
+    if any(not 16_000 < rate <= 192_000 for rate in args.at_rates):
+        parser.error("--at-rates: each must be above 16000 and at most 192000 Hz")
     config = load_recipe(str(HERE / "config.toml"), [])
     train, calibration, report = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])
     splits = {"validation": validation_split(train)[1], "calibration": calibration, "report": report}
@@ -85,16 +93,17 @@ def main() -> None:
         results[set_name] = {"n_files": len(kept), "n_fake": int(fake.sum()), "audio_s": audio_s,
                              "paths": [str(t.path) for t in kept], "is_synthetic": fake.astype(int).tolist(),
                              "models": {name: {"detector": d.name, "channels": {}} for name, d in detectors.items()}}
-        # (reported name, channel, the codec named to the detector)
-        scored = [(ch, ch, codec_of(ch)) for ch in args.channels] + [(f"{ch}_as_wav", ch, None) for ch in args.as_wav]
+        # (reported name, channel, the codec named to the detector, the rate the signal is handed over at)
+        scored = ([(ch, ch, codec_of(ch), 16_000) for ch in args.channels] + [(f"{ch}_as_wav", ch, None, 16_000) for ch in args.as_wav]
+                  + [(f"clean_at_{rate_name(rate)}", "clean", None, rate) for rate in args.at_rates])
         through: dict[str, list[np.ndarray]] = {}  # each channel's signals, made once for every detector and both namings
-        for key, ch, codec in scored:
+        for key, ch, codec, rate in scored:
             if ch not in through:
                 through[ch] = [np.clip(channel(w.astype(np.float32) / INT16_SCALE, ch), -1, 1) for w in waves]
-            signals = through[ch]
+            signals = through[ch] if rate == 16_000 else [resample(s, 16_000, rate) for s in through[ch]]
             for name, detector in detectors.items():
                 started = time.perf_counter()
-                out = [detector.score(s, 16_000, path=t.path.name, codec=codec) for s, t in zip(signals, kept)]
+                out = [detector.score(s, rate, path=t.path.name, codec=codec) for s, t in zip(signals, kept)]
                 seconds = time.perf_counter() - started
                 p = np.array([r.p_synthetic if r.p_synthetic is not None else 0.5 for r in out])
                 verdicts = np.array([r.verdict for r in out])
@@ -126,6 +135,11 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.out}")
+
+
+def rate_name(rate: int) -> str:
+    """48000 -> "48k", 22050 -> "22k05": how a sample rate is written in a channel's reported name."""
+    return f"{rate // 1000}k" + (f"{rate % 1000:03d}".rstrip("0") if rate % 1000 else "")
 
 
 def codec_of(channel_name: str) -> str | None:

@@ -201,6 +201,8 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
     def cached(name: str, waves, *, train_hop_windows: bool, transform=None, augment_label: str = "") -> WindowStats:
         settings = {"window": window, "hop": train_hop if train_hop_windows else hop, "max_windows": head["max_windows"] if train_hop_windows else None,
                     "augment": augment_label, "seed": cfg.seed}
+        if getattr(model, "band_ceiling_hz", 0.0):  # other statistics than the whole band's (absent otherwise: old caches stay valid)
+            settings["band_ceiling_hz"] = model.band_ceiling_hz
         return WindowStats.cached(stats_dir, name, waves, settings, lambda: collect_stats(
             model, waves, window=window, hop=settings["hop"], max_windows=settings["max_windows"], transform=transform, description=name))
 
