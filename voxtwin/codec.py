@@ -12,6 +12,8 @@ from scipy.signal import butter, sosfiltfilt
 
 from voxtwin.acoustic_conditions import CONDITIONS, through_condition
 from voxtwin.audio import resample
+from voxtwin.band_ceiling import SAMPLE_RATE as CEILING_RATE
+from voxtwin.band_ceiling import ceiled
 
 CODECS = {"opus": ("ogg", "libopus", 48_000), "mp3": ("mp3", "libmp3lame", None), "aac": ("adts", "aac", None)}
 TELEPHONE_BAND_HZ = (300.0, 3400.0)
@@ -20,8 +22,9 @@ AAC_PRIMING_SAMPLES = 1024  # FFmpeg's AAC encoder delay; ADTS has no header tha
 CHANNELS = {"clean": None, "opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64), "telephone_8k": "telephone"}
 # channels that only augment training (studied, never reported): (codec, kbps, the rate it codes at); MP3 at 32 kbps
 # and 24 kHz is how Tortoise's page ships its speech (though its files are also band-limited near 5.5 kHz, which this
-# channel is not); `band_limited`: low-passed at a cutoff drawn per file in BAND_LIMIT_HZ (band_limited below)
-AUGMENTATION_CHANNELS = {"mp3_32k": ("mp3", 32, 24_000), "band_limited": "band_limited"}
+# channel is not); `band_limited`: low-passed at a cutoff drawn per file in BAND_LIMIT_HZ (band_limited below);
+# `ceiling_7k`: every file under voxtwin/band_ceiling.py's 7 kHz ceiling (a front-end setting studied as a channel)
+AUGMENTATION_CHANNELS = {"mp3_32k": ("mp3", 32, 24_000), "band_limited": "band_limited", "ceiling_7k": ("ceiling", 7000.0)}
 BAND_LIMIT_HZ = (3500.0, 7500.0)  # the band limits of real chains: Opus narrow/medium/wide band, AMR-WB, low-bitrate MP3/AAC lowpass
 # other settings voice messages come in (Telegram/WhatsApp Opus above 16 kbps, .m4a AAC): checks for anything that
 # behaves differently by channel (a head chosen by codec must not take these for a recording as made), never reported
@@ -97,6 +100,10 @@ def through_channel(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarray:
         return telephone(wav, sample_rate)
     if spec == "band_limited":
         return band_limited(wav, sample_rate)
+    if spec[0] == "ceiling":  # defined at 16 kHz
+        if sample_rate == CEILING_RATE:
+            return ceiled(wav, spec[1])
+        return _fit_length(resample(ceiled(resample(wav, sample_rate, CEILING_RATE), spec[1]), CEILING_RATE, sample_rate), len(wav))
     return transcode(wav, sample_rate, codec=spec[0], bitrate_kbps=spec[1], coding_rate=spec[2] if len(spec) > 2 else None)
 
 
