@@ -10,6 +10,7 @@ import numpy as np
 from scipy.signal import firwin, lfilter
 
 from voxtwin.acoustic_conditions import add_at_snr, at_level, in_room, pinkened, room_impulse_response
+from voxtwin.audio import resample
 from voxtwin.codec import telephone, transcode
 from voxtwin.registry import Registry
 
@@ -89,6 +90,19 @@ def codec(wav: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.nda
     """Opus 8-32 kbps, MP3 32-128 kbps or AAC 24-64 kbps round trip."""
     name, bitrate_kbps = draw_codec(rng)
     return transcode(wav, sample_rate, codec=name, bitrate_kbps=bitrate_kbps)
+
+
+RESAMPLED_RATES_HZ = (22_050, 24_000, 44_100, 48_000)  # the rates recordings and synthetic speech are commonly made at
+
+
+@_register("resampled")
+def resampled(wav: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """A round trip through a rate drawn from RESAMPLED_RATES_HZ with the loader's resampler: what a recording made at
+    that rate looks like at 16 kHz (the top of the band gone, as ../shared/data's fakes mostly had it, its real speech
+    mostly not; detect/MODEL_CARD.md, "The sample rate a file arrives at"); not in the default list."""
+    rate = RESAMPLED_RATES_HZ[rng.integers(len(RESAMPLED_RATES_HZ))]
+    back = resample(resample(wav, sample_rate, rate), rate, sample_rate)[: len(wav)]
+    return np.pad(back, (0, len(wav) - len(back)))  # the same length
 
 
 @_register("telephone")
