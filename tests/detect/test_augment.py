@@ -81,3 +81,16 @@ def test_room_spreads_a_click_into_a_decaying_tail_at_the_same_level():
     early, late = (float(np.sum(out[a:b].astype(np.float64) ** 2)) for a, b in ((1100, 1900), (4200, 5000)))
     assert early > 0 and late > 0 and early > late  # 0.2 s later the tail is still there, and weaker
     assert np.max(np.abs(out[:1000])) < 1e-9  # nothing before the sound (FFT convolution leaves ~1e-18)
+
+
+def test_resampled_takes_the_top_of_the_band_away_as_the_loader_does_and_keeps_the_rest():
+    """A 16 kHz recording round-tripped through 22.05-48 kHz looks as one made at that rate looks once loaded."""
+    rng = np.random.default_rng(1)
+    wav = (0.1 * rng.standard_normal(32_000)).astype(np.float32)
+    freqs = np.fft.rfftfreq(len(wav), 1 / 16_000)
+    before = np.abs(np.fft.rfft(wav)) ** 2
+    for seed in range(4):
+        after = np.abs(np.fft.rfft(AUGMENTATIONS.get("resampled")(wav, 16_000, np.random.default_rng(seed)))) ** 2
+        kept = after[(freqs > 500) & (freqs < 7000)].mean() / before[(freqs > 500) & (freqs < 7000)].mean()
+        top = after[freqs > 7850].mean() / before[freqs > 7850].mean()
+        assert 0.9 < kept < 1.1 and top < 1e-3
