@@ -39,7 +39,7 @@ class WindowStatsLinear(Countermeasure, abc.ABC):
     @property
     def band_ceiling_hz(self) -> float:
         """Where every signal is low-passed before the front-ends, training and scoring alike (its config's
-        `band_ceiling_hz`; 0: the whole band, as every detector before 2026.12-9)."""
+        `band_ceiling_hz`; 0: the whole band, as both shipped detectors read it)."""
         return float(getattr(self.config, "band_ceiling_hz", 0.0))
 
     def ignored_stats(self) -> slice | None:
