@@ -11,7 +11,7 @@ from scipy.signal import firwin, lfilter
 
 from voxtwin.acoustic_conditions import add_at_snr, at_level, in_room, pinkened, room_impulse_response
 from voxtwin.audio import resample
-from voxtwin.codec import telephone, transcode
+from voxtwin.codec import fit_length, telephone, transcode
 from voxtwin.registry import Registry
 
 AUGMENTATIONS: Registry = Registry("augmentation")
@@ -101,8 +101,7 @@ def resampled(wav: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np
     that rate looks like at 16 kHz (the top of the band gone, as ../shared/data's fakes mostly had it, its real speech
     mostly not; detect/MODEL_CARD.md, "The sample rate a file arrives at"); not in the default list."""
     rate = RESAMPLED_RATES_HZ[rng.integers(len(RESAMPLED_RATES_HZ))]
-    back = resample(resample(wav, sample_rate, rate), rate, sample_rate)[: len(wav)]
-    return np.pad(back, (0, len(wav) - len(back)))  # the same length
+    return fit_length(resample(resample(wav, sample_rate, rate), rate, sample_rate), len(wav))
 
 
 @_register("telephone")

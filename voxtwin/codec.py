@@ -64,7 +64,7 @@ def transcode(wav: np.ndarray, sample_rate: int, *, codec: str, bitrate_kbps: in
         y = y[AAC_PRIMING_SAMPLES:]
     if rate != sample_rate:
         y = resample(y, rate, sample_rate)
-    return _fit_length(y, len(wav))
+    return fit_length(y, len(wav))
 
 
 def telephone(wav: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -72,7 +72,7 @@ def telephone(wav: np.ndarray, sample_rate: int) -> np.ndarray:
     low, high = TELEPHONE_BAND_HZ
     sos = butter(4, [low, high], btype="bandpass", fs=sample_rate, output="sos")
     narrow = resample(sosfiltfilt(sos, wav).astype(np.float32), sample_rate, 8000)
-    return _fit_length(resample(narrow, 8000, sample_rate), len(wav))
+    return fit_length(resample(narrow, 8000, sample_rate), len(wav))
 
 
 def band_limited(wav: np.ndarray, sample_rate: int, cutoff_hz: float | None = None) -> np.ndarray:
@@ -100,15 +100,15 @@ def through_channel(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarray:
         return telephone(wav, sample_rate)
     if spec == "band_limited":
         return band_limited(wav, sample_rate)
-    if spec[0] == "ceiling":  # defined at 16 kHz
-        if sample_rate == CEILING_RATE:
-            return ceiled(wav, spec[1])
-        return _fit_length(resample(ceiled(resample(wav, sample_rate, CEILING_RATE), spec[1]), CEILING_RATE, sample_rate), len(wav))
+    if spec[0] == "ceiling":
+        if sample_rate != CEILING_RATE:
+            raise ValueError(f"the band ceiling is defined at {CEILING_RATE} Hz, not {sample_rate} Hz")
+        return ceiled(wav, spec[1])
     return transcode(wav, sample_rate, codec=spec[0], bitrate_kbps=spec[1], coding_rate=spec[2] if len(spec) > 2 else None)
 
 
-def _fit_length(y: np.ndarray, n: int) -> np.ndarray:
-    """Codecs add priming and padding; keep the input's length (cut, or pad with zeros)."""
+def fit_length(y: np.ndarray, n: int) -> np.ndarray:
+    """Codecs and resampling round trips add or lose samples; keep the input's length (cut, or pad with zeros)."""
     if len(y) >= n:
         return y[:n].astype(np.float32)
     return np.pad(y, (0, n - len(y))).astype(np.float32)
