@@ -10,8 +10,7 @@ import numpy as np
 from scipy.signal import firwin, lfilter
 
 from voxtwin.acoustic_conditions import add_at_snr, at_level, in_room, pinkened, room_impulse_response
-from voxtwin.audio import resample
-from voxtwin.codec import fit_length, telephone, transcode
+from voxtwin.codec import RESAMPLED_RATES_HZ, rate_round_trip, telephone, transcode
 from voxtwin.registry import Registry
 
 AUGMENTATIONS: Registry = Registry("augmentation")
@@ -92,16 +91,12 @@ def codec(wav: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.nda
     return transcode(wav, sample_rate, codec=name, bitrate_kbps=bitrate_kbps)
 
 
-RESAMPLED_RATES_HZ = (22_050, 24_000, 44_100, 48_000)  # the rates recordings and synthetic speech are commonly made at
-
-
 @_register("resampled")
 def resampled(wav: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
     """A round trip through a rate drawn from RESAMPLED_RATES_HZ with the loader's resampler: what a recording made at
     that rate looks like at 16 kHz (the top of the band gone, as ../shared/data's fakes mostly had it, its real speech
     mostly not; detect/MODEL_CARD.md, "The sample rate a file arrives at"); not in the default list."""
-    rate = RESAMPLED_RATES_HZ[rng.integers(len(RESAMPLED_RATES_HZ))]
-    return fit_length(resample(resample(wav, sample_rate, rate), rate, sample_rate), len(wav))
+    return rate_round_trip(wav, sample_rate, RESAMPLED_RATES_HZ[rng.integers(len(RESAMPLED_RATES_HZ))])
 
 
 @_register("telephone")

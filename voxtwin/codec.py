@@ -23,9 +23,13 @@ CHANNELS = {"clean": None, "opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64), "te
 # channels that only augment training (studied, never reported): (codec, kbps, the rate it codes at); MP3 at 32 kbps
 # and 24 kHz is how Tortoise's page ships its speech (though its files are also band-limited near 5.5 kHz, which this
 # channel is not); `band_limited`: low-passed at a cutoff drawn per file in BAND_LIMIT_HZ (band_limited below);
-# `ceiling_7k`: every file under voxtwin/band_ceiling.py's 7 kHz ceiling (a front-end setting studied as a channel)
-AUGMENTATION_CHANNELS = {"mp3_32k": ("mp3", 32, 24_000), "band_limited": "band_limited", "ceiling_7k": ("ceiling", 7000.0)}
+# `ceiling_7k`: every file under voxtwin/band_ceiling.py's 7 kHz ceiling (a front-end setting studied as a channel);
+# `resampled`: a round trip through a rate drawn per file from RESAMPLED_RATES_HZ (detect/augment.py's `resampled` copy);
+# `at_48k`: every file handed over at 48 kHz and brought back by the loader (compare.py's clean_at_48k, as a study channel)
+AUGMENTATION_CHANNELS = {"mp3_32k": ("mp3", 32, 24_000), "band_limited": "band_limited", "ceiling_7k": ("ceiling", 7000.0),
+                         "resampled": "resampled", "at_48k": ("rate", 48_000)}
 BAND_LIMIT_HZ = (3500.0, 7500.0)  # the band limits of real chains: Opus narrow/medium/wide band, AMR-WB, low-bitrate MP3/AAC lowpass
+RESAMPLED_RATES_HZ = (22_050, 24_000, 44_100, 48_000)  # the rates recordings and synthetic speech are commonly made at
 # other settings voice messages come in (Telegram/WhatsApp Opus above 16 kbps, .m4a AAC): checks for anything that
 # behaves differently by channel (a head chosen by codec must not take these for a recording as made), never reported
 CHECK_CHANNELS = {"opus_32k": ("opus", 32), "aac_48k": ("aac", 48)}
@@ -84,6 +88,12 @@ def band_limited(wav: np.ndarray, sample_rate: int, cutoff_hz: float | None = No
     return sosfiltfilt(sos, np.asarray(wav, dtype=np.float64)).astype(np.float32)
 
 
+def rate_round_trip(wav: np.ndarray, sample_rate: int, rate: int) -> np.ndarray:
+    """wav as a file made at `rate` looks once the loader (voxtwin/audio.py, soxr HQ) has brought it back: above
+    ~0.475 x the lower rate nothing is left (detect/MODEL_CARD.md, "The sample rate a file arrives at")."""
+    return fit_length(resample(resample(wav, sample_rate, rate), rate, sample_rate), len(wav))
+
+
 def through_channel(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarray:
     """wav through a named channel of CHANNELS, AUGMENTATION_CHANNELS or CHECK_CHANNELS, attack of LAUNDERING or
     recording condition of voxtwin/acoustic_conditions.py CONDITIONS, at the same rate and length."""
@@ -100,6 +110,11 @@ def through_channel(wav: np.ndarray, sample_rate: int, name: str) -> np.ndarray:
         return telephone(wav, sample_rate)
     if spec == "band_limited":
         return band_limited(wav, sample_rate)
+    if spec == "resampled":  # the rate drawn from the file's length: the same file, the same rate
+        rate = RESAMPLED_RATES_HZ[np.random.default_rng([len(wav), 5]).integers(len(RESAMPLED_RATES_HZ))]
+        return rate_round_trip(wav, sample_rate, rate)
+    if spec[0] == "rate":
+        return rate_round_trip(wav, sample_rate, spec[1])
     if spec[0] == "ceiling":
         if sample_rate != CEILING_RATE:
             raise ValueError(f"the band ceiling is defined at {CEILING_RATE} Hz, not {sample_rate} Hz")

@@ -94,3 +94,21 @@ def test_resampled_takes_the_top_of_the_band_away_as_the_loader_does_and_keeps_t
         kept = after[(freqs > 500) & (freqs < 7000)].mean() / before[(freqs > 500) & (freqs < 7000)].mean()
         top = after[freqs > 7850].mean() / before[freqs > 7850].mean()
         assert 0.9 < kept < 1.1 and top < 1e-3
+
+
+def test_rate_channels_are_the_loaders_round_trip_at_a_rate_fixed_per_file():
+    """`at_48k` is a file handed over at 48 kHz as compare.py --at-rates hands it; `resampled` draws the rate from the
+    file (the same file, the same rate), so a leave-one-source-out cache of it is one fixed copy."""
+    from voxtwin.audio import resample
+    from voxtwin.codec import RESAMPLED_RATES_HZ, rate_round_trip
+
+    wav = speechlike(duration_s=1.0, seed=5)
+    handed_over = resample(resample(wav, 16_000, 48_000), 48_000, 16_000)[: len(wav)]
+    np.testing.assert_array_equal(through_channel(wav, 16_000, "at_48k"), handed_over)
+    rates = set()
+    for n in range(16_000, 16_012):
+        x = speechlike(duration_s=n / 16_000, seed=5)[:n]
+        out = through_channel(x, 16_000, "resampled")
+        np.testing.assert_array_equal(out, through_channel(x, 16_000, "resampled"))
+        rates.add(next(r for r in RESAMPLED_RATES_HZ if np.array_equal(out, rate_round_trip(x, 16_000, r))))
+    assert len(rates) > 1
