@@ -20,9 +20,9 @@ TELEPHONE_BAND_HZ = (300.0, 3400.0)
 AAC_PRIMING_SAMPLES = 1024  # FFmpeg's AAC encoder delay; ADTS has no header that tells the decoder
 # the named channels detectors are measured in (recipes/default_detector, recipes/detector_v2)
 CHANNELS = {"clean": None, "opus_16k": ("opus", 16), "mp3_64k": ("mp3", 64), "telephone_8k": "telephone"}
-# channels that only augment training (studied, never reported): (codec, kbps, the rate it codes at); MP3 at 32 kbps
-# and 24 kHz is how Tortoise's page ships its speech (though its files are also band-limited near 5.5 kHz, which this
-# channel is not); `band_limited`: low-passed at a cutoff drawn per file in BAND_LIMIT_HZ (band_limited below);
+# channels only studies use (fitted on or scored in recipes/detector_v2, never reported): (codec, kbps, the rate it
+# codes at); MP3 at 32 kbps and 24 kHz is how Tortoise's page ships its speech (though its files are also band-limited
+# near 5.5 kHz, which this channel is not); `band_limited`: low-passed at a cutoff drawn per file in BAND_LIMIT_HZ;
 # `ceiling_7k`: every file under voxtwin/band_ceiling.py's 7 kHz ceiling (a front-end setting studied as a channel);
 # `resampled`: a round trip through a rate drawn per file from RESAMPLED_RATES_HZ (detect/augment.py's `resampled` copy);
 # `at_48k`: every file handed over at 48 kHz and brought back by the loader (compare.py's clean_at_48k, as a study channel)
