@@ -184,7 +184,7 @@ def file_scores(window_scores: np.ndarray, owner: np.ndarray, n_files: int) -> n
 def fit_head(
     model, train: WindowStats, train_bonafide: np.ndarray, valid: WindowStats, valid_bonafide: np.ndarray, *, c_grid=(0.01, 0.03, 0.1, 0.3, 1.0),
     train_sources: np.ndarray | None = None, weighting: str = "class", source_folds: int = 0, mix_pages: float = 0.0,
-    mlp_seeds: tuple[int, ...] | None = None,
+    mlp_seeds: tuple[int, ...] | None = None, mlp_epochs: int | None = None,
 ) -> dict:
     """Fit standardisation + logistic regression (bona fide = 1) into `model`'s head; a model whose `head_kind` is
     "mlp" (detect/models/distillmos_spectral_mlp.py) gets fit_mlp_head's hidden layer instead (class weighting only).
@@ -199,6 +199,7 @@ def fit_head(
         mix_pages: > 0 (hidden-layer heads only): windows mixed within their class across (source, class) groups
             (detect/window_mlp_head.py); needs train_sources.
         mlp_seeds: the hidden-layer head's seeds (None: MLPHeadSettings' own); as many as the model's hidden layer holds.
+        mlp_epochs: the hidden-layer head's passes over the training windows (None: MLPHeadSettings' own, 20).
 
     Returns:
         {"C": ..., "valid_eer_percent": ..., "grid": {C: validation EER}} (+ "source_fold_grid" with source_folds).
@@ -208,9 +209,10 @@ def fit_head(
     if getattr(model, "head_kind", "logistic") == "mlp":
         if weighting != "class" or source_folds:
             raise ValueError("a hidden-layer head is fitted with class weighting and without source folds only")
-        return fit_mlp_head(model, train, train_bonafide, valid, valid_bonafide, mix_pages=mix_pages, train_sources=train_sources, seeds=mlp_seeds)
-    if mix_pages or mlp_seeds:
-        raise ValueError("mix_pages and mlp_seeds train a hidden-layer head only")
+        return fit_mlp_head(model, train, train_bonafide, valid, valid_bonafide, mix_pages=mix_pages, train_sources=train_sources, seeds=mlp_seeds,
+                            epochs=mlp_epochs)
+    if mix_pages or mlp_seeds or mlp_epochs:
+        raise ValueError("mix_pages, mlp_seeds and mlp_epochs train a hidden-layer head only")
     if (weighting == "source" or source_folds) and train_sources is None:
         raise ValueError("source weighting and source folds need train_sources")
     mean, scale = standardisation(train)
@@ -259,19 +261,22 @@ def set_standardisation(model, mean: np.ndarray, scale: np.ndarray) -> None:
 
 
 def fit_mlp_head(model, train: WindowStats, train_bonafide: np.ndarray, valid: WindowStats, valid_bonafide: np.ndarray, *,
-                 mix_pages: float = 0.0, train_sources: np.ndarray | None = None, seeds: tuple[int, ...] | None = None) -> dict:
+                 mix_pages: float = 0.0, train_sources: np.ndarray | None = None, seeds: tuple[int, ...] | None = None,
+                 epochs: int | None = None) -> dict:
     """Fit standardisation + detect/window_mlp_head.py's head (its fixed settings; nothing chosen on validation) into
     `model`'s hidden and output layers (detect/models/distillmos_spectral_mlp.py); a model with `vote_heads()` (its
     log-odds the mean of several heads', each reading a slice of the statistics: detect/models/fine_structure_vote.py)
     gets one such head per slice. mix_pages > 0 mixes windows within their class across groups (training source,
     class), read from train_sources (one per training file; an augmented copy is in its file's group). `seeds` replaces
-    the settings' seeds (how much the fit's own randomness moves a result: recipes/default_detector, [head] mlp_seeds).
+    the settings' seeds (how much the fit's own randomness moves a result: recipes/default_detector, [head] mlp_seeds);
+    `epochs` their number of passes over the windows ([head] mlp_epochs).
     Returns {"head": "mlp", "settings": ..., "valid_eer_percent": ...} (+ "vote_valid_eer_percent", one per head)."""
     import dataclasses
 
     from detect.window_mlp_head import MLPHeadSettings, WindowMLPHead
 
-    settings = MLPHeadSettings(mix_pages=mix_pages, **({} if seeds is None else {"seeds": tuple(int(seed) for seed in seeds)}))
+    chosen = {**({} if seeds is None else {"seeds": tuple(int(seed) for seed in seeds)}), **({} if epochs is None else {"epochs": int(epochs)})}
+    settings = MLPHeadSettings(mix_pages=mix_pages, **chosen)
     if mix_pages and train_sources is None:
         raise ValueError("mix_pages needs the training files' sources")
     heads = model.vote_heads() if hasattr(model, "vote_heads") else [(slice(None), model.hidden, model.out)]

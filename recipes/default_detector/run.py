@@ -130,6 +130,14 @@ def head_mlp_seeds(head: dict) -> list[int] | None:
     return seeds
 
 
+def head_mlp_epochs(head: dict) -> int | None:
+    """[head] mlp_epochs (None: the hidden-layer head's own 20), checked before any audio is loaded."""
+    epochs = head.get("mlp_epochs")
+    if epochs is not None and (not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1):
+        raise SystemExit(f"error: head.mlp_epochs must be a whole number of passes >= 1, e.g. 10, not {epochs!r}")
+    return epochs
+
+
 def config_fields(model_name: str) -> set[str]:
     """The names of a registered model's config fields (none for a name outside the registry, e.g. lfcc-gmm)."""
     from detect.models import MODELS
@@ -227,7 +235,8 @@ def fit_frozen(cfg, head: dict, fit, valid, cache, own_sources: frozenset = froz
         logging.info("head fitted on the %d %s sources (%d files)", len(set(train_sources)), head["train_sources"], len(kept))
     try:
         result = fit_head(model, train_stats, fit_bonafide, valid_stats, valid_bonafide, train_sources=train_sources, weighting=weighting,
-                          source_folds=head.get("source_folds", 0), mix_pages=head.get("mix_pages", 0.0), mlp_seeds=head_mlp_seeds(head))
+                          source_folds=head.get("source_folds", 0), mix_pages=head.get("mix_pages", 0.0), mlp_seeds=head_mlp_seeds(head),
+                          mlp_epochs=head_mlp_epochs(head))
     except ValueError as exc:  # settings the model's head cannot be fitted with (e.g. a hidden layer with source weighting)
         raise SystemExit(f"error: {cfg.model}: {exc}") from None
     logging.info("head: %s", result)
@@ -313,6 +322,7 @@ def main() -> None:
     config = load_recipe(str(HERE / "config.toml"), args.overrides)
     cfg = train_config(config)
     model_options(cfg, config["head"])  # mlp_seeds and the hidden layer's width, before any audio is loaded
+    head_mlp_epochs(config["head"])
     generated = Path(config["generated"])
     if not (generated / "manifest.csv").is_file() and not args.no_generate:
         import subprocess

@@ -178,6 +178,8 @@ def main() -> None:
                         help=f"with --head mlp: hidden units per seed ({MLPHeadSettings.hidden}: the shipped head's)")
     parser.add_argument("--input-dropout", type=float, default=MLPHeadSettings.input_dropout, metavar="P",
                         help=f"with --head mlp: the share of input statistics dropped per training step ({MLPHeadSettings.input_dropout}: the shipped head's)")
+    parser.add_argument("--mlp-epochs", type=int, default=MLPHeadSettings.epochs, metavar="N",
+                        help=f"with --head mlp: passes over the training windows per seed ({MLPHeadSettings.epochs}: the shipped head's)")
     add_seeds_option(parser, note="with --head mlp: ")
     parser.add_argument("--group-dro", type=float, default=0.0, metavar="ETA",
                         help="with --head mlp: train each fold's head for its worst (training source, class) group, online group DRO at step size ETA (0: off)")
@@ -218,6 +220,8 @@ def main() -> None:
         parser.error("--mlp-hidden N (N >= 1) sets the width of --head mlp only")
     if args.input_dropout != MLPHeadSettings.input_dropout and args.head != "mlp" or not 0 <= args.input_dropout < 1:
         parser.error("--input-dropout P (0 <= P < 1) trains --head mlp only")
+    if args.mlp_epochs != MLPHeadSettings.epochs and args.head != "mlp" or args.mlp_epochs < 1:
+        parser.error("--mlp-epochs N (N >= 1) trains --head mlp only")
     if args.seeds != list(MLPHeadSettings.seeds) and args.head != "mlp":
         parser.error("--seeds sets the seeds of --head mlp only")
     training_ways = {"group_dro": "--group-dro ETA", "sam": "--sam RHO", "source_adversary": "--source-adversary LAMBDA", "mix_pages": "--mix-pages ALPHA",
@@ -257,7 +261,7 @@ def main() -> None:
     train_sources = training_sources(args.train_on, labels == 1, sources)
     if train_sources is not None:
         print(f"fitting on the {len(train_sources)} {args.train_on} sources: {', '.join(sorted(train_sources))}")
-    mlp = MLPHeadSettings(hidden=args.mlp_hidden, input_dropout=args.input_dropout, seeds=tuple(args.seeds), group_dro_eta=args.group_dro, sam_rho=args.sam, source_adversary=args.source_adversary,
+    mlp = MLPHeadSettings(hidden=args.mlp_hidden, input_dropout=args.input_dropout, epochs=args.mlp_epochs, seeds=tuple(args.seeds), group_dro_eta=args.group_dro, sam_rho=args.sam, source_adversary=args.source_adversary,
                          mix_pages=args.mix_pages, page_bagging=args.page_bagging)
     fit = lambda feats, name: out_of_fold(feats, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,  # noqa: E731
                                           train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp=mlp,

@@ -127,3 +127,30 @@ def test_page_mixing_reaches_the_recipe_head_with_each_window_in_its_files_sourc
     with pytest.raises(ValueError, match="hidden-layer"):
         fit_head(linear, WindowStats(stats=np.zeros((6, linear.stats_dim), np.float32), owner=np.arange(6)), bonafide, train, bonafide,
                  train_sources=sources, mix_pages=0.1)
+
+
+def test_recipe_epochs_reach_the_head_and_change_its_fit():
+    """[head] mlp_epochs: the recipe's number of passes is the one the seeds train with, not a label."""
+    import pytest
+
+    from detect.frozen_head import fit_head
+
+    rng = np.random.default_rng(2)
+    owner = np.repeat(np.arange(80), 2)
+    bonafide = np.arange(80) % 2 == 0
+    stats = rng.standard_normal((160, tiny().stats_dim)).astype(np.float32)
+    stats[~bonafide[owner], :20] += 0.5
+    windows = WindowStats(stats=stats, owner=owner)
+    fits = {}
+    for epochs in (1, 3):
+        model = tiny()
+        result = fit_mlp_head(model, windows, bonafide, windows, bonafide, epochs=epochs)
+        assert result["settings"]["epochs"] == epochs
+        fits[epochs] = model.hidden.weight.detach().clone()
+    model = tiny()
+    fit_mlp_head(model, windows, bonafide, windows, bonafide, epochs=1)
+    torch.testing.assert_close(model.hidden.weight, fits[1])  # same seeds, same passes: the same fit
+    assert not torch.allclose(fits[1], fits[3])
+    linear = build_model("distillmos-spectral-linear", pretrained=False)
+    with pytest.raises(ValueError, match="mlp_epochs"):
+        fit_head(linear, windows, bonafide, windows, bonafide, mlp_epochs=5)

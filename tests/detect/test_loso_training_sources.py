@@ -230,21 +230,22 @@ def test_source_adversary_gets_each_folds_source_and_class_groups_and_is_refused
 
 def test_page_mixing_gets_each_folds_source_and_class_groups_and_seeds_and_input_dropout_reach_the_head(monkeypatch):
     """fusion_loso.py --mix-pages ALPHA: each fold's head mixes within (training source, class) groups, the held-out
-    source in none; --seeds and --input-dropout set the head's seeds and input dropout; the command line refuses each where
-    it does not apply."""
+    source in none; --seeds, --input-dropout and --mlp-epochs set the head's seeds, input dropout and passes; the command
+    line refuses each where it does not apply."""
     import subprocess
 
     seen = record_head_fits(monkeypatch, lambda head, x, y, groups: (head.settings.mix_pages, head.settings.seeds, head.settings.input_dropout,
-                                                                      sorted(set(groups.tolist()))))
+                                                                      head.settings.epochs, sorted(set(groups.tolist()))))
     x = np.random.default_rng(7).standard_normal((300, 2)).astype(np.float32)
     features = {"clean": {"f": x, "owner": np.arange(len(x))}}
     out_of_fold(features, ("f",), np.tile([0, 1], 150), np.repeat(["a", "b", "c"], 100), c=1.0, head="mlp",
-                mlp=MLPHeadSettings(mix_pages=0.1, seeds=(3, 4), input_dropout=0.5), folds=["b"])
-    assert seen == [(0.1, (3, 4), 0.5, ["a0", "a1", "c0", "c1"])]
+                mlp=MLPHeadSettings(mix_pages=0.1, seeds=(3, 4), input_dropout=0.5, epochs=7), folds=["b"])
+    assert seen == [(0.1, (3, 4), 0.5, 7, ["a0", "a1", "c0", "c1"])]
     script = Path(__file__).resolve().parents[2] / "recipes" / "detector_v2" / "fusion_loso.py"
     for argv, message in ((["--mix-pages", "0.1"], "--mix-pages ALPHA"), (["--head", "mlp", "--mix-pages", "0.1", "--sam", "0.05"], "--mix-pages ALPHA"),
                           (["--head", "mlp", "--mix-pages", "-1"], "--mix-pages ALPHA"), (["--seeds", "3", "4"], "--seeds"),
-                          (["--input-dropout", "0.5"], "--input-dropout P"), (["--head", "mlp", "--input-dropout", "1.0"], "--input-dropout P")):
+                          (["--input-dropout", "0.5"], "--input-dropout P"), (["--head", "mlp", "--input-dropout", "1.0"], "--input-dropout P"),
+                          (["--mlp-epochs", "10"], "--mlp-epochs N"), (["--head", "mlp", "--mlp-epochs", "0"], "--mlp-epochs N")):
         done = subprocess.run([sys.executable, str(script), *argv], capture_output=True, text=True)
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
 

@@ -186,6 +186,16 @@ def test_default_detector_recipe_refuses_bad_head_seeds_before_loading_audio(tmp
         runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
 
 
+@pytest.mark.parametrize("value", ["0", "2.5", "true"])
+def test_default_detector_recipe_refuses_bad_head_epochs_before_loading_audio(tmp_path, monkeypatch, value):
+    import runpy
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["run.py", "--no-install", "--no-generate", "--set", f"root='{tmp_path / 'missing'}'", "--set", f"head.mlp_epochs={value}"])
+    with pytest.raises(SystemExit, match="head.mlp_epochs must be a whole number of passes >= 1"):
+        runpy.run_path(str(RECIPES_DIR / "default_detector" / "run.py"), run_name="__main__")
+
+
 def test_default_detector_recipe_refuses_a_hidden_layer_that_does_not_fit_its_seeds(tmp_path, monkeypatch):
     """train.model_config.hidden named beside head.mlp_seeds must hold 64 units per seed: a one-line error before any audio is loaded."""
     import runpy
