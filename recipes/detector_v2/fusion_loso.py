@@ -287,7 +287,7 @@ def main() -> None:
                  group_dro=args.group_dro, group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
                  sam=args.sam, source_adversary=args.source_adversary, adversary_real_only=args.adversary_real_only,
                  mix_pages=args.mix_pages, page_bagging=args.page_bagging, seeds=args.seeds, input_dropout=args.input_dropout,
-                 scored_only_channels=args.scored_only_channels, codec_copy=args.codec_copy, per_channel_maps=args.per_channel_maps)
+                 mlp_hidden=args.mlp_hidden, mlp_epochs=args.mlp_epochs, scored_only_channels=args.scored_only_channels, codec_copy=args.codec_copy, per_channel_maps=args.per_channel_maps)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ TINY_LCNN = "[" + ",".join(["8"] * 9) + "]"
 
 def tiny_overrides(tmp_path, model="lcnn"):
     config = {"lcnn": [f"train.model_config.channels={TINY_LCNN}"], "lfcc-gmm": ["train.model_config={n_components=2, max_iter=5}"], "spectral-linear": [],
-              "distillmos-spectral-mlp": [], "distillmos-student-fine-vote": ["head.mlp_seeds=[3, 4, 5, 6]"]}[model]
+              "distillmos-spectral-mlp": [], "distillmos-student-fine-vote": ["head.mlp_seeds=[3, 4, 5, 6]", "head.mlp_epochs=3"]}[model]
     return [f"train.model='{model}'", *config, "train.epochs=1", "train.batch_size=4", "train.crop_samples=8000", "train.augment=['codec', 'gain']",
             f"train.cache_dir='{tmp_path / 'cache'}'", f"train.out_dir='{tmp_path / 'run'}'"]
 
@@ -169,10 +169,10 @@ def test_default_detector_recipe_trains_calibrates_and_reports(tmp_path, monkeyp
         assert [p.name for p in (tmp_path / "run").glob("stats_*")] == ["stats_distillmos-spectral-linear_4.0s"]
         meta = load_detector(tmp_path / f"candidate_{model}.safetensors")[1]
         assert meta["training"]["head_fit"]["head"] == "mlp"
-    if model == "distillmos-student-fine-vote":  # two heads, each with its validation EER, fitted with the seeds asked
+    if model == "distillmos-student-fine-vote":  # two heads, each with its validation EER, fitted with the seeds and passes asked
         detector, meta, _ = load_detector(tmp_path / f"candidate_{model}.safetensors")
         fit = meta["training"]["head_fit"]
-        assert len(fit["vote_valid_eer_percent"]) == 2 and fit["settings"]["seeds"] == [3, 4, 5, 6]
+        assert len(fit["vote_valid_eer_percent"]) == 2 and fit["settings"]["seeds"] == [3, 4, 5, 6] and fit["settings"]["epochs"] == 3
         # four seeds' layers side by side: the hidden layers grew to 4 x 64 without being told
         assert meta["config"]["hidden"] == 256 and detector.hidden.out_features == detector.fine_hidden.out_features == 256
 
