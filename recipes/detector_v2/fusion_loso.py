@@ -160,6 +160,13 @@ def all_front_ends(rows: list[dict], root: Path, cache: Path, channel: str, mode
     return features
 
 
+def write_scores(path: Path, scores: dict[str, dict[str, np.ndarray]], labels: np.ndarray, sources: np.ndarray, paths: list[str]) -> None:
+    """One .npz: labels (1 = spoof), sources, paths, and "MODEL|CHANNEL" -> each file's out-of-fold bona fide log-odds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"{name}|{ch}": np.asarray(values, dtype=np.float64) for name, by_channel in scores.items() for ch, values in by_channel.items()}
+    np.savez_compressed(path, labels=np.asarray(labels), sources=np.asarray(sources, dtype=str), paths=np.asarray(paths, dtype=str), **arrays)
+
+
 def main() -> None:
     parser = study_parser(__doc__, channels=["clean", "telephone_8k"])
     parser.add_argument("--weighting", choices=WEIGHTINGS, default="class", help="training windows weighted per class (the recipe) or per source within each class")
@@ -213,6 +220,9 @@ def main() -> None:
     parser.add_argument("--codec-copy", nargs="+", default=[], choices=CHANNEL_CHOICES, metavar="CHANNEL",
                         help="fit on a codec copy of every file too, as the shipped recipe does: each file's windows through one of these "
                              "channels, drawn per file (seed 0); fitted on, never scored or reported as a channel")
+    parser.add_argument("--scores-out", type=Path, metavar="NPZ",
+                        help="also write every file's out-of-fold bona fide log-odds per model and channel, with the files' labels and "
+                             "sources (read by vote_weight.py: questions about combining scores, answered without refitting)")
     args = parser.parse_args()
     if args.head != "logistic" and (args.weighting != "class" or args.one_class_dims or args.paired_weight != 1.0):
         parser.error(f"--head {args.head} is studied with class weighting only: without --weighting source, --one-class-dims or --paired-weight")
@@ -282,6 +292,8 @@ def main() -> None:
             scores[name] = {ch: scores[telephone if ch == "telephone_8k" else recorded][ch] for ch in channels}
     results = {name: printed_results(name, by_channel, labels, sources, prior=args.prior, calibrated_on=args.channels, per_channel_maps=args.per_channel_maps)
                for name, by_channel in scores.items()}
+    if args.scores_out:
+        write_scores(args.scores_out, scores, labels, sources, [row["path"] for row in rows])
     save_results(args, results, files=len(rows), weighting=args.weighting, one_class_dims=args.one_class_dims, train_on=args.train_on,
                  paired_weight=args.paired_weight, head=args.head, per_channel_heads=args.per_channel_heads,
                  group_dro=args.group_dro, group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
