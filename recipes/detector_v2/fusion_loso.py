@@ -31,6 +31,7 @@ fitted on the other sources' out-of-fold scores, at the shipped thresholds.
     python recipes/detector_v2/fusion_loso.py --scored-only-channels opus_16k mp3_64k ...   # also scored there, never fitted there
     python recipes/detector_v2/fusion_loso.py --codec-copy opus_16k mp3_64k ...   # also fitted on one codec copy of each file
     python recipes/detector_v2/fusion_loso.py --per-channel-maps ...   # verdicts under a calibration map per channel too
+    python recipes/detector_v2/fusion_loso.py --mlp-epochs 10 --scores-out runs/detector_v2/s.npz ...   # fewer passes; keep every file's scores (vote_weight.py reads them)
 The front-ends live in front_ends.py. DistillMOS statistics are shared with layers_loso.py
 (runs/detector_v2/layers-CHANNEL.npz); the others are cached in runs/detector_v2/NAME-CHANNEL.npz, each computed
 only when a chosen model reads it.
