@@ -162,10 +162,25 @@ def all_front_ends(rows: list[dict], root: Path, cache: Path, channel: str, mode
 
 
 def write_scores(path: Path, scores: dict[str, dict[str, np.ndarray]], labels: np.ndarray, sources: np.ndarray, paths: list[str]) -> None:
-    """One .npz: labels (1 = spoof), sources, paths, and "MODEL|CHANNEL" -> each file's out-of-fold bona fide log-odds."""
+    """--scores-out (read back by read_scores below): one .npz of labels (1 = spoof), sources, paths, and
+    "MODEL|CHANNEL" -> each file's out-of-fold bona fide log-odds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {f"{name}|{ch}": np.asarray(values, dtype=np.float64) for name, by_channel in scores.items() for ch, values in by_channel.items()}
     np.savez_compressed(path, labels=np.asarray(labels), sources=np.asarray(sources, dtype=str), paths=np.asarray(paths, dtype=str), **arrays)
+
+
+def read_scores(path: Path) -> tuple[dict[str, dict[str, np.ndarray]], np.ndarray, np.ndarray]:
+    """({model: {channel: out-of-fold bona fide log-odds per file}}, labels with 1 = spoof, sources) of a --scores-out file."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            scores: dict[str, dict[str, np.ndarray]] = {}
+            for key in saved.files:
+                if "|" in key:
+                    model, channel = key.split("|", 1)
+                    scores.setdefault(model, {})[channel] = saved[key]
+            return scores, saved["labels"], saved["sources"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise SystemExit(f"error: {path}: not a fusion_loso.py --scores-out file ({exc})") from None
 
 
 def main() -> None:

@@ -22,23 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from frontends_loso import report  # noqa: I001  (this folder is on sys.path when the script runs)
+from fusion_loso import read_scores
 from page_interval import page_bootstrap, page_differences
 
 EQUAL = 0.5
-
-
-def read_scores(path: Path) -> tuple[dict[str, dict[str, np.ndarray]], np.ndarray, np.ndarray]:
-    """({model: {channel: out-of-fold bona fide log-odds per file}}, labels with 1 = spoof, sources) of a --scores-out file."""
-    try:
-        with np.load(path, allow_pickle=False) as saved:
-            scores: dict[str, dict[str, np.ndarray]] = {}
-            for key in saved.files:
-                if "|" in key:
-                    model, channel = key.split("|", 1)
-                    scores.setdefault(model, {})[channel] = saved[key]
-            return scores, saved["labels"], saved["sources"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise SystemExit(f"error: {path}: not a fusion_loso.py --scores-out file ({exc})") from None
 
 
 def weighted_vote(first: dict[str, np.ndarray], second: dict[str, np.ndarray], weight: float, channels: list[str]) -> dict[str, np.ndarray]:
