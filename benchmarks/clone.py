@@ -137,6 +137,7 @@ def main() -> None:
         for source, source_utt in [] if args.speak_only else pairs:
             wav = load(source, source_utt)
             text = judges.transcribe(wav, 16_000)
+            torch.set_num_threads(1)  # again: a judge's OpenMP runtime can raise it between calls (seen in --speak-only runs)
             started = time.perf_counter()
             converted = converter.convert(wav, profile)
             elapsed = time.perf_counter() - started
@@ -151,6 +152,7 @@ def main() -> None:
                 rows["vocoder_floor"].append(_words(copy, text) | {"distillmos": judges.distill_mos(copy, 16_000), "source": source, "target": target})
             print(f"{source}->{target}: {rows['convert'][-1]}", flush=True)
         for sentence in [] if args.convert_only else SENTENCES:
+            torch.set_num_threads(1)
             started = time.perf_counter()
             spoken, rate = speak(sentence, profile, backend=backend)
             elapsed = time.perf_counter() - started

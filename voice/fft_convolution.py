@@ -32,8 +32,8 @@ def worth_fft(in_channels: int, kernel_size: int) -> bool:
     """Whether the FFT path beats a CPU's direct float32 kernel for one of V1's convolutions.
 
     Measured one layer at a time on one thread of an AVX2-only AMD EPYC (recipes/voice_converter/fft_vocoder.py
-    --layers, 2026-12-07): kernel 11 runs in 0.39-0.85x the direct time at 32-256 channels, kernel 7 in 0.67-0.94x at
-    128-256; kernel 3 (1.5-3.1x) and kernel 7 at 32-64 channels (1.0-1.5x) are slower through the FFT, whose
+    --layers, 2026-12-07): kernel 11 runs in 0.45-0.97x the direct time at 32-256 channels, kernel 7 in 0.64-0.96x at
+    128-256; kernel 3 (1.4-4.1x) and kernel 7 at 32-64 channels (1.05-1.8x) are slower through the FFT, whose
     transforms cost as much as they save there."""
     return kernel_size >= 11 or (kernel_size >= 7 and in_channels >= 128)
 
