@@ -38,6 +38,13 @@ def worth_fft(in_channels: int, kernel_size: int) -> bool:
     return kernel_size >= 11 or (kernel_size >= 7 and in_channels >= 128)
 
 
+def keeps_length(conv: nn.Conv1d) -> bool:
+    """Whether `conv` is what the FFT path computes: stride 1, one group, zeros padded by (kernel - 1) x dilation / 2."""
+    padding = conv.padding if isinstance(conv.padding, str) else conv.padding[0]
+    return (conv.stride == (1,) and conv.groups == 1 and conv.padding_mode == "zeros" and not isinstance(padding, str)
+            and 2 * padding == (conv.kernel_size[0] - 1) * conv.dilation[0])
+
+
 def block_length(span: int) -> int:
     """The FFT block for a kernel spanning `span` samples (dilation included): a power of two at least four spans
     and at least 128, so that most of each block's outputs are valid."""
@@ -53,10 +60,10 @@ class FFTConv1d(nn.Conv1d):
     @classmethod
     def from_conv(cls, conv: nn.Conv1d) -> FFTConv1d:
         """The same layer, sharing `conv`'s weight and bias tensors (so pruning or reading them still works)."""
-        (kernel,), (dilation,), (padding,) = conv.kernel_size, conv.dilation, conv.padding
-        if conv.stride != (1,) or conv.groups != 1 or conv.padding_mode != "zeros" or 2 * padding != (kernel - 1) * dilation:
-            raise ValueError("FFTConv1d takes stride-1, ungrouped convolutions padded to keep the length")
-        layer = cls(conv.in_channels, conv.out_channels, kernel, padding=padding, dilation=dilation, bias=conv.bias is not None, device="meta")
+        if not keeps_length(conv):
+            raise ValueError("FFTConv1d takes stride-1, ungrouped convolutions zero-padded to keep the length")
+        layer = cls(conv.in_channels, conv.out_channels, conv.kernel_size[0], padding=conv.padding[0], dilation=conv.dilation[0],
+                    bias=conv.bias is not None, device="meta")
         layer.weight = conv.weight
         if conv.bias is not None:
             layer.bias = conv.bias
@@ -126,9 +133,7 @@ def use_fft_convolutions(generator: nn.Module) -> int:
     swapped = 0
     for module in list(generator.modules()):
         for name, child in list(module.named_children()):
-            if (type(child) is nn.Conv1d and child.stride == (1,) and child.groups == 1
-                    and 2 * child.padding[0] == (child.kernel_size[0] - 1) * child.dilation[0]
-                    and worth_fft(child.in_channels, child.kernel_size[0])):
+            if type(child) is nn.Conv1d and keeps_length(child) and worth_fft(child.in_channels, child.kernel_size[0]):
                 setattr(module, name, FFTConv1d.from_conv(child))
                 swapped += 1
     return swapped

@@ -74,9 +74,20 @@ def test_only_length_keeping_convolutions_are_taken():
         FFTConv1d.from_conv(nn.Conv1d(4, 4, 7, stride=2, padding=3))
     with pytest.raises(ValueError):
         FFTConv1d.from_conv(nn.Conv1d(4, 4, 7, padding=0))
-    model = nn.Sequential(nn.Conv1d(4, 4, 11, padding=5), nn.Conv1d(4, 4, 11, stride=2, padding=5), nn.Conv1d(4, 4, 3, padding=1))
+    model = nn.Sequential(nn.Conv1d(4, 4, 11, padding=5), nn.Conv1d(4, 4, 11, stride=2, padding=5), nn.Conv1d(4, 4, 3, padding=1),
+                          nn.Conv1d(4, 4, 11, padding=5, padding_mode="reflect"), nn.Conv1d(4, 4, 11, padding="same"))
     assert use_fft_convolutions(model) == 1
-    assert [type(m) for m in model] == [FFTConv1d, nn.Conv1d, nn.Conv1d]
+    assert [type(m) for m in model] == [FFTConv1d] + [nn.Conv1d] * 4
+
+
+def test_a_spectrum_cached_under_inference_mode_serves_no_grad_calls_too():
+    direct = conv(4, 11, 1)
+    fft = FFTConv1d.from_conv(direct)
+    x = torch.randn(1, 4, 200)
+    with torch.inference_mode():
+        first = fft(x)
+    with torch.no_grad():
+        assert torch.allclose(fft(x), first) and torch.allclose(fft(x), direct(x), atol=1e-5)
 
 
 def test_the_choice_and_the_block():
