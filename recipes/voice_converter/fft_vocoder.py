@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 from pathlib import Path
@@ -23,19 +22,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from voice.fft_convolution import FFT_ENV, FFTConv1d, worth_fft
+from voice.fft_convolution import FFTConv1d, worth_fft
 from voice.vocoders import HiFiGAN
 from voxtwin.testing import speechlike
 
 
 def load_v1(fft: bool) -> HiFiGAN:
     """V1 in float32 with (fft=True) or without its FFT convolutions."""
-    previous = os.environ.get(FFT_ENV)
-    os.environ[FFT_ENV] = "1" if fft else "0"
-    try:
-        return HiFiGAN(precision="fp32")
-    finally:
-        os.environ.pop(FFT_ENV) if previous is None else os.environ.__setitem__(FFT_ENV, previous)
+    return HiFiGAN(precision="fp32", fft_convolution=fft)
 
 
 def mel_of_speech(vocoder: HiFiGAN, seconds: float) -> torch.Tensor:
