@@ -18,6 +18,8 @@ features. Compared on the same windows and folds:
   fine           the spectrum's fine structure at 7.8 Hz: fixed tones, steadiness and harmonic sharpness against a running
                  median, per 1 kHz band, frequency-free summaries only (96 numbers)
   fine-mean      the same with each frame's sharpness against a running mean (~9x cheaper)
+  excitation     the linear-prediction residual: prediction gain, peakiness, periodicity, band levels, flatness, and how
+                 closely its envelope above 3 kHz follows the one below 1.5 kHz (37 numbers)
   A+B            front-ends side by side into one logistic unit (feature fusion)
   score-mean     the mean of single-front-end models' out-of-fold log-odds (score fusion; no weight is tuned)
 
@@ -76,6 +78,9 @@ MODELS = {
     "distillmos+spectral+fine": ("layer5", "spectral", "fine"),
     "distillmos+spectral+fine-mean": ("layer5", "spectral", "fine-mean"),  # each frame's sharpness against a running mean
     "fine-mean": ("fine-mean",),
+    # the linear-prediction residual (front_ends.ExcitationStats; stop 67): alone, and beside the fine structure in the second head
+    "excitation": ("excitation",),
+    "fine-mean+excitation": ("fine-mean", "excitation"),
     # its four bands below 4 kHz only (48 of 96 numbers): what survives the telephone band (stop 60)
     "fine-mean-low": ("fine-mean-low",),
     # a cheaper `default`: the CNN stopped early (layers_loso.py's per-layer statistics), beside the spectrum; convolutions
@@ -106,7 +111,10 @@ SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "s
                # contours (weak, but nearly the same through the telephone band)
                "score-mean distillmos+spectral, fine-mean, spectral": ("distillmos+spectral", "fine-mean", "spectral"),
                "score-mean distillmos+spectral, fine-mean, prosody": ("distillmos+spectral", "fine-mean", "prosody"),
-               "score-mean distillmos+spectral, fine-mean-low": ("distillmos+spectral", "fine-mean-low")}
+               "score-mean distillmos+spectral, fine-mean-low": ("distillmos+spectral", "fine-mean-low"),
+               # the excitation (stop 67): inside the second head, or as a third vote
+               "score-mean distillmos+spectral, fine-mean+excitation": ("distillmos+spectral", "fine-mean+excitation"),
+               "score-mean distillmos+spectral, fine-mean, excitation": ("distillmos+spectral", "fine-mean", "excitation")}
 # one model's scores as recorded and another's through the telephone band, as a detector that finds the band in the signal
 # (voxtwin/audio_band.py) and switches heads would give (here the channel is known, not detected): {name: (other channels, telephone)}
 CHANNEL_SWITCHED = {"vote, its fine head below 4 kHz through the telephone band": ("score-mean distillmos+spectral, fine-mean", "score-mean distillmos+spectral, fine-mean-low")}
