@@ -325,8 +325,9 @@ class ExcitationStats:
     prediction gain (10 / 50 / 90th percentile, spread), the residual's log kurtosis and log crest factor (percentiles),
     its periodicity below 1.5 kHz (largest normalised autocorrelation at 2.5-12.5 ms lags: percentiles and the share above
     0.5, the periodic frames), its log spectrum per 1 kHz band against the frame's mean (mean and spread over frames),
-    its spectral flatness (percentiles), and how closely the envelope above 3 kHz follows the envelope below 1.5 kHz in periodic frames
-    (correlation: percentiles and mean). Frequency-free apart from the eight bands."""
+    its spectral flatness (percentiles), and how closely the envelope above 3 kHz follows the envelope below 1.5 kHz in
+    periodic frames (correlation: percentiles and mean). Frequency-free apart from the eight bands. Measured in
+    recipes/detector_v2/README.md ("The excitation", stop 67): not a candidate."""
 
     ORDER, FRAME, HOP, N_FFT = 16, 400, 320, 512  # 25 ms frames every 20 ms
     BANDS = 8
