@@ -81,6 +81,8 @@ MODELS = {
     # the linear-prediction residual (front_ends.ExcitationStats; stop 67): alone, and beside the fine structure in the second head
     "excitation": ("excitation",),
     "fine-mean+excitation": ("fine-mean", "excitation"),
+    # the second head reading the spectrum beside the fine structure (stop 67): both alone catch Tortoise's missing band
+    "spectral+fine-mean": ("spectral", "fine-mean"),
     # its four bands below 4 kHz only (48 of 96 numbers): what survives the telephone band (stop 60)
     "fine-mean-low": ("fine-mean-low",),
     # a cheaper `default`: the CNN stopped early (layers_loso.py's per-layer statistics), beside the spectrum; convolutions
@@ -114,7 +116,8 @@ SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "s
                "score-mean distillmos+spectral, fine-mean-low": ("distillmos+spectral", "fine-mean-low"),
                # the excitation (stop 67): inside the second head, or as a third vote
                "score-mean distillmos+spectral, fine-mean+excitation": ("distillmos+spectral", "fine-mean+excitation"),
-               "score-mean distillmos+spectral, fine-mean, excitation": ("distillmos+spectral", "fine-mean", "excitation")}
+               "score-mean distillmos+spectral, fine-mean, excitation": ("distillmos+spectral", "fine-mean", "excitation"),
+               "score-mean distillmos+spectral, spectral+fine-mean": ("distillmos+spectral", "spectral+fine-mean")}
 # one model's scores as recorded and another's through the telephone band, as a detector that finds the band in the signal
 # (voxtwin/audio_band.py) and switches heads would give (here the channel is known, not detected): {name: (other channels, telephone)}
 CHANNEL_SWITCHED = {"vote, its fine head below 4 kHz through the telephone band": ("score-mean distillmos+spectral, fine-mean", "score-mean distillmos+spectral, fine-mean-low")}
