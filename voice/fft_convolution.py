@@ -40,9 +40,10 @@ def worth_fft(in_channels: int, kernel_size: int) -> bool:
 
 def keeps_length(conv: nn.Conv1d) -> bool:
     """Whether `conv` is what the FFT path computes: stride 1, one group, zeros padded by (kernel - 1) x dilation / 2."""
-    padding = conv.padding if isinstance(conv.padding, str) else conv.padding[0]
-    return (conv.stride == (1,) and conv.groups == 1 and conv.padding_mode == "zeros" and not isinstance(padding, str)
-            and 2 * padding == (conv.kernel_size[0] - 1) * conv.dilation[0])
+    if isinstance(conv.padding, str):  # "same" / "valid": the layer pads as it pleases, not by a number we can check
+        return False
+    return (conv.stride == (1,) and conv.groups == 1 and conv.padding_mode == "zeros"
+            and 2 * conv.padding[0] == (conv.kernel_size[0] - 1) * conv.dilation[0])
 
 
 def block_length(span: int) -> int:

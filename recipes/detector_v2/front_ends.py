@@ -337,6 +337,7 @@ class ExcitationStats:
 
     def __init__(self) -> None:
         self.window = np.hanning(self.FRAME)
+        self.residual_window = np.hanning(self.FRAME - self.ORDER)  # the residual keeps each frame's last FRAME - ORDER samples
         freqs = np.fft.rfftfreq(self.N_FFT, 1 / SAMPLE_RATE)
         self.band_of_bin = np.minimum((freqs // 1000).astype(int), self.BANDS - 1)
         self.low = (freqs >= 50) & (freqs < 1500)
@@ -359,7 +360,7 @@ class ExcitationStats:
         centred = residual - residual.mean(1, keepdims=True)
         kurtosis = np.log(np.mean(centred**4, axis=1) / np.mean(centred**2, axis=1) ** 2 + 1e-12)
         crest = np.log(np.abs(residual).max(1) / np.sqrt(power) + 1e-12)
-        spectrum = np.fft.rfft(residual * np.hanning(residual.shape[1]), n=self.N_FFT)
+        spectrum = np.fft.rfft(residual * self.residual_window, n=self.N_FFT)
         log_power = np.log(np.abs(spectrum) ** 2 + 1e-20)
         length = residual.shape[1]
         plain = np.fft.rfft(residual, n=self.N_FFT)  # unwindowed, so that the bands keep every pulse at full height
