@@ -73,14 +73,20 @@ def cached_quality(rows: list[dict], root: Path, cache: Path, channel: str) -> n
     return out
 
 
-def normalised(scores: np.ndarray, covariates: np.ndarray, labels: np.ndarray, sources: np.ndarray, columns: list[int] | None = None) -> np.ndarray:
+def normalised(scores: np.ndarray, covariates: np.ndarray, labels: np.ndarray, sources: np.ndarray, columns: list[int] | None = None,
+               *, centred: bool = False) -> np.ndarray:
     """Each file's score less the shift its covariates predict, the shift learnt from the real files of the other sources:
     s - w . covariates, with w the regression's slopes in the covariates' own units. Slopes only: an intercept or a
-    centring would be each fold's own constant (it moves with the page held out) and would misalign the pages again."""
+    centring on the training files would be each fold's own constant (it moves with the page held out) and would
+    misalign the pages again. centred (a diagnostic, added after the rule's run): s - w . (covariates - their mean over
+    every file), one reference for all folds (labels unused), so that a fold's slopes do not also shift its page by
+    w . (the covariates' absolute level)."""
     from sklearn.linear_model import Ridge
     from sklearn.preprocessing import StandardScaler
 
     x = covariates if columns is None else covariates[:, columns]
+    if centred:
+        x = x - x.mean(0)
     out = np.array(scores, dtype=np.float64)
     for source in np.unique(sources):
         held = sources == source
@@ -138,6 +144,7 @@ def main() -> None:
     covariates = {ch: cached_quality(rows, args.data, args.cache, ch) for ch in args.channels}
     base = {ch: scores[args.model][ch] for ch in args.channels}
     variants = {"baseline": base, "all six": {ch: normalised(base[ch], covariates[ch], labels, sources) for ch in args.channels}}
+    variants["all six, centred"] = {ch: normalised(base[ch], covariates[ch], labels, sources, centred=True) for ch in args.channels}
     for k, name in enumerate(COVARIATES):  # diagnostics, never a choice
         variants[f"{name} alone"] = {ch: normalised(base[ch], covariates[ch], labels, sources, [k]) for ch in args.channels}
     results = {}

@@ -67,3 +67,11 @@ def test_a_held_out_page_never_shapes_its_own_shift():
     changed[page0] += 50.0  # only page 0's own scores move
     a, b = normalised(scores, covariates, labels, sources), normalised(changed, covariates, labels, sources)
     np.testing.assert_allclose(b[page0] - a[page0], 50.0, atol=1e-9)  # its shift came from the other pages alone
+
+
+def test_centred_normalisation_ignores_the_covariates_absolute_level():
+    scores, covariates, labels, sources = _pages(np.random.default_rng(2))
+    shifted = covariates + np.array([-50.0, 7.0])  # e.g. a floor in dB far from 0: the same pages, another origin
+    np.testing.assert_allclose(normalised(scores, shifted, labels, sources, centred=True), normalised(scores, covariates, labels, sources, centred=True), atol=1e-9)
+    uncentred = normalised(scores, shifted, labels, sources) - normalised(scores, covariates, labels, sources)
+    assert np.ptp([uncentred[sources == page].mean() for page in np.unique(sources)]) > 0.1  # each fold's slopes times the level
