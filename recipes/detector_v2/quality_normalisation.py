@@ -60,7 +60,7 @@ def recording_quality(wav: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.nda
 
 
 def cached_quality(rows: list[dict], root: Path, cache: Path, channel: str) -> np.ndarray:
-    """(files, 6) covariates in `channel`, computed once (~1 file per 10 ms beside decoding) and cached."""
+    """(files, 6) covariates in `channel`, computed once and cached (~80 s for 2,417 files as recorded, ~140 s through the telephone band)."""
     path = cache / f"quality-{channel}.npz"
     cached = read_cache(path, len(rows))
     if cached is not None:
