@@ -389,7 +389,8 @@ class AsrConfidenceStats:
     token-weighted mean log-probability, the lowest segment's, the highest no-speech probability, the highest compression
     ratio, tokens and characters per second, the mean and 10th percentile of word probabilities, and the share of words
     under 0.5 (9 numbers; a file without words reads its log-probability floor and no words). Greedy, temperature 0 only,
-    nothing conditioned on earlier text, so a file's numbers do not depend on any other file."""
+    nothing conditioned on earlier text, so a file's numbers do not depend on any other file. Measured in
+    recipes/detector_v2/README.md ("Whisper's confidence in the words?", stop 68): not a candidate."""
 
     PER_FILE = True
     WIDTH = 9

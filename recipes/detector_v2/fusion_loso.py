@@ -154,10 +154,9 @@ def cached_stats(name: str, rows: list[dict], root: Path, cache: Path, channel: 
     per_file = getattr(describe, "PER_FILE", False)  # described whole, its numbers carried by each of its windows
     for i, row in enumerate(rows):
         wav = study_wave(root, row, channel)
-        whole = describe(wav).astype(np.float16) if per_file else None
-        for w in windows(wav):
-            out.append(whole if per_file else describe(w).astype(np.float16))
-            owner.append(i)
+        pieces = windows(wav)
+        out += [describe(wav).astype(np.float16)] * len(pieces) if per_file else [describe(w).astype(np.float16) for w in pieces]
+        owner += [i] * len(pieces)
         if (i + 1) % 400 == 0:
             print(f"  {name} {channel}: {i + 1}/{len(rows)} files ({time.time() - started:.0f} s)", flush=True)
     arrays = {name: np.asarray(out), "owner": np.asarray(owner)}
