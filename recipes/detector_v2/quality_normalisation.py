@@ -33,23 +33,26 @@ import numpy as np
 
 from frontends_loso import read_manifest  # noqa: I001  (this folder is on sys.path when the script runs)
 from fusion_loso import read_scores
-from layers_loso import channel_results, read_cache, study_wave
+from layers_loso import printed_results, read_cache, study_wave
 from study_options import DEFAULT_DATA
 
 SAMPLE_RATE = 16_000
-FRAME = 512  # 32 ms frames for the level statistics and the long-term spectrum
 COVARIATES = ("noise_floor_db", "dynamic_range_db", "rolloff_khz", "tilt_db_per_khz", "high_share_db", "log_duration_s")
 RIDGE_ALPHA = 1.0
 
 
 def recording_quality(wav: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """The six COVARIATES of one standardised file: what its recording conditions look like, not what was said."""
-    wav = np.asarray(wav, dtype=np.float64)
-    n = max(1, len(wav) // FRAME)
-    frames = np.resize(wav, n * FRAME).reshape(n, FRAME)
-    level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    """The six COVARIATES of one standardised 16 kHz file: what its recording conditions look like, not what was said.
+    Its frames are voxtwin/audio_band.py's (FramePower: 32 ms, Hann, no overlap), the detector's own long-term spectrum."""
+    from voxtwin.audio_band import FRAME, FramePower
+
+    wav = np.asarray(wav, dtype=np.float32)
+    if len(wav) < FRAME:
+        wav = np.pad(wav, (0, FRAME - len(wav)))
+    n = len(wav) // FRAME
+    level = 10 * np.log10(np.mean(wav[: n * FRAME].astype(np.float64).reshape(n, FRAME) ** 2, axis=1) + 1e-12)
     floor, loud = np.percentile(level, [10, 90])
-    spectrum = np.mean(np.abs(np.fft.rfft(frames * np.hanning(FRAME), axis=1)) ** 2, axis=0) + 1e-12
+    spectrum = FramePower().update(wav).astype(np.float64).mean(0) + 1e-12
     freqs_khz = np.fft.rfftfreq(FRAME, 1 / sample_rate) / 1000
     cumulative = np.cumsum(spectrum) / spectrum.sum()
     rolloff = freqs_khz[min(int(np.searchsorted(cumulative, 0.99)), len(freqs_khz) - 1)]
@@ -60,7 +63,7 @@ def recording_quality(wav: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.nda
 
 
 def cached_quality(rows: list[dict], root: Path, cache: Path, channel: str) -> np.ndarray:
-    """(files, 6) covariates in `channel`, computed once and cached (~80 s for 2,417 files as recorded, ~140 s through the telephone band)."""
+    """(files, 6) covariates in `channel`, computed once and cached (~15 s for 2,417 files as recorded, ~30 s through the telephone band, on an idle host)."""
     path = cache / f"quality-{channel}.npz"
     cached = read_cache(path, len(rows))
     if cached is not None:
@@ -149,16 +152,13 @@ def main() -> None:
         variants[f"{name} alone"] = {ch: normalised(base[ch], covariates[ch], labels, sources, [k]) for ch in args.channels}
     results = {}
     for name, by_channel in variants.items():
-        results[name] = channel_results(by_channel, labels, sources, prior=args.prior, calibrated_on=args.channels)
-        per_channel = results[name]
-        line = "  ".join(f"{ch} {r['mean_source_eer']:5.1f} / {r['pooled_eer']:5.1f} ({r['sources_over_35']})" for ch, r in per_channel.items())
-        means = (np.mean([r["mean_source_eer"] for r in per_channel.values()]), np.mean([r["pooled_eer"] for r in per_channel.values()]))
-        real_real = "  ".join(f"{ch} {r['verdicts']['real_files']['real']:4.1f}" for ch, r in per_channel.items())
-        print(f"{name:22s} per page / pooled (pages > 35 %): {line}  means {means[0]:5.2f} / {means[1]:5.2f}  real `real` %: {real_real}", flush=True)
+        results[name] = printed_results(name, by_channel, labels, sources, prior=args.prior, calibrated_on=args.channels)
+        means = [np.mean([r[key] for r in results[name].values()]) for key in ("mean_source_eer", "pooled_eer")]
+        print(f"{'':32s} two-channel means, per page / pooled: {means[0]:5.2f} / {means[1]:5.2f}", flush=True)
         if name != "baseline":
             intervals = pooled_bootstrap(base, by_channel, labels, sources, draws=args.draws)
             results[name]["pooled_against_baseline"] = intervals
-            print(f"{'':22s} pooled - baseline: " + "  ".join(f"{ch} {r['mean']:+.2f} [{r['low']:+.2f}, {r['high']:+.2f}]" for ch, r in intervals.items()), flush=True)
+            print(f"{'':32s} pooled - baseline: " + "  ".join(f"{ch} {r['mean']:+.2f} [{r['low']:+.2f}, {r['high']:+.2f}]" for ch, r in intervals.items()), flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"scores": str(args.scores), "model": args.model, "covariates": COVARIATES, "ridge_alpha": RIDGE_ALPHA,
