@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import scipy.signal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "recipes" / "detector_v2"))
@@ -56,8 +57,9 @@ def test_a_shared_condition_shift_is_taken_out_and_pooled_eer_falls():
     after_scores = normalised(scores, covariates, labels, sources)
     after = eer(after_scores[labels == 0], after_scores[labels == 1])[0]
     assert before > 0.2 and after < 0.05
-    gain = pooled_bootstrap({"clean": scores}, {"clean": after_scores}, labels, sources, draws=200)
-    assert gain["clean"]["high"] < 0 and gain["mean"]["mean"] == gain["clean"]["mean"]
+    gain = pooled_bootstrap({"clean": scores, "unchanged": scores}, {"clean": after_scores, "unchanged": scores}, labels, sources, draws=200)
+    assert gain["clean"]["high"] < 0 and gain["unchanged"]["low"] == gain["unchanged"]["high"] == 0
+    assert gain["mean"]["mean"] == pytest.approx(gain["clean"]["mean"] / 2)  # the channels' mean, a channel with no change counting
 
 
 def test_a_held_out_page_never_shapes_its_own_shift():
