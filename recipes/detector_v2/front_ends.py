@@ -420,6 +420,49 @@ class AsrConfidenceStats:
         return np.array([mean_logprob, min_logprob, no_speech, compression, tokens.sum() / seconds, chars / seconds, *word_part], dtype=np.float32)
 
 
+class BackgroundStats:
+    """Is the floor under the words the background between them? A recording's noise and room are there before, between
+    and under the speech; zero-shot TTS and vocoders make theirs with the speech. Per FILE (PER_FILE), on the detector's own
+    32 ms frames (voxtwin/audio_band.py FramePower), 16 bands of 500 Hz: the quiet frames' colour (the 20 % with the
+    lowest level: mean log power per band minus its mean over bands, 16), the floor under speech against it (per band, the
+    loudest half's mean 10th-percentile bin minus the quiet frames' band mean, 16), the quiet frames' steadiness (std over
+    time in 4 bands of 2 kHz), then the level gap, the quiet frames' flatness, the share of digital silence (frames below
+    -90 dBFS) and the correlation between a speech frame's level and its floor (40 numbers)."""
+
+    PER_FILE = True
+    BANDS, COARSE, QUIET_SHARE, SILENT_DBFS = 16, 4, 0.2, -90.0
+    WIDTH = 2 * BANDS + COARSE + 4
+
+    def __init__(self) -> None:
+        from voxtwin.audio_band import FRAME
+
+        self.frame = FRAME
+        self.band_of_bin = np.minimum((np.fft.rfftfreq(FRAME, 1 / SAMPLE_RATE) // (SAMPLE_RATE / 2 / self.BANDS)).astype(int), self.BANDS - 1)
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        from voxtwin.audio_band import FramePower
+
+        power = FramePower().update(w).astype(np.float64) + 1e-12
+        if len(power) < 4:
+            return np.zeros(self.WIDTH, dtype=np.float32)
+        log_bins = 10 * np.log10(power)
+        band_log = 10 * np.log10(np.stack([power[:, self.band_of_bin == b].mean(1) for b in range(self.BANDS)], axis=1))
+        floors = np.stack([np.percentile(log_bins[:, self.band_of_bin == b], 10, axis=1) for b in range(self.BANDS)], axis=1)
+        level = 10 * np.log10(power.mean(1))
+        order = np.argsort(level, kind="stable")
+        quiet, loud = order[: max(2, int(self.QUIET_SHARE * len(order)))], order[len(order) // 2 :]
+        quiet_band = band_log[quiet].mean(0)
+        coarse = band_log[quiet].reshape(len(quiet), self.COARSE, -1).mean(2)
+        flatness = np.mean(np.log(power[quiet]).mean(1) - np.log(power[quiet].mean(1)))
+        samples = np.asarray(w[: len(power) * self.frame], dtype=np.float64).reshape(len(power), -1)
+        silent = float(np.mean(10 * np.log10(np.mean(samples**2, axis=1) + 1e-20) < self.SILENT_DBFS))
+        floor_level = floors[loud].mean(1)
+        linked = np.corrcoef(level[loud], floor_level)[0, 1] if np.std(level[loud]) > 0 and np.std(floor_level) > 0 else 0.0
+        out = [*(quiet_band - quiet_band.mean()), *(floors[loud].mean(0) - quiet_band), *coarse.std(0),
+               np.median(level[loud]) - np.median(level[quiet]), 10 * flatness / np.log(10), silent, linked]
+        return np.nan_to_num(np.asarray(out, dtype=np.float32))
+
+
 def envelope_correlation(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Per row, the correlation of two bands' envelopes (magnitude smoothed over 1 ms): ~1 when the high band bursts
     with the low band's pulses, ~0 when it is steady noise."""
@@ -444,4 +487,4 @@ def lpc_coefficients(frames: np.ndarray, order: int) -> np.ndarray:
     return a
 
 
-FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats, "wide-student": WideStudentStats, "whisper-layers": WhisperLayerStats, "fine": FineStructureStats, "fine-mean": FineStructureMeanStats, "excitation": ExcitationStats, "asr": AsrConfidenceStats}
+FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats, "wide-student": WideStudentStats, "whisper-layers": WhisperLayerStats, "fine": FineStructureStats, "fine-mean": FineStructureMeanStats, "excitation": ExcitationStats, "asr": AsrConfidenceStats, "background": BackgroundStats}
