@@ -12,6 +12,7 @@ from scipy.ndimage import median_filter, uniform_filter1d
 
 from detect.models.spectral_linear import SpectralLinear, SpectralLinearConfig
 from detect.preprocess import SAMPLE_RATE
+from voxtwin.audio_band import FRAME, FramePower
 from voxtwin.features import WaveformSpec
 
 
@@ -427,21 +428,18 @@ class BackgroundStats:
     lowest level: mean log power per band minus its mean over bands, 16), the floor under speech against it (per band, the
     loudest half's mean 10th-percentile bin minus the quiet frames' band mean, 16), the quiet frames' steadiness (std over
     time in 4 bands of 2 kHz), then the level gap, the quiet frames' flatness, the share of digital silence (frames below
-    -90 dBFS) and the correlation between a speech frame's level and its floor (40 numbers)."""
+    -90 dBFS) and the correlation between a speech frame's level and its floor (40 numbers). Measured in
+    recipes/detector_v2/README.md ("Is the floor under the words the background between them?", stop 69): not a candidate
+    in any placement; alone it catches Tortoise as recorded and fails the codec pages."""
 
     PER_FILE = True
     BANDS, COARSE, QUIET_SHARE, SILENT_DBFS = 16, 4, 0.2, -90.0
     WIDTH = 2 * BANDS + COARSE + 4
 
     def __init__(self) -> None:
-        from voxtwin.audio_band import FRAME
-
-        self.frame = FRAME
         self.band_of_bin = np.minimum((np.fft.rfftfreq(FRAME, 1 / SAMPLE_RATE) // (SAMPLE_RATE / 2 / self.BANDS)).astype(int), self.BANDS - 1)
 
     def __call__(self, w: np.ndarray) -> np.ndarray:
-        from voxtwin.audio_band import FramePower
-
         power = FramePower().update(w).astype(np.float64) + 1e-12
         if len(power) < 4:
             return np.zeros(self.WIDTH, dtype=np.float32)
@@ -454,7 +452,7 @@ class BackgroundStats:
         quiet_band = band_log[quiet].mean(0)
         coarse = band_log[quiet].reshape(len(quiet), self.COARSE, -1).mean(2)
         flatness = np.mean(np.log(power[quiet]).mean(1) - np.log(power[quiet].mean(1)))
-        samples = np.asarray(w[: len(power) * self.frame], dtype=np.float64).reshape(len(power), -1)
+        samples = np.asarray(w[: len(power) * FRAME], dtype=np.float64).reshape(len(power), -1)
         silent = float(np.mean(10 * np.log10(np.mean(samples**2, axis=1) + 1e-20) < self.SILENT_DBFS))
         floor_level = floors[loud].mean(1)
         linked = np.corrcoef(level[loud], floor_level)[0, 1] if np.std(level[loud]) > 0 and np.std(floor_level) > 0 else 0.0

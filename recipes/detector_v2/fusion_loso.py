@@ -91,6 +91,7 @@ MODELS = {
     # the background's consistency (front_ends.BackgroundStats, per file; stop 69): alone, and beside the fine structure
     "background": ("background",),
     "fine-mean+background": ("fine-mean", "background"),
+    "distillmos+spectral+background": ("layer5", "spectral", "background"),  # and inside the main head (stop 69)
     # its four bands below 4 kHz only (48 of 96 numbers): what survives the telephone band (stop 60)
     "fine-mean-low": ("fine-mean-low",),
     # a cheaper `default`: the CNN stopped early (layers_loso.py's per-layer statistics), beside the spectrum; convolutions
@@ -131,7 +132,8 @@ SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "s
                "score-mean distillmos+spectral, fine-mean, asr": ("distillmos+spectral", "fine-mean", "asr"),
                # the background's consistency (stop 69): inside the second head, or as a third vote
                "score-mean distillmos+spectral, fine-mean+background": ("distillmos+spectral", "fine-mean+background"),
-               "score-mean distillmos+spectral, fine-mean, background": ("distillmos+spectral", "fine-mean", "background")}
+               "score-mean distillmos+spectral, fine-mean, background": ("distillmos+spectral", "fine-mean", "background"),
+               "score-mean distillmos+spectral+background, fine-mean": ("distillmos+spectral+background", "fine-mean")}
 # one model's scores as recorded and another's through the telephone band, as a detector that finds the band in the signal
 # (voxtwin/audio_band.py) and switches heads would give (here the channel is known, not detected): {name: (other channels, telephone)}
 CHANNEL_SWITCHED = {"vote, its fine head below 4 kHz through the telephone band": ("score-mean distillmos+spectral, fine-mean", "score-mean distillmos+spectral, fine-mean-low")}
