@@ -67,8 +67,8 @@ def main() -> None:
         q = real_ceilings(s, labels, sources, args.percentile)
         shares = over_real_shares(s, q, labels, sources)
         results[ch] = {"over_real_share": shares, "one_sided": report(s, labels, sources), "two_sided": report(two_sided(s, q), labels, sources)}
-        print(f"{ch}: fakes above the other pages' real {args.percentile:g}th percentile: "
-              + ", ".join(f"{page} {100 * share:.0f} %" for page, share in shares.items() if share > 0.0) or "none")
+        above = ", ".join(f"{page} {100 * share:.0f} %" for page, share in shares.items() if share > 0.0)
+        print(f"{ch}: fakes above the other pages' real {args.percentile:g}th percentile: {above or 'none'}")
         for side in ("one_sided", "two_sided"):
             r = results[ch][side]
             print(f"  {side.replace('_', '-'):10s} mean per page / pooled EER {r['mean_source_eer']:5.1f} / {r['pooled_eer']:5.1f} ({r['sources_over_35']} over 35 %)", flush=True)
