@@ -56,6 +56,8 @@ def main() -> None:
     parser.add_argument("--percentile", type=float, default=95.0)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if not 0 < args.percentile <= 100:
+        parser.error("--percentile P needs 0 < P <= 100")
     scores, labels, sources = read_scores(args.scores)
     if args.model not in scores:
         raise SystemExit(f"error: {args.scores} holds no model {args.model!r} (it holds: {', '.join(sorted(scores))})")
