@@ -318,6 +318,19 @@ def test_decoder_warnings_never_reach_stderr(tmp_path):
         assert not foreign, result.stderr
 
 
+def test_a_file_named_mp3_that_is_not_audio_gets_one_error_line(tmp_path):
+    """Text or random bytes named .mp3 went to libsndfile, which handed them to libmpg123: three 'Note: Illegal
+    Audio-MPEG-Header' lines on stderr, then an error saying the file did not exist."""
+    (tmp_path / "note.mp3").write_text("hello")
+    (tmp_path / "junk.mp3").write_bytes(np.random.default_rng(0).integers(0, 256, 20_000, dtype=np.uint8).tobytes())
+    for name in ("note.mp3", "junk.mp3"):
+        result = subprocess.run([sys.executable, "-m", "voxtwin.cli", "detect", "score", str(tmp_path / name), "--model", "fast"],
+                                capture_output=True, text=True, timeout=300)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 2 and len(lines) == 1, result.stderr
+        assert lines[0].startswith(f"error: {tmp_path / name}: cannot decode") and "does not exist" not in lines[0]
+
+
 @pytest.mark.parametrize("script", ["clone.py", "watermark.py", "speaker_threshold.py", "speaker_mixtures.py"])
 def test_benchmarks_say_they_need_the_shared_data(tmp_path, script):
     benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"

@@ -237,6 +237,8 @@ def _open(source: Source) -> _Decoder:
             return _open_pyav(source, label, soundfile_error="not tried (MPEG audio goes to FFmpeg)")
         except AudioDecodeError:
             pass
+    elif _named_mpeg(source):  # named .mp3 without an MPEG start: libsndfile would hand it to libmpg123, which prints
+        return _open_pyav(source, label, soundfile_error="not tried (named MPEG audio without an MPEG header)")
     try:
         handle = sf.SoundFile(_readable(source))
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
@@ -262,6 +264,11 @@ def _looks_like_mpeg(source: Source) -> bool:
     except OSError:
         return False
     return head.startswith(b"ID3") or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06 != 0)
+
+
+def _named_mpeg(source: Source) -> bool:
+    """A file whose name says MPEG audio; libsndfile picks its decoder by that name, even for bytes that are not MPEG."""
+    return not isinstance(source, (bytes, bytearray)) and Path(source).suffix.lower() in (".mp3", ".mp2", ".mpga")
 
 
 def _readable(source: Source):
