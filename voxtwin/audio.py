@@ -268,7 +268,7 @@ def _looks_like_mpeg(source: Source) -> bool:
 
 def _named_mpeg(source: Source) -> bool:
     """A file whose name says MPEG audio; libsndfile picks its decoder by that name, even for bytes that are not MPEG."""
-    return not isinstance(source, (bytes, bytearray)) and Path(source).suffix.lower() in (".mp3", ".mp2", ".mpga")
+    return not isinstance(source, (bytes, bytearray)) and Path(source).suffix.lower() == ".mp3"  # the one MPEG name AUDIO_EXTENSIONS admits
 
 
 def _readable(source: Source):
