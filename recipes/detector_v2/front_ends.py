@@ -421,6 +421,13 @@ class AsrConfidenceStats:
         return np.array([mean_logprob, min_logprob, no_speech, compression, tokens.sum() / seconds, chars / seconds, *word_part], dtype=np.float32)
 
 
+def frame_levels_db(wav: np.ndarray) -> np.ndarray:
+    """Each whole FRAME-sample frame's mean square in dB (the frames of voxtwin/audio_band.py's FramePower, unwindowed);
+    a digitally silent frame reads -120 dB."""
+    n = len(wav) // FRAME
+    return 10 * np.log10(np.mean(np.asarray(wav[: n * FRAME], dtype=np.float64).reshape(n, FRAME) ** 2, axis=1) + 1e-12)
+
+
 class BackgroundStats:
     """Is the floor under the words the background between them? A recording's noise and room are there before, between
     and under the speech; zero-shot TTS and vocoders make theirs with the speech. Per FILE (PER_FILE), on the detector's own
@@ -452,8 +459,7 @@ class BackgroundStats:
         quiet_band = band_log[quiet].mean(0)
         coarse = band_log[quiet].reshape(len(quiet), self.COARSE, -1).mean(2)
         flatness = np.mean(np.log(power[quiet]).mean(1) - np.log(power[quiet].mean(1)))
-        samples = np.asarray(w[: len(power) * FRAME], dtype=np.float64).reshape(len(power), -1)
-        silent = float(np.mean(10 * np.log10(np.mean(samples**2, axis=1) + 1e-20) < self.SILENT_DBFS))
+        silent = float(np.mean(frame_levels_db(w) < self.SILENT_DBFS))
         floor_level = floors[loud].mean(1)
         linked = np.corrcoef(level[loud], floor_level)[0, 1] if np.std(level[loud]) > 0 and np.std(floor_level) > 0 else 0.0
         out = [*(quiet_band - quiet_band.mean()), *(floors[loud].mean(0) - quiet_band), *coarse.std(0),

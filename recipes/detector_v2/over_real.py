@@ -44,8 +44,8 @@ def two_sided(scores: np.ndarray, ceilings: np.ndarray) -> np.ndarray:
 
 def over_real_shares(scores: np.ndarray, ceilings: np.ndarray, labels: np.ndarray, sources: np.ndarray) -> dict[str, float]:
     """{page: share of its fakes above their ceiling} for every page that holds fakes."""
-    return {str(s): float(np.mean(scores[(sources == s) & (labels == 1)] > ceilings[(sources == s) & (labels == 1)]))
-            for s in np.unique(sources[labels == 1])}
+    fakes = labels == 1
+    return {str(s): float(np.mean((scores > ceilings)[fakes & (sources == s)])) for s in np.unique(sources[fakes])}
 
 
 def main() -> None:

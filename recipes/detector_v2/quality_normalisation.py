@@ -31,10 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from frontends_loso import read_manifest  # noqa: I001  (this folder is on sys.path when the script runs)
+from front_ends import frame_levels_db  # noqa: I001  (this folder is on sys.path when the script runs)
+from frontends_loso import read_manifest
 from fusion_loso import read_scores
 from layers_loso import printed_results, read_cache, study_wave
 from study_options import DEFAULT_DATA
+from voxtwin.audio_band import FRAME, FramePower
 
 SAMPLE_RATE = 16_000
 COVARIATES = ("noise_floor_db", "dynamic_range_db", "rolloff_khz", "tilt_db_per_khz", "high_share_db", "log_duration_s")
@@ -44,13 +46,10 @@ RIDGE_ALPHA = 1.0
 def recording_quality(wav: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The six COVARIATES of one standardised 16 kHz file: what its recording conditions look like, not what was said.
     Its frames are voxtwin/audio_band.py's (FramePower: 32 ms, Hann, no overlap), the detector's own long-term spectrum."""
-    from voxtwin.audio_band import FRAME, FramePower
-
     wav = np.asarray(wav, dtype=np.float32)
     if len(wav) < FRAME:
         wav = np.pad(wav, (0, FRAME - len(wav)))
-    n = len(wav) // FRAME
-    level = 10 * np.log10(np.mean(wav[: n * FRAME].astype(np.float64).reshape(n, FRAME) ** 2, axis=1) + 1e-12)
+    level = frame_levels_db(wav)
     floor, loud = np.percentile(level, [10, 90])
     spectrum = FramePower().update(wav).astype(np.float64).mean(0) + 1e-12
     freqs_khz = np.fft.rfftfreq(FRAME, 1 / sample_rate) / 1000
