@@ -467,6 +467,39 @@ class BackgroundStats:
         return np.nan_to_num(np.asarray(out, dtype=np.float32))
 
 
+class ModulationStats:
+    """How fast the speech bands' envelopes rise and fall (the modulation spectrum, 0.5-50 Hz: syllables near 4 Hz, phones
+    10-20 Hz, a vocoder's frame rate above). Acoustic models regress smoothed spectra and vocoders impose frame rates, so
+    made speech may modulate less deeply above ~8 Hz or move its bands too much together. Per window: 25 ms Hann frames
+    every 10 ms, 20 mel bands 50-8000 Hz, each band's amplitude envelope divided by its mean (level-free; a window under
+    4 s zero-padded to 4 s); log10 of the envelope power in 5 acoustic groups of 4 bands x 9 modulation bands (45), and
+    the correlation of adjacent bands' envelopes (19): 64 numbers. Measured in recipes/detector_v2/README.md ("Do the
+    bands' envelopes move as recorded speech moves?", stop 70)."""
+
+    MELS, GROUPS, HOP, PADDED = 20, 5, 160, 400
+    EDGES_HZ = (0.5, 1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0, 50.0)
+    WIDTH = GROUPS * (len(EDGES_HZ) - 1) + MELS - 1
+
+    def __init__(self) -> None:
+        self.mel = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=400, n_mels=self.MELS, fmin=50.0, fmax=SAMPLE_RATE / 2)
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        w = np.asarray(w, dtype=np.float32)
+        if len(w) < 400 + 16 * self.HOP:
+            return np.zeros(self.WIDTH, dtype=np.float32)
+        power = np.abs(librosa.stft(w, n_fft=400, hop_length=self.HOP, window="hann", center=False)) ** 2
+        envelope = np.sqrt(self.mel @ power).astype(np.float64)  # (MELS, frames)
+        envelope = envelope / (envelope.mean(1, keepdims=True) + 1e-12) - 1.0
+        n = max(envelope.shape[1], self.PADDED)  # a short window zero-padded, so every modulation band holds bins
+        spectrum = np.abs(np.fft.rfft(envelope * np.hanning(envelope.shape[1]), n=n, axis=1)) ** 2
+        hz = np.fft.rfftfreq(n, self.HOP / SAMPLE_RATE)
+        grouped = spectrum.reshape(self.GROUPS, -1, spectrum.shape[1]).mean(1)
+        depth = [np.log10(grouped[:, (hz >= lo) & (hz < hi)].mean(1) + 1e-8) for lo, hi in zip(self.EDGES_HZ[:-1], self.EDGES_HZ[1:])]
+        norm = np.sqrt(np.sum(envelope**2, axis=1)) + 1e-12
+        comodulation = np.sum(envelope[:-1] * envelope[1:], axis=1) / (norm[:-1] * norm[1:])
+        return np.nan_to_num(np.concatenate([np.stack(depth, axis=1).ravel(), comodulation]).astype(np.float32))
+
+
 def envelope_correlation(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Per row, the correlation of two bands' envelopes (magnitude smoothed over 1 ms): ~1 when the high band bursts
     with the low band's pulses, ~0 when it is steady noise."""
@@ -491,4 +524,4 @@ def lpc_coefficients(frames: np.ndarray, order: int) -> np.ndarray:
     return a
 
 
-FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats, "wide-student": WideStudentStats, "whisper-layers": WhisperLayerStats, "fine": FineStructureStats, "fine-mean": FineStructureMeanStats, "excitation": ExcitationStats, "asr": AsrConfidenceStats, "background": BackgroundStats}
+FRONT_ENDS = {"spectral": SpectralStats, "speaker": SpeakerStats, "dnsmos": DnsmosStats, "prosody": ProsodyStats, "dynamics": DynamicsStats, "phase": PhaseStats, "student": StudentStats, "wide-student": WideStudentStats, "whisper-layers": WhisperLayerStats, "fine": FineStructureStats, "fine-mean": FineStructureMeanStats, "excitation": ExcitationStats, "asr": AsrConfidenceStats, "background": BackgroundStats, "modulation": ModulationStats}

@@ -22,6 +22,10 @@ features. Compared on the same windows and folds:
                  closely its envelope above 3 kHz follows the one below 1.5 kHz (37 numbers)
   asr            Whisper tiny.en's confidence in the words it hears, per file (log-probabilities, no-speech probability,
                  compression ratio, speaking rate, word probabilities; 9 numbers, each window carries its file's)
+  background     the background's consistency, per file: the quiet frames' colour, the floor under the words against
+                 it, digital silence (40 numbers, each window carries its file's)
+  modulation     how fast the bands' envelopes rise and fall: modulation depth in 5 acoustic x 9 modulation bands
+                 (0.5-50 Hz) and adjacent bands' comodulation (64 numbers)
   A+B            front-ends side by side into one logistic unit (feature fusion)
   score-mean     the mean of single-front-end models' out-of-fold log-odds (score fusion; no weight is tuned)
 
@@ -92,6 +96,9 @@ MODELS = {
     "background": ("background",),
     "fine-mean+background": ("fine-mean", "background"),
     "distillmos+spectral+background": ("layer5", "spectral", "background"),  # and inside the main head (stop 69)
+    # the bands' envelopes' modulation spectrum (front_ends.ModulationStats; stop 70): alone, and beside the fine structure
+    "modulation": ("modulation",),
+    "fine-mean+modulation": ("fine-mean", "modulation"),
     # its four bands below 4 kHz only (48 of 96 numbers): what survives the telephone band (stop 60)
     "fine-mean-low": ("fine-mean-low",),
     # a cheaper `default`: the CNN stopped early (layers_loso.py's per-layer statistics), beside the spectrum; convolutions
@@ -133,7 +140,10 @@ SCORE_MEANS = {"score-mean distillmos, spectral": ("distillmos", "spectral"), "s
                # the background's consistency (stop 69): inside the second head, or as a third vote
                "score-mean distillmos+spectral, fine-mean+background": ("distillmos+spectral", "fine-mean+background"),
                "score-mean distillmos+spectral, fine-mean, background": ("distillmos+spectral", "fine-mean", "background"),
-               "score-mean distillmos+spectral+background, fine-mean": ("distillmos+spectral+background", "fine-mean")}
+               "score-mean distillmos+spectral+background, fine-mean": ("distillmos+spectral+background", "fine-mean"),
+               # the modulation spectrum (stop 70): inside the second head, or as a third vote
+               "score-mean distillmos+spectral, fine-mean+modulation": ("distillmos+spectral", "fine-mean+modulation"),
+               "score-mean distillmos+spectral, fine-mean, modulation": ("distillmos+spectral", "fine-mean", "modulation")}
 # one model's scores as recorded and another's through the telephone band, as a detector that finds the band in the signal
 # (voxtwin/audio_band.py) and switches heads would give (here the channel is known, not detected): {name: (other channels, telephone)}
 CHANNEL_SWITCHED = {"vote, its fine head below 4 kHz through the telephone band": ("score-mean distillmos+spectral, fine-mean", "score-mean distillmos+spectral, fine-mean-low")}
