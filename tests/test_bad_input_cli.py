@@ -350,3 +350,44 @@ def test_engine_ray_without_ray_says_how_to_install_it(runner, monkeypatch):
 def test_engine_options_need_ray(runner):
     one_error_line(runner.invoke(app, ["detect", "score", str(TTS_MESSAGE), "--resume"]), contains="--engine ray")
     one_error_line(runner.invoke(app, ["detect", "score", str(TTS_MESSAGE), "--engine", "spark"]), contains="local, ray")
+
+
+def test_clips_too_short_to_convert_or_to_carry_a_mark_get_one_error_line(runner, profile, piper_reference, tmp_path):
+    """A 10-sample reference crashed enrolment's SNR (a percentile of no frames), a 20 ms source converted to nothing
+    and crashed the watermark's STFT, and `detect watermark` crashed on clips under half its frame: each exit 4."""
+    speech, _ = audio.load(piper_reference, 16_000)
+    tiny = audio.save(tmp_path / "tiny.wav", speech[8_000:8_010], 16_000)
+    short = audio.save(tmp_path / "short.wav", speech[8_000:8_320], 16_000)  # 20 ms
+    one_error_line(runner.invoke(app, ["voice", "enroll", str(tiny), "--no-consent", "test", "-o", str(tmp_path / "x.voice")]), contains="speech")
+    for source in (tiny, short):
+        one_error_line(runner.invoke(app, ["voice", "convert", str(source), "--voice", str(profile), "-o", str(tmp_path / "x.wav")]), contains="too short to convert")
+    assert not (tmp_path / "x.wav").exists()
+    result = runner.invoke(app, ["detect", "watermark", str(tiny)])
+    assert result.exit_code == 0 and "not found" in result.stdout, result.output
+
+
+def test_a_too_short_clip_is_refused_by_the_watermark_not_written_unmarked():
+    from voxtwin.errors import AudioTooShortError
+    from voxtwin.watermark import embed
+    from voxtwin.watermark.keys import installation_key
+    from voxtwin.watermark.payload import Payload
+
+    key = installation_key(None)
+    with pytest.raises(AudioTooShortError, match="too short to carry the watermark"):
+        embed(np.full(200, 0.1, dtype=np.float32), 16_000, Payload.now(key, consent=False), key)
+    assert len(embed(np.full(300, 0.1, dtype=np.float32), 16_000, Payload.now(key, consent=False), key)) == 300
+
+
+def test_a_float_reference_past_full_scale_gives_the_same_speaker(piper_reference):
+    """Resemblyzer's VAD casts to int16: a float file at 1000x full scale wrapped around (a RuntimeWarning and a
+    d-vector of garbage); it is now read at full scale."""
+    import warnings
+
+    from voice.judges import speaker_embedding
+
+    speech, _ = audio.load(piper_reference, 16_000)
+    speech = speech[: 16_000 * 4]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        loud = speaker_embedding(speech * (1000.0 / np.max(np.abs(speech))), 16_000)
+    assert float(np.dot(loud, speaker_embedding(speech / np.max(np.abs(speech)), 16_000))) > 0.999

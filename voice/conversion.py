@@ -10,7 +10,9 @@ from voice.backends import ConvertBackend, load_convert_backend
 from voice.matching import ANALYSIS_RATE, DEFAULT_TIMBRE
 from voice.profile import VoiceProfile
 from voxtwin import audio
-from voxtwin.errors import VoxtwinError
+from voxtwin.errors import AudioTooShortError, VoxtwinError
+
+MIN_SOURCE_S = 0.1  # shorter sources convert to nothing (the content encoder's and the vocoder's frames)
 
 
 def convert(
@@ -48,6 +50,9 @@ def convert(
         wav = audio.resample(np.asarray(source, dtype=np.float32), sample_rate, ANALYSIS_RATE)
     else:
         wav, _ = audio.load(source, ANALYSIS_RATE)
+    if len(wav) < MIN_SOURCE_S * ANALYSIS_RATE:
+        label = "the source" if isinstance(source, np.ndarray) else os.fspath(source)
+        raise AudioTooShortError(f"{label}: {len(wav) / ANALYSIS_RATE:.2f} s is too short to convert (at least {MIN_SOURCE_S} s of audio)")
     if isinstance(backend, str):
         from voice.pretrained.choice import resolve
 

@@ -50,6 +50,8 @@ class EnrollmentError(VoxtwinError):
 def _snr_db(wav: np.ndarray, mask: np.ndarray) -> float:
     frame = int(FRAME_S * ANALYSIS_RATE)
     n = min(len(mask), len(wav) // frame)
+    if n == 0:
+        return 0.0  # shorter than one frame: no speech to measure (the speech check refuses it next)
     energy = np.mean(wav[: n * frame].reshape(n, frame) ** 2, axis=1) + 1e-12
     speech, rest = energy[mask[:n]], energy[~mask[:n]]
     noise = np.percentile(rest, 50) if len(rest) >= 5 else np.percentile(energy, 5)

@@ -52,9 +52,12 @@ def speaker_embedding(wav: np.ndarray, sample_rate: int) -> np.ndarray:
     encoder = _speaker_encoder()
     from resemblyzer import preprocess_wav
 
-    x = preprocess_wav(resample(np.asarray(wav, dtype=np.float32), sample_rate, JUDGE_RATE), JUDGE_RATE)
+    wav = np.asarray(wav, dtype=np.float32)
+    if (peak := float(np.max(np.abs(wav), initial=0.0))) > 1.0:
+        wav = wav / peak  # a float file past full scale: Resemblyzer's VAD casts to int16, which would wrap around
+    x = preprocess_wav(resample(wav, sample_rate, JUDGE_RATE), JUDGE_RATE)
     if len(x) < JUDGE_RATE // 4:
-        x = resample(np.asarray(wav, dtype=np.float32), sample_rate, JUDGE_RATE)
+        x = resample(wav, sample_rate, JUDGE_RATE)
     embedding = encoder.embed_utterance(x)
     return (embedding / (np.linalg.norm(embedding) + 1e-12)).astype(np.float32)
 

@@ -33,6 +33,10 @@ class InvalidSamplesError(AudioError):
     """The decoded signal holds NaN or infinite samples."""
 
 
+class AudioTooShortError(AudioError):
+    """The audio is too short for the operation (a watermark, a conversion)."""
+
+
 class AudioTooLongError(AudioError):
     """The file exceeds the size or duration limit set for untrusted input."""
 

@@ -27,12 +27,14 @@ import torch
 
 from voxtwin.watermark import convcode
 from voxtwin.audio import resample
+from voxtwin.errors import AudioTooShortError
 from voxtwin.watermark.payload import Payload, pack, unpack
 
 WATERMARK_RATE = 16_000
 HOP_LENGTH = 256  # 16 ms
 N_FFT = 512
 FRAMES_PER_CELL = 2  # 32 ms
+MIN_SAMPLES = N_FFT // 2 + 1  # the centred STFT's reflection needs more samples than half a frame
 N_BANDS = 32
 BAND_EDGES_HZ = np.linspace(250.0, 3750.0, N_BANDS + 1)
 PERIOD_CELLS = 64  # 2.048 s
@@ -132,6 +134,8 @@ def embed(wav: np.ndarray, sample_rate: int, payload: Payload, key: bytes, *, st
     """
     wav = np.asarray(wav, dtype=np.float32)
     x = resample(wav, sample_rate, WATERMARK_RATE) if sample_rate != WATERMARK_RATE else wav
+    if len(x) < MIN_SAMPLES:
+        raise AudioTooShortError(f"{len(wav) / sample_rate:.3f} s of audio is too short to carry the watermark (at least {MIN_SAMPLES / WATERMARK_RATE:.3f} s)")
     spec = _stft(x)
     n_frames = spec.shape[1]
     signs = _cell_signs(convcode.encode(pack(payload, key)))
@@ -232,6 +236,8 @@ def _best_alignment(wav: np.ndarray, sample_rate: int) -> tuple[float, np.ndarra
     """(highest presence z over all alignments, the period-folded cells at that alignment); None if too short."""
     wav = np.asarray(wav, dtype=np.float32)
     x = resample(wav, sample_rate, WATERMARK_RATE) if sample_rate != WATERMARK_RATE else wav
+    if len(x) < MIN_SAMPLES:
+        return 0.0, None
     log_energy = _band_log_energy(x)
     if len(log_energy) < FRAMES_PER_CELL * 8:
         return 0.0, None
