@@ -391,3 +391,16 @@ def test_a_float_reference_past_full_scale_gives_the_same_speaker(piper_referenc
         warnings.simplefilter("error", RuntimeWarning)
         loud = speaker_embedding(speech * (1000.0 / np.max(np.abs(speech))), 16_000)
     assert float(np.dot(loud, speaker_embedding(speech / np.max(np.abs(speech)), 16_000))) > 0.999
+
+
+def test_a_float_file_past_full_scale_is_heard_for_what_it_holds(tmp_path, piper_reference):
+    """Silero reads [-1, 1]: a tone in a float WAV at 1000x full scale was counted as 87 % speech."""
+    import soundfile as sf
+
+    tone = sine(220.0, duration_s=3.0, amplitude=1000.0)
+    speech, _ = audio.load(piper_reference, 16_000)
+    sf.write(tmp_path / "tone.wav", tone, 16_000, subtype="FLOAT")
+    sf.write(tmp_path / "speech.wav", speech, 16_000, subtype="FLOAT")
+    sf.write(tmp_path / "loud_speech.wav", 1000 * speech / np.max(np.abs(speech)), 16_000, subtype="FLOAT")
+    assert audio.info(tmp_path / "tone.wav").speech_ratio == 0.0
+    assert abs(audio.info(tmp_path / "loud_speech.wav").speech_ratio - audio.info(tmp_path / "speech.wav").speech_ratio) < 0.05

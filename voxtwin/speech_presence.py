@@ -76,7 +76,11 @@ def chunk_probabilities(chunks_with_context: np.ndarray) -> np.ndarray:
     """Speech probability of each row of (N, CONTEXT + CHUNK) float32 samples at 16 kHz."""
     if len(chunks_with_context) == 0:
         return np.zeros(0, dtype=np.float32)
-    out = _run_in_own_thread(np.ascontiguousarray(chunks_with_context, dtype=np.float32))
+    rows = np.ascontiguousarray(chunks_with_context, dtype=np.float32)
+    peaks = np.max(np.abs(rows), axis=1, keepdims=True)
+    if np.any(peaks > 1.0):  # Silero reads samples in [-1, 1]: a float file's tone at x1000 full scale was heard as speech
+        rows = rows / np.maximum(peaks, 1.0)
+    out = _run_in_own_thread(rows)
     return np.asarray(out, dtype=np.float32).reshape(-1)
 
 
