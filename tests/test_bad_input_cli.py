@@ -232,9 +232,11 @@ def test_unexpected_error_is_one_line_with_exit_4_and_debug_shows_it(runner, mon
 def test_eval_non_numeric_seconds_and_all_rows_unreadable(runner, tmp_path, piper_reference):
     listing = tmp_path / "list.csv"
     listing.write_text(f"output,reference,text,seconds\n{piper_reference},{piper_reference},{REFERENCE_TEXT},fast\n")
-    one_error_line(runner.invoke(app, ["voice", "eval", str(listing), "--json"]), contains="not a number")
+    line = one_error_line(runner.invoke(app, ["voice", "eval", str(listing), "--json"]), contains="not a number")
+    assert line.startswith(f"error: {piper_reference}: seconds:"), line
     listing.write_text(f"output,reference,text\nnope.wav,{piper_reference},hello\n")
-    one_error_line(runner.invoke(app, ["voice", "eval", str(listing)]), contains="nope.wav")
+    line = one_error_line(runner.invoke(app, ["voice", "eval", str(listing)]), contains="nope.wav")
+    assert line.count("nope.wav") == 1, line  # named once, not once by the row and again by the reader
 
 
 def test_empty_folder_and_unmatched_glob_are_reported_and_the_rest_scored(runner, tmp_path):

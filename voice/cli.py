@@ -178,6 +178,6 @@ def evaluate(
         out_console().print(results_table(rows, means, by_backend))
     failed = [r for r in rows if r.get("error")]
     for row in failed:
-        typer.echo(f"error: {row['output']}: {row['error']}", err=True)
+        typer.echo(f"error: {row['error']}", err=True)  # it names its file (audio errors the one that failed)
     if failed:
         raise typer.Exit(exit_codes.INPUT_ERROR if len(failed) == len(rows) else exit_codes.SOME_UNREADABLE)

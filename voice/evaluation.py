@@ -62,7 +62,10 @@ def evaluate_listing(path: str | os.PathLike) -> tuple[list[dict], dict]:
         started = time.perf_counter()
         try:
             output, _ = audio.load(resolve("output"), 16_000)
-            rtf = _real_time_factor(row.get("seconds"), len(output) / 16_000)  # a bad cell fails before the judges run
+            try:  # a bad cell fails before the judges run
+                rtf = _real_time_factor(row.get("seconds"), len(output) / 16_000)
+            except VoxtwinError as exc:
+                raise VoxtwinError(f"{row['output']}: {exc}") from None
             reference, _ = audio.load(resolve("reference"), 16_000)
             text = (row.get("text") or "").strip()
             if not text:
