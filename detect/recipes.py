@@ -97,9 +97,11 @@ def parse_override(item: str) -> tuple[str, Any]:
 def load_recipe(name: str, overrides: list[str] | None = None) -> dict[str, Any]:
     path = recipe_path(name)
     try:
-        config = tomllib.loads(path.read_text())
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"{path}: invalid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise RecipeError(f"{path}: not a text file (a recipe is UTF-8 TOML)") from None
     config = copy.deepcopy(config)
     config.setdefault("name", path.parent.name)
     for item in overrides or []:

@@ -406,3 +406,10 @@ def test_a_float_file_past_full_scale_is_heard_for_what_it_holds(tmp_path, piper
     sf.write(tmp_path / "loud_speech.wav", 1000 * speech / np.max(np.abs(speech)), 16_000, subtype="FLOAT")
     assert audio.info(tmp_path / "tone.wav").speech_ratio == 0.0
     assert abs(audio.info(tmp_path / "loud_speech.wav").speech_ratio - audio.info(tmp_path / "speech.wav").speech_ratio) < 0.05
+
+
+def test_a_recipe_file_that_is_not_text_is_one_line(runner, tmp_path):
+    """Random bytes given as --recipe: a UnicodeDecodeError reached the user as an unexpected error (exit 4)."""
+    recipe = tmp_path / "config.toml"
+    recipe.write_bytes(np.random.default_rng(0).integers(128, 256, 500, dtype=np.uint8).tobytes())
+    one_error_line(runner.invoke(app, ["detect", "train", "--recipe", str(recipe)]), contains="not a text file")
