@@ -161,7 +161,7 @@ def _model_dir(model_dir: str | os.PathLike | None, backend: str, needed: tuple[
     path = Path(model_dir)
     missing = [name for name in needed if not (path / name).is_file()]
     if missing:
-        raise CheckpointError(f"{path}: not a {backend} checkpoint folder (missing {', '.join(missing)})")
+        raise CheckpointError(f"{path}: not a checkpoint folder of the {backend} backend (missing {', '.join(missing)})")
     return path
 
 
