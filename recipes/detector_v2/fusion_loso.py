@@ -264,6 +264,9 @@ def main() -> None:
     parser.add_argument("--stable-features", type=float, default=0.0, metavar="SHARE",
                         help="each fold's head reads only the statistics whose real-vs-synthetic direction agrees on at least SHARE of its "
                              "training pages that hold both classes (detect/stable_statistics.py; 0: all)")
+    parser.add_argument("--nuisance-dims", type=int, default=0, metavar="K",
+                        help="project out of every window the K directions along which the fold's real training sources differ "
+                             "(recording_nuisance.py: nuisance attribute projection of the corpora; 0: off)")
     parser.add_argument("--per-channel-heads", action="store_true",
                         help="each channel's files scored by a head fitted on that channel's windows only (default: one head fitted on every channel's)")
     parser.add_argument("--scored-only-channels", nargs="+", default=[], choices=CHANNEL_CHOICES, metavar="CHANNEL",
@@ -304,6 +307,8 @@ def main() -> None:
         parser.error("--adversary-real-only needs --source-adversary LAMBDA")
     if args.group_dro_channels and not args.group_dro:
         parser.error("--group-dro-channels needs --group-dro ETA")
+    if args.nuisance_dims < 0:
+        parser.error("--nuisance-dims K is a number of directions, 0 or more")
     if args.stable_features and not 0.5 <= args.stable_features <= 1.0:
         parser.error("--stable-features SHARE is a share of pages between 0.5 and 1")
     if args.paired_weight != 1.0 and args.train_on != "all":
@@ -331,7 +336,7 @@ def main() -> None:
     fit = lambda feats, name: out_of_fold(feats, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,  # noqa: E731
                                           train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp=mlp,
                                           group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
-                                          adversary_real_only=args.adversary_real_only, scored_only=scored_only)
+                                          adversary_real_only=args.adversary_real_only, scored_only=scored_only, nuisance_dims=args.nuisance_dims)
     if args.per_channel_heads:
         scores = {name: {ch: fit({ch: features[ch]}, name)[ch] for ch in args.channels} for name in args.models}
     else:
@@ -354,7 +359,8 @@ def main() -> None:
                  group_dro=args.group_dro, group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
                  sam=args.sam, source_adversary=args.source_adversary, adversary_real_only=args.adversary_real_only,
                  mix_pages=args.mix_pages, page_bagging=args.page_bagging, seeds=args.seeds, input_dropout=args.input_dropout,
-                 mlp_hidden=args.mlp_hidden, mlp_epochs=args.mlp_epochs, scored_only_channels=args.scored_only_channels, codec_copy=args.codec_copy, per_channel_maps=args.per_channel_maps)
+                 mlp_hidden=args.mlp_hidden, mlp_epochs=args.mlp_epochs, scored_only_channels=args.scored_only_channels, codec_copy=args.codec_copy, per_channel_maps=args.per_channel_maps,
+                 nuisance_dims=args.nuisance_dims)
 
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
                 copies: tuple[dict[str, dict], ...] = (), one_class_dims: int = 0, train_sources: set[str] | None = None,
                 paired_weight: float = 1.0, head: str = "logistic", folds: list[str] | None = None, mlp: MLPHeadSettings = MLPHeadSettings(),
                 group_dro_channels: bool = False, stable_features: float = 0.0, adversary_real_only: bool = False,
-                scored_only: dict[str, dict] | None = None) -> dict[str, np.ndarray]:
+                scored_only: dict[str, dict] | None = None, nuisance_dims: int = 0) -> dict[str, np.ndarray]:
     """{channel: per-file bona fide log-odds}, each file scored by the fold that held its source out; the windows
     are described by the named arrays of each channel's features side by side (e.g. "layer5"). `weighting`:
     "class" (the two classes weigh the same) or "source" (detect/source_weights.py). `copies`: extra spoof windows
@@ -148,7 +148,9 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
     (gradient-boosted trees, BOOSTED_SETTINGS).
     `folds`: hold out only these sources (the other files' scores stay 0), for studies whose features differ per fold.
     `scored_only`: more channels' features ({channel: features}, as `features`) that every fold scores but never fits on,
-    e.g. to ask what a head trained without a channel makes of it; their scores are returned beside the others."""
+    e.g. to ask what a head trained without a channel makes of it; their scores are returned beside the others.
+    `nuisance_dims` > 0: the k directions along which the fold's real training sources differ (recording_nuisance.py)
+    are projected out of every window after standardisation."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -192,6 +194,12 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
             scaler = _ColumnsOf(scaler, stable_columns(fit_z, fit_y == 1, fit_sources, stable_features))
             fit_z = fit_z[:, scaler.keep]
             kept.append(int(scaler.keep.sum()))
+        if nuisance_dims:  # the corpus directions of the fold's real windows projected out (copies are spoof: never read)
+            from recording_nuisance import ProjectedScaler, corpus_directions
+
+            fit_channels = np.concatenate([np.full(int(np.sum(fit[ch])), ch) for ch in features] + [np.full(len(fit_y) - sum(int(np.sum(fit[ch])) for ch in features), "copy")])
+            scaler = ProjectedScaler(scaler, corpus_directions(fit_z, fit_y == 0, fit_sources, fit_channels, nuisance_dims))
+            fit_z = fit_z - (fit_z @ scaler.u) @ scaler.u.T
         if one_class_dims:
             model = RealSpeechGaussian(one_class_dims).fit(fit_z[fit_y == 0])
         elif head == "mlp":

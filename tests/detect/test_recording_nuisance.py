@@ -1,0 +1,51 @@
+"""Nuisance attribute projection of the corpora (recipes/detector_v2/recording_nuisance.py): the directions along which
+real recordings differ by source are found from real rows only and projected out; a real-vs-made direction stays."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "recipes" / "detector_v2"))
+
+from recording_nuisance import ProjectedScaler, corpus_directions  # noqa: E402
+
+
+class _Identity:
+    def transform(self, x):
+        return x
+
+
+def _pool(seed: int = 0):
+    """Three corpora whose real rows sit apart along feature 0 (and the telephone channel along feature 2); made rows
+    lie along feature 1 in every corpus."""
+    rng = np.random.default_rng(seed)
+    rows, real, sources, channels = [], [], [], []
+    for i, source in enumerate(["vctk", "libri", "demo"]):
+        for channel, offset in (("clean", 0.0), ("telephone_8k", 5.0)):
+            for made in (0, 1):
+                z = 0.1 * rng.standard_normal((50, 4))
+                z[:, 0] += 3.0 * i
+                z[:, 1] += 2.0 * made
+                z[:, 2] += offset
+                rows.append(z)
+                real += [made == 0] * 50
+                sources += [source] * 50
+                channels += [channel] * 50
+    return np.vstack(rows), np.array(real), np.array(sources), np.array(channels)
+
+
+def test_the_corpus_direction_is_found_and_removed_the_made_direction_stays():
+    z, real, sources, channels = _pool()
+    u = corpus_directions(z, real, sources, channels, k=1)
+    assert u.shape == (4, 1) and abs(u[0, 0]) > 0.99  # the corpora's axis, not the channel's (2) nor the made one (1)
+    projected = ProjectedScaler(_Identity(), u).transform(z)
+    by_source = [projected[real & (sources == s)].mean(0) for s in np.unique(sources)]
+    assert np.ptp([m[0] for m in by_source]) < 0.1  # the corpora no longer differ along feature 0
+    assert projected[~real, 1].mean() - projected[real, 1].mean() > 1.9  # the made rows still stand apart
+
+
+def test_no_more_directions_than_the_means_span():
+    z, real, sources, channels = _pool(1)
+    u = corpus_directions(z, real, sources, channels, k=10)
+    assert u.shape[1] <= 4 and np.allclose(u.T @ u, np.eye(u.shape[1]), atol=1e-8)
