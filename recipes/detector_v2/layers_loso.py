@@ -36,6 +36,7 @@ from detect.window_mlp_head import MLPHeadSettings, WindowMLPHead
 from voxtwin.codec import CHANNELS, through_channel
 
 from frontends_loso import report, windows  # noqa: I001  (this folder is on sys.path when the script runs: the same windows and report)
+from recording_nuisance import ProjectedScaler, corpus_directions, project_out
 
 from study_options import save_results, start, study_parser
 
@@ -181,12 +182,14 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
         parts_x = [x[ch][fit[ch]] for ch in features]
         parts_y = [labels[owner[ch][fit[ch]]] for ch in features]
         parts_source = [sources[owner[ch][fit[ch]]] for ch in features]
+        parts_channel = [np.full(int(np.sum(fit[ch])), ch) for ch in features]
         for copy, cx in zip(copies, copy_x):
             for ch in features:
                 keep = (copy[ch]["owner"] < 0) | (sources[copy[ch]["owner"]] != source)  # owner -1: made from no file here, trains every fold
                 parts_x.append(cx[ch][keep])
                 parts_y.append(np.ones(int(keep.sum()), dtype=labels.dtype))
                 parts_source.append(np.where(copy[ch]["owner"] < 0, "generated", sources[copy[ch]["owner"]])[keep])
+                parts_channel.append(np.full(int(keep.sum()), ch))
         fit_x, fit_y, fit_sources = np.vstack(parts_x), np.concatenate(parts_y), np.concatenate(parts_source)
         scaler = StandardScaler().fit(fit_x)
         fit_z = scaler.transform(fit_x)  # what every head fits on, standardised once
@@ -195,11 +198,8 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
             fit_z = fit_z[:, scaler.keep]
             kept.append(int(scaler.keep.sum()))
         if nuisance_dims:  # the corpus directions of the fold's real windows projected out (copies are spoof: never read)
-            from recording_nuisance import ProjectedScaler, corpus_directions
-
-            fit_channels = np.concatenate([np.full(int(np.sum(fit[ch])), ch) for ch in features] + [np.full(len(fit_y) - sum(int(np.sum(fit[ch])) for ch in features), "copy")])
-            scaler = ProjectedScaler(scaler, corpus_directions(fit_z, fit_y == 0, fit_sources, fit_channels, nuisance_dims))
-            fit_z = fit_z - (fit_z @ scaler.u) @ scaler.u.T
+            scaler = ProjectedScaler(scaler, corpus_directions(fit_z, fit_y == 0, fit_sources, np.concatenate(parts_channel), nuisance_dims))
+            fit_z = project_out(fit_z, scaler.u)
         if one_class_dims:
             model = RealSpeechGaussian(one_class_dims).fit(fit_z[fit_y == 0])
         elif head == "mlp":

@@ -25,6 +25,11 @@ def corpus_directions(z: np.ndarray, real: np.ndarray, sources: np.ndarray, chan
     return vt[:keep].T
 
 
+def project_out(z: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """`z` without its components along the orthonormal columns of `u`."""
+    return z - (z @ u) @ u.T
+
+
 class ProjectedScaler:
     """A fitted scaler whose output has the directions `u` (orthonormal columns) projected out."""
 
@@ -32,5 +37,4 @@ class ProjectedScaler:
         self.scaler, self.u = scaler, u
 
     def transform(self, x: np.ndarray) -> np.ndarray:
-        z = self.scaler.transform(x)
-        return z - (z @ self.u) @ self.u.T
+        return project_out(self.scaler.transform(x), self.u)
