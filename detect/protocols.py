@@ -47,7 +47,11 @@ def read_protocol(path: Path) -> list[ProtocolEntry]:
     if not path.is_file():
         raise ProtocolError(f"{path}: protocol file not found")
     entries = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError(f"{path}: not a text file (a protocol is lines of text)") from None
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:

@@ -413,3 +413,17 @@ def test_a_recipe_file_that_is_not_text_is_one_line(runner, tmp_path):
     recipe = tmp_path / "config.toml"
     recipe.write_bytes(np.random.default_rng(0).integers(128, 256, 500, dtype=np.uint8).tobytes())
     one_error_line(runner.invoke(app, ["detect", "train", "--recipe", str(recipe)]), contains="not a text file")
+
+
+def test_dataset_tables_that_are_not_text_or_climb_out_are_one_line(runner, tmp_path):
+    """A manifest.csv or protocol of random bytes crashed `detect eval` / `detect metrics` (UnicodeDecodeError, exit 4),
+    and In-the-Wild's meta.csv could name a file outside its folder (the manifest already refused that)."""
+    junk = np.random.default_rng(0).integers(128, 256, 300, dtype=np.uint8).tobytes()
+    (tmp_path / "manifest.csv").write_bytes(junk)
+    one_error_line(runner.invoke(app, ["detect", "eval", "--model", "fast", "--dataset", "manifest", "--root", str(tmp_path)]), contains="not a CSV text file")
+    audio.save(tmp_path / "a.wav", sine(220.0), 16_000)
+    (tmp_path / "meta.csv").write_text("file,speaker,label\na.wav,s,bona-fide\n../outside.wav,s,spoof\n")
+    one_error_line(runner.invoke(app, ["detect", "eval", "--model", "fast", "--dataset", "in_the_wild", "--root", str(tmp_path)]), contains="escapes the dataset folder")
+    (tmp_path / "scores.txt").write_text("a 1.0\nb 2.0\n")
+    (tmp_path / "protocol.txt").write_bytes(junk)
+    one_error_line(runner.invoke(app, ["detect", "metrics", str(tmp_path / "scores.txt"), "--protocol", str(tmp_path / "protocol.txt")]), contains="not a text file")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-from detect.datasets.trial import DATASETS, DatasetLayoutError, Trial, require, require_files
+from detect.datasets.trial import DATASETS, DatasetLayoutError, Trial, inside, read_table, require, require_files
 from voxtwin.audio import is_audio_path
 
 ITW_LABELS = {"bona-fide": "bonafide", "bonafide": "bonafide", "spoof": "spoof"}
@@ -27,16 +26,15 @@ def in_the_wild(root: Path, split: str = "eval") -> list[Trial]:
     _only_eval("In-the-Wild", split)
     meta = require(root / "meta.csv", "meta.csv (columns file,speaker,label)")
     trials = []
-    with meta.open(newline="") as f:
-        reader = csv.DictReader(f)
-        if not {"file", "speaker", "label"} <= set(reader.fieldnames or []):
-            raise DatasetLayoutError(f"{meta}: expected columns file,speaker,label; found {','.join(reader.fieldnames or [])}")
-        for row in reader:
-            label = ITW_LABELS.get(row["label"].strip())
-            if label is None:
-                raise DatasetLayoutError(f"{meta}: label {row['label']!r} for {row['file']}; expected bona-fide or spoof")
-            path = root / row["file"]
-            trials.append(Trial(path, label, "-" if label == "bonafide" else "in_the_wild", row["speaker"], Path(row["file"]).stem, "in_the_wild"))
+    columns, rows = read_table(meta)
+    if not {"file", "speaker", "label"} <= set(columns):
+        raise DatasetLayoutError(f"{meta}: expected columns file,speaker,label; found {','.join(columns)}")
+    for row in rows:
+        label = ITW_LABELS.get(row["label"].strip())
+        if label is None:
+            raise DatasetLayoutError(f"{meta}: label {row['label']!r} for {row['file']}; expected bona-fide or spoof")
+        path = inside(root, row["file"], meta)
+        trials.append(Trial(path, label, "-" if label == "bonafide" else "in_the_wild", row["speaker"], Path(row["file"]).stem, "in_the_wild"))
     return require_files(trials, root, "meta.csv")
 
 
@@ -96,16 +94,13 @@ def manifest(root: Path, split: str = "all", *, manifest_name: str = "manifest.c
         raise DatasetLayoutError(f"the manifest has no {split!r} split; splits are made by source (leave-one-source-out)")
     table = require(root / manifest_name, f"{manifest_name} (columns {','.join(MANIFEST_COLUMNS)},...)")
     trials = []
-    with table.open(newline="") as f:
-        reader = csv.DictReader(f)
-        missing_cols = set(MANIFEST_COLUMNS) - set(reader.fieldnames or [])
-        if missing_cols:
-            raise DatasetLayoutError(f"{table}: missing columns {', '.join(sorted(missing_cols))}")
-        for row in reader:
-            if row["label"] not in ("bonafide", "spoof"):
-                raise DatasetLayoutError(f"{table}: label {row['label']!r} for {row['path']}; expected bonafide or spoof")
-            rel = Path(row["path"])
-            if rel.is_absolute() or ".." in rel.parts:
-                raise DatasetLayoutError(f"{table}: path {row['path']!r} escapes the dataset folder")
-            trials.append(Trial(root / rel, row["label"], row["system"], row["speaker"], rel.stem, row["source"], dict(row)))
+    columns, rows = read_table(table)
+    missing_cols = set(MANIFEST_COLUMNS) - set(columns)
+    if missing_cols:
+        raise DatasetLayoutError(f"{table}: missing columns {', '.join(sorted(missing_cols))}")
+    for row in rows:
+        if row["label"] not in ("bonafide", "spoof"):
+            raise DatasetLayoutError(f"{table}: label {row['label']!r} for {row['path']}; expected bonafide or spoof")
+        path = inside(root, row["path"], table)
+        trials.append(Trial(path, row["label"], row["system"], row["speaker"], path.stem, row["source"], dict(row)))
     return require_files(trials, root, manifest_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,25 @@ def require(path: Path, what: str) -> Path:
     if not path.exists():
         raise DatasetLayoutError(f"{path}: missing {what}")
     return path
+
+
+def read_table(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """A dataset's CSV table: (its columns, its rows); DatasetLayoutError when it is not UTF-8 CSV text."""
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            return list(reader.fieldnames or []), rows
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DatasetLayoutError(f"{path}: not a CSV text file ({exc.__class__.__name__})") from None
+
+
+def inside(root: Path, listed: str, table: Path) -> Path:
+    """root / listed, refusing a listed path that is absolute or climbs out of the dataset folder."""
+    rel = Path(listed)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise DatasetLayoutError(f"{table}: path {listed!r} escapes the dataset folder")
+    return root / rel
 
 
 def require_files(trials: list[Trial], folder: Path, listed_in: str) -> list[Trial]:
