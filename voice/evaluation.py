@@ -34,16 +34,16 @@ def judge(output: np.ndarray, reference: np.ndarray, *, text: str, sample_rate: 
     }
 
 
-def _real_time_factor(seconds: str | None, duration_s: float) -> float | None:
-    """The `seconds` cell (processing time) over the clip's duration; an empty cell gives None."""
+def _real_time_factor(seconds: str | None, duration_s: float, output: str) -> float | None:
+    """The `seconds` cell (processing time) over the clip's duration; an empty cell gives None. Errors name `output`."""
     if seconds is None or not str(seconds).strip():
         return None
     try:
         value = float(seconds)
     except ValueError:
-        raise VoxtwinError(f"seconds: {seconds!r} is not a number (the processing time in seconds)") from None
+        raise VoxtwinError(f"{output}: seconds: {seconds!r} is not a number (the processing time in seconds)") from None
     if not np.isfinite(value) or value < 0:
-        raise VoxtwinError(f"seconds: {seconds!r} must be a non-negative number of seconds")
+        raise VoxtwinError(f"{output}: seconds: {seconds!r} must be a non-negative number of seconds")
     return round(value / duration_s, 4)
 
 
@@ -62,10 +62,7 @@ def evaluate_listing(path: str | os.PathLike) -> tuple[list[dict], dict]:
         started = time.perf_counter()
         try:
             output, _ = audio.load(resolve("output"), 16_000)
-            try:  # a bad cell fails before the judges run
-                rtf = _real_time_factor(row.get("seconds"), len(output) / 16_000)
-            except VoxtwinError as exc:
-                raise VoxtwinError(f"{row['output']}: {exc}") from None
+            rtf = _real_time_factor(row.get("seconds"), len(output) / 16_000, row["output"])  # a bad cell fails before the judges run
             reference, _ = audio.load(resolve("reference"), 16_000)
             text = (row.get("text") or "").strip()
             if not text:
