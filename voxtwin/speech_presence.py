@@ -76,11 +76,7 @@ def chunk_probabilities(chunks_with_context: np.ndarray) -> np.ndarray:
     """Speech probability of each row of (N, CONTEXT + CHUNK) float32 samples at 16 kHz."""
     if len(chunks_with_context) == 0:
         return np.zeros(0, dtype=np.float32)
-    rows = np.ascontiguousarray(chunks_with_context, dtype=np.float32)
-    peaks = np.max(np.abs(rows), axis=1, keepdims=True)
-    if np.any(peaks > 1.0):  # Silero reads samples in [-1, 1]: a float file's tone at x1000 full scale was heard as speech
-        rows = rows / np.maximum(peaks, 1.0)
-    out = _run_in_own_thread(rows)
+    out = _run_in_own_thread(np.ascontiguousarray(chunks_with_context, dtype=np.float32))
     return np.asarray(out, dtype=np.float32).reshape(-1)
 
 
@@ -98,6 +94,7 @@ class SpeechPresence:
         self._row_times: list[float] = []
         self.times_s: list[np.ndarray] = []
         self.probabilities: list[np.ndarray] = []
+        self._peak = 1.0  # the stream's largest sample so far, at least full scale
 
     def update(self, block: np.ndarray) -> None:
         self._buffer = np.concatenate([self._buffer, np.asarray(block, dtype=np.float32)])
@@ -113,9 +110,15 @@ class SpeechPresence:
         if len(self._rows) >= self.FLUSH_ROWS:
             self._flush()
 
+    def _scored(self, rows: np.ndarray) -> np.ndarray:
+        """Silero reads samples in [-1, 1]: a float file far past full scale (a tone at x1000 was heard as speech) is
+        scaled down as a whole, by its largest sample so far (the whole file's, up to FLUSH_ROWS of chunks)."""
+        self._peak = max(self._peak, float(np.max(np.abs(rows), initial=0.0)))
+        return chunk_probabilities(rows / self._peak if self._peak > 1.0 else rows)
+
     def _flush(self) -> None:
         if self._rows:
-            self.probabilities.append(chunk_probabilities(np.stack(self._rows)))
+            self.probabilities.append(self._scored(np.stack(self._rows)))
             self.times_s.append(np.asarray(self._row_times))
             self._rows, self._row_times = [], []
 
@@ -126,7 +129,7 @@ class SpeechPresence:
         if not self.probabilities and len(self._buffer) > CONTEXT:
             padded = np.zeros(CONTEXT + CHUNK, dtype=np.float32)
             padded[: len(self._buffer)] = self._buffer[: CONTEXT + CHUNK]
-            self.probabilities.append(chunk_probabilities(padded[None]))
+            self.probabilities.append(self._scored(padded[None]))
             self.times_s.append(np.array([CHUNK / 2 / PRESENCE_RATE]))
         if not self.probabilities:
             return np.zeros(n_frames, dtype=bool)
