@@ -50,6 +50,7 @@ from voice.converter.postfilter import read_band_gains
 from voice.vocoders import HiFiGAN
 from voxtwin import audio
 from voxtwin.errors import VoxtwinError
+from voxtwin.freed_memory import keep_freed_memory
 from shared_data import require_shared_data
 
 SOURCES = ["SF1", "SF2", "SF3", "SM1", "SM2"]
@@ -100,6 +101,8 @@ def main() -> None:
         parser.error("--pitch-spread-prior-frames must be 0 (as shipped) or more")
     require_shared_data(args.data, "the VCC 2016 speech")
     torch.set_num_threads(1)
+    # as `voxtwin` does (voxtwin/freed_memory.py); VOXTWIN_KEEP_FREED_MEMORY=0 times glibc's default instead
+    print(f"freed memory kept for reuse: {'yes' if keep_freed_memory() else 'no'}", flush=True)
     os.environ["OMP_NUM_THREADS"] = "1"
     root = args.data / "vcc2016_ccganvc" / "evaluation_all"
     utterances = sorted(p.name for p in (root / "SF1").glob("*.flac"))

@@ -25,6 +25,7 @@ import torch
 
 from detect.detector import Detector
 from voxtwin import audio
+from voxtwin.freed_memory import keep_freed_memory
 from voxtwin.testing import speechlike
 
 FORMATS = [(".opus", 48_000), (".ogg", 16_000), (".m4a", 44_100), (".mp3", 24_000), (".wav", 16_000)]
@@ -55,6 +56,8 @@ def main() -> None:
     parser.add_argument("--skip-hour", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    # as `voxtwin` does (voxtwin/freed_memory.py); VOXTWIN_KEEP_FREED_MEMORY=0 times glibc's default instead
+    print(f"freed memory kept for reuse: {'yes' if keep_freed_memory() else 'no'}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         paths, total_s = make_messages(Path(tmp), args.files)
         detectors = {}  # (name, resolved precision): a detector without a CNN (fast) is timed once, whatever --precisions says

@@ -21,6 +21,7 @@ from typer.exceptions import TyperException
 from voxtwin import __version__, exit_codes
 from voxtwin.console import DETECTOR_PRECISION_HELP, SYNTHETIC_PRIOR_HELP, check_synthetic_prior, emit_json, error_line, progress
 from voxtwin.errors import VoxtwinError
+from voxtwin.freed_memory import keep_freed_memory
 
 # pyworld and webrtcvad import pkg_resources, which warns on every run; the pin setuptools<81 keeps it working
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
@@ -211,6 +212,7 @@ _mount_subapps()
 
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point for the `voxtwin` script."""
+    keep_freed_memory()  # this process is ours: reuse freed tensors' memory (voxtwin/freed_memory.py)
     app(args=argv if argv is not None else sys.argv[1:], prog_name="voxtwin")
 
 
