@@ -6,8 +6,8 @@ only when that channel's mean is low"). It can as easily learn a page's quirks, 
 (`recipes/detector_v2/fusion_loso.py --head mlp`), not by fit. Small on purpose: one hidden layer of 64 units,
 dropout on the input and the hidden layer, weight decay, a fixed number of epochs (no early stopping on the held-out
 page), the mean of a few seeds' log-odds. The inputs are expected standardised (the study's StandardScaler).
-Five other ways of training it exist for the studies (group DRO, sharpness-aware steps, a source adversary, pages
-mixed within a class, each seed on its own draw of pages; each off by default, none shipped: recipes/detector_v2/README.md
+Six other ways of training it exist for the studies (group DRO, sharpness-aware steps, a source adversary, pages
+mixed within a class, each seed on its own draw of pages, an offset per page; each off by default, none shipped: recipes/detector_v2/README.md
 says what each did).
 """
 
@@ -35,9 +35,11 @@ class MLPHeadSettings:
     source_adversary: float = 0.0  # > 0: the hidden units trained against an adversary naming each window's group within its class, at this weight
     mix_pages: float = 0.0  # > 0: half the windows of a batch mixed with a window of their class from another group, weights ~ Beta(this, this)
     page_bagging: float = 0.0  # > 0: each seed's network fits without this share of each class's groups (pages), drawn from its seed
+    page_intercepts: bool = False  # True: each group (page) holding both classes gets its own free log-odds offset in training; none at scoring
 
 
-TRAINING_WAYS = ("group_dro_eta", "sam_rho", "source_adversary", "mix_pages", "page_bagging")  # MLPHeadSettings' alternatives to plain steps, one at a time
+OFFSET_LR = 0.05  # page_intercepts: a page's offset may need +-2 log-odds within the first epochs; Adam moves it ~lr a step
+TRAINING_WAYS = ("group_dro_eta", "sam_rho", "source_adversary", "mix_pages", "page_bagging", "page_intercepts")  # MLPHeadSettings' alternatives to plain steps, one at a time
 
 
 def _network(dims: int, s: MLPHeadSettings) -> nn.Module:
@@ -61,14 +63,15 @@ class WindowMLPHead:
 
     def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "WindowMLPHead":
         """`groups` (one label per window, e.g. its source and class; each group of one class) is read only with
-        group_dro_eta > 0, source_adversary > 0, mix_pages > 0 or page_bagging > 0."""
+        group_dro_eta > 0, source_adversary > 0, mix_pages > 0 or page_bagging > 0; with page_intercepts, one label per
+        page (its source), whatever the class."""
         x_t = torch.as_tensor(np.asarray(x, dtype=np.float32))
         y_t = torch.as_tensor(np.asarray(y, dtype=np.float32))
         if set(np.unique(y).tolist()) != {0.0, 1.0}:
             raise ValueError("the MLP head needs windows of both classes")
         s = self.settings
-        if (s.group_dro_eta > 0 or s.source_adversary > 0 or s.mix_pages > 0 or s.page_bagging > 0) != (groups is not None):
-            raise ValueError("group DRO, the source adversary, page mixing and page bagging need the windows' groups, and groups are read only by them")
+        if (s.group_dro_eta > 0 or s.source_adversary > 0 or s.mix_pages > 0 or s.page_bagging > 0 or s.page_intercepts) != (groups is not None):
+            raise ValueError("group DRO, the source adversary, page mixing, page bagging and page intercepts need the windows' groups, and groups are read only by them")
         group_ids = torch.as_tensor(np.unique(groups, return_inverse=True)[1].ravel()) if groups is not None else None
         if s.page_bagging > 0:  # each seed on its own draw of pages, its classes weighed the same within it
             self.networks_ = []
@@ -92,13 +95,17 @@ class WindowMLPHead:
         if s.source_adversary > 0:
             adversary = _GroupAdversary(net, y, group_ids, n_groups, s.source_adversary)
             optimiser.add_param_group({"params": adversary.names.parameters()})
+        offset = _PageOffsets(y, group_ids, n_groups) if s.page_intercepts else None
+        if offset is not None:
+            optimiser.add_param_group({"params": [offset.value], "weight_decay": 0.0, "lr": OFFSET_LR})  # Adam moves each by ~lr a step
         net.train()
         for _ in range(s.epochs):
             order = torch.randperm(len(x), generator=generator)
             for start in range(0, len(x), s.batch):
                 idx = order[start : start + s.batch]
                 xb = _mixed_within_class(x[idx], y[idx], group_ids[idx], s.mix_pages, generator) if s.mix_pages > 0 else x[idx]
-                batch_loss = lambda: (loss_fn(net(xb).squeeze(1), y[idx]) * weight[idx]).sum() / weight[idx].sum()  # noqa: E731
+                logits = (lambda: net(xb).squeeze(1)) if offset is None else (lambda: net(xb).squeeze(1) + offset(group_ids[idx]))
+                batch_loss = lambda: (loss_fn(logits(), y[idx]) * weight[idx]).sum() / weight[idx].sum()  # noqa: E731
                 optimiser.zero_grad()
                 if s.source_adversary > 0:
                     (batch_loss() + adversary.loss(x[idx], y[idx], group_ids[idx])).backward()
@@ -149,6 +156,23 @@ class _GroupAdversary(nn.Module):
         reversed_hidden = (1 + self.weight) * hidden.detach() - self.weight * hidden  # value: hidden; gradient: -weight x
         logits = self.names(reversed_hidden).masked_fill(self.group_class[None, :] != y[:, None], float("-inf"))
         return nn.functional.cross_entropy(logits, groups)
+
+
+class _PageOffsets(nn.Module):
+    """A free log-odds offset per page that holds windows of both classes, added in training only (a fixed-effects
+    logit): the network then gains nothing by learning a page's class share or whatever marks the page as a whole,
+    only what tells its real windows from its synthetic ones. Pages of one class keep offset 0 (an offset of their
+    own would absorb all they teach)."""
+
+    def __init__(self, y: torch.Tensor, group_ids: torch.Tensor, n_groups: int) -> None:
+        super().__init__()
+        spoof = torch.zeros(n_groups).index_add_(0, group_ids, y)
+        windows = torch.bincount(group_ids, minlength=n_groups).float()
+        self.register_buffer("both_classes", ((spoof > 0) & (spoof < windows)).float())
+        self.value = nn.Parameter(torch.zeros(n_groups))
+
+    def forward(self, groups: torch.Tensor) -> torch.Tensor:
+        return (self.value * self.both_classes)[groups]
 
 
 def _balanced_weights(y: torch.Tensor) -> torch.Tensor:

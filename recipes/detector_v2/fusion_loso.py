@@ -258,6 +258,9 @@ def main() -> None:
     parser.add_argument("--page-bagging", type=float, default=0.0, metavar="SHARE",
                         help="with --head mlp: each seed's network fitted without a random SHARE of each class's training pages "
                              "(drawn from its seed; bagging over pages, Breiman 1996; 0: every seed on every page)")
+    parser.add_argument("--page-intercepts", action="store_true",
+                        help="with --head mlp: each training page holding both classes gets its own free log-odds offset while the head "
+                             "is fitted, none when it scores (a fixed-effects head: only within-page contrasts reward it)")
     parser.add_argument("--adversary-real-only", action="store_true",
                         help="with --source-adversary: the adversary names the training source of real windows only (their recording chain); "
                              "spoof windows share one group")
@@ -293,11 +296,11 @@ def main() -> None:
     if args.seeds != list(MLPHeadSettings.seeds) and args.head != "mlp":
         parser.error("--seeds sets the seeds of --head mlp only")
     training_ways = {"group_dro": "--group-dro ETA", "sam": "--sam RHO", "source_adversary": "--source-adversary LAMBDA", "mix_pages": "--mix-pages ALPHA",
-                     "page_bagging": "--page-bagging SHARE"}
+                     "page_bagging": "--page-bagging SHARE", "page_intercepts": "--page-intercepts"}
     for dest, flag in training_ways.items():
         value = getattr(args, dest)
         if value < 0 or value > 0 and args.head != "mlp":
-            parser.error(f"{flag} ({flag.split()[1]} >= 0) trains --head mlp only")
+            parser.error(f"{flag} ({flag.split()[1]} >= 0) trains --head mlp only" if " " in flag else f"{flag} trains --head mlp only")
     chosen = [flag for dest, flag in training_ways.items() if getattr(args, dest) > 0]
     if len(chosen) > 1:
         parser.error(f"{' and '.join(chosen)}: at most one way of training the head at a time")
@@ -332,7 +335,7 @@ def main() -> None:
     if train_sources is not None:
         print(f"fitting on the {len(train_sources)} {args.train_on} sources: {', '.join(sorted(train_sources))}")
     mlp = MLPHeadSettings(hidden=args.mlp_hidden, input_dropout=args.input_dropout, epochs=args.mlp_epochs, seeds=tuple(args.seeds), group_dro_eta=args.group_dro, sam_rho=args.sam, source_adversary=args.source_adversary,
-                         mix_pages=args.mix_pages, page_bagging=args.page_bagging)
+                         mix_pages=args.mix_pages, page_bagging=args.page_bagging, page_intercepts=args.page_intercepts)
     fit = lambda feats, name: out_of_fold(feats, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,  # noqa: E731
                                           train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp=mlp,
                                           group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,
@@ -360,7 +363,7 @@ def main() -> None:
                  sam=args.sam, source_adversary=args.source_adversary, adversary_real_only=args.adversary_real_only,
                  mix_pages=args.mix_pages, page_bagging=args.page_bagging, seeds=args.seeds, input_dropout=args.input_dropout,
                  mlp_hidden=args.mlp_hidden, mlp_epochs=args.mlp_epochs, scored_only_channels=args.scored_only_channels, codec_copy=args.codec_copy, per_channel_maps=args.per_channel_maps,
-                 nuisance_dims=args.nuisance_dims)
+                 nuisance_dims=args.nuisance_dims, page_intercepts=args.page_intercepts)
 
 
 if __name__ == "__main__":

@@ -204,7 +204,9 @@ def out_of_fold(features: dict[str, dict], columns: tuple[str, ...], labels: np.
             model = RealSpeechGaussian(one_class_dims).fit(fit_z[fit_y == 0])
         elif head == "mlp":
             groups = None
-            if mlp.group_dro_eta > 0 or mlp.source_adversary > 0 or mlp.mix_pages > 0 or mlp.page_bagging > 0:  # a window's group: its source and class (a copy: its original's source, or "generated"), with group_dro_channels its channel
+            if mlp.page_intercepts:  # a window's page: its source, whatever its class
+                groups = fit_sources.astype(str)
+            elif mlp.group_dro_eta > 0 or mlp.source_adversary > 0 or mlp.mix_pages > 0 or mlp.page_bagging > 0:  # a window's group: its source and class (a copy: its original's source, or "generated"), with group_dro_channels its channel
                 groups = np.char.add(fit_sources.astype(str), fit_y.astype(str))
                 if adversary_real_only:  # the adversary names real windows' sources (recording chains) only: one group for every spoof window
                     groups = np.where(fit_y == 1, "spoof", groups)
