@@ -9,7 +9,8 @@ CPU time of `detect score` (detect/MODEL_CARD.md, "Freed memory kept"). With big
 the heap trimmed only past 256 MB free, the same work faults in almost nothing after its first file.
 
 The setting is process-wide, so only a program's owner makes it: the `voxtwin` command (voxtwin/cli.py `main`,
-inherited by the worker processes it forks) and the benchmarks that time what the command does. A program that
+inherited by the worker processes it forks), the service's spawned workers (`voxtwin serve --workers N`) and the
+benchmarks that time what the command does. A program that
 imports voxtwin as a library may call `keep_freed_memory()` itself. `VOXTWIN_KEEP_FREED_MEMORY=0` leaves malloc as
 it is (to measure the difference, or where memory must go back to the system at once). Other C libraries: no-op.
 """

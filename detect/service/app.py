@@ -36,6 +36,7 @@ from detect.service.scoring_queue import QueueFull, ScoringQueue, ScoringTimeout
 from detect.service.settings import ServiceSettings
 from voxtwin import __version__, audio
 from voxtwin.errors import VoxtwinError
+from voxtwin.freed_memory import keep_freed_memory
 
 log = logging.getLogger(__name__)
 API_VERSION = "v1"
@@ -194,4 +195,5 @@ def _plot_png(result, data: bytes, private: Path) -> bytes:
 
 def app_from_environment() -> FastAPI:
     """Factory for the worker processes `voxtwin serve --workers N` starts (settings come in the environment)."""
+    keep_freed_memory()  # spawned, so not inherited from the command: set as `voxtwin` sets it (voxtwin/freed_memory.py)
     return create_app(ServiceSettings.from_env())
