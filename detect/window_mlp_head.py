@@ -36,6 +36,7 @@ class MLPHeadSettings:
     mix_pages: float = 0.0  # > 0: half the windows of a batch mixed with a window of their class from another group, weights ~ Beta(this, this)
     page_bagging: float = 0.0  # > 0: each seed's network fits without this share of each class's groups (pages), drawn from its seed
     page_intercepts: bool = False  # True: each group (page) holding both classes gets its own free log-odds offset in training; none at scoring
+    single_class_offsets: bool = False  # with page_intercepts: groups of one class get an offset too
 
 
 OFFSET_LR = 0.05  # page_intercepts: a page's offset may need +-2 log-odds within the first epochs; Adam moves it ~lr a step
@@ -55,6 +56,8 @@ class WindowMLPHead:
         ways = {name: getattr(settings, name) for name in TRAINING_WAYS}
         if any(value < 0 for value in ways.values()):
             raise ValueError(f"{', '.join(name for name, value in ways.items() if value < 0)} must be >= 0")
+        if settings.single_class_offsets and not settings.page_intercepts:
+            raise ValueError("single_class_offsets gives pages of one class an offset too: it needs page_intercepts")
         if settings.page_bagging >= 1:
             raise ValueError("page_bagging is the share of pages each seed leaves out: below 1")
         if sum(value > 0 for value in ways.values()) > 1:
@@ -95,7 +98,7 @@ class WindowMLPHead:
         if s.source_adversary > 0:
             adversary = _GroupAdversary(net, y, group_ids, n_groups, s.source_adversary)
             optimiser.add_param_group({"params": adversary.names.parameters()})
-        offset = _PageOffsets(y, group_ids, n_groups) if s.page_intercepts else None
+        offset = _PageOffsets(y, group_ids, n_groups, s.single_class_offsets) if s.page_intercepts else None
         if offset is not None:
             optimiser.add_param_group({"params": [offset.value], "weight_decay": 0.0, "lr": OFFSET_LR})  # Adam moves each by ~lr a step
         net.train()
@@ -162,13 +165,13 @@ class _PageOffsets(nn.Module):
     """A free log-odds offset per page that holds windows of both classes, added in training only (a fixed-effects
     logit): the network then gains nothing by learning a page's class share or whatever marks the page as a whole,
     only what tells its real windows from its synthetic ones. Pages of one class keep offset 0 (an offset of their
-    own would absorb all they teach)."""
+    own would absorb all they teach) unless `single_class` gives them one too."""
 
-    def __init__(self, y: torch.Tensor, group_ids: torch.Tensor, n_groups: int) -> None:
+    def __init__(self, y: torch.Tensor, group_ids: torch.Tensor, n_groups: int, single_class: bool = False) -> None:
         super().__init__()
         spoof = torch.zeros(n_groups).index_add_(0, group_ids, y)
         windows = torch.bincount(group_ids, minlength=n_groups).float()
-        self.register_buffer("both_classes", ((spoof > 0) & (spoof < windows)).float())
+        self.register_buffer("both_classes", torch.ones(n_groups) if single_class else ((spoof > 0) & (spoof < windows)).float())
         self.value = nn.Parameter(torch.zeros(n_groups))
 
     def forward(self, groups: torch.Tensor) -> torch.Tensor:

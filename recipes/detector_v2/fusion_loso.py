@@ -258,9 +258,9 @@ def main() -> None:
     parser.add_argument("--page-bagging", type=float, default=0.0, metavar="SHARE",
                         help="with --head mlp: each seed's network fitted without a random SHARE of each class's training pages "
                              "(drawn from its seed; bagging over pages, Breiman 1996; 0: every seed on every page)")
-    parser.add_argument("--page-intercepts", action="store_true",
-                        help="with --head mlp: each training page holding both classes gets its own free log-odds offset while the head "
-                             "is fitted, none when it scores (a fixed-effects head: only within-page contrasts reward it)")
+    parser.add_argument("--page-intercepts", nargs="?", const="paired", choices=["paired", "every"],
+                        help="with --head mlp: each training page holding both classes (paired; `every`: every training page) gets its own "
+                             "free log-odds offset while the head is fitted, none when it scores (a fixed-effects head)")
     parser.add_argument("--adversary-real-only", action="store_true",
                         help="with --source-adversary: the adversary names the training source of real windows only (their recording chain); "
                              "spoof windows share one group")
@@ -296,7 +296,8 @@ def main() -> None:
     if args.seeds != list(MLPHeadSettings.seeds) and args.head != "mlp":
         parser.error("--seeds sets the seeds of --head mlp only")
     training_ways = {"group_dro": "--group-dro ETA", "sam": "--sam RHO", "source_adversary": "--source-adversary LAMBDA", "mix_pages": "--mix-pages ALPHA",
-                     "page_bagging": "--page-bagging SHARE", "page_intercepts": "--page-intercepts"}
+                     "page_bagging": "--page-bagging SHARE", "page_intercepts_on": "--page-intercepts"}
+    args.page_intercepts_on, args.single_class_offsets = float(args.page_intercepts is not None), args.page_intercepts == "every"
     for dest, flag in training_ways.items():
         value = getattr(args, dest)
         if value < 0 or value > 0 and args.head != "mlp":
@@ -335,7 +336,8 @@ def main() -> None:
     if train_sources is not None:
         print(f"fitting on the {len(train_sources)} {args.train_on} sources: {', '.join(sorted(train_sources))}")
     mlp = MLPHeadSettings(hidden=args.mlp_hidden, input_dropout=args.input_dropout, epochs=args.mlp_epochs, seeds=tuple(args.seeds), group_dro_eta=args.group_dro, sam_rho=args.sam, source_adversary=args.source_adversary,
-                         mix_pages=args.mix_pages, page_bagging=args.page_bagging, page_intercepts=args.page_intercepts)
+                         mix_pages=args.mix_pages, page_bagging=args.page_bagging, page_intercepts=bool(args.page_intercepts_on),
+                         single_class_offsets=args.single_class_offsets)
     fit = lambda feats, name: out_of_fold(feats, MODELS[name], labels, sources, c=args.c, weighting=args.weighting, one_class_dims=args.one_class_dims,  # noqa: E731
                                           train_sources=train_sources, paired_weight=args.paired_weight, head=args.head, mlp=mlp,
                                           group_dro_channels=args.group_dro_channels, stable_features=args.stable_features,

@@ -218,3 +218,20 @@ def test_page_intercepts_leave_the_page_signature_to_the_offsets():
     assert np.allclose(alone, WindowMLPHead(MLPHeadSettings(epochs=2, seeds=(0,))).fit(x, y).decision_function(held_x), atol=1e-5)
     with pytest.raises(ValueError, match="groups"):
         WindowMLPHead(MLPHeadSettings(page_intercepts=True)).fit(x, y)
+
+
+def test_offsets_for_single_class_pages_absorb_what_those_pages_teach():
+    x, y, _, _ = tied_page_windows(2000, seed=0, tied=False)
+    held_x, held_y, _, _ = tied_page_windows(2000, seed=1, tied=False)
+    one_class_pages = np.where(y == 1, "fakes", "reals")  # each page one class: its offset alone can fit it
+
+    def class_gap(head: WindowMLPHead) -> float:
+        s = head.decision_function(held_x)
+        return float(s[held_y == 1].mean() - s[held_y == 0].mean())
+
+    settings = dict(epochs=20, seeds=(0,), page_intercepts=True)
+    kept_out = class_gap(WindowMLPHead(MLPHeadSettings(**settings)).fit(x, y, one_class_pages))
+    absorbed = class_gap(WindowMLPHead(MLPHeadSettings(**settings, single_class_offsets=True)).fit(x, y, one_class_pages))
+    assert absorbed < 0.5 * kept_out  # measured 1.33 -> 0.58: the offsets take the class, the network learns less of its cue
+    with pytest.raises(ValueError, match="page_intercepts"):
+        WindowMLPHead(MLPHeadSettings(single_class_offsets=True))
