@@ -43,7 +43,8 @@ class CMScores:
         return {s: self.scores[(systems == s) & (self.keys == "spoof")] for s in sorted(set(systems[self.keys == "spoof"]))}
 
 
-def _lines(path: Path) -> list[list[str]]:
+def _lines(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number in the file, fields) of each line that is neither blank nor a # comment."""
     if not path.is_file():
         raise ScoreFileError(f"{path}: no such file")
     if path.stat().st_size > MAX_SCORE_FILE_BYTES:
@@ -52,7 +53,7 @@ def _lines(path: Path) -> list[list[str]]:
         text = path.read_text()
     except UnicodeDecodeError:
         raise ScoreFileError(f"{path}: not a text file") from None
-    rows = [line.split() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    rows = [(n, line.split()) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.lstrip().startswith("#")]
     if not rows:
         raise ScoreFileError(f"{path}: holds no scores")
     return rows
@@ -72,21 +73,26 @@ def read_cm_scores(path: str | Path, *, protocol: str | Path | None = None) -> C
     """Read a 4-column score file, or a 2-column one together with its protocol."""
     path = Path(path)
     rows = _lines(path)
-    width = len(rows[0])
+    width = len(rows[0][1])
     utts, systems, keys, scores = [], [], [], []
+    first_line: dict[str, int] = {}  # utterance -> the line that scored it: a trial is scored once
     if width == 2:
         if protocol is None:
             raise ScoreFileError(f"{path}: 2-column scores (UTT SCORE) need --protocol to know which trials are bona fide")
         entries = {e.utterance: e for e in read_protocol(Path(protocol))}
-        for n, row in enumerate(rows, 1):
+        for n, row in rows:
+            if len(row) != 2:
+                raise ScoreFileError(f"{path}:{n}: {len(row)} columns where the file's first line has 2 (UTT SCORE)")
             entry = entries.get(row[0])
             if entry is None:
                 raise ScoreFileError(f"{path}:{n}: utterance {row[0]!r} is not in the protocol {protocol}")
+            _once(row[0], n, first_line, path)
             utts.append(row[0]), systems.append(entry.system), keys.append(entry.key), scores.append(_score(row[1], path, n))
     elif width == 4:
-        for n, row in enumerate(rows, 1):
+        for n, row in rows:
             if len(row) != 4 or row[2] not in ("bonafide", "spoof"):
                 raise ScoreFileError(f"{path}:{n}: expected 'UTT SYSTEM KEY SCORE' with KEY bonafide or spoof")
+            _once(row[0], n, first_line, path)
             utts.append(row[0]), systems.append(row[1]), keys.append(row[2]), scores.append(_score(row[3], path, n))
     else:
         raise ScoreFileError(f"{path}: {width} columns; expected 4 (UTT SYSTEM KEY SCORE) or 2 (UTT SCORE, with --protocol)")
@@ -97,11 +103,18 @@ def read_cm_scores(path: str | Path, *, protocol: str | Path | None = None) -> C
     return CMScores(utts, systems, keys_arr, np.asarray(scores))
 
 
+def _once(utterance: str, line_no: int, first_line: dict[str, int], path: Path) -> None:
+    """A trial scored twice (e.g. two score files joined) would count twice in every metric: refuse it."""
+    if utterance in first_line:
+        raise ScoreFileError(f"{path}:{line_no}: utterance {utterance!r} is scored again (first on line {first_line[utterance]}); one score per trial")
+    first_line[utterance] = line_no
+
+
 def read_asv_scores(path: str | Path) -> dict[str, np.ndarray]:
     """ASV scores grouped by trial type: {"target", "nontarget", "spoof"}."""
     path = Path(path)
     groups: dict[str, list[float]] = {"target": [], "nontarget": [], "spoof": []}
-    for n, row in enumerate(_lines(path), 1):
+    for n, row in _lines(path):
         if len(row) < 2 or row[-2] not in groups:
             raise ScoreFileError(f"{path}:{n}: expected '... TYPE SCORE' with TYPE target, nontarget or spoof")
         groups[row[-2]].append(_score(row[-1], path, n))

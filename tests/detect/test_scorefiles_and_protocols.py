@@ -32,6 +32,9 @@ def test_four_and_two_column_scores(tmp_path):
     assert list(read_cm_scores(two, protocol=protocol).spoof) == [-1.0, 0.5]
     with pytest.raises(ScoreFileError, match="--protocol"):
         read_cm_scores(two)
+    for rows, message in ((["u1 2.0", "u2"], "s2b.txt:2: 1 columns"), (["u1 2.0", "u1 0.5", "u3 0.5"], "scored again")):
+        with pytest.raises(ScoreFileError, match=message):  # a short row was an IndexError (exit 4); a repeat counted twice
+            read_cm_scores(_write(tmp_path / "s2b.txt", rows), protocol=protocol)
 
 
 @pytest.mark.parametrize("lines,message", [
@@ -39,6 +42,8 @@ def test_four_and_two_column_scores(tmp_path):
     (["u1 - bonafide nan", "u2 - spoof 1"], "not finite"),
     (["u1 - bonafide 1.0"], "no spoof"),
     (["u1 x y z w"], "columns"),
+    (["u1 - bonafide 1.0", "u2 A01 spoof 0.2", "u1 A02 spoof 0.3"], r"bad.txt:3: utterance 'u1' is scored again \(first on line 1\)"),
+    (["# a comment", "", "u1 - bonafide 1.0", "u2 A01 spoof zz"], r"bad.txt:4: score 'zz'"),  # the file's line, comments counted
 ])
 def test_bad_score_files(tmp_path, lines, message):
     with pytest.raises(ScoreFileError, match=message):
