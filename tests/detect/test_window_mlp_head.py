@@ -105,6 +105,13 @@ def test_sharpness_aware_head_fits_differently_and_refuses_bad_settings():
         WindowMLPHead(MLPHeadSettings(sam_rho=0.05, group_dro_eta=0.01))
 
 
+def held_page_gap_and_eer(held_x: np.ndarray, held_y: np.ndarray, held_page: np.ndarray, head: WindowMLPHead) -> tuple[float, float]:
+    """How far the page alone moves a held-out window's score (within each class, page 1 minus page 0), and the EER."""
+    s = head.decision_function(held_x)
+    gap = np.mean([s[(held_y == c) & (held_page == 1)].mean() - s[(held_y == c) & (held_page == 0)].mean() for c in (0, 1)])
+    return float(gap), eer(-s[held_y == 0], -s[held_y == 1])[0]
+
+
 def tied_page_windows(n: int, seed: int, tied: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Two pages, each with its own recording signature (statistic 1); in training most of page 1's windows are spoof
     and most of page 0's real, so the signature passes for a synthesis cue; in the held-out windows page and class
@@ -120,15 +127,10 @@ def tied_page_windows(n: int, seed: int, tied: bool) -> tuple[np.ndarray, np.nda
 
 def test_source_adversary_unlearns_a_page_signature_that_passed_for_a_cue():
     x, y, _, groups = tied_page_windows(4000, seed=0, tied=True)
-    held_x, held_y, held_page, _ = tied_page_windows(4000, seed=1, tied=False)
+    held = tied_page_windows(4000, seed=1, tied=False)[:3]
 
-    def page_gap_and_eer(head: WindowMLPHead) -> tuple[float, float]:
-        s = head.decision_function(held_x)
-        gap = np.mean([s[(held_y == c) & (held_page == 1)].mean() - s[(held_y == c) & (held_page == 0)].mean() for c in (0, 1)])
-        return float(gap), eer(-s[held_y == 0], -s[held_y == 1])[0]
-
-    plain = page_gap_and_eer(WindowMLPHead(MLPHeadSettings(epochs=20, seeds=(0,))).fit(x, y))
-    adversarial = page_gap_and_eer(WindowMLPHead(MLPHeadSettings(epochs=20, seeds=(0,), source_adversary=1.0)).fit(x, y, groups))
+    plain = held_page_gap_and_eer(*held, WindowMLPHead(MLPHeadSettings(epochs=20, seeds=(0,))).fit(x, y))
+    adversarial = held_page_gap_and_eer(*held, WindowMLPHead(MLPHeadSettings(epochs=20, seeds=(0,), source_adversary=1.0)).fit(x, y, groups))
     assert adversarial[0] < 0.7 * plain[0]  # measured 1.58 -> 0.87: the page moves the score less
     assert adversarial[1] < plain[1] - 0.02  # measured 31.1 -> 26.8 % where page and class are independent
     with pytest.raises(ValueError, match="one class"):
@@ -201,21 +203,16 @@ def test_bagged_seeds_differ_and_still_learn_the_cue():
 
 def test_page_intercepts_leave_the_page_signature_to_the_offsets():
     x, y, page, _ = tied_page_windows(4000, seed=0, tied=True)
-    held_x, held_y, held_page, _ = tied_page_windows(4000, seed=1, tied=False)
+    held = tied_page_windows(4000, seed=1, tied=False)[:3]
 
-    def page_gap_and_eer(head: WindowMLPHead) -> tuple[float, float]:
-        s = head.decision_function(held_x)
-        gap = np.mean([s[(held_y == c) & (held_page == 1)].mean() - s[(held_y == c) & (held_page == 0)].mean() for c in (0, 1)])
-        return float(gap), eer(-s[held_y == 0], -s[held_y == 1])[0]
-
-    plain = page_gap_and_eer(WindowMLPHead(MLPHeadSettings(epochs=20, seeds=(0,))).fit(x, y))
-    offsets = page_gap_and_eer(WindowMLPHead(MLPHeadSettings(epochs=20, seeds=(0,), page_intercepts=True)).fit(x, y, page.astype(str)))
+    plain = held_page_gap_and_eer(*held, WindowMLPHead(MLPHeadSettings(epochs=20, seeds=(0,))).fit(x, y))
+    offsets = held_page_gap_and_eer(*held, WindowMLPHead(MLPHeadSettings(epochs=20, seeds=(0,), page_intercepts=True)).fit(x, y, page.astype(str)))
     assert offsets[0] < 0.5 * plain[0]  # measured 1.58 -> 0.18: the page's offset, not the network, takes up its class share
     assert offsets[1] < plain[1] - 0.02  # measured 31.1 -> 24.5 % where page and class are independent
     # a page of one class gets no offset: with every page single-class the head fits as without offsets
     one_class_pages = np.where(y == 1, "fakes", "reals")
-    alone = WindowMLPHead(MLPHeadSettings(epochs=2, seeds=(0,), page_intercepts=True)).fit(x, y, one_class_pages).decision_function(held_x)
-    assert np.allclose(alone, WindowMLPHead(MLPHeadSettings(epochs=2, seeds=(0,))).fit(x, y).decision_function(held_x), atol=1e-5)
+    alone = WindowMLPHead(MLPHeadSettings(epochs=2, seeds=(0,), page_intercepts=True)).fit(x, y, one_class_pages).decision_function(held[0])
+    assert np.allclose(alone, WindowMLPHead(MLPHeadSettings(epochs=2, seeds=(0,))).fit(x, y).decision_function(held[0]), atol=1e-5)
     with pytest.raises(ValueError, match="groups"):
         WindowMLPHead(MLPHeadSettings(page_intercepts=True)).fit(x, y)
 
