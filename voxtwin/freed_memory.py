@@ -3,16 +3,16 @@
 glibc's malloc serves a block above its mmap threshold (128 KB, rising to at most 32 MB) with fresh pages from the
 kernel and unmaps it when it is freed, and it hands back the top of its heap whenever more than twice that threshold
 lies free there. Scoring and conversion allocate tens of MB of short-lived tensors per second of audio (the default
-detector's first convolution alone writes ~40 MB for a 20 s message), so every file faulted in ~1 GB of fresh, zeroed
-pages: on a 2-core AMD EPYC ~275,000 page faults and ~0.8 s of kernel time per 388 s of voice messages, ~9 % of the
-CPU time of `detect score` (detect/MODEL_CARD.md, "Freed memory kept"). With big blocks taken from the heap and
+detector's first convolution alone writes ~40 MB for a 20 s message), so scoring 388 s of voice messages faulted in
+~1 GB of fresh, zeroed pages: on a 2-core AMD EPYC ~275,000 page faults and ~0.7 s of kernel time, ~8 % of the CPU
+time of `detect score` (detect/MODEL_CARD.md, "Freed memory kept"). With big blocks taken from the heap and
 the heap trimmed only past 256 MB free, the same work faults in almost nothing after its first file.
 
 The setting is process-wide, so only a program's owner makes it: the `voxtwin` command (voxtwin/cli.py `main`,
 inherited by the worker processes it forks), the service's spawned workers (`voxtwin serve --workers N`) and the
-benchmarks that time what the command does. A program that
-imports voxtwin as a library may call `keep_freed_memory()` itself. `VOXTWIN_KEEP_FREED_MEMORY=0` leaves malloc as
-it is (to measure the difference, or where memory must go back to the system at once). Other C libraries: no-op.
+benchmarks that time what the command does. A program that imports voxtwin as a library may call
+`keep_freed_memory()` itself. `VOXTWIN_KEEP_FREED_MEMORY=0` leaves malloc as it is (to measure the difference, or
+where memory must go back to the system at once). Other C libraries: no-op.
 """
 
 from __future__ import annotations
