@@ -148,7 +148,8 @@ class _PyAVDecoder(_Decoder):
                     yield _frames_to_mono(pending, *layout)
                     pending, held = [], 0
         except av.FFmpegError as exc:
-            raise AudioDecodeError(f"{self._label}: decoding failed part-way ({_one_line(exc)}); the file is truncated or corrupt") from None
+            where = "part-way" if layout is not None else "at its first frame"  # layout: set by the first decoded frame
+            raise AudioDecodeError(f"{self._label}: decoding failed {where} ({_one_line(exc)}); the file is truncated or corrupt") from None
         finally:
             self._container.close()
         if pending:

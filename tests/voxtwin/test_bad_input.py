@@ -59,6 +59,12 @@ def _bad_rate(tmp_path):
     return tmp_path / "slow.wav"
 
 
+def _no_channels(tmp_path):
+    header = b"RIFF" + struct.pack("<I", 36 + 200) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 0, 16000, 32000, 2, 16)
+    (tmp_path / "no_channels.wav").write_bytes(header + b"data" + struct.pack("<I", 200) + b"\x00" * 200)
+    return tmp_path / "no_channels.wav"
+
+
 CASES = {
     "missing file": (_missing, "no such file"),
     "empty file": (_empty, "empty"),
@@ -69,6 +75,7 @@ CASES = {
     "wrong extension": (_wrong_extension, "not an audio format"),
     "non-audio bytes": (_not_audio, "cannot decode"),
     "sample rate out of range": (_bad_rate, "4000 Hz"),
+    "no channels": (_no_channels, "decoding failed at its first frame"),  # was "part-way": no frame had been decoded
 }
 
 
