@@ -107,8 +107,8 @@ class WindowMLPHead:
             for start in range(0, len(x), s.batch):
                 idx = order[start : start + s.batch]
                 xb = _mixed_within_class(x[idx], y[idx], group_ids[idx], s.mix_pages, generator) if s.mix_pages > 0 else x[idx]
-                logits = (lambda: net(xb).squeeze(1)) if offset is None else (lambda: net(xb).squeeze(1) + offset(group_ids[idx]))
-                batch_loss = lambda: (loss_fn(logits(), y[idx]) * weight[idx]).sum() / weight[idx].sum()  # noqa: E731
+                shift = (lambda: offset(group_ids[idx])) if offset is not None else (lambda: 0.0)  # noqa: E731  the page's offset, in training only
+                batch_loss = lambda: (loss_fn(net(xb).squeeze(1) + shift(), y[idx]) * weight[idx]).sum() / weight[idx].sum()  # noqa: E731
                 optimiser.zero_grad()
                 if s.source_adversary > 0:
                     (batch_loss() + adversary.loss(x[idx], y[idx], group_ids[idx])).backward()
