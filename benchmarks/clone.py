@@ -5,7 +5,8 @@ Reports per system (mean over pairs): speaker similarity (Resemblyzer cosine), W
 text = Whisper's transcript of the source, VCC ships no text here; `wer` after Whisper's English normaliser, and
 `wer_plain` with the plain normalisation of figures before 2026-12-02, which counted "three" vs "3" as an error), DistillMOS, and the real-time factor on one
 CPU thread. Beside `convert`: the no-conversion baseline (source vs target) and the ceiling (two target
-utterances). `speak` is measured on the same 5 targets with 3 sentences each.
+utterances). `speak` is measured on the same 5 targets with 3 sentences each (`--sentences-per-target K`, up to 9:
+the first three and K - 3 more, for a tighter interval).
 
     python benchmarks/clone.py [--data ../shared/data] [--backend vox-vc|knn-world] [--speak-backend vox-vc|piper-knn]
                                [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--vocoder-floor] [--reader-floor] [--second-asr] [--second-speaker-judge] [--postfilter-gain G | --postfilter-band-gains F.json] [--mel-refiner R.safetensors [--refiner-temperature T] | --no-mel-refiner] [--json out.json]
@@ -59,7 +60,15 @@ SENTENCES = [
     "Please call me back when you get this message.",
     "The meeting has moved to Thursday afternoon at three.",
     "I left the keys with our neighbour, so you can get in tonight.",
+    # added 2026-12-07 for --sentences-per-target (never part of a published 15-sentence table)
+    "Could you pick up some bread and milk on your way home?",
+    "The train was delayed, so I will be about twenty minutes late.",
+    "Happy birthday! I hope you have a wonderful day with your family.",
+    "Don't forget that the doctor's appointment is on Monday morning.",
+    "We finished the report yesterday, and the results look promising.",
+    "Let me know if you need anything else before the weekend.",
 ]
+PUBLISHED_SENTENCES = 3  # the first three: every published `speak` table
 
 
 def refiner_options(args: argparse.Namespace) -> dict:
@@ -91,6 +100,8 @@ def main() -> None:
     parser.add_argument("--refiner-temperature", type=float, help="with --mel-refiner: the spread of its start noise (default 1 = as trained)")
     parser.add_argument("--utterances-per-pair", type=int, default=1, choices=range(1, 7), metavar="K",
                         help="convert K different source utterances per source-target pair (default 1: the 25 conversions of every published table; 3 gives 75 conversions, narrowing what varies within targets by up to ~1.7x)")
+    parser.add_argument("--sentences-per-target", type=int, default=PUBLISHED_SENTENCES, choices=range(1, len(SENTENCES) + 1), metavar="K",
+                        help=f"`speak` K sentences per target (default {PUBLISHED_SENTENCES}: the 15 of every published table; up to {len(SENTENCES)})")
     parser.add_argument("--pitch-spread-prior-frames", type=float, default=0.0, metavar="N0",
                         help="vox-vc: shrink the source's pitch spread toward the training speakers' (a study, not shipped; 0 = as shipped)")
     parser.add_argument("--convert-only", action="store_true")
@@ -154,7 +165,7 @@ def main() -> None:
                 copy = audio.resample(floor_vocoder.resynthesize(wav, 16_000), floor_vocoder.sample_rate, 16_000)
                 rows["vocoder_floor"].append(_words(copy, text) | {"distillmos": judges.distill_mos(copy, 16_000), "source": source, "target": target})
             print(f"{source}->{target}: {rows['convert'][-1]}", flush=True)
-        for sentence in [] if args.convert_only else SENTENCES:
+        for sentence in [] if args.convert_only else SENTENCES[: args.sentences_per_target]:
             torch.set_num_threads(1)
             started = time.perf_counter()
             spoken, rate = speak(sentence, profile, backend=backend)
@@ -167,7 +178,8 @@ def main() -> None:
     summary = {name: {k: round(float(np.mean([r[k] for r in values])), 4) for k, v in values[0].items() if not isinstance(v, str) and k != "sentence"} for name, values in rows.items() if values}
     summary["pairs"] = len(rows["convert"])
     summary |= {"backend": args.backend, "speak_backend": args.speak_backend, "timbre": args.timbre, "engine": args.engine, "weights": str(args.weights or "shipped"), "mel_refiner": str(args.mel_refiner) if args.mel_refiner else "none" if args.no_mel_refiner else "shipped (convert only)", "refiner_temperature": args.refiner_temperature if args.mel_refiner else None, "postfilter_gain": str(args.postfilter_band_gains) if args.postfilter_band_gains else "shipped" if args.postfilter_gain is None else args.postfilter_gain,
-                "pitch_spread_prior_frames": args.pitch_spread_prior_frames}
+                "pitch_spread_prior_frames": args.pitch_spread_prior_frames, "sentences_per_target": args.sentences_per_target,
+                "utterances_per_pair": args.utterances_per_pair}
     print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
