@@ -9,7 +9,7 @@ utterances). `speak` is measured on the same 5 targets with 3 sentences each (`-
 the first three and K - 3 more, for a tighter interval).
 
     python benchmarks/clone.py [--data ../shared/data] [--backend vox-vc|knn-world] [--speak-backend vox-vc|piper-knn]
-                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--vocoder-floor] [--reader-floor] [--second-asr] [--second-speaker-judge] [--postfilter-gain G | --postfilter-band-gains F.json] [--mel-refiner R.safetensors [--refiner-temperature T] | --no-mel-refiner] [--json out.json]
+                               [--engine hibari|piper|kokoro] [--timbre 0.3] [--weights W.safetensors] [--vocoder hifigan-v1|COMPACT.safetensors] [--vocoder-floor] [--reader-floor] [--second-asr] [--second-speaker-judge] [--postfilter-gain G | --postfilter-band-gains F.json] [--mel-refiner R.safetensors [--refiner-temperature T] | --no-mel-refiner] [--utterances-per-pair K] [--sentences-per-target K] [--json out.json]
 
 `--second-asr` adds `wer_pocketsphinx`: the same WER by a second, unrelated recogniser (CMU PocketSphinx; `pip install
 pocketsphinx`, its English model ships in the wheel), against the same reference text, and the recogniser's own WER on
