@@ -1,6 +1,6 @@
 """The low-rank probe (recipes/voice_converter/low_rank_vocoder.py): a pair at full rank is the layer itself, a pair at
 rank r is the layer followed by the projection onto its top-r output directions, the copy swaps only the layers whose
-rank saves, and the layer-by-layer refit reproduces a layer it is given exact inputs for."""
+rank saves, and the layer-by-layer refit learns a layer from its inputs and outputs (away from the weights it starts at)."""
 
 import sys
 from pathlib import Path
