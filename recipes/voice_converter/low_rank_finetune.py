@@ -23,9 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from voice.converter.vocoder_distillation import MelLoss, stft_loss
+from voice.converter.vocoder_distillation import MelLoss, copy_loss
 from voice.fft_convolution import use_fft_convolutions
 from voice.judges import distill_mos
 from voice.vocoders import HiFiGAN
@@ -94,7 +93,7 @@ def train(args, vocoder: HiFiGAN, stats: dict) -> None:
         index = torch.from_numpy(rng.integers(len(pool["mel"]), size=args.batch_size))
         mel, target = pool["mel"][index].to(device), pool["wave"][index].to(device)
         y = core_of(student(mel))
-        loss = stft_loss(y, target) + MEL_WEIGHT * mel_loss(y, target) + WAVE_WEIGHT * F.l1_loss(y, target) / target.abs().mean().clamp_min(1e-5)
+        loss = copy_loss(y, target, mel_loss, mel_weight=MEL_WEIGHT, wave_weight=WAVE_WEIGHT)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(student.parameters(), 10.0)

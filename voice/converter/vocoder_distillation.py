@@ -124,6 +124,12 @@ def stft_loss(y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return total / len(STFT_RESOLUTIONS)
 
 
+def copy_loss(y: torch.Tensor, target: torch.Tensor, mel_loss: "MelLoss", *, mel_weight: float, wave_weight: float) -> torch.Tensor:
+    """How far a student's waveform is from V1's: multi-resolution STFT + mel L1 + a waveform L1 relative to the
+    target's mean magnitude (which keeps the phase near V1's)."""
+    return stft_loss(y, target) + mel_weight * mel_loss(y, target) + wave_weight * F.l1_loss(y, target) / target.abs().mean().clamp_min(1e-4)
+
+
 class MelLoss:
     """L1 between the 80-band HiFi-GAN mels of two waveforms, the distance HiFi-GAN itself is trained with."""
 
@@ -214,7 +220,7 @@ def distill(pool_path: Path, out_dir: Path, settings: DistillSettings) -> Path:
             group["lr"] = warmup_cosine(step, peak=settings.learning_rate, warmup_steps=settings.warmup_steps, steps=settings.steps)
         mel, target = (t.to(device) for t in _batch(pool["train_mel"], pool["train_wave"], rng, settings))
         y = _core(student(mel), settings)
-        loss = stft_loss(y, target) + settings.mel_weight * mel_loss(y, target) + settings.wave_weight * F.l1_loss(y, target) / target.abs().mean().clamp_min(1e-4)
+        loss = copy_loss(y, target, mel_loss, mel_weight=settings.mel_weight, wave_weight=settings.wave_weight)
         if critics is not None:
             critic_loss = discriminator_loss(critics(target), critics(y.detach()))
             critic_optimizer.zero_grad(set_to_none=True)
