@@ -9,7 +9,8 @@ every layer and branch in place, so this asks whether fine-tuning gets its sound
 + a small waveform L1 against V1's own output (voice/converter/vocoder_distillation.py's losses) on crops of real
 LibriSpeech / VCTK speech of ../shared/data (never VCC 2016, which judges). V1's waveforms are computed once for a
 pool of chunks (OUT/pool.pt). Checkpoints (OUT/step-N.pt, the latest also OUT/last.pt) hold the low-rank network's
-tensors and the principal directions that shape it, and load with torch.load(weights_only=True). The same command
+tensors (its projections included), the optimizer's state and the variant's name, and load with
+torch.load(weights_only=True); resuming or judging them takes the same --variant and --calibration. The same command
 runs on a GPU (`--device cuda`), where the FFT path is not used.
 """
 
@@ -66,6 +67,14 @@ def core_of(y: torch.Tensor) -> torch.Tensor:
     return y[:, 0, CONTEXT * HOP : (CONTEXT + CORE) * HOP]
 
 
+def checkpoint(path: Path, variant: str, device: torch.device | str = "cpu") -> dict:
+    """A checkpoint of this recipe, refused in one line if it was made for another variant."""
+    state = torch.load(path, map_location=device, weights_only=True)
+    if state.get("variant") != variant:
+        raise SystemExit(f"error: {path} was trained as {state.get('variant')!r}, not {variant!r} (--variant)")
+    return state
+
+
 def train(args, vocoder: HiFiGAN, stats: dict) -> None:
     device = torch.device(args.device)
     student, share = low_rank_copy(vocoder.generator, stats, VARIANTS[args.variant])
@@ -73,7 +82,7 @@ def train(args, vocoder: HiFiGAN, stats: dict) -> None:
     optimizer = torch.optim.AdamW(student.parameters(), lr=args.learning_rate, betas=(0.8, 0.99))
     step = 0
     if (args.out / "last.pt").is_file():
-        state = torch.load(args.out / "last.pt", map_location=device, weights_only=True)
+        state = checkpoint(args.out / "last.pt", args.variant, device)
         student.load_state_dict(state["student"])
         optimizer.load_state_dict(state["optimizer"])
         step = int(state["step"])
@@ -115,7 +124,7 @@ def judge(args, vocoder: HiFiGAN, stats: dict) -> dict:
     models = {"V1": vocoder.generator, "step 0 (projection)": low_rank_copy(vocoder.generator, stats, VARIANTS[args.variant])[0]}
     for path in checkpoints:
         model, _ = low_rank_copy(vocoder.generator, stats, VARIANTS[args.variant])
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["student"])
+        model.load_state_dict(checkpoint(path, args.variant)["student"])
         models[path.stem.replace("-", " ")] = model.eval()
     for model in models.values():
         use_fft_convolutions(model)

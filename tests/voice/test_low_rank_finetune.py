@@ -1,5 +1,6 @@
 """The low-rank fine-tune (recipes/voice_converter/low_rank_finetune.py): its pool pairs each mel chunk with V1's own
-waveform for the chunk's core, and a missing corpus is one error line."""
+waveform for the chunk's core, a checkpoint of another variant is refused in one line, and a missing corpus is one error
+line."""
 
 import subprocess
 import sys
@@ -39,3 +40,11 @@ def test_the_pool_holds_v1s_waveform_for_each_chunks_core(recipe, tmp_path):
 def test_a_missing_corpus_is_a_one_line_error(tmp_path):
     done = subprocess.run([sys.executable, str(RECIPE), "--data", str(tmp_path), "--out", str(tmp_path / "out")], capture_output=True, text=True)
     assert done.returncode != 0 and "manifest.csv not found" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_checkpoint_of_another_variant_is_refused(recipe, tmp_path):
+    path = tmp_path / "last.pt"
+    torch.save({"step": 1, "variant": "half rank", "student": {}}, path)
+    assert recipe.checkpoint(path, "half rank")["step"] == 1
+    with pytest.raises(SystemExit, match="trained as 'half rank', not 'quarter rank'"):
+        recipe.checkpoint(path, "quarter rank")
