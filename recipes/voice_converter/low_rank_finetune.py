@@ -17,7 +17,6 @@ runs on a GPU (`--device cuda`), where the FFT path is not used.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from voice.fft_convolution import use_fft_convolutions
 from voice.judges import distill_mos
 from voice.vocoders import HiFiGAN
 
-from low_rank_vocoder import CALIBRATION_SOURCES, VARIANTS, calibration_recordings, low_rank_copy, mel_of, output_statistics  # noqa: I001
+from low_rank_vocoder import VARIANTS, calibration_recordings, evenly, low_rank_copy, mel_of, output_statistics, real_recordings  # noqa: I001
 from vocoder_diagnosis import vcc_recordings
 
 HERE = Path(__file__).resolve().parent
@@ -40,10 +39,8 @@ WAVE_WEIGHT, MEL_WEIGHT = 0.2, 1.0  # as vocoder_distillation.DistillSettings
 
 
 def training_recordings(data: Path, n: int, calibration: set[Path]) -> list[Path]:
-    with open(data / "manifest.csv", newline="") as f:
-        rows = [data / r["path"] for r in csv.DictReader(f) if r["label"] == "bonafide" and r["source"] in CALIBRATION_SOURCES]
-    rows = [p for p in rows if p not in calibration]
-    return rows[:: max(1, len(rows) // n)][:n]
+    """n of the real recordings that did not set the principal directions."""
+    return evenly([p for p in real_recordings(data) if p not in calibration], n)
 
 
 @torch.inference_mode()

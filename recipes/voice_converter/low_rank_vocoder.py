@@ -219,10 +219,19 @@ def refitted_copy(generator: nn.Module, stats: dict, rule, mels: list[torch.Tens
     return copied.eval()
 
 
-def calibration_recordings(data: Path, n: int) -> list[Path]:
+def real_recordings(data: Path) -> list[Path]:
+    """The real LibriSpeech / VCTK recordings of ../shared/data (never VCC 2016), in manifest order."""
     with open(data / "manifest.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["label"] == "bonafide" and r["source"] in CALIBRATION_SOURCES]
-    return [data / r["path"] for r in rows[:: max(1, len(rows) // n)][:n]]
+        return [data / r["path"] for r in csv.DictReader(f) if r["label"] == "bonafide" and r["source"] in CALIBRATION_SOURCES]
+
+
+def evenly(paths: list[Path], n: int) -> list[Path]:
+    """n of `paths`, taken at an even stride."""
+    return paths[:: max(1, len(paths) // n)][:n]
+
+
+def calibration_recordings(data: Path, n: int) -> list[Path]:
+    return evenly(real_recordings(data), n)
 
 
 def mel_of(vocoder: HiFiGAN, path: Path) -> torch.Tensor:
