@@ -26,6 +26,7 @@ import torch
 from detect.detector import Detector
 from voxtwin import audio
 from voxtwin.freed_memory import keep_freed_memory
+from voxtwin.precision import PRECISIONS
 from voxtwin.testing import speechlike
 
 FORMATS = [(".opus", 48_000), (".ogg", 16_000), (".m4a", 44_100), (".mp3", 24_000), (".wav", 16_000)]
@@ -51,7 +52,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 0], help="files scored at once (0 = default)")
     parser.add_argument("--passes", type=int, default=2, help="interleaved passes over all models and jobs")
     # default: $VOXTWIN_PRECISION, else auto (until 2026-12-05 the default was "auto", which overrode the variable)
-    parser.add_argument("--precisions", nargs="+", default=[None], choices=["auto", "fp32", "bf16"],
+    parser.add_argument("--precisions", nargs="+", default=[None], choices=list(PRECISIONS),
                         help="the default detector's CNN precision(s) (voxtwin/precision.py; default: $VOXTWIN_PRECISION, else auto)")
     parser.add_argument("--skip-hour", action="store_true")
     args = parser.parse_args()

@@ -23,6 +23,7 @@ import torch
 from detect.calibration import CALIBRATION_CHANNELS, Calibration, calibration_channel
 from detect.checkpoints import load_detector
 from detect.codec_finder import CodecFinder, SpectrumShape
+from detect.models.student_cnn_int8 import encoder_precision
 from detect.parallel_scoring import score_in_parallel
 from detect.preprocess import SAMPLE_RATE, TARGET_LUFS, crop
 from voxtwin import audio
@@ -31,7 +32,6 @@ from voxtwin.band_ceiling import CeilingStream
 from voxtwin.device import resolve_device
 from voxtwin.errors import AudioTooLongError, VoxtwinError
 from voxtwin.measure import FULL_SCALE, measure
-from voxtwin.precision import resolve_precision
 from voxtwin.vad import FRAME_S
 from voxtwin.watermark import SEARCH_S as WATERMARK_SEARCH_S
 from voxtwin.watermark import detect_watermark_stream
@@ -132,12 +132,13 @@ class Detector:
         precision: str | None = None,
         synthetic_prior: float | None = None,
     ) -> None:
-        """precision: the front-end's (voxtwin/precision.py): auto (bf16 where native), fp32 or bf16; None =
-        $VOXTWIN_PRECISION, else auto. Only models with a `precision` attribute (distillmos-linear) use it.
+        """precision: the front-end's (voxtwin/precision.py): auto (bf16 where native; else int8 where the model's
+        student CNN has a checked int8 form), fp32, bf16 or int8; None = $VOXTWIN_PRECISION, else auto. Only models
+        with a `precision` attribute (distillmos-linear and its kin) use it.
         synthetic_prior: the share of synthetic speech expected among the files scored (None: the checkpoint's, 0.5
         for the shipped detectors); a lower one lets more real files, and more fakes, come out `real`."""
         _fix_malloc_mmap_threshold()
-        self.precision = resolve_precision(precision, device) if hasattr(model, "precision") else "fp32"
+        self.precision = encoder_precision(getattr(model, "encoder", None), precision, device) if hasattr(model, "precision") else "fp32"
         if hasattr(model, "precision"):
             model.precision = self.precision
         self.watermark_key = watermark_key

@@ -13,7 +13,7 @@ app = typer.Typer(no_args_is_help=True, help="Clone a consenting speaker's voice
 
 WATERMARK_HELP = "Write the file without voxtwin's watermark (it is on by default so any voxtwin can recognise the clone)."
 KEY_HELP = "Installation key that signs the watermark payload; default: this installation's key (made on first use)."
-PRECISION_HELP = "vox-vc's HiFi-GAN: auto (= bf16 where the CPU or GPU has native bfloat16, ~1.6x faster conversion with the same quality on VCC 2016; else fp32), fp32 or bf16; default: $VOXTWIN_PRECISION, else auto."
+PRECISION_HELP = "vox-vc's HiFi-GAN: auto (= bf16 where the CPU or GPU has native bfloat16, ~1.6x faster conversion with the same quality on VCC 2016; else fp32), fp32 or bf16 (int8, for the detector, means fp32 here); default: $VOXTWIN_PRECISION, else auto."
 TIMBRE_HELP = "{backend}: how much of the spectral envelope comes from the target, 0-1 (default: voice.matching.DEFAULT_TIMBRE = 0.3; higher is closer to the voice but less clear)."
 
 

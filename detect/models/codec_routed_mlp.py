@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from detect.models.distillmos_linear import with_bf16_offset
+from detect.models.distillmos_linear import with_precision_offset
 from detect.models.registry import MODELS
 from detect.models.student_spectral_mlp import StudentSpectralMLP, StudentSpectralMLPConfig
 from voxtwin.features import FeatureSpec
@@ -78,7 +78,7 @@ class CodecRoutedMLP(StudentSpectralMLP):
         q = r + (1 - r) * self.config.recorded_lossy_share  # the robust head's weight
         lossy = self.lossy_platt[0] * self.lossy_head(stats) - self.lossy_platt[1]
         clean = self.clean_platt[0] * self.clean_head(stats) - self.clean_platt[1]
-        return with_bf16_offset(q * lossy + (1 - q) * clean, self.config.bf16_logit_offset, self.precision)
+        return with_precision_offset(q * lossy + (1 - q) * clean, self.config, self.precision)
 
     @torch.no_grad()
     def take_clean_head(self, fitted: StudentSpectralMLP) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from torch import Tensor, nn
 
 from detect.models.registry import MODELS
+from detect.models.student_cnn_int8 import encoder_precision, int8_twin
 from detect.models.window_stats_linear import WindowStatsLinear, mean_std_of_windows
 from voxtwin.errors import CheckpointError
 from voxtwin.features import FeatureSpec, WaveformSpec
@@ -41,6 +42,7 @@ class DistillMOSLinearConfig:
     # heads are fitted on float32 statistics (detect/frozen_head.py); bfloat16 frames shift the log-odds by a nearly
     # constant amount, measured on training files by recipes/default_detector/precision_offset.py and added back here
     bf16_logit_offset: float = 0.0
+    int8_logit_offset: float = 0.0  # the same for the student's int8 twin (detect/models/student_cnn_int8.py)
 
     @classmethod
     def tiny(cls) -> "DistillMOSLinearConfig":
@@ -91,7 +93,7 @@ class DistillMOSLinear(WindowStatsLinear):
         return mean_std_of_windows(frames, first, length)
 
     def head(self, stats: Tensor) -> Tensor:
-        return with_bf16_offset(super().head(stats), self.config.bf16_logit_offset, self.precision)
+        return with_precision_offset(super().head(stats), self.config, self.precision)
 
 
 def attach_frozen_encoder(model: nn.Module, config) -> None:
@@ -118,8 +120,13 @@ def freeze_as_encoder(model: nn.Module, encoder: nn.Module) -> None:
     model.register_load_state_dict_post_hook(_ignore_missing_encoder_keys)
 
 
-def with_bf16_offset(z: Tensor, offset: float, precision: str | None) -> Tensor:
-    """Log-odds from statistics of CNN frames made in `precision`, with bfloat16's measured shift added back."""
+def with_precision_offset(z: Tensor, config, precision: str | None) -> Tensor:
+    """Log-odds from statistics of CNN frames made in `precision`, with bfloat16's or int8's measured shift
+    (config.bf16_logit_offset, config.int8_logit_offset) added back. int8 is only ever a resolved name here: the
+    detector resolves it knowing the encoder (detect/detector.py)."""
+    if precision == "int8":
+        return z + getattr(config, "int8_logit_offset", 0.0)
+    offset = config.bf16_logit_offset
     return z + offset if offset and resolve_precision(precision, z.device) == "bf16" else z
 
 
@@ -128,8 +135,12 @@ def cnn_frames(encoder: nn.Module, wav: Tensor, *, input_gain: float, precision:
     n = wav.shape[-1] // SAMPLES_PER_FRAME
     if n == 0:
         raise ValueError(f"the DistillMOS front-end needs at least {SAMPLES_PER_FRAME} samples, got {wav.shape[-1]}")
-    with inference_precision(precision, wav.device):
-        h = encoder(wav[:, : n * SAMPLES_PER_FRAME] * input_gain)  # (B, 1024, L')
+    resolved = encoder_precision(encoder, precision, wav.device)
+    if resolved == "int8":
+        h = int8_twin(encoder)(wav[:, : n * SAMPLES_PER_FRAME] * input_gain)
+    else:
+        with inference_precision(resolved, wav.device):
+            h = encoder(wav[:, : n * SAMPLES_PER_FRAME] * input_gain)  # (B, 1024, L')
     return h[:, :, :n].transpose(1, 2).float()
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from detect.models.distillmos_linear import FRAME_DIM, SAMPLES_PER_FRAME, attach_frozen_encoder, cnn_frames, with_bf16_offset
+from detect.models.distillmos_linear import FRAME_DIM, SAMPLES_PER_FRAME, attach_frozen_encoder, cnn_frames, with_precision_offset
 from detect.models.registry import MODELS
 from detect.models.spectral_linear import BINS, HOP, N_FFT, SPECTRAL_MEAN, log_power_frames, spectral_stats_of_windows, spectral_window_stats
 from detect.models.window_stats_linear import WindowStatsLinear, mean_std_of_windows
@@ -32,6 +32,7 @@ class DistillMOSSpectralLinearConfig:
     floor: float = 1e-8  # as spectral-linear
     spectral_mean: bool = True  # as spectral-linear: False, the head ignores the spectrum's per-bin mean log power
     bf16_logit_offset: float = 0.0  # as distillmos-linear (recipes/default_detector/precision_offset.py)
+    int8_logit_offset: float = 0.0  # as distillmos-linear (--precision int8)
     band_ceiling_hz: float = 0.0  # > 0: every signal low-passed there before the front-ends (voxtwin/band_ceiling.py); 0: the whole band
 
     @classmethod
@@ -86,4 +87,4 @@ class DistillMOSSpectralLinear(WindowStatsLinear):
         return torch.cat(parts, dim=1)
 
     def head(self, stats: Tensor) -> Tensor:
-        return with_bf16_offset(super().head(stats), self.config.bf16_logit_offset, self.precision)
+        return with_precision_offset(super().head(stats), self.config, self.precision)

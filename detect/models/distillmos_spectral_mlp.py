@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from detect.models.distillmos_linear import with_bf16_offset
+from detect.models.distillmos_linear import with_precision_offset
 from detect.models.distillmos_spectral_linear import DistillMOSSpectralLinear, DistillMOSSpectralLinearConfig
 from detect.models.registry import MODELS
 from voxtwin.features import FeatureSpec
@@ -52,4 +52,4 @@ class DistillMOSSpectralMLP(DistillMOSSpectralLinear):
     def head(self, stats: Tensor) -> Tensor:
         """(N, stats_dim) -> (N,) log-odds of bona fide."""
         z = self.out(F.gelu(self.hidden(self.standardise(stats)))).squeeze(-1)
-        return with_bf16_offset(z, self.config.bf16_logit_offset, self.precision)
+        return with_precision_offset(z, self.config, self.precision)

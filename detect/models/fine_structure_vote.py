@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from detect.fine_structure import FINE_STATS, HOP, N_FFT, fine_frames, fine_stats_of_windows, frames_per_window
-from detect.models.distillmos_linear import with_bf16_offset
+from detect.models.distillmos_linear import with_precision_offset
 from detect.models.distillmos_spectral_mlp import pinned_statistics_name
 from detect.models.registry import MODELS
 from detect.models.student_spectral_mlp import StudentSpectralMLP, StudentSpectralMLPConfig
@@ -79,4 +79,4 @@ class FineStructureVote(StudentSpectralMLP):
         """(N, stats_dim) -> (N,) the mean of the two heads' log-odds of bona fide."""
         z = self.standardise(stats)
         votes = [out(F.gelu(hidden(z[:, part]))).squeeze(-1) for part, hidden, out in self.vote_heads()]
-        return with_bf16_offset(torch.stack(votes).mean(0), self.config.bf16_logit_offset, self.precision)
+        return with_precision_offset(torch.stack(votes).mean(0), self.config, self.precision)

@@ -45,6 +45,9 @@ class StudentCNN(nn.Module):
         if len(widths) != len(TEACHER_WIDTHS) or widths[-1] != TEACHER_WIDTHS[-1]:
             raise ValueError(f"a student has {len(TEACHER_WIDTHS)} layers ending in {TEACHER_WIDTHS[-1]} channels, got {widths}")
         self.widths = tuple(int(w) for w in widths)
+        # activation grids for the int8 twin (detect/models/student_cnn_int8.py), set by attach_student when the shipped
+        # grids were measured on these very weights; None: no int8 form
+        self.int8_grids = None
         layers, previous = [], 2
         for i, width in enumerate(self.widths):
             stride = (2 if i >= 1 else 1, 2 if i == len(self.widths) - 1 else 1)  # (frequency, time), as the teacher

@@ -16,6 +16,7 @@ from detect.models.distillmos_linear import freeze_as_encoder, weights_sha256
 from detect.models.distillmos_spectral_linear import DistillMOSSpectralLinear
 from detect.models.registry import MODELS
 from detect.models.student_cnn import WEIGHTS_FILE, StudentCNN, load_student
+from detect.models.student_cnn_int8 import int8_engine_available, read_grids
 from voxtwin.errors import CheckpointError
 
 
@@ -27,6 +28,7 @@ class StudentSpectralLinearConfig:
     floor: float = 1e-8  # as spectral-linear
     spectral_mean: bool = True  # as distillmos-spectral-linear
     bf16_logit_offset: float = 0.0  # as distillmos-linear (recipes/default_detector/precision_offset.py)
+    int8_logit_offset: float = 0.0  # as distillmos-linear (--precision int8)
     band_ceiling_hz: float = 0.0  # > 0: every signal low-passed there before the front-ends (voxtwin/band_ceiling.py); 0: the whole band
 
     @classmethod
@@ -52,13 +54,17 @@ class StudentSpectralLinear(DistillMOSSpectralLinear):
 
 def attach_student(model, config) -> None:
     """The exported student as `model`'s frozen encoder, refused when it is not the one `config.student_sha256` pins
-    (tests, `pretrained = False`: a random student)."""
+    (tests, `pretrained = False`: a random student), with its int8 grids when the shipped ones were measured on it."""
     if config.pretrained:
         path = student_weights()
-        if config.student_sha256 and (found := weights_sha256(path)) != config.student_sha256:
+        found = weights_sha256(path)
+        if config.student_sha256 and found != config.student_sha256:
             raise CheckpointError(f"this detector was fitted on student CNN weights {config.student_sha256[:12]}, {WEIGHTS_FILE} has "
                                   f"{found[:12]}; export the student the detector was fitted on")
         encoder = load_student(path)
+        grids = read_grids()
+        if grids is not None and grids.student_sha256 == found and int8_engine_available():
+            encoder.int8_grids = grids
     else:
         encoder = StudentCNN().eval()
     freeze_as_encoder(model, encoder)

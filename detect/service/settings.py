@@ -18,7 +18,7 @@ class ServiceSettings:
     queue_size: int = 8  # requests waiting for a model worker, per worker process; more: 503 with Retry-After
     retry_after_s: int = 5
     device: str = "auto"
-    precision: str | None = None  # the default detector's CNN: auto, fp32 or bf16 (None: $VOXTWIN_PRECISION, else auto)
+    precision: str | None = None  # the default detector's CNN: auto, fp32, bf16 or int8 (None: $VOXTWIN_PRECISION, else auto)
     synthetic_prior: float | None = None  # share of synthetic speech expected (None: the detector's own, 0.5)
 
     def __post_init__(self) -> None:

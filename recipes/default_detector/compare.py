@@ -41,6 +41,7 @@ from detect.train import default_cache_dir
 from voxtwin.acoustic_conditions import CONDITIONS
 from voxtwin.audio import resample
 from voxtwin.codec import CHANNELS, CHECK_CHANNELS, LAUNDERING
+from voxtwin.precision import PRECISIONS
 from run import HERE, channel, recipe_trials, split_trials  # noqa: I001  (this folder's run.py)
 from verdict_shares import headline_shares, verdict_shares
 
@@ -65,7 +66,7 @@ def main() -> None:
                              "upsampled, so the detector's loader resamples it back as it does a user's 44.1/48 kHz recording")
     parser.add_argument("--max-per-class", type=int, default=0, help="score at most this many real and synthetic files per set (0: all)")
     # default: $VOXTWIN_PRECISION, else auto (until 2026-12-05 the default was "auto", which overrode the variable)
-    parser.add_argument("--precisions", nargs="+", default=[None], choices=["auto", "fp32", "bf16"],
+    parser.add_argument("--precisions", nargs="+", default=[None], choices=list(PRECISIONS),
                         help="the default detector's CNN precision(s) (voxtwin/precision.py; default: $VOXTWIN_PRECISION, else auto)")
     parser.add_argument("--priors", nargs="*", type=float, default=[], help="also report verdict shares under these synthetic priors (0-1 exclusive)")
     parser.add_argument("--out", default="runs/default_detector/compare.json")

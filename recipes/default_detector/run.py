@@ -29,6 +29,7 @@ from detect.checkpoints import detector_tensors, load_detector, save_detector
 from detect.data import INT16_SCALE, WaveformCache, load_trials
 from detect.datasets import read_dataset
 from detect.detector import SHIPPED
+from detect.models.student_cnn_int8 import encoder_precision
 from detect.recipes import load_recipe, train_config
 from detect.splits import stable_fraction, validation_split
 from detect.train import default_cache_dir, score_waves, train
@@ -393,6 +394,8 @@ def main() -> None:
             import sys
 
             subprocess.run([sys.executable, str(HERE / "precision_offset.py"), "--model", str(target), "--write"], check=True)
+            if encoder_precision(getattr(model, "encoder", None), "int8", "cpu") == "int8":  # and its student in int8 (--precision int8)
+                subprocess.run([sys.executable, str(HERE / "precision_offset.py"), "--model", str(target), "--precision", "int8", "--write"], check=True)
 
 
 def ships_half(model) -> bool:

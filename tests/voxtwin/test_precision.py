@@ -64,3 +64,21 @@ def test_a_network_without_a_passed_bf16_check_keeps_float32_under_auto(monkeypa
     monkeypatch.delenv(PRECISION_ENV, raising=False)
     assert resolve_precision("auto", "cpu", auto_bf16=False) == "fp32"
     assert resolve_precision("bf16", "cpu", auto_bf16=False) == "bf16"
+
+
+def test_int8_only_for_a_network_that_has_it_on_the_cpu_and_under_auto_only_once_checked(monkeypatch):
+    monkeypatch.delenv(PRECISION_ENV, raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # bfloat16 not native: where auto may pick int8
+    native_bf16.cache_clear()
+    try:
+        assert resolve_precision("int8", "cpu") == "fp32"  # a network without an int8 form (HiFi-GAN) runs float32
+        assert resolve_precision("int8", "cpu", int8=True) == "int8"
+        assert resolve_precision("int8", "cuda", int8=True) == "fp32"  # quantized kernels are the CPU's
+        assert resolve_precision("auto", "cpu", int8=True) == "fp32"  # not checked: auto keeps float32
+        assert resolve_precision("auto", "cpu", int8=True, auto_int8=True) == "int8"
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "ALL")
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+        native_bf16.cache_clear()
+        assert resolve_precision("auto", "cpu", int8=True, auto_int8=True) == "bf16"  # native bfloat16 comes first
+    finally:
+        native_bf16.cache_clear()
