@@ -15,7 +15,7 @@ from rich.table import Table
 # `--precision` of `detect score` and `serve` (voxtwin/precision.py)
 DETECTOR_PRECISION_HELP = (
     "The default detector's CNN: auto (bfloat16 where the CPU or GPU runs it natively, ~2x faster; else fp32), fp32, bf16 "
-    "or int8 (8-bit integers on the CPU, ~1.3x faster one file at a time where bfloat16 is not native; scores move a little); "
+    "or int8 (8-bit integers on the CPU, ~1.2x faster one file at a time where bfloat16 is not native; scores move a little); "
     "default: $VOXTWIN_PRECISION, else auto."
 )
 # `--synthetic-prior` of `detect score` and `serve` (detect/calibration.py)
