@@ -1,8 +1,8 @@
 """The distilled StudentCNN in 8-bit integer arithmetic, for CPUs without native bfloat16.
 
 `default` spends most of its time in the student's six convolutions. On an AVX2-only CPU bfloat16 is emulated (slower
-than float32), but 8-bit integer convolutions (PyTorch's quantized engine, fbgemm / oneDNN) run ~1.6-1.8x faster than
-float32 there. Weights are quantized per output channel from the shipped float32 student when the twin is built;
+than float32), but 8-bit integer convolutions (PyTorch's quantized kernels, fbgemm) run ~1.3-1.45x faster than
+float32 there (detect/MODEL_CARD.md, "int8 for the student CNN"). Weights are quantized per output channel from the shipped float32 student when the twin is built;
 activations need fixed grids (scale, zero point) at the input and after each convolution and LeakyReLU, which must come from real
 audio: recipes/default_detector/int8_grids.py measures them on training files and writes
 detect/weights/student_cnn_int8.json, pinned to the student's SHA-256 so grids never meet another student. The
@@ -180,9 +180,10 @@ class StudentCNNInt8(nn.Module):
 
 @contextlib.contextmanager
 def _packing_engine():
-    """Pack the weights for fbgemm where it exists. PyTorch's default "x86" engine picks oneDNN on AVX-512 VNNI CPUs,
-    which builds a kernel for every new input length (30-80 ms the first time, measured on an Intel Xeon with AMX:
-    `default` one file at a time 91x on a first pass, 180x once warm); fbgemm has no such start-up cost."""
+    """Pack the weights for fbgemm where it exists, as PyTorch's default "x86" engine does on CPUs without AVX-512
+    VNNI. On CPUs with it "x86" picks oneDNN, which builds a kernel for every new input length (30-80 ms the first
+    time on an Intel Xeon with AMX: `default` one file at a time 91x on a first pass, 180x once warm); fbgemm has no
+    such start-up cost, and the same integers come out everywhere."""
     before = torch.backends.quantized.engine
     if "fbgemm" in torch.backends.quantized.supported_engines:
         torch.backends.quantized.engine = "fbgemm"
