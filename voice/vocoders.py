@@ -20,6 +20,7 @@ import contextlib
 import io
 import json
 import logging
+import math
 import warnings
 from pathlib import Path
 
@@ -86,14 +87,30 @@ class HiFiGAN(Vocoder):
 
     @torch.inference_mode()
     def mel_to_wav(self, mel: torch.Tensor) -> np.ndarray:
-        """(1, 80, L) log-mel -> waveform at 22.05 kHz."""
+        """(1, 80, L) log-mel -> waveform at 22.05 kHz (L x 256 samples)."""
+        length = mel.shape[-1]
+        if self.precision == "bf16":
+            mel = pad_to_bucket(mel)
         with inference_precision(self.precision, self.device):
-            return self.generator(mel.to(self.device))[0, 0].float().cpu().numpy()
+            return self.generator(mel.to(self.device))[0, 0, : length * self.spec.hop_length].float().cpu().numpy()
 
     @torch.inference_mode()
     def resynthesize(self, wav: np.ndarray, sample_rate: int) -> np.ndarray:
         x = torch.from_numpy(resample(wav, sample_rate, self.sample_rate))[None].to(self.device)
         return self.mel_to_wav(self.mel(x))
+
+
+# bfloat16 convolutions build their kernels for every new input length (oneDNN; ~1 s for V1 on an Intel Xeon with AMX,
+# doubling a 4 s conversion), so in bfloat16 the mel is padded with silence to a multiple of this many frames (0.74 s)
+# and a process converting many files reuses a few lengths: voice/converter/MODEL_CARD.md, "Kernels built per length"
+BUCKET_FRAMES = 64
+SILENT_LOG_MEL = math.log(1e-5)  # LogMelSpec's floor
+
+
+def pad_to_bucket(mel: torch.Tensor, *, bucket: int = BUCKET_FRAMES) -> torch.Tensor:
+    """`mel` (B, n_mels, L) padded at the end with silence to the next multiple of `bucket` frames."""
+    extra = -mel.shape[-1] % bucket
+    return torch.nn.functional.pad(mel, (0, extra), value=SILENT_LOG_MEL) if extra else mel
 
 
 class CompactHiFiGANVocoder(HiFiGAN):

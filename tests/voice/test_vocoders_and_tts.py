@@ -75,3 +75,23 @@ def test_mel_griffin_lim_blurs_what_exact_magnitude_griffin_lim_keeps():
 
     exact, through_mel = log_spectral_distance("griffin-lim"), log_spectral_distance("mel-griffin-lim")
     assert exact < 4.0 and through_mel > 2 * exact
+
+
+def test_bfloat16_mels_are_padded_to_a_few_lengths_without_changing_what_comes_before_the_end():
+    """oneDNN builds bfloat16 kernels per input length, so HiFiGAN pads the mel with silence to a multiple of
+    BUCKET_FRAMES (voice/vocoders.py) and trims the waveform back: only the last frames may hear the padding."""
+    from voice.vocoders import BUCKET_FRAMES, SILENT_LOG_MEL, HiFiGAN, pad_to_bucket
+
+    mel = torch.randn(1, 80, 70)
+    padded = pad_to_bucket(mel)
+    assert padded.shape == (1, 80, BUCKET_FRAMES * 2)
+    assert torch.equal(padded[..., :70], mel) and bool((padded[..., 70:] == SILENT_LOG_MEL).all())
+    assert pad_to_bucket(padded) is padded  # a multiple already: unchanged
+    analysis = build_features(LogMelSpec.hifigan_v1())
+    mel = analysis(torch.from_numpy(speechlike(duration_s=1.0, seed=3, sample_rate=22_050))[None])
+    generator = HiFiGAN(precision="fp32").generator
+    with torch.inference_mode():
+        plain, through_padding = generator(mel)[0, 0], generator(pad_to_bucket(mel))[0, 0, : mel.shape[-1] * 256]
+    head = (mel.shape[-1] - 16) * 256
+    torch.testing.assert_close(through_padding[:head], plain[:head], atol=1e-4, rtol=0)
+    assert len(HiFiGAN(precision="bf16").mel_to_wav(mel)) == mel.shape[-1] * 256
