@@ -125,7 +125,7 @@ def with_precision_offset(z: Tensor, config, precision: str | None) -> Tensor:
     (config.bf16_logit_offset, config.int8_logit_offset) added back. int8 is only ever a resolved name here: the
     detector resolves it knowing the encoder (detect/detector.py)."""
     if precision == "int8":
-        return z + getattr(config, "int8_logit_offset", 0.0)
+        return z + config.int8_logit_offset
     offset = config.bf16_logit_offset
     return z + offset if offset and resolve_precision(precision, z.device) == "bf16" else z
 

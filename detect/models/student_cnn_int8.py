@@ -127,18 +127,18 @@ def _bias_corrections(student: StudentCNN, grids: ActivationGrids, spectrograms:
     """Layer by layer, the mean of (float32 output - int8 output) per channel over `spectrograms`, the int8 path
     running with the corrections of the layers before it (so each layer also takes back what reached it)."""
     convs, corrections = _convs(student), []
+    inputs = list(spectrograms)  # each spectrogram's float32 input to the current layer, advanced one layer at a time
     with torch.no_grad():
         for i, conv in enumerate(convs):
             partial = dataclasses.replace(grids, layers=grids.layers[: i + 1], bias_corrections=tuple(corrections) + ((0.0,) * conv.out_channels,))
             twin = StudentCNNInt8(student, partial, layers=i + 1)
             total, count = torch.zeros(conv.out_channels, dtype=torch.float64), 0
-            for spectrogram in spectrograms:
-                reference = spectrogram
-                for earlier in convs[:i]:
-                    reference = nn.functional.leaky_relu(earlier(reference), NEGATIVE_SLOPE)
-                difference = conv(reference) - twin.last_convolution(spectrogram)
+            for k, spectrogram in enumerate(spectrograms):
+                reference = conv(inputs[k])
+                difference = reference - twin.last_convolution(spectrogram)
                 total += difference.double().sum(dim=(0, 2, 3))
                 count += difference.shape[0] * difference.shape[2] * difference.shape[3]
+                inputs[k] = nn.functional.leaky_relu(reference, NEGATIVE_SLOPE)
             corrections.append(tuple(float(v) for v in total / max(count, 1)))
     return tuple(corrections)
 

@@ -67,7 +67,7 @@ def main() -> None:
     config = load_recipe(str(HERE / "config.toml"), [])
     train, _, _ = split_trials(recipe_trials(config), config["calibration_sources"], config["report_sources"])
     chosen = subset(train, (args.files + args.check_files) // 2)
-    kept, waves = load_trials(chosen, WaveformCache(default_cache_dir("")), description="training audio")
+    _, waves = load_trials(chosen, WaveformCache(default_cache_dir("")), description="training audio")
     wavs = excerpts(waves)
     rng = np.random.default_rng(0)
     order = rng.permutation(len(wavs))

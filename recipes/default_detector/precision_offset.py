@@ -37,7 +37,7 @@ def window_logits(detector: Detector, wav: np.ndarray, precision: str) -> np.nda
     with torch.inference_mode():
         stats = torch.from_numpy(file_stats(model, wav, window=detector.window, hop=detector.hop))
         z = model.head(stats).reshape(-1)  # whichever head the model has (one unit or a hidden layer), then the stored offset taken out
-        stored = {"bf16": model.config.bf16_logit_offset, "int8": getattr(model.config, "int8_logit_offset", 0.0)}.get(precision, 0.0)
+        stored = {"bf16": model.config.bf16_logit_offset, "int8": model.config.int8_logit_offset}.get(precision, 0.0)
         return (z - stored).numpy()
 
 
