@@ -4,7 +4,7 @@ V1 upsamples with ConvTranspose1d(stride u, kernel 2u, padding u/2): every outpu
 kernel taps applied to two neighbouring input samples, and which two depends only on the phase r. So the layer is u
 small convolutions of kernel 2 over the input, their outputs interleaved. The phases r with r + u/2 < u read x[n-1]
 and x[n]; the others read x[n] and x[n+1]; each group is one Conv1d with u/2 x out_channels outputs. PyTorch's CPU
-transposed convolution ran at about half the arithmetic rate of its direct one on V1's layers (19-27 against ~40-50
+transposed convolution ran at about half the arithmetic rate of its direct one on V1's layers (17-34 against ~40-50
 GMAC/s on one AVX2 thread), so the two direct convolutions take ~0.6x its time (voice/converter/MODEL_CARD.md,
 "Transposed convolutions as two direct ones"). `PolyphaseConvTranspose1d` is an `nn.ConvTranspose1d` (same parameters,
 same state dict) that takes this path only in float32 on a CPU with no gradient wanted; otherwise it is the plain

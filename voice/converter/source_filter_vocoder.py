@@ -28,7 +28,8 @@ PULSE_CEILING_HZ = 8_000.0  # the mel's top band; the training speech (16 kHz) h
 
 def sample_f0(log_f0: Tensor, voiced: Tensor, *, hop: int = HOP) -> tuple[Tensor, Tensor]:
     """Frame log-F0 (B, L) and voicing -> per-sample F0 in Hz and voicing weight (B, L x hop), linearly interpolated
-    between frame times (frame k at sample k x hop). Unvoiced frames take the nearest voiced F0 so the phase runs on."""
+    between frame centres (frame k at the middle of samples k x hop ... (k + 1) x hop). Unvoiced frames take the
+    nearest voiced F0 so the phase runs on."""
     f0 = torch.where(voiced, log_f0.exp(), torch.zeros_like(log_f0))
     filled = _fill_unvoiced(f0, voiced)
     length = log_f0.shape[-1] * hop
