@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from voice.converter.analysis import mel_of, pitch, prepare
-from voice.converter.source_filter_vocoder import SourceFilterVocoder
+from voice.converter.source_filter_vocoder import HOP, SourceFilterVocoder
 from voice.converter.vocoder_distillation import MelLoss, stft_loss
 from voice.vocoders import HiFiGAN
 from voxtwin import audio
@@ -53,8 +53,8 @@ def features(wav_16k: np.ndarray) -> dict[str, torch.Tensor]:
     wav = prepare(wav_16k)
     mel = mel_of(wav)
     log_f0, voiced = pitch(wav, mel.shape[1])
-    target = audio.resample(wav, 16_000, 22_050)[: mel.shape[1] * 256]
-    target = np.pad(target, (0, mel.shape[1] * 256 - len(target)))
+    target = audio.resample(wav, 16_000, 22_050)[: mel.shape[1] * HOP]
+    target = np.pad(target, (0, mel.shape[1] * HOP - len(target)))
     return {"mel": torch.from_numpy(mel).half(), "log_f0": torch.from_numpy(log_f0), "voiced": torch.from_numpy(voiced),
             "wave": torch.from_numpy((np.clip(target, -1, 1) * 32767).astype(np.int16))}
 
@@ -74,15 +74,15 @@ def build_pool(args: argparse.Namespace) -> Path:
     return out
 
 
-def batch(pool: dict, rng: np.random.Generator, size: int):
-    usable = [i for i, m in enumerate(pool["mel"]) if m.shape[1] >= CROP_FRAMES]
+def batch(pool: dict, usable: list[int], rng: np.random.Generator, size: int):
+    """`size` random crops of CROP_FRAMES frames from the pool's recordings `usable` (those at least that long)."""
     mel, f0, voiced, wave = [], [], [], []
     for i in rng.choice(usable, size=size):
         start = int(rng.integers(0, pool["mel"][i].shape[1] - CROP_FRAMES + 1))
         mel.append(pool["mel"][i][:, start : start + CROP_FRAMES].float())
         f0.append(pool["log_f0"][i][start : start + CROP_FRAMES])
         voiced.append(pool["voiced"][i][start : start + CROP_FRAMES])
-        wave.append(pool["wave"][i][start * 256 : (start + CROP_FRAMES) * 256].float() / 32767)
+        wave.append(pool["wave"][i][start * HOP : (start + CROP_FRAMES) * HOP].float() / 32767)
     return torch.stack(mel), torch.stack(f0), torch.stack(voiced), torch.stack(wave)
 
 
@@ -103,12 +103,13 @@ def train(args: argparse.Namespace) -> None:
     elif args.init:
         model.load_state_dict(torch.load(args.init, weights_only=True)["model"])
     rng = np.random.default_rng(step)
+    usable = [i for i, m in enumerate(pool["mel"]) if m.shape[1] >= CROP_FRAMES]
     mel_loss = MelLoss(torch.device("cpu"))
     started = time.perf_counter()
     while step < args.steps:
         for group in optimizer.param_groups:
             group["lr"] = args.lr * 0.5 * (1 + math.cos(math.pi * step / args.steps))
-        mel, f0, voiced, wave = batch(pool, rng, args.batch)
+        mel, f0, voiced, wave = batch(pool, usable, rng, args.batch)
         y = model(mel, f0, voiced)
         loss = stft_loss(y, wave) + mel_loss(y, wave)
         if not torch.isfinite(loss):
@@ -147,7 +148,7 @@ def judge(args: argparse.Namespace) -> None:
         mel, f0, voiced = item["mel"].float()[None], item["log_f0"][None], item["voiced"][None]
         row = [distill_mos(audio.resample(v1.mel_to_wav(mel), 22_050, 16_000), 16_000)]
         for model in models:
-            y = model(mel, f0, voiced, noise=torch.randn(1, mel.shape[-1] * 256, generator=torch.Generator().manual_seed(0)))[0].numpy()
+            y = model(mel, f0, voiced, noise=torch.randn(1, mel.shape[-1] * HOP, generator=torch.Generator().manual_seed(0)))[0].numpy()
             row.append(distill_mos(audio.resample(y, 22_050, 16_000), 16_000))
         scores.append(row)
         print(path.name, " ".join(f"{s:.2f}" for s in row), flush=True)
@@ -156,7 +157,7 @@ def judge(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
     mel = torch.randn(1, 80, 430, generator=torch.Generator().manual_seed(0)) * 0.5 - 5
     f0, voiced = torch.full((1, 430), math.log(150.0)), torch.ones(1, 430, dtype=torch.bool)
-    seconds = 430 * 256 / 22_050
+    seconds = 430 * HOP / 22_050
     for name, run in {"V1": lambda: v1.mel_to_wav(mel), "source-filter": lambda: (models or [SourceFilterVocoder().eval()])[0](mel, f0, voiced)}.items():
         run()
         best = min(timeit.repeat(run, number=1, repeat=3))

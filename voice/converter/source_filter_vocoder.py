@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from voice.converter.analysis import LOG_F0_CENTER, LOG_F0_SCALE
+
 SAMPLE_RATE, N_FFT, HOP = 22_050, 1024, 256  # V1's mel grid
 PULSE_CEILING_HZ = 8_000.0  # the mel's top band; the training speech (16 kHz) has nothing above it
 
@@ -38,16 +40,17 @@ def sample_f0(log_f0: Tensor, voiced: Tensor, *, hop: int = HOP) -> tuple[Tensor
 
 
 def _fill_unvoiced(f0: Tensor, voiced: Tensor) -> Tensor:
+    """Each unvoiced frame takes the F0 of the nearest voiced one (the earlier on a tie); 100 Hz if none is voiced."""
     out = f0.clone()
+    frames = torch.arange(f0.shape[-1])
     for b in range(f0.shape[0]):
         idx = torch.nonzero(voiced[b]).flatten()
         if len(idx) == 0:
             out[b] = 100.0
             continue
-        nearest = idx[torch.searchsorted(idx, torch.arange(f0.shape[-1]), right=False).clamp(max=len(idx) - 1)]
-        previous = idx[(torch.searchsorted(idx, torch.arange(f0.shape[-1]), right=True) - 1).clamp(min=0)]
-        pick = torch.where((torch.arange(f0.shape[-1]) - previous).abs() <= (nearest - torch.arange(f0.shape[-1])).abs(), previous, nearest)
-        out[b] = f0[b, pick]
+        after = torch.searchsorted(idx, frames, right=True)  # a voiced frame's own index is the one before
+        previous, following = idx[(after - 1).clamp(min=0)], idx[after.clamp(max=len(idx) - 1)]
+        out[b] = f0[b, torch.where((frames - previous).abs() <= (following - frames).abs(), previous, following)]
     return out
 
 
@@ -91,7 +94,7 @@ class SourceFilterVocoder(nn.Module):
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
 
     def filters(self, mel: Tensor, log_f0: Tensor, voiced: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        pitch = torch.where(voiced, (log_f0 - math.log(150.0)) / 0.5, torch.zeros_like(log_f0))
+        pitch = torch.where(voiced, (log_f0 - LOG_F0_CENTER) / LOG_F0_SCALE, torch.zeros_like(log_f0))  # as analysis.pitch_input
         x = torch.cat([(mel + 5.0) / 2.5, pitch[:, None], voiced[:, None].float()], dim=1)
         h = F.leaky_relu(self.inp(x), 0.1)
         for block in self.blocks:
